@@ -1,0 +1,174 @@
+"""Engine/session factory and schema state.
+
+SQLite: WAL, foreign keys on, busy timeout, and SQLAlchemy's documented pysqlite recipe
+(driver-level autocommit off, emit ``BEGIN IMMEDIATE`` ourselves) so that concurrent
+writers queue on the lock instead of failing with SQLITE_BUSY_SNAPSHOT.
+PostgreSQL: psycopg 3.
+
+The schema is created and upgraded only by Alembic migrations (``migrations/``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///steer.db"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SchemaState = Literal["empty", "current", "behind", "ahead", "foreign"]
+
+
+class SchemaError(Exception):
+    """The database is not at the schema this code expects (message for a person)."""
+
+
+def database_url(cli_value: str | None = None) -> str:
+    url = cli_value or os.environ.get("STEER_DATABASE_URL") or DEFAULT_URL
+    return normalize_url(url)
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def redact(url: str) -> str:
+    """A URL safe to print (password hidden)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database>"
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:
+    url = normalize_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        db = u.database
+        if db and db != ":memory:":
+            Path(db).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _install_sqlite_recipe(engine)
+        return engine
+    kwargs = {"pool_pre_ping": True}
+    if pool_size:
+        kwargs["pool_size"] = pool_size
+    return create_engine(url, echo=echo, **kwargs)
+
+
+def _install_sqlite_recipe(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+
+
+# --- migrations ------------------------------------------------------------------------
+
+
+def alembic_config(engine: Engine | None = None):  # -> alembic.config.Config
+    from alembic.config import Config
+
+    cfg = Config(str(REPO_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    tables = set(inspect(engine).get_table_names())
+    if not tables:
+        return "empty"
+    if "alembic_version" not in tables:
+        return "foreign"
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return "current"
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is None or current in known:
+        return "behind"
+    return "ahead"
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def ensure_schema(engine: Engine) -> SchemaState:
+    """Create and migrate a missing/empty database; refuse one that is behind or foreign."""
+    state = schema_state(engine)
+    if state == "empty":
+        upgrade(engine)
+        return "current"
+    if state == "behind":
+        raise SchemaError(
+            f"Cơ sở dữ liệu {redact(str(engine.url))} có lược đồ cũ hơn phiên bản phần mềm "
+            f"(đang ở {current_revision(engine)}, cần {head_revision()}). "
+            "Hãy sao lưu rồi chạy «steer db upgrade» trước khi dùng các lệnh khác."
+        )
+    if state == "ahead":
+        raise SchemaError(
+            f"Cơ sở dữ liệu {redact(str(engine.url))} được tạo bởi phiên bản Steer mới hơn "
+            f"(lược đồ {current_revision(engine)}); hãy cập nhật phần mềm."
+        )
+    if state == "foreign":
+        raise SchemaError(
+            f"Cơ sở dữ liệu {redact(str(engine.url))} đã có bảng nhưng không phải của Steer "
+            "(không có alembic_version). Hãy dùng một cơ sở dữ liệu trống."
+        )
+    return state

@@ -1,0 +1,371 @@
+"""Typed SQLAlchemy 2 models: the whole Steer schema.
+
+Conventions
+- Every datetime column is an aware UTC datetime (``UTCDateTime``): naive values are
+  refused on the way in, values come back aware on SQLite too.
+- Constraint names come from ``NAMING_CONVENTION`` so Alembic migrations (batch mode on
+  SQLite) can address them.
+- The unit of status, deadline, escalation and colour is the ``WorkItem``: one per lead
+  unit of a task (and per occurrence of a recurring task). A task's status is derived.
+- ``Event`` is the append-only, hash-chained log of every change; ``ChainHead`` is the one
+  row that serialises appends and lets ``audit verify`` detect a deleted tail.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class NaiveDatetimeError(ValueError):
+    pass
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; refuses naive datetimes; returns aware UTC datetimes on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise NaiveDatetimeError(f"naive datetime {value!r} refused; pass an aware datetime")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+# --- directory -------------------------------------------------------------------------
+
+
+class Committee(Base):
+    __tablename__ = "committee"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    short_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    standing_agency: Mapped[str | None] = mapped_column(String(64))  # unit code
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class Unit(Base):
+    """An agency, a district, a commune, or a group phrase ("Các sở, ban, ngành")."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(32), default="unit")
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    aliases: Mapped[list[str]] = mapped_column(default=list)
+    former_names: Mapped[list[str]] = mapped_column(default=list)
+    members: Mapped[list[str]] = mapped_column(default=list)  # groups: member unit codes
+    groups: Mapped[list[str]] = mapped_column(default=list)  # group codes this unit is in
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify: Mapped[list[str]] = mapped_column(default=list)  # apprise URLs (secret)
+    # where the row came from: "directory" (loaded file), "standard" (built-in, materialised
+    # when a plan referenced it), "plan" (unknown name registered by a plan load)
+    source: Mapped[str] = mapped_column(String(16), default="directory")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(32))  # chair|vice_chair|secretariat|focal_point|viewer
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    oversees: Mapped[list[str]] = mapped_column(default=list)  # unit/group codes
+    notify: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    unit: Mapped[Unit | None] = relationship()
+
+
+# --- plans -----------------------------------------------------------------------------
+
+
+class Plan(Base):
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(String(300))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    issued_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # per-plan overrides
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    issued_by: Mapped[Unit | None] = relationship()
+    parent: Mapped[Plan | None] = relationship(remote_side="Plan.id")
+
+
+class PlanRevision(Base):
+    __tablename__ = "plan_revision"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(64), default="system")
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    checksum: Mapped[str] = mapped_column(String(64))  # sha256 of the normalised plan content
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    diff: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Section(Base):
+    __tablename__ = "section"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Task(Base):
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    deliverable: Mapped[str] = mapped_column(Text, default="")
+    lead_text: Mapped[str] = mapped_column(Text, default="")
+    coordinating_text: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[date | None] = mapped_column(Date)
+    deadline_text: Mapped[str] = mapped_column(String(300), default="")
+    deadline_kind: Mapped[str | None] = mapped_column(String(16))  # date|ongoing|recurring
+    recurrence: Mapped[str | None] = mapped_column(String(100))  # cron, committee local time
+    recurrence_starts: Mapped[date | None] = mapped_column(Date)
+    vice_chair_id: Mapped[str | None] = mapped_column(ForeignKey("person.id"))
+    parent_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|cancelled
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TaskUnit(Base):
+    __tablename__ = "task_unit"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)  # lead|coordinating
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TaskDependency(Base):
+    __tablename__ = "task_dependency"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    depends_on_id: Mapped[int] = mapped_column(ForeignKey("task.id"), primary_key=True)
+
+
+class WorkItem(Base):
+    """One lead unit's share of a task (one occurrence for recurring tasks)."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        UniqueConstraint("task_id", "unit_id", "occurrence"),
+        Index("ix_work_item_open_deadline", "status", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    occurrence: Mapped[str] = mapped_column(String(32), default="")  # "" or "2025", "2025-06"
+    deadline: Mapped[date | None] = mapped_column(Date)  # the deadline in force
+    original_deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="not_started")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    # on_time|late|unknown (imported history without a completion date)
+    completion: Mapped[str | None] = mapped_column(String(16))
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    # last recorded timeliness (tracking flips): on_track|due_soon|overdue|...
+    timeliness: Mapped[str | None] = mapped_column(String(16))
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+    task: Mapped[Task] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+
+class ExtensionRequest(Base):
+    __tablename__ = "extension_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    until: Mapped[date] = mapped_column(Date)
+    previous_deadline: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanAdoption(Base):
+    """A unit's own implementing plan registered against a parent plan."""
+
+    __tablename__ = "plan_adoption"
+    __table_args__ = (UniqueConstraint("parent_plan_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    child_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    document: Mapped[str | None] = mapped_column(String(300))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    registered_by: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime]
+
+
+# --- indicators ------------------------------------------------------------------------
+
+
+class Indicator(Base):
+    __tablename__ = "indicator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    name: Mapped[str] = mapped_column(Text)
+    group: Mapped[str | None] = mapped_column(String(300))  # "Đến năm 2030"
+    unit_of_measure: Mapped[str | None] = mapped_column(String(100))
+    comparator: Mapped[str] = mapped_column(String(8))  # >=|<=|=|range|text
+    target_low: Mapped[float | None] = mapped_column(Float)
+    target_high: Mapped[float | None] = mapped_column(Float)
+    target_text: Mapped[str] = mapped_column(Text, default="")
+    target_date: Mapped[date | None] = mapped_column(Date)
+    higher_is_better: Mapped[bool | None] = mapped_column(Boolean)
+    reporting_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    created_at: Mapped[datetime]
+
+
+class Measurement(Base):
+    __tablename__ = "measurement"
+    __table_args__ = (UniqueConstraint("indicator_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
+    period: Mapped[str] = mapped_column(String(16))  # "2025-10", "2025-Q3", "2025"
+    value: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+# --- the log ---------------------------------------------------------------------------
+
+
+class Event(Base):
+    """Append-only, hash-chained record of every change."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_item_kind_at", "work_item_id", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    percent: Mapped[float | None] = mapped_column(Float)
+    deadline_before: Mapped[date | None] = mapped_column(Date)
+    deadline_after: Mapped[date | None] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHead(Base):
+    """Single row (id=1): the last event's id and hash. Locked to append."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
