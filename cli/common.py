@@ -1,0 +1,106 @@
+"""Shared CLI plumbing: options, the database engine, language, user-error handling.
+
+Keep imports light: ``steer task note`` must not import prefect or apprise, and engine
+modules are imported inside commands so ``steer --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    db: str | None = None
+    lang: str = "vi"
+    _engine: Any = None
+
+    def engine(self, *, check_schema: bool = True):  # -> sqlalchemy.Engine
+        if self._engine is None:
+            from engine.db import database_url, ensure_schema, make_engine
+
+            self._engine = make_engine(database_url(self.db))
+            if check_schema:
+                ensure_schema(self._engine)
+        return self._engine
+
+
+STATE = State()
+
+
+def vi(vi_text: str, en_text: str) -> str:
+    """Pick the user-facing text for the current language (Vietnamese by default)."""
+    return en_text if STATE.lang == "en" else vi_text
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that are the user's mistake: printed as one message, exit 1."""
+    from engine.db import SchemaError
+    from engine.directory import DirectoryError
+    from engine.errors import UserError
+    from engine.planfile.spec import PlanFileError
+    from engine.planfile.validate import PlanValidationError
+    from engine.queries import NotFound
+
+    return (SchemaError, DirectoryError, PlanFileError, PlanValidationError, NotFound, UserError)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, user_errors()):
+            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+        if isinstance(exc, OperationalError):
+            from engine.db import database_url, redact
+
+            err_console.print(f"[bold red]{vi('Lỗi cơ sở dữ liệu', 'Database error')}:[/] "
+                              + vi("không kết nối/ghi được vào ", "cannot use ")
+                              + f"{redact(database_url(STATE.db))}: {str(exc.orig).strip().splitlines()[0]}")
+            raise typer.Exit(1) from None
+        raise
+
+
+def now_arg(value: str | None) -> datetime:
+    """``--now`` (ISO datetime with offset, or a date = 08:00 committee time) or the clock."""
+    from engine import clock
+
+    if not value:
+        return clock.now()
+    from datetime import date, time
+
+    try:
+        if len(value) == 10:
+            return clock.local_datetime(date.fromisoformat(value), time(8, 0))
+        return clock.require_aware(datetime.fromisoformat(value))
+    except ValueError as exc:
+        raise typer.BadParameter(vi(f"thời điểm «{value}» không hợp lệ ({exc})", f"invalid time «{value}» ({exc})")) from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def lang_default() -> str:
+    return os.environ.get("STEER_LANG", "vi")

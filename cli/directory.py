@@ -1,0 +1,88 @@
+"""steer directory load|show"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from cli.common import STATE, console, handled, now_arg, print_json, vi
+
+app = typer.Typer(help="The unit directory (committee, units, people).  Example: steer directory load plans/sample-directory.yaml",
+                  no_args_is_help=True)
+
+
+@app.command("load")
+def load(
+    file: Annotated[Path, typer.Argument(help="Directory YAML file.")],
+    now: Annotated[Optional[str], typer.Option("--now", help="Pretend the current time is this (ISO).")] = None,
+) -> None:
+    """Load (or update) the committee, units and people from a YAML directory file.
+
+    The built-in standard directory of Vietnamese agencies stays beneath it.
+    Example: steer directory load plans/sample-directory.yaml
+    """
+    with handled():
+        from engine.db import transaction
+        from engine.directory_store import parse_directory_file, store_directory
+
+        parsed = parse_directory_file(file)
+        with transaction(STATE.engine()) as session:
+            counts = store_directory(session, parsed, now=now_arg(now))
+        console.print(vi(f"Đã nạp danh mục «{file}»: {counts['units']} đơn vị, {counts['people']} người.",
+                         f"Loaded directory «{file}»: {counts['units']} units, {counts['people']} people."))
+
+
+@app.command("show")
+def show(
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    all_units: Annotated[bool, typer.Option("--all", help="Include the whole built-in standard directory.")] = False,
+) -> None:
+    """List the units and people Steer knows (notify URLs are never printed).
+
+    Example: steer directory show --format json
+    """
+    with handled():
+        from sqlalchemy import select
+
+        from engine.db import transaction
+        from engine.directory_store import current_directory
+        from engine.models import Committee, Person, Unit
+
+        with transaction(STATE.engine()) as session:
+            committee = session.get(Committee, 1)
+            units = {u.code: u for u in session.execute(select(Unit)).scalars()}
+            people = session.execute(select(Person).order_by(Person.role, Person.id)).scalars().all()
+            directory = current_directory(session)
+            rows = []
+            codes = sorted(directory.units) if all_units else sorted(units)
+            for code in codes:
+                e = directory.get(code)
+                u = units.get(code)
+                rows.append({"code": code, "name": (u.name if u else e.name if e else code),
+                             "kind": (u.kind if u else e.kind if e else ""),
+                             "source": u.source if u else "standard",
+                             "aliases": list((u.aliases if u else e.aliases if e else []) or []),
+                             "notify_targets": len((u.notify if u else []) or [])})
+            ppl = [{"id": p.id, "name": p.name, "role": p.role, "unit": p.unit.code if p.unit else None,
+                    "oversees": list(p.oversees or []), "notify_targets": len(p.notify or [])} for p in people]
+        if fmt == "json":
+            print_json({"committee": {"name": committee.name, "timezone": committee.timezone} if committee else None,
+                        "units": rows, "people": ppl})
+            return
+        if committee:
+            console.print(f"[bold]{committee.name}[/] ({committee.timezone})")
+        t = Table(title=vi("Đơn vị", "Units"))
+        for col in ("code", "name", "kind", "source"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r["code"], r["name"], r["kind"], r["source"])
+        console.print(t)
+        t = Table(title=vi("Người", "People"))
+        for col in ("id", "name", "role", "unit", "oversees"):
+            t.add_column(col)
+        for p in ppl:
+            t.add_row(p["id"], p["name"], p["role"], p["unit"] or "", ", ".join(p["oversees"]))
+        console.print(t)

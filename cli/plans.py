@@ -1,0 +1,166 @@
+"""steer plan validate|load|list|show|export"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from cli.common import STATE, console, handled, now_arg, print_json, vi
+
+app = typer.Typer(help="Action plans: validate, load, read back.  Example: steer plan load plans/sample-plan.xlsx --code KH-57-LS",
+                  no_args_is_help=True)
+
+
+def _print_issues(issues, limit: int = 200) -> None:  # type: ignore[no-untyped-def]
+    for i in issues[:limit]:
+        style = "red" if i.level == "error" else "yellow"
+        label = vi("LỖI", "ERROR") if i.level == "error" else vi("cảnh báo", "warning")
+        task = f" [{vi('nhiệm vụ', 'task')} {i.task}]" if i.task else ""
+        console.print(f"[{style}]{label}[/]{task} {i.ref}: {i.message}", highlight=False)
+    if len(issues) > limit:
+        console.print(vi(f"… và {len(issues) - limit} mục khác (--format json để xem hết)",
+                         f"… and {len(issues) - limit} more (use --format json)"))
+
+
+@app.command("validate")
+def validate(
+    file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .csv or .md")],
+    code: Annotated[Optional[str], typer.Option("--code", help="Plan code (when the file has none).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check a plan file without loading it: errors (exit code 1) and "6 rõ" warnings.
+
+    Each message names the file, row and column.
+    Example: steer plan validate plans/sample-plan.xlsx --format json
+    """
+    with handled():
+        from engine.planfile.loader import validate_file
+
+        vp = validate_file(STATE.engine(), file, code=code, lang=STATE.lang)
+        if fmt == "json":
+            print_json({"file": str(file), "plan": vp.code, "tasks": len(vp.tasks), "sections": len(vp.spec.sections),
+                        "ok": vp.ok, "errors": [e.as_dict() for e in vp.errors],
+                        "warnings": [w.as_dict() for w in vp.warnings]})
+        else:
+            _print_issues(vp.errors + vp.warnings)
+            console.print(vi(f"«{file}»: {len(vp.tasks)} nhiệm vụ, {len(vp.spec.sections)} phần; "
+                             f"{len(vp.errors)} lỗi, {len(vp.warnings)} cảnh báo.",
+                             f"«{file}»: {len(vp.tasks)} tasks, {len(vp.spec.sections)} sections; "
+                             f"{len(vp.errors)} errors, {len(vp.warnings)} warnings."))
+        if not vp.ok:
+            raise typer.Exit(1)
+
+
+@app.command("load")
+def load(
+    file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .csv or .md")],
+    code: Annotated[Optional[str], typer.Option("--code", help="Plan code; reloading the same code revises the plan.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    actor: Annotated[str, typer.Option("--as", help="Person id recorded in the audit log.")] = "secretariat",
+    now: Annotated[Optional[str], typer.Option("--now", help="Pretend the current time is this (ISO).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    show_warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="List every warning.")] = False,
+) -> None:
+    """Load a plan (all or nothing). Reloading a revised file with the same code updates
+    tasks by code, keeps history, and cancels removed tasks.
+
+    Example: steer plan load plans/sample-plan.yaml
+    """
+    with handled():
+        from engine.planfile.loader import load_plan_file
+
+        r = load_plan_file(STATE.engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run, lang=STATE.lang)
+        if fmt == "json":
+            print_json(r.as_dict())
+            return
+        if show_warnings:
+            _print_issues(r.warnings)
+        prefix = vi("[thử, không ghi] ", "[dry run, nothing written] ") if dry_run else ""
+        if r.unchanged:
+            console.print(prefix + vi(f"Kế hoạch {r.plan_code} không thay đổi so với lần nạp trước (bản {r.revision}); không ghi gì.",
+                                      f"Plan {r.plan_code} is unchanged since the last load (revision {r.revision}); nothing written."))
+            return
+        if r.created:
+            console.print(prefix + vi(
+                f"Đã nạp kế hoạch {r.plan_code}: {r.tasks} nhiệm vụ, {r.sections} phần, {r.units} đơn vị, "
+                f"{r.work_items} phần việc theo dõi; {len(r.warnings)} cảnh báo, {len(r.new_units)} đơn vị mới.",
+                f"Loaded plan {r.plan_code}: {r.tasks} tasks, {r.sections} sections, {r.units} units, "
+                f"{r.work_items} work items; {len(r.warnings)} warnings, {len(r.new_units)} new units."))
+        else:
+            console.print(prefix + vi(
+                f"Đã cập nhật kế hoạch {r.plan_code} (bản {r.revision}): thêm {len(r.added)}, sửa {len(r.changed)}, "
+                f"hủy {len(r.cancelled)}, khôi phục {len(r.reactivated)}; {len(r.warnings)} cảnh báo.",
+                f"Revised plan {r.plan_code} (revision {r.revision}): {len(r.added)} added, {len(r.changed)} changed, "
+                f"{len(r.cancelled)} cancelled, {len(r.reactivated)} reactivated; {len(r.warnings)} warnings."))
+            for label, codes in ((vi("thêm", "added"), r.added), (vi("sửa", "changed"), r.changed),
+                                 (vi("hủy", "cancelled"), r.cancelled)):
+                if codes:
+                    console.print(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}")
+        if r.warnings and not show_warnings:
+            console.print(vi("  (xem cảnh báo: steer plan validate FILE, hoặc thêm --warnings)",
+                             "  (see warnings: steer plan validate FILE, or add --warnings)"))
+
+
+@app.command("list")
+def list_(fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """List loaded plans.
+
+    Example: steer plan list
+    """
+    with handled():
+        from engine.db import transaction
+        from engine.queries import list_plans
+
+        with transaction(STATE.engine()) as s:
+            rows = list_plans(s)
+        if fmt == "json":
+            print_json(rows)
+            return
+        t = Table()
+        for col in (vi("Mã", "Code"), vi("Tên", "Title"), vi("Bản", "Rev"), vi("Nhiệm vụ", "Tasks"),
+                    vi("Phần việc", "Items"), vi("Hoàn thành", "Done")):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r["code"], r["title"][:80], str(r["revision"]), str(r["tasks"]), str(r["work_items"]), str(r["completed_items"]))
+        console.print(t)
+
+
+@app.command("show")
+def show(
+    code: Annotated[str, typer.Argument(help="Plan code.")],
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Show one plan: sections, status counts, revisions.
+
+    Example: steer plan show KH-57-LS
+    """
+    with handled():
+        from engine.db import transaction
+        from engine.queries import plan_detail
+
+        with transaction(STATE.engine()) as s:
+            d = plan_detail(s, code)
+        if fmt == "json":
+            print_json(d)
+            return
+        console.print(f"[bold]{d['code']}[/] — {d['title']}")
+        if d["document"]:
+            console.print(f"{d['document']}" + (f" ({d['issued_on']})" if d["issued_on"] else ""))
+        console.print(vi(f"{d['tasks']} nhiệm vụ; trạng thái: ", f"{d['tasks']} tasks; status: ")
+                      + ", ".join(f"{k} {v}" for k, v in sorted(d["status"].items())))
+        t = Table(title=vi("Các phần", "Sections"))
+        t.add_column("")
+        t.add_column(vi("Tên", "Title"))
+        t.add_column(vi("Nhiệm vụ", "Tasks"))
+        for s_ in d["sections"]:
+            t.add_row(s_["code"], s_["title"][:100], str(s_["tasks"]))
+        console.print(t)
+        t = Table(title=vi("Các bản", "Revisions"))
+        for col in ("#", vi("Lúc", "At"), vi("Tệp", "File"), "+", "~", "-"):
+            t.add_column(col)
+        for r in d["revisions"]:
+            t.add_row(str(r["number"]), r["loaded_at"][:19], r["source_file"] or "", str(r["added"]), str(r["changed"]), str(r["cancelled"]))
+        console.print(t)

@@ -1,0 +1,57 @@
+"""steer task list (lifecycle commands are added by cli/lifecycle.py)"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from cli.common import STATE, console, handled, print_json, vi
+
+app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
+
+STATUSES = ("unassigned", "not_started", "in_progress", "submitted", "blocked", "completed", "cancelled")
+
+
+@app.command("list")
+def list_(
+    plan: Annotated[Optional[str], typer.Option("--plan", help="Plan code.")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Lead unit (code, name or alias).")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Task status: " + "|".join(STATUSES))] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """List tasks with their lead units, deadline and derived status.
+
+    Example: steer task list --plan KH-57-LS --unit SKHCN --format csv
+    """
+    with handled():
+        if status and status not in STATUSES:
+            raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(STATUSES)}",
+                                        f"unknown status «{status}»; choose: {', '.join(STATUSES)}"))
+        from engine.db import transaction
+        from engine.queries import list_tasks
+
+        with transaction(STATE.engine()) as s:
+            rows = list_tasks(s, plan=plan, unit=unit, status=status)
+        if fmt == "json":
+            print_json(rows)
+        elif fmt == "csv":
+            w = csv.writer(sys.stdout)
+            cols = ["plan", "code", "title", "section", "lead_units", "coordinating_units", "deliverable", "deadline",
+                    "deadline_text", "deadline_kind", "recurrence", "status"]
+            w.writerow(cols)
+            for r in rows:
+                w.writerow(["; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]) for c in cols])
+        else:
+            t = Table()
+            for col in (vi("KH", "Plan"), "TT", vi("Nhiệm vụ", "Task"), vi("Chủ trì", "Lead"), vi("Thời hạn", "Deadline"),
+                        vi("Trạng thái", "Status")):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(r["plan"], r["code"], r["title"][:70], ", ".join(r["lead_units"])[:50],
+                          r["deadline"] or r["deadline_text"] or "—", r["status"])
+            console.print(t)
+            console.print(vi(f"{len(rows)} nhiệm vụ", f"{len(rows)} tasks"))

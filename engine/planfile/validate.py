@@ -1,0 +1,358 @@
+"""PlanSpec -> ValidatedPlan: meaning, errors and "6 rõ" warnings.
+
+Errors (the plan is not loaded): no title, duplicate task codes, unknown dependency,
+dependency cycle, unparseable deadline, unknown progress status is only a warning.
+Warnings, the "6 rõ" gaps: no lead unit (rõ người), no deliverable (rõ sản phẩm), no
+deadline (rõ thời gian), no vice-chair in charge (rõ thẩm quyền); plus unit names not in
+the directory (registered as new units, never dropped).
+
+Every issue names file, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from engine.deadlines import DeadlineError, DeadlineSpec, parse_deadline
+from engine.directory import Directory, UnitMatch
+from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    level: Level
+    code: str  # machine-readable: no_title, duplicate_code, cycle, no_lead, ...
+    message: str  # for a person, Vietnamese by default
+    ref: SourceRef
+    task: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "level": self.level,
+            "code": self.code,
+            "message": self.message,
+            "file": self.ref.file,
+            "row": self.ref.row,
+            "column": self.ref.column,
+            "task": self.task,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.message}"
+
+
+@dataclass
+class ResolvedUnit:
+    code: str  # unit code (a new code is minted for unknown names)
+    name: str  # canonical name (or the name as written, when new)
+    text: str  # as written in the cell
+    new: bool = False  # not in the directory: will be registered
+
+
+@dataclass
+class ResolvedTask:
+    spec: TaskSpec
+    code: str
+    position: int
+    section: str | None
+    title: str
+    deliverable: str
+    deadline: DeadlineSpec
+    lead: list[ResolvedUnit]
+    coordinating: list[ResolvedUnit]
+    depends_on: list[str]
+    vice_chair: str | None  # person id (explicit, or the vice-chair overseeing the lead unit)
+    vice_chair_derived: bool = False
+    status: str | None = None  # imported status (engine state name) or None
+    completed_on: date | None = None
+    progress_note: str | None = None
+    percent: float | None = None
+
+
+@dataclass
+class ValidatedPlan:
+    spec: PlanSpec
+    code: str
+    title: str
+    tasks: list[ResolvedTask] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    new_units: dict[str, ResolvedUnit] = field(default_factory=dict)  # code -> unit
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.level == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.level == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class PlanValidationError(Exception):
+    def __init__(self, plan: ValidatedPlan):
+        self.plan = plan
+        n = len(plan.errors)
+        head = f"Kế hoạch «{plan.spec.source_file}» có {n} lỗi, chưa nạp gì vào cơ sở dữ liệu:"
+        lines = [head] + [f"  - {e}" for e in plan.errors[:20]]
+        if n > 20:
+            lines.append(f"  … và {n - 20} lỗi khác (dùng «steer plan validate --format json» để xem hết)")
+        super().__init__("\n".join(lines))
+
+
+# --- progress column ---------------------------------------------------------------------
+
+_STATUS_WORDS: list[tuple[str, str]] = [
+    # order matters: the first pattern found wins
+    (r"^(đã )?hủy|^huỷ|không thực hiện|^cancel", "cancelled"),
+    (r"chưa (thực hiện|triển khai|bắt đầu)|^not started", "not_started"),
+    (r"tạm dừng|vướng mắc|^blocked|^bị chặn", "blocked"),
+    (r"chờ (xác nhận|thẩm định)|đã gửi|^submitted", "submitted"),
+    (r"^(đã )?hoàn thành\s*$|^(đã )?hoàn thành\b(?!\s*\d)|^done|^completed", "completed"),
+    (r"đang|quá hạn|chậm|hoàn thành\s*\d+\s*%|^in progress|^overdue", "in_progress"),
+]
+
+
+def parse_status(text: str) -> tuple[str | None, float | None]:
+    t = unicodedata.normalize("NFC", text).strip().lower()
+    if not t:
+        return None, None
+    pct = re.search(r"(\d{1,3}(?:[.,]\d+)?)\s*%", t)
+    percent = float(pct.group(1).replace(",", ".")) if pct else None
+    for pattern, state in _STATUS_WORDS:
+        if re.search(pattern, t):
+            return state, percent
+    return "?", percent
+
+
+def _parse_day(text: str) -> date | None:
+    m = re.search(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if m:
+        try:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            return None
+    m = re.search(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return None
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _slug_code(name: str, taken: set[str]) -> str:
+    base = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    base = "".join(c for c in base if not unicodedata.combining(c))
+    words = re.findall(r"[A-Za-z0-9]+", base)
+    code = "".join(w[0].upper() if not w.isdigit() else w for w in words)[:24] or "UNIT"
+    code = "NEW_" + code
+    out, n = code, 2
+    while out in taken:
+        out, n = f"{code}_{n}", n + 1
+    taken.add(out)
+    return out
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """First dependency cycle as a path [a, b, ..., a], or None (iterative DFS)."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = {n: WHITE for n in graph}
+    for root in graph:
+        if color[root] != WHITE:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                color[node] = GREY
+                path.append(node)
+            deps = graph.get(node, [])
+            if i < len(deps):
+                stack.append((node, i + 1))
+                nxt = deps[i]
+                if nxt not in color:
+                    continue
+                if color[nxt] == GREY:
+                    return path[path.index(nxt) :] + [nxt]
+                if color[nxt] == WHITE:
+                    stack.append((nxt, 0))
+            else:
+                color[node] = BLACK
+                path.pop()
+    return None
+
+
+@dataclass
+class People:
+    """What validation needs to know about people: ids, and who oversees which unit."""
+
+    ids: set[str] = field(default_factory=set)
+    vice_chair_of_unit: dict[str, str] = field(default_factory=dict)  # unit code -> person id
+
+
+def validate_plan(
+    spec: PlanSpec,
+    directory: Directory,
+    *,
+    code: str | None = None,
+    people: People | None = None,
+    lang: str = "vi",
+) -> ValidatedPlan:
+    people = people or People()
+    vi = lang != "en"
+    plan_code = (code or spec.code or "").strip()
+    issues: list[Issue] = []
+    file_ref = SourceRef(spec.source_file)
+    if not plan_code:
+        stem = re.sub(r"[^A-Za-z0-9]+", "-", spec.source_file.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip("-").upper()
+        plan_code = stem or "PLAN"
+        issues.append(Issue("warning", "plan_code_from_filename",
+                            f"Tệp không ghi mã kế hoạch; dùng mã «{plan_code}» lấy từ tên tệp (đặt bằng --code)."
+                            if vi else f"No plan code in the file; using «{plan_code}» from the file name (set it with --code).",
+                            file_ref))
+    out = ValidatedPlan(spec=spec, code=plan_code, title=(spec.title or plan_code).strip(), issues=issues)
+
+    taken_codes = set(directory.units)
+    new_by_norm: dict[str, ResolvedUnit] = {}
+
+    def resolve_cell(cells: list[str], ref: SourceRef, task_code: str) -> list[ResolvedUnit]:
+        result: list[ResolvedUnit] = []
+        seen: set[str] = set()
+        for cell in cells:
+            for m in directory.split(cell):
+                ru = _resolve_match(m)
+                if ru.code in seen:
+                    continue
+                seen.add(ru.code)
+                result.append(ru)
+                if ru.new and ru.code not in out.new_units:
+                    out.new_units[ru.code] = ru
+                    issues.append(Issue("warning", "new_unit",
+                                        f"Cơ quan «{ru.text}» chưa có trong danh mục; sẽ được thêm mới với mã {ru.code}."
+                                        if vi else f"Unit «{ru.text}» is not in the directory; it will be registered as {ru.code}.",
+                                        ref, task_code))
+        return result
+
+    def _resolve_match(m: UnitMatch) -> ResolvedUnit:
+        if m.code is not None:
+            entry = directory.get(m.code)
+            return ResolvedUnit(code=m.code, name=entry.name if entry else m.text, text=m.text)
+        key = " ".join(m.text.split()).casefold()
+        if key not in new_by_norm:
+            new_by_norm[key] = ResolvedUnit(code=_slug_code(m.text, taken_codes), name=" ".join(m.text.split()), text=m.text, new=True)
+        return new_by_norm[key]
+
+    seen_codes: dict[str, TaskSpec] = {}
+    for pos, t in enumerate(spec.tasks, start=1):
+        tcode = t.code.strip()
+        if tcode in seen_codes:
+            first = seen_codes[tcode]
+            issues.append(Issue("error", "duplicate_code",
+                                f"Mã nhiệm vụ «{tcode}» bị trùng (đã dùng ở dòng {first.source.row})."
+                                if vi else f"Duplicate task code «{tcode}» (first used on row {first.source.row}).",
+                                t.ref("code"), tcode))
+            continue
+        seen_codes[tcode] = t
+        title = " ".join(t.title.split()) if t.title else ""
+        if not title:
+            issues.append(Issue("error", "no_title",
+                                "Nhiệm vụ không có tên (rõ việc)." if vi else "Task has no title (clear work).",
+                                t.ref("title"), tcode))
+        # deadline
+        try:
+            dl = parse_deadline(t.deadline_text, issued_on=spec.issued_on)
+        except DeadlineError as exc:
+            issues.append(Issue("error", "bad_deadline", str(exc), t.ref("deadline"), tcode))
+            dl = None
+        if dl is None:
+            dl = DeadlineSpec(text=(t.deadline_text or "").strip(), kind=None)
+        elif dl.kind is None:
+            issues.append(Issue("warning", "no_deadline",
+                                "Thiếu thời hạn hoàn thành (rõ thời gian)." if vi else "No deadline (clear time).",
+                                t.ref("deadline"), tcode))
+        lead = resolve_cell(t.lead, t.ref("lead"), tcode)
+        coord = resolve_cell(t.coordinating, t.ref("coordinating"), tcode)
+        if not lead:
+            issues.append(Issue("warning", "no_lead",
+                                "Thiếu cơ quan chủ trì (rõ người)." if vi else "No lead unit (clear person).",
+                                t.ref("lead"), tcode))
+        deliverable = (t.deliverable or "").strip()
+        if not deliverable:
+            issues.append(Issue("warning", "no_deliverable",
+                                "Thiếu sản phẩm/kết quả (rõ sản phẩm)." if vi else "No deliverable (clear product).",
+                                t.ref("deliverable"), tcode))
+        vice, derived = (t.vice_chair or "").strip() or None, False
+        if vice and people.ids and vice not in people.ids:
+            issues.append(Issue("warning", "unknown_person",
+                                f"Lãnh đạo phụ trách «{vice}» không có trong danh mục người."
+                                if vi else f"Vice-chair «{vice}» is not in the directory.",
+                                t.ref("vice_chair"), tcode))
+        if not vice:
+            for u in lead:
+                if u.code in people.vice_chair_of_unit:
+                    vice, derived = people.vice_chair_of_unit[u.code], True
+                    break
+        if not vice:
+            issues.append(Issue("warning", "no_vice_chair",
+                                "Chưa có lãnh đạo phụ trách (rõ thẩm quyền)." if vi else "No vice-chair in charge (clear authority).",
+                                t.ref("vice_chair"), tcode))
+        status, percent, completed_on = None, None, None
+        if t.status_text and t.status_text.strip():
+            status, percent = parse_status(t.status_text)
+            if status == "?":
+                issues.append(Issue("warning", "unknown_status",
+                                    f"Không hiểu trạng thái «{t.status_text.strip()}»; bỏ qua."
+                                    if vi else f"Unknown status «{t.status_text.strip()}»; ignored.",
+                                    t.ref("status"), tcode))
+                status = None
+        if t.completed_on_text and t.completed_on_text.strip():
+            completed_on = _parse_day(t.completed_on_text)
+            if completed_on is None:
+                issues.append(Issue("error", "bad_completed_on",
+                                    f"Ngày hoàn thành «{t.completed_on_text.strip()}» không hợp lệ (dd/mm/yyyy)."
+                                    if vi else f"Completion date «{t.completed_on_text.strip()}» is not a date (dd/mm/yyyy).",
+                                    t.ref("completed_on"), tcode))
+        out.tasks.append(ResolvedTask(
+            spec=t, code=tcode, position=pos, section=t.section, title=title, deliverable=deliverable,
+            deadline=dl, lead=lead, coordinating=coord,
+            depends_on=[d.strip() for d in t.depends_on if d and d.strip()],
+            vice_chair=vice, vice_chair_derived=derived, status=status, completed_on=completed_on,
+            progress_note=(t.progress_text or "").strip() or None, percent=percent,
+        ))
+
+    known = {t.code for t in out.tasks}
+    graph: dict[str, list[str]] = {}
+    for t in out.tasks:
+        graph[t.code] = []
+        for d in t.depends_on:
+            if d == t.code:
+                issues.append(Issue("error", "self_dependency",
+                                    "Nhiệm vụ phụ thuộc vào chính nó." if vi else "Task depends on itself.",
+                                    t.spec.ref("depends_on"), t.code))
+            elif d not in known:
+                issues.append(Issue("error", "unknown_dependency",
+                                    f"Phụ thuộc vào nhiệm vụ «{d}» không có trong kế hoạch."
+                                    if vi else f"Depends on task «{d}», which is not in the plan.",
+                                    t.spec.ref("depends_on"), t.code))
+            else:
+                graph[t.code].append(d)
+    cycle = _find_cycle(graph)
+    if cycle:
+        t0 = next(t for t in out.tasks if t.code == cycle[0])
+        issues.append(Issue("error", "cycle",
+                            "Phụ thuộc vòng tròn: " + " → ".join(cycle) if vi else "Dependency cycle: " + " → ".join(cycle),
+                            t0.spec.ref("depends_on"), t0.code))
+    return out

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh machine that has only python3.
+
+    python3 run.py demo     # the main job on the embedded default (SQLite + temporary Prefect)
+    python3 run.py test     # the whole test suite
+
+It finds uv (on PATH, or in ./.tools), installing it into ./.tools with pip if needed,
+then runs `uv sync --frozen` and the command through `uv run`. Anything after the
+command is passed on (e.g. `python3 run.py test -k deadlines`, `python3 run.py steer --help`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+
+
+def _uv() -> str:
+    found = shutil.which("uv")
+    if found:
+        return found
+    local = TOOLS / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
+    if local.exists():
+        return str(local)
+    print("run.py: installing uv into ./.tools (one time) ...", flush=True)
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        pip = TOOLS / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        subprocess.run([str(pip), "-m", "pip", "install", "--quiet", "uv"], check=True)
+    except Exception as exc:  # no ensurepip (Debian without python3-venv): fall back to --user
+        print(f"run.py: venv+pip failed ({exc}); trying 'pip install --user uv'", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--user", "--quiet", "uv"], check=True)
+        user_bin = Path(subprocess.check_output([sys.executable, "-m", "site", "--user-base"], text=True).strip()) / "bin"
+        return str(user_bin / "uv") if (user_bin / "uv").exists() else "uv"
+    return str(local)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    cmd, rest = argv[0], argv[1:]
+    uv = _uv()
+    env = dict(os.environ)
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    subprocess.run([uv, "sync", "--frozen", "--quiet"], cwd=ROOT, env=env, check=True)
+    if cmd == "demo":
+        args = [uv, "run", "--frozen", "steer", "demo", *rest]
+    elif cmd == "test":
+        args = [uv, "run", "--frozen", "pytest", *rest]
+    elif cmd == "steer":
+        args = [uv, "run", "--frozen", "steer", *rest]
+    else:
+        print(f"run.py: unknown command {cmd!r}; use 'demo', 'test' or 'steer ...'", file=sys.stderr)
+        return 2
+    return subprocess.run(args, cwd=ROOT, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
