@@ -1,0 +1,654 @@
+"""The unit directory: agencies, their names, and the splitter for free-text unit cells.
+
+Action plans name agencies in free-text cells ("Bộ Tài chính, Bộ Công Thương",
+"Bộ Khoa học và Công nghệ và các địa phương", "Văn phòng Chính phủ; Bộ Công an").
+A ``Directory`` knows units (and group phrases such as "Các bộ, ngành, địa phương")
+by code, name, aliases and former names, and ``Directory.split`` finds the units a
+cell names. The built-in standard directory (``plans/standard-directory.yaml``) holds
+the central ministries and agencies after the 2025 restructuring and the standard
+provincial departments; a committee's own directory is laid over it (``overlay``).
+
+Pure: no database, no I/O except reading a YAML file or string.
+
+Normalisation (``normalize_name``)
+    NFC, casefold, one tone placement for "oa/oe/uy" ("hoá" == "hóa", "thuỷ" ==
+    "thủy", "uỳ" == "ùy"), "Ð" (eth) read as "Đ"; the text is cut into word tokens
+    and punctuation tokens, so spacing does not matter ("KH & CN" == "KH&CN",
+    "Bộ  Tài chính " == "Bộ Tài chính"); dashes are one token "-", "." is dropped
+    ("TP. Hồ Chí Minh" == "TP Hồ Chí Minh"); footnote marks (superscript digits,
+    "(*)", "[1]"), Markdown "*" and any parenthesised remark ("(chủ trì)") are
+    dropped; leading/trailing punctuation is stripped. A leading "các" is kept (so
+    "Các bộ, ngành" is its own group) and dropped only as a matching fallback.
+
+Splitter algorithm (``Directory.split``)
+    1. Tokenise the cell (word tokens and punctuation tokens, each with its span in
+       the original text, so every result carries the text as written and its span).
+       Parenthesised remarks become one "remark" token and are never matched.
+    2. Every name, alias, former name and code of every unit is tokenised the same
+       way and put in a token trie (built once per directory).
+    3. Walk the cell. Skip separators: ",", ";", ":", "/", "-", "." , the word "và",
+       newlines, list bullets ("-", "+", "•", "1.", "a)") and remarks. "&" is not a
+       separator ("KH&CN" is inside names).
+    4. At a piece start, walk the trie from here (and, when the piece starts with
+       "các", also from the next token): the LONGEST known name found in the text is
+       taken if it ends at a boundary (end of cell, or a separator / "và" / remark
+       follows). "Bộ Văn hóa, Thể thao và Du lịch" is one unit because its full name
+       is longer than anything ending at the inner "," or "và"; "Bộ Lao động -
+       Thương binh và Xã hội" likewise (its successor, Bộ Nội vụ).
+    5. Otherwise the piece is unknown (code None, via "unknown") and is kept, never
+       dropped. If a known name was found but is followed by more words ("Các bộ,
+       ngành, địa phương là chủ quản CSDLQG", "Địa phương được lựa chọn") the whole
+       qualified phrase is one unknown piece, never a shorter known prefix. An
+       unknown piece runs to ";", a newline, a bullet or a remark, or to the first
+       soft separator ("," "và" "-" "/" ":") that is followed by a known name ending
+       at a boundary: "Tập đoàn, doanh nghiệp công nghệ số" stays one piece,
+       "Các cơ quan Đảng, Quốc hội, Tòa án nhân dân tối cao" gives the unknown
+       "Các cơ quan Đảng, Quốc hội" and TANDTC.
+    6. Results keep the cell's order; a unit named twice (e.g. two former names of one
+       successor) is reported once, at its first place; an unknown phrase likewise.
+
+Errors: ``DirectoryError`` (Vietnamese message naming the source, the item
+"units[3]"/"groups[0]" with its YAML line when known, the field and the bad text).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import yaml
+
+__all__ = [
+    "KINDS",
+    "STANDARD_PATH",
+    "Directory",
+    "DirectoryError",
+    "UnitEntry",
+    "UnitMatch",
+    "normalize_name",
+]
+
+STANDARD_PATH = Path(__file__).resolve().parent.parent / "plans" / "standard-directory.yaml"
+
+KINDS: frozenset[str] = frozenset({
+    "ministry", "agency", "department", "district", "commune", "province",
+    "party", "mass_org", "group", "other", "unit",
+})
+
+Via = Literal["name", "alias", "former_name", "code", "unknown"]
+_VIA_RANK = {"name": 0, "alias": 1, "former_name": 2, "code": 3}
+_FIELD_OF_VIA = {"name": "name", "alias": "aliases", "former_name": "former_names", "code": "code"}
+
+_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
+_TOP_KEYS = frozenset({"committee", "people", "settings", "units", "groups"})
+_UNIT_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "notify"})
+_GROUP_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "members", "notify"})
+
+
+class DirectoryError(Exception):
+    """A directory that cannot be used; the message names source, item, field and text."""
+
+
+@dataclass(frozen=True)
+class UnitEntry:
+    code: str
+    name: str
+    kind: str = "unit"  # one of KINDS
+    aliases: tuple[str, ...] = ()
+    former_names: tuple[str, ...] = ()
+    parent: str | None = None
+    members: tuple[str, ...] = ()  # groups only; empty = open-ended phrase
+    notify: tuple[str, ...] = field(default=(), repr=False)  # apprise URLs: secret, never printed
+    is_group: bool = False
+
+
+@dataclass(frozen=True)
+class UnitMatch:
+    text: str  # the piece of the cell as written (trimmed)
+    code: str | None  # matched unit code; None = unknown name
+    via: Via
+    start: int  # span in the original cell text
+    end: int
+
+
+# --- tokens and normalisation -------------------------------------------------------------
+
+# Word characters minus superscript/subscript digits (footnote marks), plus combining
+# marks so decomposed (NFD) text stays in one word.
+_WORD = r"(?:[^\W\u00b2\u00b3\u00b9\u2070-\u209f]|[\u0300-\u036f])+"
+_PUNCT_MAP: dict[str, str] = {
+    ",": ",", "\uff0c": ",", ";": ";", "\uff1b": ";", ":": ":", "&": "&", "/": "/",
+    "(": "(", "[": "(", ")": ")", "]": ")", "+": "+",
+    "•": "•", "·": "•", "▪": "•", "●": "•", "◦": "•", "\u2023": "•", "\u2043": "•",
+    "-": "-", "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-",
+    ".": ".", "\n": "\n", "\r": "\n", "\u2028": "\n",
+}
+_TOKEN_RE = re.compile(f"({_WORD})|([{re.escape(''.join(_PUNCT_MAP))}])")
+
+_REMARK = "()"
+_HARD = frozenset({";", "\n", "•", "+", _REMARK})
+_SOFT = frozenset({",", ":", "-", "/", ".", "và", ")"})
+_BOUNDARY = _HARD | _SOFT
+_PUNCT_TOKENS = frozenset(_PUNCT_MAP.values()) | {_REMARK}
+_SKIP_AT_START = _PUNCT_TOKENS | {"và"}
+_NAME_DROP = frozenset({".", "\n", "•", "+", _REMARK, ")"})
+_NAME_STRIP = frozenset({",", ";", ":", "-", "/", "&"})
+
+
+def _tone_table() -> dict[str, str]:
+    # Old style puts the tone on the first vowel of an open "oa", "oe", "uy" ("hóa",
+    # "khỏe", "thủy"); new style on the second ("hoá", "khoẻ", "thuỷ"). Both are the
+    # same syllable; closed syllables always carry it on the second ("hoàn", "huỳnh"),
+    # so moving it to the second vowel is always right.
+    table: dict[str, str] = {}
+    o, u = "òóỏõọ", "ùúủũụ"
+    a, e, y = "àáảãạ", "èéẻẽẹ", "ỳýỷỹỵ"
+    for i in range(5):
+        table[o[i] + "a"] = "o" + a[i]
+        table[o[i] + "e"] = "o" + e[i]
+        table[u[i] + "y"] = "u" + y[i]
+    return table
+
+
+_TONE_FIX = _tone_table()
+_TONE_RE = re.compile("|".join(map(re.escape, _TONE_FIX)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _norm_word(word: str) -> str:
+    w = unicodedata.normalize("NFC", unicodedata.normalize("NFC", word).casefold())
+    w = w.replace("ð", "đ")
+    return _TONE_RE.sub(lambda m: _TONE_FIX[m.group()], w)
+
+
+Token = tuple[str, int, int]  # (normalised token, start, end) in the original text
+
+
+def _tokenize(text: str) -> list[Token]:
+    raw: list[Token] = []
+    for m in _TOKEN_RE.finditer(text):
+        word = m.group(1)
+        if word is not None:
+            raw.append((_norm_word(word), m.start(), m.end()))
+        else:
+            raw.append((_PUNCT_MAP[m.group(2)], m.start(), m.end()))
+    if not any(t[0] == "(" for t in raw):
+        return raw
+    # fold each parenthesised remark into one token; an unclosed "(" runs to the line end
+    out: list[Token] = []
+    i, n = 0, len(raw)
+    while i < n:
+        tok = raw[i]
+        if tok[0] != "(":
+            out.append(tok)
+            i += 1
+            continue
+        depth, close = 0, -1
+        for j in range(i, n):
+            t = raw[j][0]
+            if t == "(":
+                depth += 1
+            elif t == ")":
+                depth -= 1
+                if depth == 0:
+                    close = j
+                    break
+        if close < 0:
+            close = next((k - 1 for k in range(i + 1, n) if raw[k][0] == "\n"), n - 1)
+        out.append((_REMARK, tok[1], raw[close][2]))
+        i = close + 1
+    return out
+
+
+def _name_tokens(text: str) -> tuple[str, ...]:
+    toks = [t[0] for t in _tokenize(text) if t[0] not in _NAME_DROP]
+    lo, hi = 0, len(toks)
+    while lo < hi and toks[lo] in _NAME_STRIP:
+        lo += 1
+    while hi > lo and toks[hi - 1] in _NAME_STRIP:
+        hi -= 1
+    return tuple(toks[lo:hi])
+
+
+def _render(tokens: Iterable[str]) -> str:
+    out: list[str] = []
+    glue = True  # no space before the next token
+    for t in tokens:
+        if t in {"&", "-", "/"}:
+            out.append(t)
+            glue = True
+            continue
+        if t in {",", ";", ":"}:
+            out.append(t)
+            glue = False
+            continue
+        if not glue:
+            out.append(" ")
+        out.append(t)
+        glue = False
+    return "".join(out)
+
+
+def normalize_name(text: str) -> str:
+    """The matching key of a name: "Bộ  KH & CN¹" -> "bộ kh&cn", "Hoá" -> "hoá"."""
+    return _render(_name_tokens(text))
+
+
+# --- the directory ------------------------------------------------------------------------
+
+_Key = tuple[str, ...]
+_Hit = tuple[str, str]  # (code, via)
+
+
+class Directory:
+    """Units by code and a longest-match splitter over all their names.
+
+    Immutable: ``overlay`` returns a new directory. Build with ``from_mapping``,
+    ``from_yaml``, ``load`` or ``standard``.
+    """
+
+    __slots__ = ("_units", "_keys", "_trie")
+
+    def __init__(self, units: Mapping[str, UnitEntry], keys: Mapping[_Key, _Hit]):
+        self._units: Mapping[str, UnitEntry] = MappingProxyType(dict(units))
+        self._keys: Mapping[_Key, _Hit] = MappingProxyType(dict(keys))
+        trie: dict[str, Any] = {}
+        for key, hit in self._keys.items():
+            node = trie
+            for tok in key:
+                node = node.setdefault(tok, {})
+            node[""] = hit  # "" is never a token
+        self._trie = trie
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str = "<directory>",
+        base: Directory | None = None,
+        _lines: Mapping[tuple[str, int], int] | None = None,
+    ) -> Directory:
+        """A directory from the YAML shape ``{units: [...], groups: [...]}``.
+
+        Top-level ``committee``, ``people`` and ``settings`` are ignored (the
+        directory loader reads them). Group members and parents must be codes of this
+        mapping or of ``base`` (the directory this one will be laid over).
+        """
+        return _Builder(source, base, _lines or {}).build(data)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<string>", base: Directory | None = None) -> Directory:
+        """A directory from YAML text; errors name ``source`` and the line."""
+        try:
+            data = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise DirectoryError(f"{source}: lỗi cú pháp YAML{where}: {problem}.") from None
+        if data is None:
+            raise DirectoryError(f"{source}: tệp danh mục rỗng (cần các khóa units, groups).")
+        return cls.from_mapping(data, source=source, base=base, _lines=_item_lines(node))
+
+    @classmethod
+    def load(cls, path: str | Path, *, base: Directory | None = None) -> Directory:
+        """A directory from a YAML file (UTF-8, BOM allowed)."""
+        source = str(path)
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise DirectoryError(f"{source}: không đọc được tệp danh mục: {exc.strerror or exc}.") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DirectoryError(
+                f"{source}: tệp danh mục không phải văn bản UTF-8 (byte lỗi ở vị trí {exc.start})."
+            ) from None
+        return cls.from_yaml(text, source=source, base=base)
+
+    @classmethod
+    def standard(cls) -> Directory:
+        """The built-in standard directory (plans/standard-directory.yaml), read once."""
+        return _standard_directory()
+
+    def overlay(self, top: Directory) -> Directory:
+        """``top`` laid over this directory: its codes, names and aliases win on conflict;
+        everything else of this directory still resolves.
+
+        Take-over: when ``top`` claims the *name* of one of this directory's units for a
+        unit of its own (the committee's "Công an tỉnh" is its code CAT, the standard's
+        is CONGAN_TINH), the remaining aliases and former names of that unit resolve to
+        the committee's unit too ("CA tỉnh" -> CAT), so one agency never ends up under
+        two codes. Claiming only an alias does not take a unit over.
+        """
+        units = dict(self._units)
+        units.update(top._units)
+        takeover: dict[str, str] = {}
+        for code, entry in self._units.items():
+            if code in top._units:
+                continue
+            claimed = top._keys.get(_name_tokens(entry.name))
+            if claimed is not None and claimed[0] != code:
+                takeover[code] = claimed[0]
+        keys = {k: ((takeover.get(c, c), via)) for k, (c, via) in self._keys.items()}
+        keys.update(top._keys)
+        return Directory(units, keys)
+
+    # --- lookups ------------------------------------------------------------------------
+
+    @property
+    def units(self) -> Mapping[str, UnitEntry]:
+        """All units and groups, by code, in file order."""
+        return self._units
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._units
+
+    def __repr__(self) -> str:
+        return f"<Directory: {len(self._units)} units>"
+
+    def get(self, code: str) -> UnitEntry | None:
+        """The unit with this code (exact, or upper-cased)."""
+        return self._units.get(code) or self._units.get(code.strip().upper())
+
+    def resolve(self, name: str) -> UnitEntry | None:
+        """The unit whose whole name, alias, former name or code is ``name`` (normalised);
+        a leading "các" is tried without as a fallback."""
+        key = _name_tokens(name)
+        hit = self._keys.get(key)
+        if hit is None and len(key) > 1 and key[0] == "các":
+            hit = self._keys.get(key[1:])
+        return self._units.get(hit[0]) if hit is not None else None
+
+    # --- the splitter -------------------------------------------------------------------
+
+    def split(self, cell: str) -> list[UnitMatch]:
+        """The units a free-text cell names, in order (see the module docstring)."""
+        if not cell or cell.isspace():
+            return []
+        toks = _tokenize(cell)
+        n = len(toks)
+        out: list[UnitMatch] = []
+        seen: set[object] = set()
+        i = 0
+        while i < n:
+            tok = toks[i][0]
+            if tok in _SKIP_AT_START:
+                i += 1
+                continue
+            if _is_number_bullet(toks, i):
+                i += 2
+                continue
+            hit, end = self._match_at(toks, i)
+            if hit is not None:
+                code, via = hit
+                if code not in seen:
+                    seen.add(code)
+                    s, e = toks[i][1], toks[end - 1][2]
+                    out.append(UnitMatch(cell[s:e], code, via, s, e))  # type: ignore[arg-type]
+                i = end
+                continue
+            last, nxt = self._unknown_extent(toks, i, end)
+            key = tuple(t[0] for t in toks[i:last + 1])
+            if key not in seen:
+                seen.add(key)
+                s, e = toks[i][1], toks[last][2]
+                out.append(UnitMatch(cell[s:e], None, "unknown", s, e))
+            i = nxt
+        return out
+
+    def _longest(self, toks: list[Token], i: int) -> tuple[int, _Hit] | None:
+        node = self._trie
+        best: tuple[int, _Hit] | None = None
+        j, n = i, len(toks)
+        while j < n:
+            t = toks[j][0]
+            if t == "." and j > i:  # dots are transparent inside names ("TP. Hồ Chí Minh")
+                j += 1
+                continue
+            node = node.get(t)
+            if node is None:
+                break
+            j += 1
+            hit = node.get("")
+            if hit is not None:
+                best = (j, hit)
+        return best
+
+    def _match_at(self, toks: list[Token], i: int) -> tuple[_Hit | None, int]:
+        """(hit, end) for a known name ending at a boundary; else (None, end of the
+        longest known name found as text, or i when none)."""
+        best = self._longest(toks, i)
+        if toks[i][0] == "các" and i + 1 < len(toks):
+            alt = self._longest(toks, i + 1)
+            if alt is not None and (best is None or alt[0] > best[0]):
+                best = alt
+        if best is None:
+            return None, i
+        end, hit = best
+        if end >= len(toks) or toks[end][0] in _BOUNDARY:
+            return hit, end
+        return None, end
+
+    def _unknown_extent(self, toks: list[Token], i: int, min_end: int) -> tuple[int, int]:
+        """(index of the last token of the unknown piece at i, index to resume at)."""
+        n = len(toks)
+        j = max(i + 1, min_end)
+        last = j - 1
+        while j < n:
+            t = toks[j][0]
+            if t in _HARD:
+                break
+            if t in _SOFT:
+                m = j
+                while m < n and toks[m][0] in _SOFT:
+                    m += 1
+                if m >= n or toks[m][0] in _HARD:
+                    break
+                if self._match_at(toks, m)[0] is not None:
+                    break
+                j = m
+                continue
+            last = j
+            j += 1
+        return last, j
+
+
+def _is_number_bullet(toks: list[Token], i: int) -> bool:
+    """"1." / "2)" / "a)" at the start of a line."""
+    if i + 1 >= len(toks) or (i > 0 and toks[i - 1][0] not in {"\n", "•"}):
+        return False
+    t, nxt = toks[i][0], toks[i + 1][0]
+    return (t.isdigit() and len(t) <= 3 and nxt in {".", ")"}) or (len(t) == 1 and t.isalpha() and nxt == ")")
+
+
+# --- building from a mapping --------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, source: str, base: Directory | None, lines: Mapping[tuple[str, int], int]):
+        self.source = source
+        self.base = base
+        self.lines = lines
+        self.units: dict[str, UnitEntry] = {}
+        self.where_of: dict[str, str] = {}  # code -> "units[3]"
+        self.keys: dict[_Key, _Hit] = {}
+        self.key_origin: dict[_Key, tuple[str, str, str]] = {}  # key -> (where, field, text)
+
+    def err(self, where: str, msg: str) -> DirectoryError:
+        return DirectoryError(f"{self.source}: {where}: {msg}")
+
+    def build(self, data: Any) -> Directory:
+        if not isinstance(data, Mapping):
+            raise DirectoryError(
+                f"{self.source}: danh mục phải là một bảng YAML có các khóa units, groups "
+                f"(nhận được {_type_vi(data)})."
+            )
+        bad = sorted(str(k) for k in data if k not in _TOP_KEYS)
+        if bad:
+            raise self.err("cấp cao nhất", f"khóa không hợp lệ {', '.join(repr(b) for b in bad)} "
+                           f"(chỉ dùng: {', '.join(sorted(_TOP_KEYS))}).")
+        items: list[tuple[str, int, Any]] = []
+        for section in ("units", "groups"):
+            raw = data.get(section)
+            if raw is None:
+                continue
+            if not isinstance(raw, list):
+                raise self.err(section, f"phải là một danh sách (nhận được {_type_vi(raw)}).")
+            items.extend((section, idx, item) for idx, item in enumerate(raw))
+        parsed = [self.parse_item(section, idx, item) for section, idx, item in items]
+        known = set(self.units) | (set(self.base.units) if self.base is not None else set())
+        for where, entry in parsed:
+            if entry.parent is not None and entry.parent not in known:
+                raise self.err(where, f"trường 'parent' có mã không tồn tại '{entry.parent}'.")
+            for member in entry.members:
+                if member not in known:
+                    raise self.err(where, f"trường 'members' có mã không tồn tại '{member}'.")
+                if member == entry.code:
+                    raise self.err(where, f"trường 'members': nhóm '{member}' không thể là thành viên của chính nó.")
+        return Directory(self.units, self.keys)
+
+    def parse_item(self, section: str, idx: int, item: Any) -> tuple[str, UnitEntry]:
+        is_group = section == "groups"
+        where = f"{section}[{idx}]"
+        line = self.lines.get((section, idx))
+        if line is not None:
+            where += f" (dòng {line})"
+        if not isinstance(item, Mapping):
+            raise self.err(where, f"mỗi mục phải là một bảng có 'code' và 'name' (nhận được {_type_vi(item)}).")
+        allowed = _GROUP_KEYS if is_group else _UNIT_KEYS
+        bad = sorted(str(k) for k in item if k not in allowed)
+        code_raw = item.get("code")
+        if "code" not in item or code_raw is None or (isinstance(code_raw, str) and not code_raw.strip()):
+            raise self.err(where, "thiếu trường 'code'.")
+        if not isinstance(code_raw, str):
+            raise self.err(where, f"trường 'code' phải là chuỗi (nhận được {_type_vi(code_raw)} {code_raw!r}); "
+                           "đặt mã trong dấu nháy.")
+        code = code_raw.strip()
+        where = f"{where} (mã '{code}')"
+        if bad:
+            raise self.err(where, f"khóa không hợp lệ {', '.join(repr(b) for b in bad)} "
+                           f"(cho phép: {', '.join(sorted(allowed))}).")
+        if not _CODE_RE.match(code):
+            raise self.err(where, f"trường 'code' không hợp lệ '{code}': chỉ dùng chữ in hoa không dấu, "
+                           "chữ số, '_' hoặc '-'.")
+        if code in self.units:
+            raise self.err(where, f"trùng mã '{code}' (đã dùng ở {self.where_of[code]}).")
+        name = self.text_field(where, item, "name", required=True)
+        assert name is not None
+        if is_group:
+            kind = item.get("kind", "group")
+            if kind != "group":
+                raise self.err(where, f"trường 'kind' của nhóm phải là 'group' (nhận được '{kind}').")
+        else:
+            kind = item.get("kind", "unit")
+            if not isinstance(kind, str) or kind not in KINDS:
+                raise self.err(where, f"trường 'kind' không hợp lệ '{kind}' (cho phép: {', '.join(sorted(KINDS))}).")
+        aliases = self.list_field(where, item, "aliases")
+        former = self.list_field(where, item, "former_names")
+        members = self.list_field(where, item, "members", codes=True) if is_group else ()
+        notify = self.list_field(where, item, "notify", secret=True)
+        parent = self.text_field(where, item, "parent", required=False)
+        entry = UnitEntry(code=code, name=name, kind=kind, aliases=aliases, former_names=former,
+                          parent=parent, members=members, notify=notify, is_group=is_group)
+        self.units[code] = entry
+        self.where_of[code] = where
+        self.add_key(where, code, "name", name)
+        for a in aliases:
+            self.add_key(where, code, "alias", a)
+        for f in former:
+            self.add_key(where, code, "former_name", f)
+        self.add_key(where, code, "code", code)
+        return where, entry
+
+    def text_field(self, where: str, item: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+        value = item.get(key)
+        if value is None:
+            if required:
+                raise self.err(where, f"thiếu trường '{key}'.")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.err(where, f"trường '{key}' phải là chuỗi khác rỗng (nhận được {_type_vi(value)} {value!r}).")
+        return " ".join(value.split())
+
+    def list_field(self, where: str, item: Mapping[str, Any], key: str, *, codes: bool = False,
+                   secret: bool = False) -> tuple[str, ...]:
+        value = item.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.err(where, f"trường '{key}' phải là danh sách chuỗi (nhận được {_type_vi(value)}).")
+        out: list[str] = []
+        for pos, v in enumerate(value):
+            if not isinstance(v, str) or not v.strip():
+                shown = "" if secret else f" {v!r}"
+                raise self.err(where, f"trường '{key}', phần tử thứ {pos + 1} phải là chuỗi khác rỗng"
+                               f" (nhận được {_type_vi(v)}{shown}).")
+            out.append(v.strip() if codes or secret else " ".join(v.split()))
+        return tuple(out)
+
+    def add_key(self, where: str, code: str, via: str, text: str) -> None:
+        key = _name_tokens(text)
+        fld = _FIELD_OF_VIA[via]
+        if not key:
+            raise self.err(where, f"trường '{fld}': tên '{text}' rỗng sau khi chuẩn hoá.")
+        have = self.keys.get(key)
+        if have is None:
+            self.keys[key] = (code, via)
+            self.key_origin[key] = (where, fld, text)
+            return
+        if have[0] != code:
+            o_where, o_field, o_text = self.key_origin[key]
+            raise self.err(where, f"trường '{fld}': tên '{text}' trùng với '{o_text}' (trường '{o_field}') "
+                           f"của {o_where}; mỗi tên chỉ được chỉ một đơn vị.")
+        if _VIA_RANK[via] < _VIA_RANK[have[1]]:
+            self.keys[key] = (code, via)
+
+
+def _type_vi(value: Any) -> str:
+    if isinstance(value, bool):
+        return "giá trị đúng/sai"
+    if isinstance(value, (int, float)):
+        return "số"
+    if isinstance(value, str):
+        return "chuỗi"
+    if isinstance(value, list):
+        return "danh sách"
+    if isinstance(value, Mapping):
+        return "bảng"
+    if value is None:
+        return "giá trị rỗng"
+    return type(value).__name__
+
+
+def _item_lines(node: yaml.Node | None) -> dict[tuple[str, int], int]:
+    """1-based YAML line of each item of the top-level ``units`` and ``groups`` lists."""
+    out: dict[tuple[str, int], int] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return out
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value in ("units", "groups") \
+                and isinstance(value_node, yaml.SequenceNode):
+            for idx, item in enumerate(value_node.value):
+                out[(key_node.value, idx)] = item.start_mark.line + 1
+    return out
+
+
+@functools.cache
+def _standard_directory() -> Directory:
+    return Directory.load(STANDARD_PATH)

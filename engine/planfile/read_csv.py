@@ -1,0 +1,43 @@
+"""CSV plan files: delimiter sniffed among ',', ';' and tab; quoted multi-line cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from engine.planfile.read_table import RawRow, find_header, no_header_error, rows_to_plan
+from engine.planfile.spec import PlanFileError, PlanSpec
+
+DELIMITERS = (",", ";", "\t")
+
+
+def _parse(text: str, delimiter: str) -> list[RawRow]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    # Row numbers are record numbers: what a person sees when opening the CSV in Excel.
+    return [RawRow(n, tuple(record)) for n, record in enumerate(reader, start=1)]
+
+
+def read_csv_text(text: str, source: str) -> PlanSpec:
+    parsed: dict[str, list[RawRow]] = {}
+    errors: list[str] = []
+    for delimiter in DELIMITERS:
+        try:
+            parsed[delimiter] = _parse(text, delimiter)
+        except csv.Error as exc:
+            errors.append(str(exc))
+    if not parsed:
+        raise PlanFileError(
+            f"Tệp «{source}» không đọc được như tệp CSV ({errors[0] if errors else 'lỗi'}). "
+            f"Hãy mở tệp bằng Excel và lưu lại dưới dạng CSV UTF-8 hoặc .xlsx."
+        )
+    best_delimiter: str | None = None
+    best_score = -1
+    for delimiter, rows in parsed.items():
+        header = find_header(rows)
+        if header is not None and len(header.columns) > best_score:
+            best_delimiter, best_score = delimiter, len(header.columns)
+    if best_delimiter is None:
+        first = text.lstrip("\ufeff").split("\n", 1)[0]
+        guess = max(parsed, key=lambda d: first.count(d))
+        raise no_header_error(source, parsed[guess])
+    return rows_to_plan(parsed[best_delimiter], source=source, fmt="csv")

@@ -1,0 +1,104 @@
+"""Word plan files (.docx): the first table with a recognisable header is the plan."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from engine.planfile.read_table import (
+    Header,
+    RawRow,
+    find_header,
+    no_header_error,
+    one_line,
+    rows_to_plan,
+    section_code,
+    task_code,
+)
+from engine.planfile.spec import PlanFileError, PlanSpec
+
+
+def _table_cells(row: Any) -> list[str]:
+    """Cell texts of a Word table row, one per grid column.
+
+    python-docx repeats a horizontally merged cell once per grid column it spans:
+    repeats are blanked so a merged section row is a single non-empty cell. Vertically
+    merged cells repeat their text downwards (the value applies to each row).
+    """
+    texts: list[str] = [""] * int(getattr(row, "grid_cols_before", 0) or 0)
+    prev_tc = None
+    for cell in row.cells:
+        tc = cell._tc
+        texts.append("" if tc is prev_tc else cell.text)
+        prev_tc = tc
+    return texts
+
+
+def _same_header(a: Header, b: Header) -> bool:
+    return a.columns == b.columns
+
+
+def read_docx_bytes(data: bytes, source: str) -> PlanSpec:
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(data))
+        blocks = list(document.iter_inner_content())
+        tables: list[list[list[str]]] = []
+        order: list[tuple[str, Any]] = []
+        for block in blocks:
+            if isinstance(block, Paragraph):
+                order.append(("p", block.text))
+            elif isinstance(block, Table):
+                tables.append([_table_cells(r) for r in block.rows])
+                order.append(("t", len(tables) - 1))
+    except Exception as exc:  # python-docx / lxml raise many kinds on damaged files
+        raise PlanFileError(
+            f"Tệp «{source}» không phải là tệp Word hợp lệ (không đọc được cấu trúc .docx: "
+            f"{type(exc).__name__}). Hãy mở tệp bằng Word và lưu lại dưới dạng .docx."
+        ) from None
+
+    text_lines: list[str] = []
+    rows: list[RawRow] = []
+    plan_header: Header | None = None
+    plan_width = 0
+    number = 0  # rows are numbered across the plan's tables (header row of table 1 = 1)
+    first_table_rows: list[RawRow] | None = None
+    for kind, item in order:
+        if kind == "p":
+            if plan_header is None and str(item).strip():
+                text_lines.extend(line for line in str(item).split("\n") if line.strip())
+            continue
+        cells = tables[item]
+        width = max((len(c) for c in cells), default=0)
+        trial = [RawRow(i, tuple(c)) for i, c in enumerate(cells, start=1)]
+        if first_table_rows is None and trial:
+            first_table_rows = trial
+        header = find_header(trial)
+        if plan_header is None:
+            if header is None:
+                continue
+            plan_header, plan_width = header, width
+        elif header is not None:
+            if not _same_header(header, plan_header):
+                break
+        elif not (width == plan_width and _starts_with_code(trial, plan_header)):
+            break
+        for c in cells:
+            number += 1
+            rows.append(RawRow(number, tuple(c)))
+    if plan_header is None:
+        raise no_header_error(source, first_table_rows or [])
+    return rows_to_plan(rows, source=source, fmt="docx", text_lines=text_lines)
+
+
+def _starts_with_code(rows: list[RawRow], header: Header) -> bool:
+    """A continuation table without a repeated header starts with a task or section."""
+    code_col = header.columns.get("code")
+    for row in rows:
+        if row.non_empty():
+            text = one_line(row.cell(code_col))
+            return bool(text) and (task_code(text) is not None or section_code(text) is not None)
+    return False
