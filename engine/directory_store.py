@@ -65,8 +65,8 @@ def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = 
     if unknown:
         raise _err(source, "cấp cao nhất", f"khóa không hợp lệ: {', '.join(sorted(map(str, unknown)))} "
                    "(chỉ dùng committee, units, people, groups)")
-    own = Directory.from_mapping(data, source=source)
     base = base if base is not None else Directory.standard()
+    own = Directory.from_mapping(data, source=source, base=base)
     merged = base.overlay(own)
     committee = data.get("committee")
     if committee is not None:

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Literal
 
 from engine.deadlines import DeadlineError, DeadlineSpec, parse_deadline
-from engine.directory import Directory, UnitMatch
+from engine.directory import Directory, UnitMatch, normalize_name
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
 
 Level = Literal["error", "warning"]
@@ -233,24 +233,38 @@ def validate_plan(
         seen: set[str] = set()
         for cell in cells:
             for m in directory.split(cell):
-                ru = _resolve_match(m)
-                if ru.code in seen:
-                    continue
-                seen.add(ru.code)
-                result.append(ru)
-                if ru.new and ru.code not in out.new_units:
-                    out.new_units[ru.code] = ru
-                    issues.append(Issue("warning", "new_unit",
-                                        f"Cơ quan «{ru.text}» chưa có trong danh mục; sẽ được thêm mới với mã {ru.code}."
-                                        if vi else f"Unit «{ru.text}» is not in the directory; it will be registered as {ru.code}.",
-                                        ref, task_code))
+                for ru in _expand(_resolve_match(m)):
+                    if ru.code in seen:
+                        continue
+                    seen.add(ru.code)
+                    result.append(ru)
+                    if ru.new and ru.code not in out.new_units:
+                        out.new_units[ru.code] = ru
+                        issues.append(Issue("warning", "new_unit",
+                                            f"Cơ quan «{ru.text}» chưa có trong danh mục; sẽ được thêm mới với mã {ru.code}."
+                                            if vi else f"Unit «{ru.text}» is not in the directory; it will be registered as {ru.code}.",
+                                            ref, task_code))
         return result
+
+    def _expand(ru: ResolvedUnit) -> list[ResolvedUnit]:
+        """A group whose members the directory lists ("UBND các huyện" with its districts)
+        stands for each member: every member gets its own work item. An open-ended group
+        phrase ("Các bộ, ngành, địa phương") stays one unit."""
+        entry = None if ru.new else directory.get(ru.code)
+        if entry is None or not entry.is_group or not entry.members:
+            return [ru]
+        out_: list[ResolvedUnit] = []
+        for code in entry.members:
+            member = directory.get(code)
+            if member is not None:
+                out_.append(ResolvedUnit(code=code, name=member.name, text=ru.text))
+        return out_ or [ru]
 
     def _resolve_match(m: UnitMatch) -> ResolvedUnit:
         if m.code is not None:
             entry = directory.get(m.code)
             return ResolvedUnit(code=m.code, name=entry.name if entry else m.text, text=m.text)
-        key = " ".join(m.text.split()).casefold()
+        key = normalize_name(m.text)
         if key not in new_by_norm:
             new_by_norm[key] = ResolvedUnit(code=_slug_code(m.text, taken_codes), name=" ".join(m.text.split()), text=m.text, new=True)
         return new_by_norm[key]
@@ -295,11 +309,12 @@ def validate_plan(
                                 "Thiếu sản phẩm/kết quả (rõ sản phẩm)." if vi else "No deliverable (clear product).",
                                 t.ref("deliverable"), tcode))
         vice, derived = (t.vice_chair or "").strip() or None, False
-        if vice and people.ids and vice not in people.ids:
+        if vice and vice not in people.ids:
             issues.append(Issue("warning", "unknown_person",
-                                f"Lãnh đạo phụ trách «{vice}» không có trong danh mục người."
-                                if vi else f"Vice-chair «{vice}» is not in the directory.",
+                                f"Lãnh đạo phụ trách «{vice}» không có trong danh mục người; bỏ qua."
+                                if vi else f"Vice-chair «{vice}» is not in the directory; ignored.",
                                 t.ref("vice_chair"), tcode))
+            vice = None
         if not vice:
             for u in lead:
                 if u.code in people.vice_chair_of_unit:
