@@ -221,12 +221,11 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
     # --- new tasks: bulk insert
     new_tasks = [t for t in vp.tasks if t.code not in existing]
     if new_tasks:
-        rows = [dict(task_values(t), created_at=now) for t in new_tasks]
-        ids = session.execute(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).scalars().all()
-        task_ids = {t.code: i for t, i in zip(new_tasks, ids)}
-    else:
-        task_ids = {}
-    task_ids.update({c: t.id for c, t in existing.items()})
+        # plain executemany, then one SELECT for the ids (RETURNING over many batches is
+        # quadratic in SQLAlchemy's ORM bulk path)
+        conn = session.connection()
+        conn.execute(insert(Task.__table__), [dict(task_values(t), created_at=now) for t in new_tasks])
+    task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.plan_id == plan.id)).all())
     result.added = [t.code for t in new_tasks] if not created else []
 
     item_rows: list[dict[str, Any]] = []
@@ -303,17 +302,21 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
                 events.append(_cancel_item(i, now, actor, plan.id, "Nhiệm vụ bị hủy trong bản sửa đổi kế hoạch", revision))
 
     if tu_rows:
-        session.execute(insert(TaskUnit), tu_rows)
+        session.connection().execute(insert(TaskUnit.__table__), tu_rows)
     # dependencies: rewritten for the whole plan (cheap, and exact)
     session.execute(delete(TaskDependency).where(TaskDependency.task_id.in_(select(Task.id).where(Task.plan_id == plan.id))))
     dep_rows = [dict(task_id=task_ids[t.code], depends_on_id=task_ids[d]) for t in vp.tasks for d in sorted(set(t.depends_on))]
     if dep_rows:
-        session.execute(insert(TaskDependency), dep_rows)
+        session.connection().execute(insert(TaskDependency.__table__), dep_rows)
 
     if item_rows:
-        ids = session.execute(insert(WorkItem).returning(WorkItem.id, sort_by_parameter_order=True), item_rows).scalars().all()
-        for r, i in zip(item_rows, ids):
-            r["id"] = i
+        session.connection().execute(insert(WorkItem.__table__), item_rows)
+        if any(t.status or t.progress_note for t in vp.tasks):  # imported progress needs the new ids
+            new_ids = {(tid, uid, occ): iid for iid, tid, uid, occ in session.execute(
+                select(WorkItem.id, WorkItem.task_id, WorkItem.unit_id, WorkItem.occurrence)
+                .join(Task, Task.id == WorkItem.task_id).where(Task.plan_id == plan.id))}
+            for r in item_rows:
+                r["id"] = new_ids[(r["task_id"], r["unit_id"], r["occurrence"])]
     events += _imported_status_events(session, vp, item_rows, task_ids, plan.id, now, tz, actor, created)
 
     session.flush()
