@@ -1,0 +1,1166 @@
+"""Indicators (KPIs, "chỉ tiêu"): targets, definitions, measurements, status.
+
+Targets — :func:`parse_target` (pure) reads a target cell as written in an annex:
+
+==========================================  ===============================================
+text                                        meaning
+==========================================  ===============================================
+"≥ 55", ">= 30", "Tối thiểu 30%",           comparator ">=", low = the number
+"Ít nhất 5", "30% trở lên"
+"≤ 10", "<= 3", "Không quá 5", "Tối đa 2"   comparator "<=", high = the number
+"> 0,7", "Trên 60" / "< 5", "Dưới 5"        comparator ">" / "<" (strict)
+"= 100"                                     comparator "=", low = high = the number
+"40 - 50", "40-50", "40 – 50", "20% - 50%", comparator "range", low/high
+"Từ 40 đến 50"
+"100%", "100", "90", "09", "Đạt 80%"        a bare number means "reach at least this":
+                                            ">=", except when the unit of measure is a
+                                            rank ("Thứ bậc", "Xếp hạng", "Hạng"), where a
+                                            lower number is better: "<="
+"≤ 3 Đông Nam Á; ≤ 50 Thế giới"             several parts (split at ";" or a line break):
+                                            the target takes the first part's comparator
+                                            and bounds; ``parts`` keeps every part with its
+                                            label ("Đông Nam Á", "Thế giới")
+"≥ 3% và tăng dần theo yêu cầu phát triển"  ">=" 3; the trailing words are the ``label``
+"Đạt mức tiên tiến ở nhiều lĩnh vực"         comparator "text" (qualitative, no numbers)
+==========================================  ===============================================
+
+The original text is always kept in ``Target.text``. Numbers accept a decimal comma
+("2,5" -> 2.5, "0,7" -> 0.7) and Vietnamese thousands dots ("1.000" -> 1000; a dot
+followed by exactly three digits in groups, first group not "0"); "72.63" stays 72.63.
+Leading zeros are dropped ("09" -> 9). ``on_track`` of a multi-part target uses the
+first part (the one a single measured value is compared against).
+
+Definitions — :func:`load_indicators` reads a YAML file (``plans/sample-indicators.yaml``)
+or an indicator annex table (.md, .xlsx, .docx, .csv) with the columns
+TT | Chỉ tiêu | Đơn vị | Kết quả (the target) | Cơ quan chủ trì theo dõi, đánh giá, and
+optional "Mã" (code) and "Thời hạn" (target date) columns. In tables:
+
+* A Roman-numeral row ("**I** | **Đến năm 2030**") opens a group; its title gives the
+  ``group`` and, when it reads as a deadline ("Đến năm 2030" -> 31/12/2030), the
+  ``target_date`` of the indicators under it.
+* A row whose target cell is empty and which is followed by sub-rows ("11" then "11.1",
+  "11.2", ...) is a heading, not an indicator. A row with an empty target and no
+  sub-rows is loaded as an indicator with an empty text target, with a warning. A parent
+  row *with* a target (annex row 23, "Tiên tiến, hiện đại, …") is an indicator too.
+* Codes are ``(prefix or "CT") + "-" + TT`` ("CT-11.1") unless a "Mã" column gives them;
+  a TT used twice in one file is an error naming the rows.
+* The reporting unit is resolved against the directory (code, name, alias); a name not
+  in the directory is registered as a new unit, with a warning; a cell naming several
+  units keeps the first and warns.
+
+Loading is all-or-nothing, idempotent (the same file twice changes nothing and writes
+no event) and audited (one ``indicators_loaded`` event).
+
+Measurements — :func:`record_measurement` stores one value per indicator and period
+("2025-10", "2025-Q3", "2025-H1", "2025"); recording the same period again updates it
+(``measurement_recorded`` event with ``before``/``after``).
+
+Status — :func:`indicator_status` returns one dict per indicator (keys documented there).
+
+Messages for people are Vietnamese.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from engine.audit import append_event
+from engine.db import transaction
+from engine.errors import UserError
+
+__all__ = [
+    "IndicatorFileError",
+    "IndicatorSpec",
+    "LoadReport",
+    "Period",
+    "Target",
+    "higher_is_better",
+    "indicator_status",
+    "load_indicators",
+    "on_track",
+    "parse_indicator_file",
+    "parse_number",
+    "parse_period",
+    "parse_target",
+    "read_table_rows",
+    "record_measurement",
+]
+
+COMPARATORS = (">=", "<=", ">", "<", "=", "range", "text")
+
+
+class IndicatorFileError(UserError):
+    """An indicator file that cannot be loaded; the message names file, row and column."""
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------
+
+_NUM = r"\d+(?:[.,]\d+)*"
+_VN_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
+_EN_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3}){2,}")
+
+
+def _number(raw: str) -> float:
+    s = raw.strip()
+    if "." in s and "," in s:
+        if s.rfind(",") > s.rfind("."):  # 1.234,5
+            s = s.replace(".", "").replace(",", ".")
+        else:  # 1,234.5
+            s = s.replace(",", "")
+    elif "," in s:
+        s = s.replace(",", "") if _EN_THOUSANDS.fullmatch(s) else s.replace(",", ".")
+    elif _VN_THOUSANDS.fullmatch(s):
+        s = s.replace(".", "")
+    return float(s)
+
+
+def parse_number(text: str | float | int | None) -> float | None:
+    """A measured value as people write it: "72,63", "72.63", "1.000", "80%", " 5 "; else None."""
+    if text is None:
+        return None
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = unicodedata.normalize("NFC", str(text)).replace("\u00a0", " ").strip()
+    m = re.fullmatch(rf"([+-]?)\s*({_NUM})\s*%?", s)
+    if not m:
+        return None
+    try:
+        v = _number(m.group(2))
+    except ValueError:
+        return None
+    return -v if m.group(1) == "-" else v
+
+
+# ---------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """The meaning of one target cell (see the module docstring)."""
+
+    comparator: str  # ">=" | "<=" | ">" | "<" | "=" | "range" | "text"
+    low: float | None
+    high: float | None
+    text: str  # the original text
+    parts: list[Target] = field(default_factory=list)  # every part when there are several
+    label: str = ""  # words after the number: "Đông Nam Á", "và tăng dần …"
+    percent: bool = False  # the number was written with "%"
+
+    @property
+    def numeric(self) -> bool:
+        return self.comparator != "text"
+
+
+_OPS = {
+    "≥": ">=", "⩾": ">=", "≧": ">=", ">=": ">=", "=>": ">=",
+    "≤": "<=", "⩽": "<=", "≦": "<=", "<=": "<=", "=<": "<=",
+    ">": ">", "<": "<", "=": "=",
+}  # fmt: skip
+_OP_RX = "|".join(re.escape(k) for k in sorted(_OPS, key=len, reverse=True))
+# Vietnamese words before the number; None = a bare number ("reach this value").
+_WORD_OPS: dict[str, str | None] = {
+    "không thấp hơn": ">=", "không dưới": ">=", "không ít hơn": ">=", "tối thiểu": ">=",
+    "ít nhất": ">=", "tối thiểu là": ">=", "ít nhất là": ">=",
+    "không vượt quá": "<=", "không quá": "<=", "không cao hơn": "<=", "tối đa": "<=",
+    "tối đa là": "<=", "top": "<=",
+    "trên": ">", "lớn hơn": ">", "dưới": "<", "nhỏ hơn": "<",
+    "đạt": None, "đạt mức": None, "đạt tỷ lệ": None, "đạt tỉ lệ": None, "khoảng": None,
+    "từ": None, "bằng": "=", "phấn đấu": None, "phấn đấu đạt": None, "đạt trên": ">",
+    "đạt dưới": "<", "đạt tối thiểu": ">=", "đạt ít nhất": ">=", "đạt tối đa": "<=",
+}  # fmt: skip
+_WORD_RX = "|".join(re.escape(k) for k in sorted(_WORD_OPS, key=len, reverse=True))
+_PART = re.compile(
+    rf"^(?:(?P<word>{_WORD_RX})\s+)?(?P<op>{_OP_RX})?\s*(?P<a>{_NUM})\s*(?P<pa>%)?"
+    rf"(?:\s*(?:-|–|—|‒|~|÷|đến|tới)\s*(?P<b>{_NUM})\s*(?P<pb>%)?)?"
+    r"(?P<rest>(?:[\s,:;(–—-].*|[^\d.,].*)?)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_MORE = re.compile(r"^(?:trở\s+lên|hoặc\s+hơn|trở\s+lên\s+nữa)\b", re.IGNORECASE)
+_LESS = re.compile(r"^(?:trở\s+xuống|trở\s+lại|hoặc\s+ít\s+hơn)\b", re.IGNORECASE)
+_RANK_UNITS = ("thu bac", "thu hang", "xep hang", "hang", "vi tri", "vi thu", "rank", "ranking")
+_SPLIT_PARTS = re.compile(r"\s*(?:;|\n|<br\s*/?>|,(?=\s*(?:[≥≤<>=]|>=|<=)))\s*", re.IGNORECASE)
+
+
+def _ascii_key(text: str) -> str:
+    t = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    t = "".join(c for c in t if unicodedata.category(c) != "Mn").lower()
+    return re.sub(r"[^a-z0-9%/]+", " ", t).strip()
+
+
+def is_rank_unit(unit_of_measure: str | None) -> bool:
+    """"Thứ bậc", "Xếp hạng", "Hạng": a lower number is better."""
+    key = _ascii_key(unit_of_measure or "")
+    return any(key == u or key.startswith(u + " ") for u in _RANK_UNITS)
+
+
+def _clean_target(text: str) -> str:
+    s = unicodedata.normalize("NFC", text)
+    s = s.replace("**", "").replace("\u00a0", " ").replace("\u202f", " ")
+    return re.sub(r"[ \t]+", " ", s).strip()
+
+
+def _parse_part(text: str, rank: bool) -> Target:
+    s = _clean_target(text)
+    m = _PART.match(s)
+    if not m or not s:
+        return Target("text", None, None, text.strip())
+    a = _number(m["a"])
+    b = _number(m["b"]) if m["b"] else None
+    percent = bool(m["pa"] or m["pb"])
+    rest = (m["rest"] or "").strip()
+    word = (m["word"] or "").lower()
+    op = _OPS[m["op"]] if m["op"] else None
+    if op is None and word:
+        op = _WORD_OPS.get(word)
+    if b is not None:
+        lo, hi = (a, b) if a <= b else (b, a)
+        comparator, low, high = "range", lo, hi
+    else:
+        if _MORE.match(rest):
+            op, rest = ">=", _MORE.sub("", rest, count=1).strip()
+        elif _LESS.match(rest):
+            op, rest = "<=", _LESS.sub("", rest, count=1).strip()
+        if op is None:
+            op = "<=" if rank else ">="
+        comparator = op
+        low = a if op in (">=", ">", "=") else None
+        high = a if op in ("<=", "<", "=") else None
+    label = rest.strip(" ,:;()–—-").strip()
+    return Target(comparator, low, high, text.strip(), label=label, percent=percent)
+
+
+def parse_target(text: str | float | int | None, *, unit_of_measure: str | None = None) -> Target:
+    """Parse a target cell (pure). ``unit_of_measure`` decides a bare number's direction."""
+    if text is None:
+        return Target("text", None, None, "")
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = format(text, "g")
+    original = str(text).strip()
+    rank = is_rank_unit(unit_of_measure)
+    pieces = [p for p in _SPLIT_PARTS.split(original) if p.strip()]
+    if not pieces:
+        return Target("text", None, None, original)
+    parts = [_parse_part(p, rank) for p in pieces]
+    first = parts[0]
+    if len(parts) == 1:
+        return Target(first.comparator, first.low, first.high, original, label=first.label, percent=first.percent)
+    return Target(first.comparator, first.low, first.high, original, parts=parts, label=first.label,
+                  percent=first.percent)
+
+
+def higher_is_better(target: Target) -> bool | None:
+    """True for "≥"/">" targets, False for "≤"/"<", None for "=", ranges and text."""
+    if target.comparator in (">=", ">"):
+        return True
+    if target.comparator in ("<=", "<"):
+        return False
+    return None
+
+
+_EPS = 1e-9
+
+
+def on_track(target: Target, value: float | None) -> bool | None:
+    """Whether ``value`` meets the target (the first part of a multi-part target).
+
+    None for text targets and for a missing value.
+    """
+    if value is None or target.comparator == "text":
+        return None
+    c, lo, hi = target.comparator, target.low, target.high
+    if c == ">=" and lo is not None:
+        return value >= lo - _EPS
+    if c == ">" and lo is not None:
+        return value > lo + _EPS
+    if c == "<=" and hi is not None:
+        return value <= hi + _EPS
+    if c == "<" and hi is not None:
+        return value < hi - _EPS
+    if c == "=" and lo is not None:
+        return abs(value - lo) <= _EPS
+    if c == "range" and lo is not None and hi is not None:
+        return lo - _EPS <= value <= hi + _EPS
+    return None
+
+
+def target_from_row(comparator: str, low: float | None, high: float | None, text: str,
+                    unit_of_measure: str | None) -> Target:
+    """The Target of a stored indicator (parts re-derived from the kept text)."""
+    parsed = parse_target(text, unit_of_measure=unit_of_measure)
+    return Target(comparator, low, high, text, parts=parsed.parts, label=parsed.label, percent=parsed.percent)
+
+
+# ---------------------------------------------------------------------------
+# Periods
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting period: key "2025-10" | "2025-Q3" | "2025-H1" | "2025"."""
+
+    end: date
+    span: int  # months covered: 1, 3, 6, 12 (a longer period sorts after a shorter one)
+    key: str
+    start: date
+
+
+_PERIOD_FORMS = (
+    (re.compile(r"(\d{4})-(\d{1,2})"), "month"),
+    (re.compile(r"(\d{1,2})\s*/\s*(\d{4})"), "month_vn"),
+    (re.compile(r"(\d{4})\s*-\s*q([1-4])", re.I), "quarter"),
+    (re.compile(r"q([1-4])\s*[/-]\s*(\d{4})", re.I), "quarter_vn"),
+    (re.compile(r"(\d{4})\s*-\s*h([12])", re.I), "half"),
+    (re.compile(r"h([12])\s*[/-]\s*(\d{4})", re.I), "half_vn"),
+    (re.compile(r"(\d{4})"), "year"),
+)
+PERIOD_EXAMPLES = "2025-10 (tháng), 2025-Q3 (quý), 2025-H1 (6 tháng), 2025 (năm)"
+
+
+def _month_end(y: int, m: int) -> date:
+    from calendar import monthrange
+
+    return date(y, m, monthrange(y, m)[1])
+
+
+def parse_period(text: str) -> Period:
+    """Validate a period; "2025-10", "2025-Q3", "2025-H1", "2025" (also "10/2025", "Q3/2025")."""
+    s = (text or "").strip()
+    for rx, kind in _PERIOD_FORMS:
+        m = rx.fullmatch(s)
+        if not m:
+            continue
+        if kind in ("month", "quarter", "half", "year"):
+            y, n = int(m.group(1)), (int(m.group(2)) if m.lastindex and m.lastindex > 1 else 0)
+        else:
+            n, y = int(m.group(1)), int(m.group(2))
+        if not 2000 <= y <= 2100:
+            raise UserError(f"Kỳ «{s}»: năm {y} nằm ngoài khoảng 2000–2100.")
+        if kind.startswith("month"):
+            if not 1 <= n <= 12:
+                raise UserError(f"Kỳ «{s}»: không có tháng {n} (chỉ có tháng 1–12).")
+            return Period(_month_end(y, n), 1, f"{y:04d}-{n:02d}", date(y, n, 1))
+        if kind.startswith("quarter"):
+            return Period(_month_end(y, 3 * n), 3, f"{y:04d}-Q{n}", date(y, 3 * n - 2, 1))
+        if kind.startswith("half"):
+            return Period(_month_end(y, 6 * n), 6, f"{y:04d}-H{n}", date(y, 6 * n - 5, 1))
+        return Period(date(y, 12, 31), 12, f"{y:04d}", date(y, 1, 1))
+    raise UserError(f"Kỳ báo cáo «{s}» không hợp lệ; dùng một trong các dạng: {PERIOD_EXAMPLES}.")
+
+
+# ---------------------------------------------------------------------------
+# Indicator files
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class IndicatorSpec:
+    code: str
+    name: str
+    target: Target
+    unit_of_measure: str | None = None
+    group: str | None = None
+    target_date: date | None = None
+    reporting_unit: str | None = None  # as written: code, name or several names
+    where: str = ""  # "tệp X, dòng 12" for messages
+
+
+@dataclass
+class IndicatorFile:
+    source: str
+    indicators: list[IndicatorSpec]
+    plan: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def groups(self) -> list[str]:
+        seen: list[str] = []
+        for i in self.indicators:
+            if i.group and i.group not in seen:
+                seen.append(i.group)
+        return seen
+
+
+TABLE_FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".docx": "docx", ".md": "md", ".markdown": "md", ".csv": "csv"}
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def parse_indicator_file(path: str | Path, *, prefix: str | None = None) -> IndicatorFile:
+    """Read and fully check an indicator file (YAML or annex table); nothing is written."""
+    source = str(path)
+    suffix = PurePath(source).suffix.lower()
+    if suffix not in YAML_SUFFIXES and suffix not in TABLE_FORMATS:
+        accepted = ", ".join(sorted((*YAML_SUFFIXES, *TABLE_FORMATS)))
+        raise IndicatorFileError(f"Tệp «{source}» có đuôi «{suffix or '(không có)'}» không được hỗ trợ; "
+                                 f"cần một trong: {accepted}.")
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise IndicatorFileError(f"Không tìm thấy tệp «{source}».") from None
+    except OSError as exc:
+        raise IndicatorFileError(f"Không mở được tệp «{source}» ({exc.strerror or exc}).") from None
+    if not data.strip():
+        raise IndicatorFileError(f"Tệp «{source}» trống: không có chỉ tiêu nào để nạp.")
+    if suffix in YAML_SUFFIXES:
+        return _parse_yaml(data, source)
+    rows = read_table_rows(data, source)
+    return _parse_table(rows, source, prefix=prefix or "CT")
+
+
+# --- YAML --------------------------------------------------------------------------------
+
+YAML_TOP_KEYS = {"plan", "indicators"}
+YAML_ITEM_KEYS = {"code", "name", "group", "unit", "unit_of_measure", "target", "target_date",
+                  "reporting_unit", "note"}
+
+
+def _yaml_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return format(value, "g")
+    return str(value).strip()
+
+
+def _target_date(value: Any, where: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}", text):
+        return date(int(text), 12, 31)
+    from engine.deadlines import DeadlineError, parse_deadline
+
+    try:
+        spec = parse_deadline(text)
+    except DeadlineError as exc:
+        raise IndicatorFileError(f"{where}: thời hạn «{text}» không hợp lệ ({exc.reason}).") from None
+    if spec.kind != "date" or spec.due is None:
+        raise IndicatorFileError(f"{where}: thời hạn «{text}» phải là một ngày hoặc một năm (ví dụ 31/12/2030, 2030).")
+    return spec.due
+
+
+def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
+    try:
+        doc = yaml.safe_load(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise IndicatorFileError(f"Tệp «{source}» không phải văn bản UTF-8.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark else ""
+        raise IndicatorFileError(f"Tệp «{source}» có lỗi cú pháp YAML{at}: {getattr(exc, 'problem', exc)}.") from None
+    if not isinstance(doc, dict) or "indicators" not in doc:
+        raise IndicatorFileError(f"Tệp «{source}» phải là một bảng YAML có khóa «indicators» (danh sách chỉ tiêu).")
+    bad = set(map(str, doc)) - YAML_TOP_KEYS
+    if bad:
+        raise IndicatorFileError(f"Tệp «{source}»: khóa không hợp lệ ở cấp cao nhất: {', '.join(sorted(bad))} "
+                                 f"(chỉ dùng plan, indicators).")
+    items = doc.get("indicators")
+    if not isinstance(items, list) or not items:
+        raise IndicatorFileError(f"Tệp «{source}»: «indicators» phải là một danh sách chỉ tiêu (không rỗng).")
+    out = IndicatorFile(source=source, indicators=[], plan=_yaml_text(doc.get("plan")))
+    seen: dict[str, int] = {}
+    for n, item in enumerate(items, start=1):
+        where = f"Tệp «{source}», indicators[{n}]"
+        if not isinstance(item, dict):
+            raise IndicatorFileError(f"{where}: mỗi chỉ tiêu phải là một bảng (code, name, target, ...).")
+        code = _yaml_text(item.get("code")) or ""
+        if code:
+            where = f"{where} (mã {code})"
+        bad = sorted(set(map(str, item)) - YAML_ITEM_KEYS)
+        if bad:
+            hints = [difflib.get_close_matches(b, sorted(YAML_ITEM_KEYS), n=1) for b in bad]
+            hint = "; ".join(f"«{b}» có phải là «{h[0]}»?" for b, h in zip(bad, hints) if h)
+            raise IndicatorFileError(f"{where}: khóa không hợp lệ: {', '.join(bad)}"
+                                     f"{' (' + hint + ')' if hint else ''}; "
+                                     f"dùng: {', '.join(sorted(YAML_ITEM_KEYS))}.")
+        if not code:
+            raise IndicatorFileError(f"{where}: thiếu «code» (mã chỉ tiêu).")
+        if code in seen:
+            raise IndicatorFileError(f"{where}: mã «{code}» bị trùng với indicators[{seen[code]}].")
+        seen[code] = n
+        if len(code) > 64:
+            raise IndicatorFileError(f"{where}: mã dài quá 64 ký tự.")
+        name = _yaml_text(item.get("name")) or ""
+        if not name:
+            raise IndicatorFileError(f"{where}: thiếu «name» (tên chỉ tiêu).")
+        uom = _yaml_text(item.get("unit_of_measure", item.get("unit")))
+        target_text = _yaml_text(item.get("target")) or ""
+        if not target_text:
+            out.warnings.append(f"{where}: chưa có giá trị mục tiêu («target»).")
+        out.indicators.append(IndicatorSpec(
+            code=code, name=" ".join(name.split()), target=parse_target(target_text, unit_of_measure=uom),
+            unit_of_measure=uom or None, group=_yaml_text(item.get("group")) or None,
+            target_date=_target_date(item.get("target_date"), where),
+            reporting_unit=_yaml_text(item.get("reporting_unit")) or None, where=where,
+        ))
+    return out
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of a source table: 1-based row number (xlsx row, md line, …) and cell texts."""
+
+    number: int
+    cells: tuple[str, ...]
+
+    def cell(self, i: int | None) -> str:
+        return self.cells[i] if i is not None and i < len(self.cells) else ""
+
+    def non_empty(self) -> list[tuple[int, str]]:
+        return [(i, c) for i, c in enumerate(self.cells) if c.strip()]
+
+
+def read_table_rows(data: bytes, source: str) -> list[TableRow]:
+    """Raw rows of the indicator table in an .xlsx/.docx/.md/.csv file.
+
+    Excel: the first sheet with an indicator header; a merged range keeps its value in
+    the top-left cell, except a single-column vertical merge (a reporting unit merged over
+    several rows), whose value applies to every row. Word: the first table with an
+    indicator header and the tables that continue it (same number of columns).
+    """
+    fmt = TABLE_FORMATS[PurePath(source).suffix.lower()]
+    if fmt == "xlsx":
+        return _xlsx_rows(data, source)
+    if fmt == "docx":
+        return _docx_rows(data, source)
+    text = _decode(data, source, fmt)
+    if fmt == "md":
+        return _md_rows(text)
+    return _csv_rows(text, source)
+
+
+def _decode(data: bytes, source: str, fmt: str) -> str:
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IndicatorFileError(f"Tệp «{source}» không phải tệp văn bản ({fmt}); hãy kiểm tra đuôi tệp.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if fmt == "csv":
+            try:
+                return data.decode("cp1258")
+            except UnicodeDecodeError:
+                pass
+    raise IndicatorFileError(f"Tệp «{source}» không đọc được theo bảng mã UTF-8; hãy lưu lại dưới dạng UTF-8.")
+
+
+def _md_rows(text: str) -> list[TableRow]:
+    from engine.planfile.read_md import split_pipe_row
+
+    rows: list[TableRow] = []
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        s = line.strip()
+        if not s.startswith("|"):
+            continue
+        if re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*(:?-+:?\s*)?\|?", s):
+            continue
+        rows.append(TableRow(number, tuple(split_pipe_row(s))))
+    return rows
+
+
+def _csv_rows(text: str, source: str) -> list[TableRow]:
+    best: list[TableRow] = []
+    for delimiter in (",", ";", "\t"):
+        try:
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error:
+            continue
+        rows = [TableRow(n, tuple(r)) for n, r in enumerate(records, start=1)]
+        if _find_header(rows) is not None:
+            return rows
+        best = best or rows
+    return best
+
+
+def _xlsx_rows(data: bytes, source: str) -> list[TableRow]:
+    from engine.planfile.read_xlsx import cell_text, load_workbook_bytes
+
+    wb = load_workbook_bytes(data, source)
+    first: list[TableRow] = []
+    for ws in wb.worksheets:
+        values: dict[tuple[int, int], str] = {}
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    values[(c.row, c.column)] = cell_text(c.value, c.number_format)
+        if not values:
+            continue
+        for rng in ws.merged_cells.ranges:
+            if rng.min_col == rng.max_col and rng.max_row > rng.min_row:
+                top = values.get((rng.min_row, rng.min_col), "")
+                for r in range(rng.min_row + 1, rng.max_row + 1):
+                    if top:
+                        values.setdefault((r, rng.min_col), top)
+        max_row = max(r for r, _ in values)
+        max_col = max(c for _, c in values)
+        rows = [TableRow(r, tuple(values.get((r, c), "") for c in range(1, max_col + 1)))
+                for r in range(1, max_row + 1)]
+        if _find_header(rows) is not None:
+            return rows
+        first = first or rows
+    return first
+
+
+def _docx_rows(data: bytes, source: str) -> list[TableRow]:
+    try:
+        import docx
+
+        document = docx.Document(io.BytesIO(data))
+        tables = []
+        for table in document.tables:
+            cells_by_row = []
+            for row in table.rows:
+                texts, prev = [], None
+                for cell in row.cells:
+                    texts.append("" if cell._tc is prev else cell.text)
+                    prev = cell._tc
+                cells_by_row.append(texts)
+            tables.append(cells_by_row)
+    except Exception as exc:  # python-docx raises many kinds on damaged files
+        raise IndicatorFileError(f"Tệp «{source}» không phải là tệp Word hợp lệ ({type(exc).__name__}).") from None
+    rows: list[TableRow] = []
+    width = None
+    number = 0
+    for cells in tables:
+        trial = [TableRow(i, tuple(c)) for i, c in enumerate(cells, start=1)]
+        w = max((len(c) for c in cells), default=0)
+        if width is None:
+            if _find_header(trial) is None:
+                continue
+            width = w
+        elif w != width:
+            break
+        for c in cells:
+            number += 1
+            rows.append(TableRow(number, tuple(c)))
+    return rows
+
+
+# logical column -> header texts (compared with engine.planfile.read_table.header_key)
+INDICATOR_HEADERS: dict[str, tuple[str, ...]] = {
+    "tt": ("TT", "STT", "Số TT", "Số thứ tự", "No", "No.", "#"),
+    "code": ("Mã", "Mã chỉ tiêu", "Mã số", "Code"),
+    "name": ("Chỉ tiêu", "Tên chỉ tiêu", "Nội dung chỉ tiêu", "Chỉ số", "Tên chỉ số", "Nội dung", "Indicator",
+             "Indicator name"),
+    "unit": ("Đơn vị", "Đơn vị tính", "ĐVT", "Đơn vị đo", "Unit", "Unit of measure"),
+    "target": ("Kết quả", "Mục tiêu", "Giá trị mục tiêu", "Chỉ tiêu cần đạt", "Kết quả cần đạt", "Mục tiêu cần đạt",
+               "Chỉ tiêu phấn đấu", "Giá trị", "Target"),
+    "reporting": ("Cơ quan chủ trì theo dõi, đánh giá", "Cơ quan chủ trì theo dõi", "Cơ quan theo dõi, đánh giá",
+                  "Cơ quan theo dõi", "Cơ quan chủ trì", "Đơn vị chủ trì", "Cơ quan đánh giá",
+                  "Cơ quan chịu trách nhiệm", "Reporting unit"),
+    "deadline": ("Thời hạn", "Thời gian", "Thời gian hoàn thành", "Năm đạt", "Target date"),
+}
+
+
+@lru_cache(maxsize=1)
+def _header_keys() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    from engine.planfile.read_table import header_key
+
+    exact: dict[str, str] = {}
+    for logical, names in INDICATOR_HEADERS.items():
+        for name in names:
+            exact.setdefault(header_key(name), logical)
+    prefixes = sorted(((k, v) for k, v in exact.items() if " " in k), key=lambda kv: -len(kv[0]))
+    return exact, prefixes
+
+
+def _match_header(text: str) -> str | None:
+    from engine.planfile.read_table import header_key
+
+    exact, prefixes = _header_keys()
+    key = header_key(text)
+    if not key:
+        return None
+    if key in exact:
+        return exact[key]
+    for prefix, logical in prefixes:
+        if key.startswith(prefix + " "):
+            return logical
+    return None
+
+
+@dataclass
+class _Header:
+    index: int
+    columns: dict[str, int]
+    texts: dict[str, str]
+
+
+def _find_header(rows: list[TableRow]) -> _Header | None:
+    seen = 0
+    for i, row in enumerate(rows):
+        cells = row.non_empty()
+        if not cells:
+            continue
+        seen += 1
+        if seen > 30:
+            break
+        columns: dict[str, int] = {}
+        texts: dict[str, str] = {}
+        for col, text in cells:
+            logical = _match_header(text)
+            if logical and logical not in columns:
+                columns[logical] = col
+                texts[logical] = " ".join(text.replace("**", "").split())
+        if "name" in columns and "target" in columns:
+            return _Header(i, columns, texts)
+    return None
+
+
+def _one_line(text: str) -> str:
+    from engine.planfile.read_table import one_line
+
+    return one_line(text)
+
+
+def _is_numbering_row(row: TableRow) -> bool:
+    cells = row.non_empty()
+    return len(cells) >= 2 and all(re.fullmatch(r"\(?\s*(\d{1,2}|[A-Za-z])\s*\)?\.?", _one_line(t)) for _, t in cells)
+
+
+def _group_date(title: str) -> date | None:
+    from engine.deadlines import DeadlineError, parse_deadline
+
+    try:
+        spec = parse_deadline(title)
+    except DeadlineError:
+        m = re.search(r"(?:đến|tới|trước|năm)\s+(?:năm\s+)?(\d{4})\b", title, re.IGNORECASE)
+        return date(int(m.group(1)), 12, 31) if m else None
+    return spec.due if spec.kind == "date" else None
+
+
+def _parse_table(rows: list[TableRow], source: str, *, prefix: str) -> IndicatorFile:
+    from engine.planfile.read_table import clean_text, section_code, split_section_text, task_code
+
+    header = _find_header(rows)
+    if header is None:
+        seen = [" ".join(t.replace("**", "").split())[:50] for r in rows[:30] for _, t in r.non_empty()][:12]
+        listed = ", ".join(f"«{s}»" for s in seen) or "(bảng trống)"
+        raise IndicatorFileError(
+            f"Không tìm thấy dòng tiêu đề bảng chỉ tiêu trong tệp «{source}»: cần ít nhất cột «Chỉ tiêu» và "
+            f"«Kết quả» (hoặc «Mục tiêu»); đã thấy: {listed}. Mẫu: TT | Chỉ tiêu | Đơn vị | Kết quả | "
+            f"Cơ quan chủ trì theo dõi, đánh giá."
+        )
+    col = header.columns
+    out = IndicatorFile(source=source, indicators=[])
+    group: str | None = None
+    group_date: date | None = None
+    # first pass: classify rows
+    body: list[tuple[TableRow, str]] = []  # (row, tt)
+    entries: list[tuple[TableRow, str | None, str | None, date | None]] = []  # row, tt, group, group_date
+    for row in rows[header.index + 1:]:
+        cells = row.non_empty()
+        if not cells or _is_numbering_row(row):
+            continue
+        tt_raw = _one_line(row.cell(col.get("tt")))
+        name = _one_line(row.cell(col["name"]))
+        target = _one_line(row.cell(col["target"]))
+        if len(cells) == 1 and not target:  # a merged group row: "I. Đến năm 2030"
+            only = _one_line(cells[0][1])
+            split = split_section_text(only)
+            if split is not None:
+                group, group_date = split[1], _group_date(split[1])
+                continue
+        if tt_raw and section_code(tt_raw.rstrip(".")) is not None and not task_code(tt_raw):
+            if name:
+                group, group_date = name, _group_date(name)
+            continue
+        if not tt_raw:
+            if name and not target:  # an unnumbered group title
+                group, group_date = name, _group_date(name)
+                continue
+            where = f"Tệp «{source}», dòng {row.number}"
+            raise IndicatorFileError(f"{where}, cột «{header.texts.get('tt', 'TT')}»: thiếu số thứ tự (TT) của "
+                                     f"chỉ tiêu «{(name or target)[:60]}».")
+        tt = task_code(tt_raw)
+        if tt is None:
+            raise IndicatorFileError(f"Tệp «{source}», dòng {row.number}, cột «{header.texts.get('tt', 'TT')}»: "
+                                     f"số thứ tự «{tt_raw}» không hợp lệ (ví dụ 1, 11.1).")
+        body.append((row, tt))
+        entries.append((row, tt, group, group_date))
+    # duplicate TT
+    by_tt: dict[str, list[int]] = {}
+    for row, tt in body:
+        by_tt.setdefault(tt, []).append(row.number)
+    dups = {tt: ns for tt, ns in by_tt.items() if len(ns) > 1}
+    if dups:
+        listed = "; ".join(f"TT «{tt}» ở các dòng {', '.join(map(str, ns))}" for tt, ns in dups.items())
+        raise IndicatorFileError(f"Tệp «{source}»: số thứ tự bị trùng ({listed}). Mỗi chỉ tiêu cần một TT riêng "
+                                 f"(hoặc thêm cột «Mã» ghi mã chỉ tiêu).")
+    tts = [tt for _, tt in body]
+    codes_seen: dict[str, int] = {}
+    for row, tt, grp, gdate in entries:
+        where = f"Tệp «{source}», dòng {row.number}"
+        name = _one_line(row.cell(col["name"]))
+        target_text = clean_text(row.cell(col["target"]))  # line breaks kept: one part per line
+        has_children = any(other.startswith(tt + ".") for other in tts)
+        if not target_text and has_children:
+            continue  # a heading ("11" over "11.1", "11.2", …)
+        if not name:
+            raise IndicatorFileError(f"{where}, cột «{header.texts['name']}»: thiếu tên chỉ tiêu (TT {tt}).")
+        code = _one_line(row.cell(col.get("code"))) if "code" in col else ""
+        code = code or f"{prefix}-{tt}"
+        if code in codes_seen:
+            raise IndicatorFileError(f"{where}: mã chỉ tiêu «{code}» trùng với dòng {codes_seen[code]}.")
+        codes_seen[code] = row.number
+        uom = _one_line(row.cell(col.get("unit"))) or None
+        if not target_text:
+            out.warnings.append(f"{where}: chỉ tiêu {code} chưa có giá trị mục tiêu (cột «{header.texts['target']}»).")
+        target_date = gdate
+        if "deadline" in col and _one_line(row.cell(col["deadline"])):
+            target_date = _target_date(_one_line(row.cell(col["deadline"])), f"{where}, cột «{header.texts['deadline']}»")
+        reporting = _one_line(row.cell(col.get("reporting"))) or None
+        out.indicators.append(IndicatorSpec(
+            code=code, name=name, target=parse_target(target_text, unit_of_measure=uom), unit_of_measure=uom,
+            group=grp, target_date=target_date, reporting_unit=reporting, where=where,
+        ))
+    if not out.indicators:
+        raise IndicatorFileError(f"Tệp «{source}»: bảng không có chỉ tiêu nào (chỉ có tiêu đề/nhóm).")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Loading into the database
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    created_codes: list[str] = field(default_factory=list)
+    updated_codes: list[str] = field(default_factory=list)
+    new_units: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    plan: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__, total=self.total)
+
+
+@dataclass
+class _NewUnit:
+    name: str
+
+
+def _mint_code(name: str, taken: set[str]) -> str:
+    base = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    base = "".join(c for c in base if not unicodedata.combining(c))
+    words = re.findall(r"[A-Za-z0-9]+", base)
+    code = "NEW_" + ("".join(w[0].upper() if not w.isdigit() else w for w in words)[:24] or "UNIT")
+    out, n = code, 2
+    while out in taken:
+        out, n = f"{code}_{n}", n + 1
+    taken.add(out)
+    return out
+
+
+def _resolve_units(session: Session, texts: set[str], now: datetime) -> tuple[dict[str, int], list[str], list[str]]:
+    """Reporting-unit cell text -> unit id; (ids, warnings, new unit codes)."""
+    from engine.directory_store import current_directory, ensure_units
+    from engine.models import Unit
+
+    directory = current_directory(session)
+    taken = set(directory.units) | set(session.execute(select(Unit.code)).scalars())
+    code_of: dict[str, str] = {}
+    new_units: dict[str, _NewUnit] = {}
+    new_by_name: dict[str, str] = {}
+    warnings: list[str] = []
+    for text in sorted(texts):
+        entry = directory.get(text) or directory.resolve(text)
+        if entry is not None:
+            code_of[text] = entry.code
+            continue
+        matches = list(directory.split(text))
+        known = [m for m in matches if m.code is not None]
+        if known:
+            code_of[text] = known[0].code
+            if len(matches) > 1:
+                others = ", ".join(f"«{m.text}»" for m in matches if m is not known[0])
+                warnings.append(f"Cơ quan theo dõi «{text}» gồm nhiều cơ quan; chỉ ghi nhận «{known[0].text}» "
+                                f"({known[0].code}), bỏ qua {others}.")
+            continue
+        name = " ".join((matches[0].text if matches else text).split())
+        key = name.casefold()
+        if key not in new_by_name:
+            new_by_name[key] = _mint_code(name, taken)
+            new_units[new_by_name[key]] = _NewUnit(name)
+            warnings.append(f"Cơ quan «{name}» chưa có trong danh mục; đã thêm mới với mã {new_by_name[key]}.")
+        code_of[text] = new_by_name[key]
+    ids = ensure_units(session, directory, set(code_of.values()), now, new_units) if code_of else {}
+    return {t: ids[c] for t, c in code_of.items()}, warnings, sorted(new_units)
+
+
+def _plan_id(session: Session, code: str) -> int:
+    from engine.models import Plan
+
+    pid = session.execute(select(Plan.id).where(Plan.code == code)).scalar_one_or_none()
+    if pid is None:
+        codes = list(session.execute(select(Plan.code)).scalars())
+        close = difflib.get_close_matches(code, codes, n=3, cutoff=0.5)
+        hint = f" Có phải: {', '.join(close)}?" if close else (f" Các kế hoạch đã nạp: {', '.join(sorted(codes)[:10])}."
+                                                              if codes else " Chưa có kế hoạch nào được nạp.")
+        raise UserError(f"Không có kế hoạch mã «{code}».{hint}")
+    return pid
+
+
+def load_indicators(engine: Engine, path: str | Path, *, now: datetime, plan_code: str | None = None,
+                    prefix: str | None = None, actor: str = "secretariat") -> LoadReport:
+    """Load indicator definitions from a file: all-or-nothing, idempotent, audited.
+
+    Indicators are matched by code: new codes are created, changed definitions updated
+    (the previous values go into the event), identical ones left alone. ``plan_code``
+    (or the YAML ``plan:`` key) links them to a loaded plan; without it an existing link
+    is kept. Reporting units are resolved against the directory; unknown names are
+    registered as new units (with a warning).
+    """
+    parsed = parse_indicator_file(path, prefix=prefix)
+    with transaction(engine) as session:
+        return store_indicators(session, parsed, now=now, plan_code=plan_code, actor=actor)
+
+
+def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, plan_code: str | None = None,
+                     actor: str = "secretariat") -> LoadReport:
+    """Write a parsed indicator file in the caller's transaction."""
+    from engine.models import Indicator
+
+    plan_code = plan_code or parsed.plan
+    plan_id = _plan_id(session, plan_code) if plan_code else None
+    report = LoadReport(source=Path(parsed.source).name, warnings=list(parsed.warnings), groups=parsed.groups,
+                        plan=plan_code)
+    texts = {i.reporting_unit for i in parsed.indicators if i.reporting_unit}
+    unit_ids, warnings, new_units = _resolve_units(session, texts, now)
+    report.warnings += warnings
+    report.new_units = new_units
+    codes = [i.code for i in parsed.indicators]
+    existing = {r.code: r for r in session.execute(select(Indicator).where(Indicator.code.in_(codes))).scalars()}
+    changes: dict[str, dict[str, list[Any]]] = {}
+    for spec in parsed.indicators:
+        t = spec.target
+        values: dict[str, Any] = dict(
+            name=spec.name, group=spec.group, unit_of_measure=spec.unit_of_measure, comparator=t.comparator,
+            target_low=t.low, target_high=t.high, target_text=t.text, target_date=spec.target_date,
+            higher_is_better=higher_is_better(t),
+            reporting_unit_id=unit_ids.get(spec.reporting_unit) if spec.reporting_unit else None,
+        )
+        row = existing.get(spec.code)
+        if row is None:
+            session.add(Indicator(code=spec.code, plan_id=plan_id, created_at=now, **values))
+            report.created += 1
+            report.created_codes.append(spec.code)
+            continue
+        if plan_id is not None:
+            values["plan_id"] = plan_id
+        diff = {k: [getattr(row, k), v] for k, v in values.items() if getattr(row, k) != v}
+        if not diff:
+            report.unchanged += 1
+            continue
+        for k, (_, v) in diff.items():
+            setattr(row, k, v)
+        changes[spec.code] = diff
+        report.updated += 1
+        report.updated_codes.append(spec.code)
+    if report.created or report.updated:
+        session.flush()
+        append_event(session, now=now, actor=actor, actor_role="secretariat", kind="indicators_loaded",
+                     plan_id=plan_id,
+                     data={"source": report.source, "created": report.created_codes, "updated": changes,
+                           "unchanged": report.unchanged, "new_units": new_units,
+                           "warnings": len(report.warnings)})
+    return report
+
+
+# ---------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------
+
+
+def _indicator(session: Session, code: str) -> Any:
+    from engine.models import Indicator
+
+    wanted = (code or "").strip()
+    row = session.execute(select(Indicator).where(Indicator.code == wanted)).scalar_one_or_none()
+    if row is not None:
+        return row
+    codes = list(session.execute(select(Indicator.code)).scalars())
+    folded = [c for c in codes if c.casefold() == wanted.casefold()]
+    if len(folded) == 1:
+        return session.execute(select(Indicator).where(Indicator.code == folded[0])).scalar_one()
+    if not codes:
+        raise UserError(f"Không có chỉ tiêu mã «{wanted}»: chưa nạp chỉ tiêu nào (dùng «steer kpi load»).")
+    close = difflib.get_close_matches(wanted.upper(), [c.upper() for c in codes], n=5, cutoff=0.6)
+    by_upper = {c.upper(): c for c in codes}
+    close_codes = [by_upper[c] for c in close]
+    hint = f" Có phải: {', '.join(close_codes)}?" if close_codes else f" Ví dụ mã có sẵn: {', '.join(sorted(codes)[:8])}."
+    raise UserError(f"Không có chỉ tiêu mã «{wanted}».{hint}")
+
+
+def record_measurement(session: Session, code: str, period: str, value: float | int | str | None = None, *,
+                       value_text: str | None = None, actor: str, now: datetime,
+                       source: str | None = None) -> dict[str, Any]:
+    """Record (or correct) the value of an indicator for a period; runs in the caller's transaction.
+
+    ``value`` may be a number or a text such as "72,63" / "72.63" / "80%". A numeric
+    target needs a numeric value; a text target accepts any text (kept in
+    ``value_text``; a number is also stored as ``value``). Returns
+    ``{code, period, value, value_text, source, created, changed, on_track}``.
+    """
+    from engine.models import Measurement
+
+    ind = _indicator(session, code)
+    p = parse_period(period)
+    numeric_target = ind.comparator != "text"
+    number: float | None = None
+    text: str | None = value_text.strip() if isinstance(value_text, str) and value_text.strip() else None
+    if value is not None and not (isinstance(value, str) and not value.strip()):
+        number = parse_number(value)
+        if number is None:
+            if numeric_target:
+                raise UserError(f"Giá trị «{value}» của chỉ tiêu {ind.code} không phải là một số "
+                                f"(mục tiêu «{ind.target_text}»; ví dụ 72,63 hoặc 72.63).")
+            text = text or str(value).strip()
+    if number is None and text is None:
+        raise UserError(f"Chỉ tiêu {ind.code}, kỳ {p.key}: cần một giá trị (số{'' if numeric_target else ' hoặc mô tả'}).")
+    if number is not None and number != number:  # NaN
+        raise UserError(f"Giá trị «{value}» không hợp lệ.")
+    src = source.strip() if source and source.strip() else None
+    row = session.execute(
+        select(Measurement).where(Measurement.indicator_id == ind.id, Measurement.period == p.key)
+    ).scalar_one_or_none()
+    after = {"value": number, "value_text": text, "source": src}
+    created = row is None
+    before = None if created else {"value": row.value, "value_text": row.value_text, "source": row.source}
+    changed = created or before != after
+    if created:
+        session.add(Measurement(indicator_id=ind.id, period=p.key, value=number, value_text=text, source=src,
+                                recorded_by=actor, recorded_at=now))
+    elif changed:
+        row.value, row.value_text, row.source = number, text, src
+        row.recorded_by, row.recorded_at = actor, now
+    if changed:
+        session.flush()
+        append_event(session, now=now, actor=actor, kind="measurement_recorded", plan_id=ind.plan_id,
+                     note=f"{ind.code} {p.key}: {number if number is not None else text}",
+                     data={"indicator": ind.code, "period": p.key, "before": before, "after": after})
+    target = target_from_row(ind.comparator, ind.target_low, ind.target_high, ind.target_text, ind.unit_of_measure)
+    return {"code": ind.code, "period": p.key, "value": number, "value_text": text, "source": src,
+            "created": created, "changed": changed, "on_track": on_track(target, number)}
+
+
+# ---------------------------------------------------------------------------
+# Status
+# ---------------------------------------------------------------------------
+
+
+def indicator_status(session: Session, code_or_all: str | None = None, *, as_of_period: str | None = None,
+                     plan_code: str | None = None) -> list[dict[str, Any]]:
+    """Status of one indicator (a code) or of all (None or "all"), as of a period.
+
+    Only measurements whose period ends on or before the end of ``as_of_period`` count
+    (all of them when None). Periods are ordered by their end date; when several end on
+    the same day ("2025-12", "2025-Q4", "2025") the longer period counts as the later one.
+
+    Each dict has the keys:
+      code, name, group, plan (plan code or None), unit_of_measure,
+      target (the original text), comparator, target_low, target_high,
+      target_date (ISO date or None), higher_is_better (bool or None),
+      reporting_unit (code or None), reporting_unit_name,
+      period, value, value_text, source, recorded_at (ISO) — the latest measurement
+        (all None when there is none),
+      previous_period, previous_value — the measurement before it (None when none),
+      direction — "up" | "down" | "flat" | None (latest vs previous numeric value),
+      improving — True/False when the direction is up/down and the target has a
+        direction, None otherwise,
+      on_track — True/False against the target (the first part of a multi-part one),
+        None for text targets or without a numeric value.
+    """
+    from engine.models import Indicator, Measurement, Plan, Unit
+
+    q = (select(Indicator, Plan.code, Unit.code, Unit.name)
+         .outerjoin(Plan, Plan.id == Indicator.plan_id)
+         .outerjoin(Unit, Unit.id == Indicator.reporting_unit_id))
+    if code_or_all and code_or_all.lower() != "all":
+        q = q.where(Indicator.id == _indicator(session, code_or_all).id)
+    if plan_code:
+        q = q.where(Indicator.plan_id == _plan_id(session, plan_code))
+    rows = session.execute(q).all()
+    limit = parse_period(as_of_period) if as_of_period else None
+    ids = [r[0].id for r in rows]
+    by_ind: dict[int, list[tuple[Period, Any]]] = {i: [] for i in ids}
+    if ids:
+        for m in session.execute(select(Measurement).where(Measurement.indicator_id.in_(ids))).scalars():
+            try:
+                p = parse_period(m.period)
+            except UserError:  # pragma: no cover - periods are validated on the way in
+                continue
+            if limit is None or p.end <= limit.end:
+                by_ind[m.indicator_id].append((p, m))
+    out: list[dict[str, Any]] = []
+    for ind, plan, ucode, uname in sorted(rows, key=lambda r: _code_order(r[0].code)):
+        target = target_from_row(ind.comparator, ind.target_low, ind.target_high, ind.target_text,
+                                 ind.unit_of_measure)
+        ms = sorted(by_ind[ind.id], key=lambda pm: (pm[0].end, pm[0].span))
+        latest = ms[-1][1] if ms else None
+        prev = ms[-2][1] if len(ms) > 1 else None
+        direction = None
+        if latest is not None and prev is not None and latest.value is not None and prev.value is not None:
+            delta = latest.value - prev.value
+            direction = "flat" if abs(delta) <= _EPS else ("up" if delta > 0 else "down")
+        hib = ind.higher_is_better
+        improving = None if direction in (None, "flat") or hib is None else ((direction == "up") == hib)
+        out.append({
+            "code": ind.code, "name": ind.name, "group": ind.group, "plan": plan,
+            "unit_of_measure": ind.unit_of_measure, "target": ind.target_text, "comparator": ind.comparator,
+            "target_low": ind.target_low, "target_high": ind.target_high,
+            "target_date": ind.target_date.isoformat() if ind.target_date else None,
+            "higher_is_better": hib, "reporting_unit": ucode, "reporting_unit_name": uname,
+            "period": latest.period if latest else None,
+            "value": latest.value if latest else None,
+            "value_text": latest.value_text if latest else None,
+            "source": latest.source if latest else None,
+            "recorded_at": latest.recorded_at.isoformat() if latest else None,
+            "previous_period": prev.period if prev else None,
+            "previous_value": prev.value if prev else None,
+            "direction": direction, "improving": improving,
+            "on_track": on_track(target, latest.value) if latest else None,
+        })
+    return out
+
+
+def _code_order(code: str) -> tuple[Any, ...]:
+    """Natural order: CT-2 < CT-10 < CT-11.1 < CT-11.2."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", code) if p)
