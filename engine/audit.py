@@ -48,6 +48,8 @@ def _json_safe(data: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     payload = {k: _canon(row.get(k)) for k in HASHED}
+    if row.get("percent") is not None:  # stored as a float column: 70 and 70.0 must hash alike
+        payload["percent"] = repr(float(row["percent"]))
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + "\n" + blob).encode("utf-8")).hexdigest()
 

@@ -172,3 +172,168 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
             "work_items": len(items[t.id]),
         })
     return out
+
+
+# --- work items (lifecycle) ------------------------------------------------------------------------
+
+
+def _item_refs(session: Session, items: list[WorkItem]) -> dict[int, str]:
+    """Canonical refs (see engine.lifecycle.item_ref) for many items in three queries."""
+    if not items:
+        return {}
+    task_ids = {i.task_id for i in items}
+    multi = {tid for tid, n in session.execute(
+        select(WorkItem.task_id, func.count(func.distinct(WorkItem.unit_id)))
+        .where(WorkItem.task_id.in_(task_ids)).group_by(WorkItem.task_id)).all() if n > 1}
+    tasks = {tid: (code, pcode) for tid, code, pcode in session.execute(
+        select(Task.id, Task.code, Plan.code).join(Plan, Plan.id == Task.plan_id).where(Task.id.in_(task_ids))).all()}
+    units = dict(session.execute(select(Unit.id, Unit.code)).all())
+    out = {}
+    for i in items:
+        code, pcode = tasks[i.task_id]
+        ref = f"{pcode}/{code}"
+        if i.task_id in multi:
+            ref += f"@{units[i.unit_id]}"
+        if i.occurrence:
+            ref += f"#{i.occurrence}"
+        out[i.id] = ref
+    return out
+
+
+def list_items(session: Session, *, plan: str | None = None, unit: str | None = None, status: str | None = None,
+               actor: Any = None, due_within: int | None = None, today: date | None = None,
+               include_cancelled: bool = False, lang: str = "vi") -> list[dict[str, Any]]:
+    """Work items as dicts (JSON-ready), filtered.
+
+    ``actor`` (engine.lifecycle.Actor): only the items they may see. ``due_within`` N (needs
+    ``today``, the committee-local date): open items whose deadline in force falls in
+    [today, today + N]. ``timeliness`` is engine.timeliness.classify on ``today``."""
+    from datetime import timedelta
+
+    from engine.lifecycle import OPEN_STATES, committee_settings, unit_scope, visible_filter
+    from engine.timeliness import classify
+
+    tz, settings = committee_settings(session)
+    due_soon_days = int(settings.get("due_soon_days", 7))
+    stmt = (select(WorkItem, Task, Plan.code, Unit)
+            .join(Task, Task.id == WorkItem.task_id).join(Plan, Plan.id == Task.plan_id)
+            .join(Unit, Unit.id == WorkItem.unit_id)
+            .where(visible_filter(actor)))
+    if plan:
+        stmt = stmt.where(Task.plan_id == get_plan(session, plan).id)
+    if unit:
+        u = resolve_unit(session, unit)
+        if actor is not None and actor.role == "focal_point" and u.code not in unit_scope(actor):
+            from engine.errors import PermissionDenied
+
+            raise PermissionDenied(
+                f"{actor.name} ({actor.id}) is the focal point of {actor.unit_code or 'no unit'} and cannot see "
+                f"the items of {u.name} ({u.code})." if lang == "en" else
+                f"{actor.name} ({actor.id}) là đầu mối của {actor.unit_code or 'không đơn vị nào'}, không được xem "
+                f"phần việc của {u.name} ({u.code}).")
+        stmt = stmt.where(WorkItem.unit_id == u.id)
+    if status:
+        stmt = stmt.where(WorkItem.status == status)
+    elif not include_cancelled:
+        stmt = stmt.where(WorkItem.status != "cancelled")
+    if due_within is not None:
+        if today is None:
+            raise ValueError("due_within needs today")
+        stmt = stmt.where(WorkItem.status.in_(OPEN_STATES), WorkItem.deadline.is_not(None),
+                          WorkItem.deadline >= today, WorkItem.deadline <= today + timedelta(days=due_within))
+    rows = session.execute(stmt.order_by(Plan.code, Task.position, WorkItem.deadline, Unit.code, WorkItem.occurrence)).all()
+    refs = _item_refs(session, [w for w, *_ in rows])
+    out = []
+    for w, t, plan_code, u in rows:
+        out.append({
+            "id": w.id, "ref": refs[w.id], "plan": plan_code, "task": t.code, "title": t.title,
+            "unit": u.code, "unit_name": u.name, "occurrence": w.occurrence or None,
+            "deadline": w.deadline.isoformat() if w.deadline else None,
+            "original_deadline": w.original_deadline.isoformat() if w.original_deadline else None,
+            "deadline_kind": t.deadline_kind, "status": w.status,
+            "timeliness": classify(w.status, w.deadline, w.completed_at, today, deadline_kind=t.deadline_kind,
+                                   due_soon_days=due_soon_days, tz=tz) if today else None,
+            "completion": w.completion, "version": w.version,
+        })
+    return out
+
+
+def _event_dict(session: Session, e: Any, tz: str, names: dict[str, str], refs: dict[int, str]) -> dict[str, Any]:
+    from engine.lifecycle import fmt_local
+
+    return {
+        "id": e.id, "at": e.at.isoformat(), "at_local": fmt_local(e.at, tz), "actor": e.actor,
+        "actor_name": names.get(e.actor, e.actor), "actor_role": e.actor_role, "kind": e.kind,
+        "item": refs.get(e.work_item_id) if e.work_item_id else None, "work_item_id": e.work_item_id,
+        "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "evidence": e.evidence,
+        "percent": e.percent,
+        "deadline_before": e.deadline_before.isoformat() if e.deadline_before else None,
+        "deadline_after": e.deadline_after.isoformat() if e.deadline_after else None,
+        "data": e.data or {},
+    }
+
+
+def event_log(session: Session, *, item_id: int | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+    """The newest ``limit`` events (all, or one item's), oldest first, as dicts."""
+    from engine.lifecycle import committee_settings
+    from engine.models import Event, Person
+
+    tz, _ = committee_settings(session)
+    stmt = select(Event)
+    if item_id is not None:
+        stmt = stmt.where(Event.work_item_id == item_id)
+    stmt = stmt.order_by(Event.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    events = list(reversed(session.execute(stmt).scalars().all()))
+    names = dict(session.execute(select(Person.id, Person.name)).all())
+    ids = {e.work_item_id for e in events if e.work_item_id}
+    items = session.execute(select(WorkItem).where(WorkItem.id.in_(ids))).scalars().all() if ids else []
+    refs = _item_refs(session, list(items))
+    return [_event_dict(session, e, tz, names, refs) for e in events]
+
+
+def item_detail(session: Session, item: WorkItem, *, today: date | None = None, lang: str = "vi") -> dict[str, Any]:
+    """Everything about one work item: fields, timeliness, allowed actions, full history, extensions."""
+    from engine.lifecycle import allowed_actions, blocking_dependencies, committee_settings, fmt_local, item_ref
+    from engine.models import ExtensionRequest, Person
+    from engine.timeliness import classify
+
+    task = item.task
+    plan = session.get(Plan, task.plan_id)
+    tz, settings = committee_settings(session, task.plan_id)
+    names = dict(session.execute(select(Person.id, Person.name)).all())
+    deps = session.execute(select(Task.code).join(TaskDependency, TaskDependency.depends_on_id == Task.id)
+                           .where(TaskDependency.task_id == task.id).order_by(Task.position)).scalars().all()
+    exts = session.execute(select(ExtensionRequest).where(ExtensionRequest.work_item_id == item.id)
+                           .order_by(ExtensionRequest.id)).scalars().all()
+
+    def iso(v: Any) -> str | None:
+        return v.isoformat() if v is not None else None
+
+    return {
+        "id": item.id, "ref": item_ref(item, session), "plan": plan.code if plan else None, "task": task.code,
+        "title": task.title, "deliverable": task.deliverable, "unit": item.unit.code, "unit_name": item.unit.name,
+        "occurrence": item.occurrence or None, "status": item.status, "version": item.version,
+        "deadline": iso(item.deadline), "original_deadline": iso(item.original_deadline),
+        "deadline_text": task.deadline_text, "deadline_kind": task.deadline_kind,
+        "started_at": iso(item.started_at), "submitted_at": iso(item.submitted_at),
+        "completed_at": iso(item.completed_at), "completed_at_local": fmt_local(item.completed_at, tz)
+        if item.completed_at else None,
+        "completion": item.completion, "blocked_reason": item.blocked_reason,
+        "timeliness": classify(item.status, item.deadline, item.completed_at, today, deadline_kind=task.deadline_kind,
+                               due_soon_days=int(settings.get("due_soon_days", 7)), tz=tz) if today else None,
+        "vice_chair": task.vice_chair_id, "vice_chair_name": names.get(task.vice_chair_id or "", None),
+        "depends_on": list(deps), "waiting_for": blocking_dependencies(session, task.id),
+        "allowed_actions": allowed_actions(item),
+        "timezone": tz,
+        "events": event_log(session, item_id=item.id, limit=None),
+        "extension_requests": [{
+            "id": r.id, "requested_by": r.requested_by, "requested_by_name": names.get(r.requested_by, r.requested_by),
+            "requested_at": iso(r.requested_at), "requested_at_local": fmt_local(r.requested_at, tz),
+            "until": iso(r.until), "previous_deadline": iso(r.previous_deadline), "reason": r.reason,
+            "status": r.status, "decided_by": r.decided_by, "decided_by_name": names.get(r.decided_by or "", r.decided_by),
+            "decided_at": iso(r.decided_at), "decided_at_local": fmt_local(r.decided_at, tz) if r.decided_at else None,
+            "decision_note": r.decision_note,
+        } for r in exts],
+    }

@@ -30,3 +30,7 @@ def test_sqlite_connection_has_wal_foreign_keys_and_busy_timeout(engine):
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_schema_head_constant_matches_the_newest_migration():
+    assert dbmod.SCHEMA_HEAD == dbmod.head_revision()

@@ -1,0 +1,413 @@
+"""steer task start|submit|verify|reject|block|unblock|note|extend|approve-extension|
+reject-extension|cancel|reopen|show, and ``task list --as/--due-within``.
+
+Thin shell over engine.lifecycle: each command resolves the item reference, loads the
+acting person (``--as``), calls one service function in one transaction and prints one
+line. Keep imports light (no prefect/apprise on this path): engine modules are imported
+inside the commands.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+from cli.common import STATE, console, handled, now_arg, print_json, vi
+
+ItemArg = Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")]
+AsOpt = Annotated[str, typer.Option("--as", help="Id of the person acting (see: steer directory show).", metavar="PERSON_ID")]
+NowOpt = Annotated[Optional[str], typer.Option("--now", help="Act at this time (ISO with offset, or a date); default: the clock.", metavar="ISO")]
+VersionOpt = Annotated[Optional[int], typer.Option("--version", help="Refuse if the item changed since you read this version.", metavar="N")]
+NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A note recorded with the action.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="The reason (required).")]
+OverrideOpt = Annotated[Optional[str], typer.Option("--override", help="Secretariat only: act although a prerequisite task is unfinished; the note says why.", metavar="NOTE")]
+
+
+def _lang() -> str:
+    return STATE.lang
+
+
+def _run(ref: str, person: str, when: str | None, action: str, call: Any) -> None:
+    """Resolve, act in one transaction, print what happened."""
+    with handled():
+        from engine import lifecycle as lc
+        from engine.db import transaction
+
+        moment = now_arg(when)
+        with transaction(STATE.engine()) as s:
+            actor = lc.load_actor(s, person, lang=_lang())
+            item = lc.resolve_item(s, ref, actor=actor, lang=_lang())
+            before_status, before_deadline = item.status, item.deadline
+            w = call(lc, s, item, actor, moment)
+            msg = _done_message(lc, s, w, action, before_status, before_deadline)
+        console.print(msg, markup=False)
+
+
+def _done_message(lc: Any, s: Any, w: Any, action: str, before: str, before_deadline: Any) -> str:
+    ref = lc.item_ref(w, s)
+    lang = _lang()
+    ver = vi(f"phiên bản {w.version}", f"version {w.version}")
+    if action in ("note",):
+        return vi(f"Đã ghi nhận tiến độ phần việc {ref} ({ver}).", f"Progress note recorded on item {ref} ({ver}).")
+    if action == "request_extension":
+        req = lc.pending_extension(s, w)
+        until = lc.fmt_date(req.until) if req else "?"
+        return vi(f"Đã gửi đề nghị gia hạn phần việc {ref} đến {until}; chờ Trưởng ban/Phó Trưởng ban phụ trách "
+                  f"hoặc Thường trực quyết định ({ver}).",
+                  f"Extension of item {ref} until {until} requested; awaiting a decision ({ver}).")
+    if action == "approve_extension":
+        return vi(f"Đã chấp thuận gia hạn phần việc {ref}: {lc.fmt_date(before_deadline)} → {lc.fmt_date(w.deadline)} ({ver}).",
+                  f"Extension approved for item {ref}: {lc.fmt_date(before_deadline)} → {lc.fmt_date(w.deadline)} ({ver}).")
+    if action == "reject_extension":
+        return vi(f"Đã không chấp thuận đề nghị gia hạn phần việc {ref}; thời hạn vẫn là {lc.fmt_date(w.deadline)} ({ver}).",
+                  f"Extension request for item {ref} rejected; the deadline stays {lc.fmt_date(w.deadline)} ({ver}).")
+    extra = ""
+    if w.status == "completed" and w.completion:
+        extra = vi(" — đúng hạn" if w.completion == "on_time" else " — trễ hạn",
+                   " — on time" if w.completion == "on_time" else " — late")
+    return vi(f"Phần việc {ref}: {lc.status_label(before, lang)} → {lc.status_label(w.status, lang)}{extra} ({ver}).",
+              f"Item {ref}: {lc.status_label(before, lang)} → {lc.status_label(w.status, lang)}{extra} ({ver}).")
+
+
+def start(item: ItemArg, as_: AsOpt, note: NoteOpt = None, override: OverrideOpt = None, version: VersionOpt = None,
+          now: NowOpt = None) -> None:
+    """Start work on an item (not_started → in_progress).
+
+    Example: steer task start KH-57-LS/12 --as skhcn_focal
+    """
+    _run(item, as_, now, "start", lambda lc, s, w, a, t: lc.start(
+        s, w, a, now=t, note=note, override_note=override, expected_version=version, lang=_lang()))
+
+
+def submit(item: ItemArg, as_: AsOpt,
+           evidence: Annotated[str, typer.Option("--evidence", help="Proof: a document number, a link or a file path.")],
+           note: NoteOpt = None, override: OverrideOpt = None, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Report an item done, with evidence (→ submitted; → completed when auto_verify is on).
+
+    Example: steer task submit KH-57-LS/12 --as skhcn_focal --evidence "Quyết định số 1234/QĐ-UBND"
+    """
+    _run(item, as_, now, "submit", lambda lc, s, w, a, t: lc.submit(
+        s, w, a, now=t, evidence=evidence, note=note, override_note=override, expected_version=version, lang=_lang()))
+
+
+def verify(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Secretariat: accept a submission (submitted → completed, on time or late).
+
+    Example: steer task verify KH-57-LS/12 --as secretariat
+    """
+    _run(item, as_, now, "verify", lambda lc, s, w, a, t: lc.verify(
+        s, w, a, now=t, note=note, expected_version=version, lang=_lang()))
+
+
+def reject(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Secretariat: send a submission back with a reason (submitted → in_progress).
+
+    Example: steer task reject KH-57-LS/4 --as secretariat --reason "Mới là dự thảo, cần Quyết định đã ban hành"
+    """
+    _run(item, as_, now, "reject", lambda lc, s, w, a, t: lc.reject(
+        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+
+
+def block(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Report a blocker (not_started/in_progress → blocked).
+
+    Example: steer task block KH-57-LS/52 --as skhcn_focal --reason "Chưa lựa chọn được nhà thầu"
+    """
+    _run(item, as_, now, "block", lambda lc, s, w, a, t: lc.block(
+        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+
+
+def unblock(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Clear a blocker (blocked → the state before).
+
+    Example: steer task unblock KH-57-LS/52 --as skhcn_focal --note "Đã có nhà thầu"
+    """
+    _run(item, as_, now, "unblock", lambda lc, s, w, a, t: lc.unblock(
+        s, w, a, now=t, note=note, expected_version=version, lang=_lang()))
+
+
+def cancel(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Secretariat: cancel an open item, with a reason.
+
+    Example: steer task cancel KH-57-LS/9@SNV --as secretariat --reason "Nhiệm vụ được điều chỉnh"
+    """
+    _run(item, as_, now, "cancel", lambda lc, s, w, a, t: lc.cancel(
+        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+
+
+def reopen(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Secretariat: reopen a submitted, completed or cancelled item, with a reason.
+
+    Example: steer task reopen KH-57-LS/2 --as secretariat --reason "Kết quả chưa đạt yêu cầu"
+    """
+    _run(item, as_, now, "reopen", lambda lc, s, w, a, t: lc.reopen(
+        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+
+
+def note(item: ItemArg, as_: AsOpt,
+         text: Annotated[str, typer.Option("--note", help="What was done (required).")],
+         percent: Annotated[Optional[float], typer.Option("--percent", help="Percent complete, 0-100.")] = None,
+         evidence: Annotated[Optional[str], typer.Option("--evidence", help="Document number, link or file path.")] = None,
+         version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Record a progress note (no status change).
+
+    Example: steer task note KH-57-LS/3 --as bptth_focal --note "Đã phát sóng 8 số" --percent 50
+    """
+    _run(item, as_, now, "note", lambda lc, s, w, a, t: lc.add_note(
+        s, w, a, now=t, text=text, percent=percent, evidence=evidence, expected_version=version, lang=_lang()))
+
+
+def extend(item: ItemArg, as_: AsOpt,
+           until: Annotated[str, typer.Option("--until", help="New deadline: YYYY-MM-DD or dd/mm/yyyy.")],
+           reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
+    """Request a deadline extension (one pending request per item).
+
+    Example: steer task extend KH-57-LS/36 --as sxd_focal --until 30/09/2025 --reason "Chờ dữ liệu của các huyện"
+    """
+    def call(lc: Any, s: Any, w: Any, a: Any, t: Any) -> Any:
+        return lc.request_extension(s, w, a, now=t, until=lc.parse_day(until, lang=_lang()), reason=reason,
+                                    expected_version=version, lang=_lang())
+
+    _run(item, as_, now, "request_extension", call)
+
+
+def approve_extension(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt = None,
+                      now: NowOpt = None) -> None:
+    """Approve the pending extension request (chair, vice-chair in charge, or secretariat).
+
+    Example: steer task approve-extension KH-57-LS/36 --as pct_kt
+    """
+    _run(item, as_, now, "approve_extension", lambda lc, s, w, a, t: lc.approve_extension(
+        s, w, a, now=t, note=note, expected_version=version, lang=_lang()))
+
+
+def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None,
+                     now: NowOpt = None) -> None:
+    """Refuse the pending extension request, with a reason (the deadline stays).
+
+    Example: steer task reject-extension KH-57-LS/47@HNS --as pct_tt --reason "Hoàn thành trong tháng 7"
+    """
+    _run(item, as_, now, "reject_extension", lambda lc, s, w, a, t: lc.reject_extension(
+        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+
+
+# --- show -----------------------------------------------------------------------------------------------
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "note": ("ghi nhận tiến độ", "progress note"),
+    "extension_requested": ("đề nghị gia hạn", "extension requested"),
+    "extension_approved": ("chấp thuận gia hạn", "extension approved"),
+    "extension_rejected": ("không chấp thuận gia hạn", "extension rejected"),
+    "deadline_changed": ("thay đổi thời hạn", "deadline changed"),
+}
+TIMELINESS_LABELS: dict[str, tuple[str, str]] = {
+    "on_track": ("trong hạn", "on track"), "due_soon": ("sắp đến hạn", "due soon"), "overdue": ("quá hạn", "overdue"),
+    "completed_on_time": ("hoàn thành đúng hạn", "completed on time"),
+    "completed_late": ("hoàn thành trễ hạn", "completed late"), "completed": ("đã hoàn thành", "completed"),
+    "ongoing": ("thường xuyên", "ongoing"), "no_deadline": ("không có thời hạn", "no deadline"),
+    "cancelled": ("đã hủy", "cancelled"),
+}
+
+
+def _label(table: dict[str, tuple[str, str]], key: str | None) -> str:
+    if key is None:
+        return "—"
+    v, e = table.get(key, (key, key))
+    return vi(v, e)
+
+
+def _day(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    y, m, d = iso.split("-")
+    return f"{d}/{m}/{y}"
+
+
+def show(item: ItemArg,
+         as_: Annotated[Optional[str], typer.Option("--as", help="View as this person (focal points see only their unit's items).", metavar="PERSON_ID")] = None,
+         fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+         now: NowOpt = None) -> None:
+    """Show one item with its full history (every event, in committee local time) and extension requests.
+
+    Example: steer task show KH-57-LS/36 --format json
+    """
+    with handled():
+        from engine import lifecycle as lc
+        from engine.clock import local_date
+        from engine.db import transaction
+        from engine.errors import PermissionDenied
+        from engine.queries import item_detail
+
+        moment = now_arg(now)
+        with transaction(STATE.engine()) as s:
+            actor = lc.load_actor(s, as_, lang=_lang()) if as_ else None
+            w = lc.resolve_item(s, item, actor=actor, lang=_lang())
+            if actor is not None and not lc.can_see(actor, w):
+                raise PermissionDenied(vi(
+                    f"{actor.name} ({actor.id}) là đầu mối của {actor.unit_code or 'không đơn vị nào'}, không được xem "
+                    "phần việc của đơn vị khác.",
+                    f"{actor.name} ({actor.id}) is the focal point of {actor.unit_code or 'no unit'} and cannot see "
+                    "another unit's items."))
+            tz, _ = lc.committee_settings(s)
+            d = item_detail(s, w, today=local_date(moment, tz), lang=_lang())
+            if actor is not None:
+                d["allowed_actions"] = lc.allowed_actions(w, actor)
+        if fmt == "json":
+            print_json(d)
+            return
+        _print_detail(d)
+
+
+def _print_detail(d: dict[str, Any]) -> None:
+    from engine.lifecycle import ACTION_LABELS, status_label
+
+    lang = _lang()
+    out = [f"{d['ref']} — {d['title']}"]
+    out.append(f"{vi('Đơn vị chủ trì', 'Lead unit')}: {d['unit_name']} ({d['unit']})"
+               + (f"   {vi('Kỳ', 'Occurrence')}: {d['occurrence']}" if d["occurrence"] else "")
+               + f"   {vi('Mã phần việc', 'Item id')}: #{d['id']}")
+    out.append(f"{vi('Trạng thái', 'Status')}: {status_label(d['status'], lang)}   {vi('Phiên bản', 'Version')}: {d['version']}"
+               + (f"   {vi('Hoàn thành', 'Completion')}: {vi('đúng hạn', 'on time') if d['completion'] == 'on_time' else vi('trễ hạn', 'late') if d['completion'] == 'late' else d['completion']}"
+                  if d["completion"] else ""))
+    deadline = _day(d["deadline"]) if d["deadline"] else (d["deadline_text"] or "—")
+    if d["original_deadline"] and d["original_deadline"] != d["deadline"]:
+        deadline += vi(f" (ban đầu {_day(d['original_deadline'])})", f" (originally {_day(d['original_deadline'])})")
+    out.append(f"{vi('Thời hạn', 'Deadline')}: {deadline}   {vi('Tình hình', 'Timeliness')}: {_label(TIMELINESS_LABELS, d['timeliness'])}")
+    if d["deliverable"]:
+        out.append(f"{vi('Sản phẩm', 'Deliverable')}: {d['deliverable']}")
+    if d["blocked_reason"]:
+        out.append(f"{vi('Vướng mắc', 'Blocked by')}: {d['blocked_reason']}")
+    if d["depends_on"]:
+        waiting = ", ".join(d["waiting_for"]) or vi("không", "none")
+        out.append(f"{vi('Nhiệm vụ tiên quyết', 'Depends on')}: {', '.join(d['depends_on'])} ({vi('đang chờ', 'waiting for')}: {waiting})")
+    if d["vice_chair"]:
+        out.append(f"{vi('Phó Trưởng ban phụ trách', 'Vice-chair in charge')}: {d['vice_chair_name'] or d['vice_chair']}")
+    acts = ", ".join(f"{ACTION_LABELS[a][2]}" for a in d["allowed_actions"]) or "—"
+    out.append(f"{vi('Thao tác được phép', 'Allowed actions')}: {acts}")
+    out.append("")
+    out.append(vi(f"Lịch sử ({len(d['events'])} sự kiện, giờ {d['timezone']}):", f"History ({len(d['events'])} events, {d['timezone']} time):"))
+    for e in d["events"]:
+        who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] != e["actor"] else e["actor"]
+        if e["kind"] == "status":
+            what = f"{status_label(e['from_status'], lang)} → {status_label(e['to_status'], lang)}"
+        else:
+            what = _label(KIND_LABELS, e["kind"])
+        line = f"  #{e['id']}  {e['at_local']}  {who}  {what}"
+        if e["percent"] is not None:
+            line += f"  {e['percent']:g}%"
+        out.append(line)
+        if e["note"]:
+            out.append(f"      {vi('ghi chú', 'note')}: {e['note']}")
+        if e["evidence"]:
+            out.append(f"      {vi('bằng chứng', 'evidence')}: {e['evidence']}")
+        if e["kind"].startswith("extension") or e["kind"] == "deadline_changed":
+            out.append(f"      {vi('thời hạn', 'deadline')}: {_day(e['deadline_before'])} → {_day(e['deadline_after'])}")
+        if e["data"].get("override"):
+            out.append(f"      {vi('cho phép làm trước', 'dependency override')}: {e['data']['override']}")
+    if d["extension_requests"]:
+        out.append("")
+        out.append(vi("Đề nghị gia hạn:", "Extension requests:"))
+        states = {"pending": ("đang chờ", "pending"), "approved": ("đã chấp thuận", "approved"), "rejected": ("không chấp thuận", "rejected")}
+        for r in d["extension_requests"]:
+            line = (f"  {r['requested_at_local']}  {r['requested_by_name']}: {_day(r['previous_deadline'])} → {_day(r['until'])}"
+                    f"  [{_label(states, r['status'])}]")
+            if r["decided_by"]:
+                line += f" {r['decided_by_name']} {r['decided_at_local']}"
+            out.append(line)
+            out.append(f"      {vi('lý do', 'reason')}: {r['reason']}")
+            if r["decision_note"]:
+                out.append(f"      {vi('ý kiến', 'decision')}: {r['decision_note']}")
+    console.print("\n".join(out), markup=False)
+
+
+# --- list (task-level, or item-level with --as / --due-within) ---------------------------------------------
+
+ITEM_STATUSES = ("not_started", "in_progress", "submitted", "blocked", "completed", "cancelled")
+
+
+def _parse_days(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*(d|ngày|days?)?\s*", text or "", flags=re.IGNORECASE)
+    if not m:
+        raise typer.BadParameter(vi(f"«{text}» không hợp lệ; viết số ngày, ví dụ 7d", f"«{text}» is invalid; give days, e.g. 7d"))
+    return int(m.group(1))
+
+
+def list_(
+    plan: Annotated[Optional[str], typer.Option("--plan", help="Plan code.")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Lead unit (code, name or alias).")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Status (task status; item status with --as/--due-within).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    as_: Annotated[Optional[str], typer.Option("--as", help="List the work items this person may see.", metavar="PERSON_ID")] = None,
+    due_within: Annotated[Optional[str], typer.Option("--due-within", help="Open items whose deadline in force is within N days (e.g. 7d).", metavar="Nd")] = None,
+    now: NowOpt = None,
+) -> None:
+    """List tasks (derived status), or work items with --as PERSON / --due-within 7d.
+
+    Example: steer task list --plan KH-57-LS --as skhcn_focal --due-within 7d
+    """
+    if as_ is None and due_within is None:
+        from cli import tasks
+
+        tasks.list_(plan=plan, unit=unit, status=status, fmt=fmt)
+        return
+    with handled():
+        if status and status not in ITEM_STATUSES:
+            raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(ITEM_STATUSES)}",
+                                        f"unknown status «{status}»; choose: {', '.join(ITEM_STATUSES)}"))
+        days = _parse_days(due_within) if due_within is not None else None
+        from engine import lifecycle as lc
+        from engine.clock import local_date
+        from engine.db import transaction
+        from engine.queries import list_items
+
+        moment = now_arg(now)
+        with transaction(STATE.engine()) as s:
+            actor = lc.load_actor(s, as_, lang=_lang()) if as_ else None
+            tz, _ = lc.committee_settings(s)
+            today = local_date(moment, tz)
+            rows = list_items(s, plan=plan, unit=unit, status=status, actor=actor, due_within=days, today=today,
+                              lang=_lang())
+        _print_items(rows, fmt)
+
+
+def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
+    from engine.lifecycle import status_label
+
+    cols = ["ref", "plan", "task", "title", "unit", "occurrence", "deadline", "original_deadline", "status",
+            "timeliness", "version"]
+    if fmt == "json":
+        print_json(rows)
+        return
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(["" if r[c] is None else r[c] for c in cols])
+        return
+    # plain aligned lines: references and dates are never truncated, long titles wrap
+    table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", _day(r["deadline"]),
+              status_label(r["status"], _lang()), _label(TIMELINESS_LABELS, r["timeliness"]), r["title"]) for r in rows]
+    head = (vi("Phần việc", "Item"), vi("Thời hạn", "Deadline"), vi("Trạng thái", "Status"),
+            vi("Tình hình", "Timeliness"), vi("Nhiệm vụ", "Task"))
+    widths = [max(len(x[i]) for x in [head, *table]) for i in range(4)]
+    for line in [head, *table]:
+        console.print("  ".join(v.ljust(widths[i]) for i, v in enumerate(line[:4])) + "  " + line[4], markup=False)
+    console.print(vi(f"{len(rows)} phần việc", f"{len(rows)} work items"))
+
+
+def register(app: typer.Typer) -> None:
+    from cli import tasks
+
+    tapp = tasks.app
+    # `task list` gains --as/--due-within: replace the plain one (it is still used for task-level output)
+    tapp.registered_commands = [c for c in tapp.registered_commands if c.name != "list"]
+    tapp.command("list")(list_)
+    tapp.command("show")(show)
+    for name, fn in (("start", start), ("submit", submit), ("verify", verify), ("reject", reject), ("block", block),
+                     ("unblock", unblock), ("note", note), ("extend", extend), ("approve-extension", approve_extension),
+                     ("reject-extension", reject_extension), ("cancel", cancel), ("reopen", reopen)):
+        tapp.command(name)(fn)

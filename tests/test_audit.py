@@ -1,0 +1,115 @@
+"""steer audit verify / log: an intact chain passes; an edited, a deleted middle and a
+deleted newest event are each named, with exit status 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, delete, func, select, text, update
+from typer.testing import CliRunner
+
+from cli.common import STATE
+from cli.main import app
+from engine import lifecycle as lc
+from engine.db import make_engine, transaction
+from engine.models import Event
+from tests.factories import actor, at, item_of, seed_url
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def logged(db_url, tmp_path_factory) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A database with 6 events: plan_loaded, start, note, extension requested/approved, submit."""
+    seed_url(db_url, cache_dir=tmp_path_factory.getbasetemp())
+    eng = make_engine(db_url)
+    with transaction(eng) as s:
+        w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+        lc.start(s, w, a, now=at("2025-04-02 09:00"))
+        lc.add_note(s, w, a, now=at("2025-04-10 09:00"), text="Đã có dự thảo", percent=40)
+        lc.request_extension(s, w, a, now=at("2025-06-01 09:00"), until=date(2025, 8, 31), reason="Chờ ý kiến")
+        lc.approve_extension(s, w, actor(s, "pct_kt"), now=at("2025-06-02 09:00"))
+        lc.submit(s, w, a, now=at("2025-08-01 09:00"), evidence="Quyết định số 1234/QĐ-UBND")
+    yield eng
+    eng.dispose()
+    if STATE._engine is not None:
+        STATE._engine.dispose()
+        STATE._engine = None
+
+
+def run(db_url: str, *args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["--db", db_url, *args])
+
+
+def count(engine: Engine) -> int:
+    with transaction(engine) as s:
+        return s.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def test_intact_chain_verifies(logged, db_url):
+    r = run(db_url, "audit", "verify")
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == "6 sự kiện, chuỗi băm nguyên vẹn (chain intact)."
+    r = run(db_url, "--lang", "en", "audit", "verify")
+    assert (r.exit_code, r.output.strip()) == (0, "6 events, chain intact")
+
+
+def test_edited_note_is_named(logged, db_url):
+    with logged.begin() as c:
+        c.execute(update(Event).where(Event.id == 3).values(note="Đã hoàn thành 100%"))
+    r = run(db_url, "audit", "verify")
+    assert r.exit_code == 1
+    assert "event #3 was edited after it was written (kind=note, actor=skhcn_focal)" in r.output
+    assert "#4" not in r.output  # the later events still link to the stored hash
+
+
+def test_edited_date_via_raw_sql_is_named(logged, db_url):
+    with logged.begin() as c:
+        c.execute(text("UPDATE event SET deadline_after = :d WHERE id = 5"), {"d": date(2025, 12, 31)})
+    r = run(db_url, "--lang", "en", "audit", "verify")
+    assert r.exit_code == 1 and "event #5 was edited" in r.output and "TAMPERED" in r.output
+
+
+def test_deleted_middle_event_is_named_as_a_gap(logged, db_url):
+    with logged.begin() as c:
+        c.execute(delete(Event).where(Event.id == 3))
+    r = run(db_url, "audit", "verify")
+    assert r.exit_code == 1
+    assert "event #3 deleted (ids jump from #2 to #4)" in r.output
+    assert "event #4: link to the previous event is broken" in r.output
+
+
+def test_deleted_newest_event_is_named_as_the_tail(logged, db_url):
+    with logged.begin() as c:
+        c.execute(delete(Event).where(Event.id == 6))
+    r = run(db_url, "audit", "verify")
+    assert r.exit_code == 1
+    assert "the log ends at event #5 but the chain head records #6" in r.output
+
+
+def test_audit_log_shows_one_items_history_in_local_time(logged, db_url):
+    r = run(db_url, "audit", "log", "--item", "KH-TEST/1", "--limit", "2")
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 3 and lines[-1] == "2 sự kiện"
+    assert lines[0].startswith("#5  02/06/2025 09:00  pct_kt  KH-TEST/1  extension_approved")
+    assert "2025-06-30 → 2025-08-31" in lines[0]
+    assert lines[1].startswith("#6  01/08/2025 09:00  skhcn_focal  KH-TEST/1  Đang thực hiện → Đã báo cáo hoàn thành")
+    assert "[Quyết định số 1234/QĐ-UBND]" in lines[1]
+
+
+def test_audit_log_json_lists_every_event(logged, db_url):
+    import json
+
+    r = run(db_url, "audit", "log", "--limit", "0", "--format", "json")
+    rows = json.loads(r.output)
+    assert [e["id"] for e in rows] == [1, 2, 3, 4, 5, 6] and rows[0]["kind"] == "plan_loaded"
+    assert rows[2]["percent"] == 40 and rows[2]["item"] == "KH-TEST/1"
+    assert count(logged) == 6
+
+
+def test_audit_log_bad_item_is_one_message(logged, db_url):
+    r = run(db_url, "audit", "log", "--item", "KH-TEST/99")
+    assert r.exit_code == 1 and "không có nhiệm vụ số «99»" in r.output and "Traceback" not in r.output
