@@ -78,8 +78,8 @@ def run_demo(out: Path) -> None:
     console.print(f"  {vi('cơ sở dữ liệu', 'database')}: {db_path}")
     for label, path in outputs:
         console.print(f"  {label}: {path}")
-    console.print(vi(f"  thử tiếp: steer --db {url} task list --plan {PLAN_CODE} --status blocked",
-                     f"  try next: steer --db {url} task list --plan {PLAN_CODE} --status blocked"))
+    console.print(vi(f"  thử tiếp: steer --db {url} task list --plan {PLAN_CODE} --status in_progress",
+                     f"  try next: steer --db {url} task list --plan {PLAN_CODE} --status in_progress"))
 
 
 def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]
@@ -93,7 +93,7 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
     with transaction(eng) as s:
         tasks = list_tasks(s, plan=PLAN_CODE)
         rows = s.execute(
-            select(WorkItem, Task.deadline_kind, Unit.name).join(Task, Task.id == WorkItem.task_id)
+            select(WorkItem, Task.deadline_kind, Unit.code).join(Task, Task.id == WorkItem.task_id)
             .join(Unit, Unit.id == WorkItem.unit_id)
         ).all()
         per_unit: dict[str, Counter[str]] = defaultdict(Counter)
@@ -105,14 +105,14 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
             per_unit[unit_name][t] += 1
             overall[t] += 1
     tab = Table(title=vi(f"Tình hình thực hiện đến {AS_OF:%d/%m/%Y}", f"Progress as of {AS_OF:%d/%m/%Y}"))
-    cols = ["completed_on_time", "completed_late", "on_track", "due_soon", "overdue", "ongoing", "no_deadline"]
+    cols = ["completed_on_time", "completed_late", "on_track", "due_soon", "overdue", "ongoing"]
     heads = {"completed_on_time": vi("HT đúng hạn", "done on time"), "completed_late": vi("HT trễ", "done late"),
              "on_track": vi("trong hạn", "on track"), "due_soon": vi("sắp đến hạn", "due soon"),
              "overdue": vi("quá hạn", "overdue"), "ongoing": vi("thường xuyên", "ongoing"),
              "no_deadline": vi("không hạn", "no deadline")}
-    tab.add_column(vi("Đơn vị chủ trì", "Lead unit"))
+    tab.add_column(vi("Đơn vị", "Unit"), no_wrap=True)
     for c in cols:
-        tab.add_column(heads[c], justify="right")
+        tab.add_column(heads[c], justify="right", max_width=11)
     for unit_name in sorted(per_unit, key=lambda u: (-per_unit[u]["overdue"], u)):
         c = per_unit[unit_name]
         tab.add_row(unit_name, *[str(c[k] or "") for k in cols])
