@@ -67,6 +67,7 @@ def run_demo(out: Path) -> None:
         f"Replayed the scripted progress history: {rep.steps} steps ({', '.join(f'{k} {v}' for k, v in sorted(rep.by_action.items()))}).")
 
     outputs = _show_result(eng, out)
+    outputs += _reports(eng, out, say)
 
     with transaction(eng) as s:
         chain = verify_chain(s)
@@ -130,4 +131,27 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
     return [(vi("danh sách nhiệm vụ (JSON)", "task list (JSON)"), jpath), (vi("danh sách nhiệm vụ (CSV)", "task list (CSV)"), cpath)]
 
 
-_ = datetime  # (keep import for type hints in future steps)
+def _reports(eng, out: Path, say) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]
+    """Monthly report for July 2025 and quarterly report for Q2, stored as snapshots."""
+    from engine import clock
+    from engine.db import transaction
+    from engine.render import render
+    from engine.snapshots import generate_report
+
+    now = clock.local_datetime(AS_OF, time(8, 0))
+    outputs: list[tuple[str, Path]] = []
+    for kind, period, label in (("monthly", "2025-07", vi("báo cáo tháng 7/2025", "July 2025 report")),
+                                ("quarterly", "2025-Q2", vi("báo cáo quý II/2025", "Q2 2025 report"))):
+        with transaction(eng) as s:
+            data, snap = generate_report(s, now=now, plan_code=PLAN_CODE, kind=kind, period=period,
+                                         as_of=AS_OF, lang=STATE.lang, created_by="secretariat")
+        for fmt in ("html", "docx", "xlsx", "md", "json"):
+            path = out / f"bao-cao-{kind}-{period}.{fmt}"
+            path.write_bytes(render(data, fmt))
+        sm = data["summary"]
+        say(f"Lập {label} (bản lưu #{snap}): {sm['due']} phần việc đến hạn, {sm['completed']} hoàn thành "
+            f"({sm['completed_on_time']} đúng hạn), {sm['overdue']} quá hạn.",
+            f"Built the {label} (snapshot #{snap}): {sm['due']} items due, {sm['completed']} completed "
+            f"({sm['completed_on_time']} on time), {sm['overdue']} overdue.")
+        outputs.append((label + " (html/docx/xlsx/md/json)", out / f"bao-cao-{kind}-{period}.html"))
+    return outputs

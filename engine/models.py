@@ -253,9 +253,9 @@ class WorkItem(Base):
     completion: Mapped[str | None] = mapped_column(String(16))
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     # last recorded timeliness (tracking flips): on_track|due_soon|overdue|...
-    timeliness: Mapped[str | None] = mapped_column(String(16))
+    timeliness: Mapped[str | None] = mapped_column(String(32))
     updated_by: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime]
 
     task: Mapped[Task] = relationship()
@@ -348,8 +348,8 @@ class Event(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str | None] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[str | None] = mapped_column(Text)
     percent: Mapped[float | None] = mapped_column(Float)
@@ -369,3 +369,107 @@ class ChainHead(Base):
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+class ReportSnapshot(Base):
+    """A generated periodic report: its full data (engine.reporting's dict) frozen as JSON.
+
+    Re-rendering a snapshot reproduces the report exactly, whatever happened afterwards."""
+
+    __tablename__ = "report_snapshot"
+    __table_args__ = (Index("ix_report_snapshot_plan_period", "plan_id", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # monthly|quarterly|semiannual|annual
+    period: Mapped[str] = mapped_column(String(16))  # "2025-05", "2025-Q2", "2025-H1", "2025"
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    as_of: Mapped[date] = mapped_column(Date)
+    cutoff_day: Mapped[int | None] = mapped_column(Integer)
+    lang: Mapped[str] = mapped_column(String(8), default="vi")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checksum: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical JSON of data
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime]
+
+
+# --- escalation and notification delivery -----------------------------------------------
+
+
+class OutboxMessage(Base):
+    """One notification owed to one recipient: (work item, level, occurrence, recipient).
+
+    Written by detection (``engine.escalation``) with ``INSERT … SELECT … ON CONFLICT DO
+    NOTHING`` on ``dedupe_key``; delivered by ``notifications.delivery`` through the lease
+    protocol of ``engine.outbox`` (pending → sending → sent | failed | pending again).
+    Rows of one recipient claimed together share a ``batch_key``: one message, sent (and
+    re-sent after a failure) under that key, which receivers can use to drop duplicates.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_item_recipient", "work_item_id", "recipient"),
+        Index("ix_outbox_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    level: Mapped[str] = mapped_column(String(32))  # remind_7|overdue|vice_chair|chair|weekly|...
+    level_rank: Mapped[int] = mapped_column(Integer, default=0)
+    occurrence: Mapped[str] = mapped_column(String(64))  # deadline, ISO week, request id, ...
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    deadline: Mapped[date | None] = mapped_column(Date)  # the deadline in force when detected
+    recipient: Mapped[str] = mapped_column(String(100))  # "unit:SNV" | "person:chair"
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|obsolete
+    not_before: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    batch_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    # fingerprints of the targets that already accepted this batch (skipped on a retry)
+    delivered: Mapped[list[str] | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # details (failure notices)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DeliveryAttempt(Base):
+    """Every attempt to deliver one batch to one target (target URL redacted)."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_key: Mapped[str] = mapped_column(String(100), index=True)
+    outbox_ids: Mapped[list[str]] = mapped_column(default=list)
+    recipient: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(500))  # redacted: no password, token or query
+    status: Mapped[str] = mapped_column(String(16))  # delivered|temporary|permanent
+    error: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime]
+
+
+class EscalationAck(Base):
+    """A recipient acknowledged an item's escalation: levels up to ``level_rank`` (and the
+    weekly repeats) stop for that recipient while the deadline stays ``deadline``."""
+
+    __tablename__ = "escalation_ack"
+    __table_args__ = (UniqueConstraint("work_item_id", "recipient", "deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
+    recipient: Mapped[str] = mapped_column(String(100))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    level: Mapped[str] = mapped_column(String(32))
+    level_rank: Mapped[int] = mapped_column(Integer)
+    acked_by: Mapped[str] = mapped_column(String(64))
+    acked_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)

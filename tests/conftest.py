@@ -98,3 +98,13 @@ def annex2() -> Path:
     if not path.exists():  # pragma: no cover
         pytest.fail(f"real data missing: {path} (shared/ must sit beside the repo)")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test server for the whole session (orchestration tests only)."""
+    import flows.settings  # noqa: F401  quiet, offline Prefect environment before prefect is imported
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

@@ -1,0 +1,309 @@
+"""steer escalate | serve | escalation ack | escalation outbox | escalation dispatch.
+
+Thin shell over engine.tracking/escalation/outbox, notifications.delivery and the Prefect
+flows (flows/, imported only by the commands that run a flow: prefect costs ~2 s to
+import). Target URLs are never printed; only their redacted form.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+
+from cli.common import STATE, console, handled, now_arg, print_json, vi
+
+app = typer.Typer(help="Escalation: acknowledge, inspect the outbox, deliver now.  "
+                       "Example: steer escalation outbox --status pending", no_args_is_help=True)
+
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Run as on this date (YYYY-MM-DD) at 08:00 committee time; default: now.", metavar="DATE")]
+PolicyOpt = Annotated[Optional[Path], typer.Option("--policy", help="Escalation policy file (default plans/escalation-policy.yaml).", metavar="FILE")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (same as the global --db).", metavar="URL")]
+
+
+def _set_db(db: str | None) -> None:
+    if db:
+        STATE.db, STATE._engine = db, None
+
+
+def _when(as_of: str | None) -> datetime:
+    from engine import clock
+
+    if not as_of:
+        return clock.now()
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise typer.BadParameter(vi(f"ngày «{as_of}» không hợp lệ (YYYY-MM-DD)", f"invalid date «{as_of}» (YYYY-MM-DD)")) from None
+    from engine.db import transaction
+    from engine.escalation import committee
+
+    with transaction(STATE.engine()) as s:
+        tz = committee(s)[0]
+    return clock.local_datetime(day, time(8, 0), tz)
+
+
+def _policy(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from engine.policy import load_policy
+
+    return load_policy(path, lang=STATE.lang)
+
+
+def escalate(
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; write nothing, send nothing.")] = False,
+    policy: PolicyOpt = None,
+    direct: Annotated[bool, typer.Option("--direct", help="Run the steps in this process without Prefect (faster; no flow run is recorded).")] = False,
+    no_dispatch: Annotated[bool, typer.Option("--no-dispatch", help="Track and enqueue only; deliver later (steer escalation dispatch).")] = False,
+    full_rescan: Annotated[bool, typer.Option("--full-rescan", help="Re-examine every overdue item, not only what changed since the last run (e.g. after adding a vice-chair).")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Run the daily escalation once: record timeliness changes, enqueue reminders and
+    escalations by the policy, deliver them (through the Prefect flow unless --direct).
+
+    Example: steer escalate --as-of 2025-06-16 --dry-run
+    """
+    _set_db(db)
+    with handled():
+        now = _when(as_of)
+        pol = _policy(policy)
+        if dry_run:
+            _dry_run(now, pol)
+            return
+        if direct:
+            summary = _run_direct(now, pol, dispatch=not no_dispatch, simulated=as_of is not None, full=full_rescan)
+        else:
+            from engine.db import database_url
+
+            from flows.escalate import escalate as flow
+            from flows.settings import no_heartbeat
+
+            with no_heartbeat():
+                summary = flow(db_url=database_url(STATE.db), as_of=as_of, policy=str(policy) if policy else None,
+                               dispatch=not no_dispatch, full_rescan=full_rescan)
+        _print_summary(summary)
+
+
+def _run_direct(now: datetime, pol: Any, *, dispatch: bool, simulated: bool, full: bool = False) -> dict[str, Any]:
+    from engine import escalation, tracking
+    from engine.db import transaction
+
+    eng = STATE.engine()
+    with transaction(eng) as s:
+        tr = tracking.track(s, now=now)
+    with transaction(eng) as s:
+        dr = escalation.detect(s, now=now, policy=pol, lang=STATE.lang, incremental=not full)
+    out: dict[str, Any] = {"now": now.isoformat(),
+                           "track": {"today": tr.today.isoformat(), "flips": tr.flips, "by_transition": tr.by_transition},
+                           "detect": {"inserted": dr.inserted, "by_level": dr.by_level}, "dispatch": None}
+    if dispatch:
+        from notifications.delivery import dispatch as deliver
+
+        r = deliver(eng, now=now if simulated else None, policy=pol, lang=STATE.lang)
+        out["dispatch"] = _dispatch_summary(r)
+    return out
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    tr, dt, dp = summary["track"], summary["detect"], summary.get("dispatch")
+    console.print(vi(f"Ngày {tr['today']}: {tr['flips']} thay đổi tình trạng đúng hạn",
+                     f"{tr['today']}: {tr['flips']} timeliness change(s)")
+                  + (f" ({', '.join(f'{k} {v}' for k, v in sorted(tr['by_transition'].items()))})" if tr["by_transition"] else "")
+                  + ".", markup=False, emoji=False)
+    levels = ", ".join(f"{k} {v}" for k, v in dt["by_level"].items() if v)
+    console.print(vi(f"Đã xếp hàng {dt['inserted']} thông báo mới", f"Queued {dt['inserted']} new notification(s)")
+                  + (f" ({levels})" if levels else "") + ".", markup=False, emoji=False)
+    if dp is None:
+        console.print(vi("Chưa gửi (dùng «steer escalation dispatch» để gửi).", "Not delivered yet (use «steer escalation dispatch»)."))
+        return
+    _print_dispatch(dp)
+
+
+def _dispatch_summary(r: Any) -> dict[str, Any]:
+    return {"batches": r.batches, "by_status": r.by_status, "quiet_until": r.quiet_until.isoformat() if r.quiet_until else None,
+            "messages": [{"recipient": m.recipient, "subject": m.subject, "items": m.items, "status": m.status}
+                         for m in r.messages]}
+
+
+def _print_dispatch(dp: dict[str, Any]) -> None:
+    if dp.get("quiet_until"):
+        console.print(vi(f"Đang trong giờ yên lặng: sẽ gửi từ {dp['quiet_until']}.",
+                         f"Quiet hours: delivery resumes at {dp['quiet_until']}."), markup=False, emoji=False)
+    for m in dp["messages"]:
+        console.print(f"  → {m['recipient']}: {m['subject']} [{_status_label(m['status'])}]", markup=False, emoji=False)
+    st = dp["by_status"]
+    console.print(vi(f"Gửi: {st.get('sent', 0)} tin thành công, {st.get('pending', 0)} sẽ thử lại, {st.get('failed', 0)} thất bại.",
+                     f"Delivery: {st.get('sent', 0)} sent, {st.get('pending', 0)} to retry, {st.get('failed', 0)} failed."))
+
+
+def _status_label(status: str) -> str:
+    labels = {"sent": ("đã gửi", "sent"), "pending": ("chờ gửi lại", "will retry"), "failed": ("thất bại", "failed"),
+              "obsolete": ("không còn cần gửi", "no longer needed"), "lost": ("worker khác đã nhận", "taken over"),
+              "sending": ("đang gửi", "sending")}
+    a, b = labels.get(status, (status, status))
+    return vi(a, b)
+
+
+def _dry_run(now: datetime, pol: Any) -> None:
+    from collections import defaultdict
+
+    from engine import escalation, tracking
+    from engine.db import transaction
+    from engine.models import OutboxMessage
+    from notifications.delivery import redact
+    from notifications.messages import render
+
+    with transaction(STATE.engine()) as s:
+        tr = tracking.track(s, now=now, dry_run=True)
+        ctx = escalation.context(s, now=now, policy=pol, lang=STATE.lang)
+        planned = escalation.preview(s, now=now, ctx=ctx)
+        by_rcpt: dict[str, list[Any]] = defaultdict(list)
+        for p in planned:
+            by_rcpt[p.recipient].append(OutboxMessage(level=p.level, level_rank=p.level_rank, occurrence=p.occurrence,
+                                                      work_item_id=p.work_item_id, deadline=p.deadline,
+                                                      recipient=p.recipient, dedupe_key=p.dedupe_key))
+        # the OutboxMessage objects above are transient (never added): nothing is written
+        digests = [(r, escalation.build_digest(s, rows, now=now, ctx=ctx, key="(dry-run)"),
+                    escalation.recipient_targets(s, r)) for r, rows in sorted(by_rcpt.items())]
+    console.print(vi(f"Chạy thử ngày {tr.today.strftime('%d/%m/%Y')} (không ghi gì, không gửi gì).",
+                     f"Dry run for {tr.today.isoformat()} (nothing written, nothing sent)."))
+    if tr.flips:
+        console.print(vi(f"Sẽ ghi {tr.flips} thay đổi tình trạng đúng hạn: ", f"Would record {tr.flips} timeliness change(s): ")
+                      + ", ".join(f"{k} {v}" for k, v in sorted(tr.by_transition.items())), markup=False, emoji=False)
+    if not digests:
+        console.print(vi("Không có thông báo mới nào.", "No new notification."))
+        return
+    console.print(vi(f"Sẽ gửi {len(digests)} tin ({len(planned)} mục):", f"Would send {len(digests)} message(s) ({len(planned)} entries):"))
+    for rcpt, digest, targets in digests:
+        if not digest.items:
+            continue
+        msg = render(digest)
+        shown = ", ".join(redact(t) for t in targets) or vi("chưa có địa chỉ nhận", "no notify address")
+        console.print(f"\n[bold]{escape(digest.recipient_name)}[/] ({escape(rcpt)}) ← {escape(shown)}", emoji=False)
+        console.print(f"  {vi('Tiêu đề', 'Subject')}: {msg.subject}", markup=False, emoji=False)
+        for i in digest.items:
+            late = (vi(f", quá hạn {i.days_overdue} ngày", f", {i.days_overdue} day(s) overdue") if i.days_overdue else "")
+            console.print(f"  - {i.ref} [{', '.join(i.levels)}]{late}", markup=False, emoji=False)
+
+
+def serve(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the local Prefect server keeps its data.")] = Path(".steer"),
+    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server.")] = 4200,
+    policy: PolicyOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Run the schedules on this machine (daily escalation at 08:00 on working days,
+    delivery retries, reports): starts a local Prefect server unless PREFECT_API_URL is set.
+    Ctrl-C stops everything.
+
+    Example: steer serve --data-dir .steer
+    """
+    _set_db(db)
+    with handled():
+        from flows.serve import ServeError, serve as run
+
+        try:
+            run(db_url=STATE.db, data_dir=data_dir, port=port, policy=str(policy) if policy else None,
+                say=lambda m: console.print(m, markup=False, emoji=False), lang=STATE.lang)
+        except ServeError as exc:
+            from engine.errors import UserError
+
+            raise UserError(vi(f"Không khởi động được máy chủ Prefect: {exc}", f"Cannot start the Prefect server: {exc}")) from None
+
+
+def ack(
+    item: Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")],
+    as_: Annotated[str, typer.Option("--as", help="Id of the person acknowledging.", metavar="PERSON_ID")],
+    note: Annotated[Optional[str], typer.Option("--note", help="A note kept with the acknowledgement.")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", help="Acknowledge at this time (ISO or a date); default: the clock.", metavar="ISO")] = None,
+    policy: PolicyOpt = None,
+) -> None:
+    """Acknowledge an item's reminders/escalations: repeats stop for you until the next level.
+
+    Example: steer escalation ack KH-57-LS/42 --as pct_nc
+    """
+    with handled():
+        from engine import lifecycle as lc
+        from engine.db import transaction
+        from engine.escalation import acknowledge
+
+        moment = now_arg(now)
+        with transaction(STATE.engine()) as s:
+            actor = lc.load_actor(s, as_, lang=STATE.lang)
+            w = lc.resolve_item(s, item, actor=actor, lang=STATE.lang)
+            r = acknowledge(s, w, actor, now=moment, policy=_policy(policy), note=note, lang=STATE.lang)
+            ref = lc.item_ref(w, s)
+        console.print(vi(f"Đã xác nhận nhắc việc phần việc {ref} (mức {r.level}); sẽ không nhắc lại {actor.name} "
+                         "cho đến mức cảnh báo tiếp theo hoặc thời hạn mới.",
+                         f"Acknowledged item {ref} (level {r.level}); {actor.name} gets no repeats until the next level "
+                         "or a new deadline."), markup=False, emoji=False)
+
+
+def outbox(
+    status: Annotated[Optional[str], typer.Option("--status", help="Only rows in this state: pending, sending, sent, failed, obsolete.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    limit: Annotated[int, typer.Option("--limit", help="Newest N rows.")] = 100,
+) -> None:
+    """List notifications in the outbox: recipient, level, item, state, attempts (no addresses or secrets).
+
+    Example: steer escalation outbox --status failed --format json
+    """
+    with handled():
+        from engine import outbox as ob
+        from engine.db import transaction
+        from engine.errors import UserError
+
+        if status and status not in ob.STATUSES:
+            raise UserError(vi(f"Trạng thái «{status}» không hợp lệ; dùng: {', '.join(ob.STATUSES)}.",
+                               f"Unknown status «{status}»; use: {', '.join(ob.STATUSES)}."))
+        with transaction(STATE.engine()) as s:
+            rows = ob.list_rows(s, status=status, limit=limit)
+            totals = ob.counts(s)
+        if format == "json":
+            print_json({"counts": totals, "rows": rows})
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(show_lines=False)
+        for col in (vi("Số", "Id"), vi("Người nhận", "Recipient"), vi("Mức", "Level"), vi("Phần việc", "Item"),
+                    vi("Trạng thái", "State"), vi("Lần gửi", "Attempts"), vi("Lỗi gần nhất", "Last error")):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(*(Text(str(v)) for v in (
+                r["id"], f"{r['recipient_name']} ({r['recipient']})", r["level"], r["item"] or "—",
+                _status_label(r["status"]), r["attempts"], (r["last_error"] or "")[:80])))
+        console.print(table, emoji=False)
+        console.print(vi("Tổng: ", "Totals: ") + ", ".join(f"{_status_label(k)} {v}" for k, v in sorted(totals.items())),
+                      markup=False, emoji=False)
+
+
+def dispatch(
+    now: Annotated[Optional[str], typer.Option("--now", help="Deliver as at this time (ISO or a date = 08:00); default: the clock.", metavar="ISO")] = None,
+    policy: PolicyOpt = None,
+    ignore_quiet_hours: Annotated[bool, typer.Option("--ignore-quiet-hours", help="Send even inside the policy's quiet hours.")] = False,
+) -> None:
+    """Deliver the pending notifications now (retries included), one message per recipient.
+
+    Example: steer escalation dispatch
+    """
+    with handled():
+        from notifications.delivery import dispatch as deliver
+
+        r = deliver(STATE.engine(), now=now_arg(now) if now else None, policy=_policy(policy),
+                    respect_quiet_hours=not ignore_quiet_hours, lang=STATE.lang)
+        _print_dispatch(_dispatch_summary(r))
+
+
+def register(root: typer.Typer) -> None:
+    root.command("escalate")(escalate)
+    root.command("serve")(serve)
+    app.command("ack")(ack)
+    app.command("outbox")(outbox)
+    app.command("dispatch")(dispatch)
+    root.add_typer(app, name="escalation")

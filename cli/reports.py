@@ -1,0 +1,183 @@
+"""steer report monthly|quarterly|semiannual|annual|list|show.
+
+``register(app)`` adds the ``report`` sub-app. Engine modules are imported inside the
+commands so ``steer --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from cli.common import STATE, console, err_console, handled, now_arg, print_json, vi
+
+app = typer.Typer(help="Periodic progress reports (báo cáo định kỳ): generate, list, re-render.  "
+                       "Example: steer report monthly --period 2025-05 --format docx --out bao-cao.docx",
+                  no_args_is_help=True)
+
+FORMATS = ("json", "md", "html", "xlsx", "docx")
+BINARY = ("xlsx", "docx")
+
+
+def _check_format(fmt: str) -> str:
+    f = fmt.lower().lstrip(".")
+    if f == "markdown":
+        f = "md"
+    if f not in FORMATS:
+        raise typer.BadParameter(vi(f"định dạng «{fmt}» không hợp lệ; chọn: {', '.join(FORMATS)}",
+                                    f"unknown format «{fmt}»; choose: {', '.join(FORMATS)}"))
+    return f
+
+
+def _default_name(data: dict[str, Any], fmt: str) -> Path:
+    plan = re.sub(r"[^\w.-]+", "-", data["plan"]["code"]).strip("-")
+    return Path(f"bao-cao-{plan}-{data['period']['key']}.{fmt}")
+
+
+def _emit(data: dict[str, Any], fmt: str, out: Path | None) -> None:
+    from engine.render import render
+
+    body = render(data, fmt)
+    if out is None and fmt in BINARY:
+        out = _default_name(data, fmt)
+    if out is None:
+        sys.stdout.write(body.decode("utf-8"))
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(body)
+    except OSError as exc:
+        from engine.errors import UserError
+
+        raise UserError(vi(f"Không ghi được tệp «{out}»: {exc.strerror or exc}.",
+                           f"Cannot write «{out}»: {exc.strerror or exc}.")) from None
+    err_console.print(vi(f"Đã ghi {out} ({len(body):,} byte).", f"Wrote {out} ({len(body):,} bytes)."))
+
+
+def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None, cutoff_day: int | None,
+              rules: Path | None, fmt: str, out: Path | None, store: bool, actor: str, now: str | None) -> None:
+    with handled():
+        fmt = _check_format(fmt)
+        from engine.db import transaction
+        from engine.lifecycle import parse_day
+        from engine.reporting import load_rules_file
+        from engine.snapshots import generate_report
+
+        moment = now_arg(now)
+        status_rules = load_rules_file(rules, lang=STATE.lang) if rules else None
+        day = parse_day(as_of, lang=STATE.lang) if as_of else None
+        with transaction(STATE.engine()) as s:
+            data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
+                                         period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
+                                         lang=STATE.lang)
+        _emit(data, fmt, out)
+        if snap is not None:
+            err_console.print(vi(f"Đã lưu báo cáo số {snap} (xem lại: steer report show {snap}).",
+                                 f"Stored as report {snap} (re-render: steer report show {snap})."))
+
+
+PlanOpt = Annotated[Optional[str], typer.Option("--plan", help="Plan code (default: the only loaded plan).")]
+PeriodOpt = Annotated[Optional[str], typer.Option(
+    "--period", help="Period: 2025-05 (month), 2025-Q2 (quarter), 2025-H1 (half year), 2025 (year); "
+                     "default: the period of the as-of date.")]
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", help="Figures as of the end of this day (YYYY-MM-DD or dd/mm/yyyy; default today, committee time).")]
+CutoffOpt = Annotated[Optional[int], typer.Option(
+    "--cutoff-day", help="Statistical cut-off day 1-28: 14 = a month runs from the 15th of the previous month to the 14th.")]
+RulesOpt = Annotated[Optional[Path], typer.Option(
+    "--rules", help="YAML file with the green/yellow/red unit rules (default: the committee's settings).")]
+FormatOpt = Annotated[str, typer.Option("--format", help="json, md (default), html, xlsx or docx.")]
+OutOpt = Annotated[Optional[Path], typer.Option(
+    "--out", help="Write to this file (xlsx/docx default: bao-cao-PLAN-PERIOD.EXT in the current folder).")]
+NoStoreOpt = Annotated[bool, typer.Option("--no-store", help="Do not keep a snapshot of this report.")]
+ActorOpt = Annotated[str, typer.Option("--as", help="Person id recorded as the author of the snapshot.")]
+NowOpt = Annotated[Optional[str], typer.Option("--now", help="Pretend the current time is this (ISO).")]
+
+
+def _make_command(kind: str, example: str, help_text: str) -> None:
+    def command(plan: PlanOpt = None, period: PeriodOpt = None, as_of: AsOfOpt = None, cutoff_day: CutoffOpt = None,
+                rules: RulesOpt = None, fmt: FormatOpt = "md", out: OutOpt = None, no_store: NoStoreOpt = False,
+                actor: ActorOpt = "secretariat", now: NowOpt = None) -> None:
+        _generate(kind, plan, period, as_of, cutoff_day, rules, fmt, out, not no_store, actor, now)
+
+    command.__doc__ = (f"{help_text}\n\n"
+                       "Counts work items (one per lead unit and occurrence) and tasks as of the as-of date, "
+                       "from the event log; the report is stored as a snapshot unless --no-store.\n\n"
+                       f"Example: steer report {kind} --period {example} --as-of {_as_of_example(example)} "
+                       "--format docx --out bao-cao.docx")
+    command.__name__ = f"report_{kind}"
+    app.command(kind)(command)
+
+
+def _as_of_example(period: str) -> str:
+    return {"2025-05": "2025-05-24", "2025-Q2": "2025-06-20", "2025-H1": "2025-06-20", "2025": "2025-12-20"}[period]
+
+
+_make_command("monthly", "2025-05", "Monthly report (báo cáo tháng).")
+_make_command("quarterly", "2025-Q2", "Quarterly report (báo cáo quý).")
+_make_command("semiannual", "2025-H1", "Six-month report (báo cáo 6 tháng).")
+_make_command("annual", "2025", "Annual report (báo cáo năm).")
+
+
+@app.command("list")
+def list_reports(
+    plan: Annotated[Optional[str], typer.Option("--plan", help="Only this plan's reports.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many (newest first).")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """List stored reports, newest first.
+
+    Example: steer report list --plan KH-57-LS
+    """
+    with handled():
+        if fmt not in ("text", "json"):
+            raise typer.BadParameter(vi(f"định dạng «{fmt}» không hợp lệ; chọn: text, json",
+                                        f"unknown format «{fmt}»; choose: text, json"))
+        from engine.db import transaction
+        from engine.snapshots import list_snapshots
+
+        with transaction(STATE.engine()) as s:
+            rows = list_snapshots(s, plan_code=plan, limit=limit)
+        if fmt == "json":
+            print_json(rows)
+            return
+        if not rows:
+            console.print(vi("Chưa có báo cáo nào được lưu.", "No report has been stored yet."))
+            return
+        kinds = {"monthly": vi("tháng", "monthly"), "quarterly": vi("quý", "quarterly"),
+                 "semiannual": vi("6 tháng", "half-year"), "annual": vi("năm", "annual")}
+        for r in rows:
+            console.print(
+                f"[bold]#{r['id']}[/]  {r['plan'] or '—'}  {kinds.get(r['kind'], r['kind'])} {r['period']}  "
+                + vi(f"số liệu đến {r['as_of']}: đến hạn {r['due']}, hoàn thành {r['completed']}, "
+                     f"quá hạn {r['overdue']}  (lập {r['created_at_local']} bởi {r['created_by']})",
+                     f"as of {r['as_of']}: due {r['due']}, completed {r['completed']}, overdue {r['overdue']}  "
+                     f"(made {r['created_at_local']} by {r['created_by']})"), highlight=False)
+
+
+@app.command("show")
+def show(
+    snapshot_id: Annotated[int, typer.Argument(help="Report number (see steer report list).")],
+    fmt: Annotated[str, typer.Option("--format", help="json, md (default), html, xlsx or docx.")] = "md",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Re-render a stored report exactly as it was generated.
+
+    Example: steer report show 3 --format html --out bao-cao-thang-5.html
+    """
+    with handled():
+        fmt = _check_format(fmt)
+        from engine.db import transaction
+        from engine.snapshots import snapshot_data
+
+        with transaction(STATE.engine()) as s:
+            data = snapshot_data(s, snapshot_id, lang=STATE.lang)
+        _emit(data, fmt, out)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="report")

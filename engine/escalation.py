@@ -1,0 +1,802 @@
+"""Escalation: the policy applied to the work items → rows in the outbox (set-based).
+
+``detect(session, now=…, policy=…)`` writes one outbox row per (work item, level,
+occurrence, recipient) that the policy (``engine.policy``) calls for at ``now``, with one
+``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING`` per rule (per level, weekly,
+pending extension requests, pending verifications) — never a Python loop over the items.
+The dedupe key is ``"{item}:{level}:{occurrence}:{recipient}"``; the occurrence is the
+deadline in force for the levels (so an approved extension starts them again), the ISO
+week for the weekly digest, the request for pending extensions and the submission time
+for pending verifications. Running detection twice, or on two workers at once, never
+creates a second row.
+
+A level is a window of working days (``Policy.windows``); for a given ``today`` every
+window is an interval of deadlines, computed here with the working-day calendar, so each
+rule is a range condition on ``work_item.deadline`` served by the (status, deadline) index.
+The levels and the weekly digest concern items the lead unit still has to act on (not
+started, in progress, blocked); a submitted item waits for the secretariat instead
+(``verification_pending``). The open-ended windows (the last level, the weekly digest) are
+incremental: after a first run they only look at the deadlines that entered them and the
+items changed (``WorkItem.updated_at``) since the previous run — a full rescan
+(``incremental=False``) finds nothing more, which the 60-day walk test checks.
+
+Acknowledgements (``acknowledge``): a recipient who acknowledges an item stops the levels
+up to the current one (and the weekly repeats) for themselves, until the next level or a
+new deadline.
+
+Also here: the recipients' targets (``recipient_targets``) and the data of one digest
+message (``build_digest``); rendering and sending live in ``notifications/``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger as sa_BigInteger
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from engine.audit import append_event
+from engine.clock import local_date, local_datetime, require_aware
+from engine.errors import PermissionDenied, UserError
+from engine.models import (
+    Committee,
+    EscalationAck,
+    Event,
+    ExtensionRequest,
+    OutboxMessage,
+    Person,
+    Plan,
+    Task,
+    Unit,
+    UTCDateTime,
+    WorkItem,
+)
+from engine.policy import (
+    EXTENSION_RANK,
+    VERIFICATION_RANK,
+    WEEKLY_RANK,
+    Policy,
+    calendar_from_settings,
+    load_policy,
+    with_override,
+)
+from engine.workdays import WorkCalendar
+
+OPEN_STATES: tuple[str, ...] = ("not_started", "in_progress", "submitted", "blocked")
+# Items the lead unit still has to act on: the levels and the weekly digest apply to these.
+# A submitted item waits for the secretariat instead (rule verification_pending).
+LEVEL_STATES: tuple[str, ...] = ("not_started", "in_progress", "blocked")
+EXTENSION_LEVEL = "extension_pending"
+VERIFICATION_LEVEL = "verification_pending"
+FAILURE_LEVEL = "delivery_failed"
+WEEKLY_LEVEL = "weekly"
+SCAN_LIMIT_DAYS = 3660  # how far the working-day scans may look (10 years)
+# Items changed this long before the previous run are looked at again (clock skew, a run
+# whose snapshot predates a concurrent change).
+RECHECK_MARGIN = timedelta(hours=1)
+# Filter rows that already exist with NOT EXISTS before inserting? Measured (bench/
+# escalation_scan.py): a clear win on SQLite, where a conflicting INSERT costs far more than
+# an index probe; on PostgreSQL the planner turns it into a hash anti-join over the whole
+# outbox, slower than letting ON CONFLICT skip the few existing rows.
+ANTI_JOIN = {"sqlite": True, "postgresql": False}
+
+
+# --- context ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyScope:
+    """A policy and the plans it governs (``plan_ids`` None = every plan not listed elsewhere)."""
+
+    policy: Policy
+    plan_ids: tuple[int, ...] | None
+    excluded: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    today: date
+    tz: str
+    calendar: WorkCalendar
+    policy: Policy  # the committee-wide one (delivery, language, quiet hours)
+    scopes: tuple[PolicyScope, ...]
+    language: str
+    committee_name: str
+
+
+def committee(session: Session) -> tuple[str, dict[str, Any], str]:
+    """(timezone, settings, display name) of the committee (defaults without a row)."""
+    c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    if c is None:
+        return "Asia/Ho_Chi_Minh", {}, "Ban Chỉ đạo"
+    return c.timezone or "Asia/Ho_Chi_Minh", dict(c.settings or {}), c.short_name or c.name
+
+
+def context(session: Session, *, now: datetime, policy: Policy | None = None, lang: str = "vi") -> Context:
+    """Everything a run needs: local date, calendar, the policy and each plan's override.
+
+    ``policy``: the committee-wide policy (default: ``plans/escalation-policy.yaml`` with
+    the committee's ``settings["escalation"]`` on top). Plans with ``settings["escalation"]``
+    get their own scope."""
+    require_aware(now)
+    tz, settings, name = committee(session)
+    base = policy or with_override(load_policy(lang=lang), settings.get("escalation"),
+                                   source="committee.settings.escalation", lang=lang)
+    scopes: list[PolicyScope] = []
+    overridden: list[int] = []
+    for pid, code, psettings in session.execute(select(Plan.id, Plan.code, Plan.settings).order_by(Plan.id)).all():
+        override = (psettings or {}).get("escalation")
+        if override:
+            scopes.append(PolicyScope(with_override(base, override, source=f"plan {code}: settings.escalation", lang=lang),
+                                      (pid,)))
+            overridden.append(pid)
+    scopes.append(PolicyScope(base, None, tuple(overridden)))
+    language = base.language or str(settings.get("language") or "vi")
+    return Context(now=now, today=local_date(now, tz), tz=tz, calendar=calendar_from_settings(settings, lang=lang),
+                   policy=base, scopes=tuple(scopes), language="en" if language == "en" else "vi",
+                   committee_name=name)
+
+
+# --- working-day windows → deadline intervals -------------------------------------------------------
+
+
+def overdue_range(today: date, low: int, high: int | None, calendar: WorkCalendar) -> tuple[date | None, date] | None:
+    """Deadlines ``d < today`` with ``low <= working_days_between(d, today) <= high`` as
+    (earliest or None = unbounded, latest); None when no deadline qualifies."""
+    latest: date | None = None
+    d = today - timedelta(days=1)
+    late = 1 if calendar.is_working_day(today) else 0  # working days in (d, today]
+    for _ in range(SCAN_LIMIT_DAYS):
+        if latest is None and late >= low:
+            latest = d
+            if high is None:
+                return None, latest
+        if high is not None and late > high:
+            return (d + timedelta(days=1), latest) if latest is not None else None
+        late += 1 if calendar.is_working_day(d) else 0
+        d -= timedelta(days=1)
+    return (None, latest) if latest is not None else None
+
+
+def before_range(today: date, low: int, high: int, calendar: WorkCalendar) -> tuple[date, date] | None:
+    """Deadlines ``d >= today`` with ``low <= working_days_between(today, d) <= high``."""
+    earliest: date | None = None
+    d, left = today, 0  # working days in (today, d]
+    for _ in range(SCAN_LIMIT_DAYS):
+        nxt = left + (1 if calendar.is_working_day(d + timedelta(days=1)) else 0)
+        if earliest is None and left >= low:
+            earliest = d
+        if earliest is not None and nxt > high:
+            return earliest, d
+        d, left = d + timedelta(days=1), nxt
+    return None  # pragma: no cover
+
+
+def cutoff_instant(today: date, working_days: int, calendar: WorkCalendar, tz: str) -> datetime:
+    """Instants strictly before this are at least ``working_days`` working days before ``today``
+    (counting by local date: ``working_days_between(local_date(t), today) >= working_days``)."""
+    d, n = today, 0
+    while n < working_days:
+        n += 1 if calendar.is_working_day(d) else 0
+        d -= timedelta(days=1)
+    # d is the latest local date with working_days_between(d, today) >= working_days
+    return local_datetime(d + timedelta(days=1), time(0, 0), tz)
+
+
+def iso_week(day: date) -> str:
+    y, w, _ = day.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+# --- recipients ------------------------------------------------------------------------------------
+
+
+def overseer_map(session: Session) -> dict[int, str]:
+    """unit id → id of the active vice-chair whose ``oversees`` lists the unit (or one of its
+    groups); the first vice-chair by id wins when several do."""
+    units = session.execute(select(Unit.id, Unit.code, Unit.groups, Unit.members)).all()
+    out: dict[int, str] = {}
+    vcs = session.execute(select(Person.id, Person.oversees)
+                          .where(Person.role == "vice_chair", Person.active.is_(True)).order_by(Person.id)).all()
+    groups_of: dict[str, set[str]] = defaultdict(set)
+    for _, code, _, members in units:
+        for m in members or []:
+            groups_of[m].add(code)
+    for pid, oversees in vcs:
+        over = set(oversees or [])
+        if not over:
+            continue
+        for uid, code, groups, members in units:
+            if uid in out:
+                continue
+            if code in over or over & (set(groups or []) | groups_of.get(code, set())) or over & set(members or []):
+                out[uid] = pid
+    return out
+
+
+def _overseer_expr(mapping: dict[int, str]) -> Any:
+    if not mapping:
+        return type_coerce(null(), String)
+    return type_coerce(case(mapping, value=WorkItem.unit_id, else_=null()), String)
+
+
+def vice_chair_of(session: Session, item: WorkItem, mapping: dict[int, str] | None = None) -> str | None:
+    mapping = overseer_map(session) if mapping is None else mapping
+    return item.task.vice_chair_id or mapping.get(item.unit_id)
+
+
+def recipient_label(session: Session, recipient: str) -> str:
+    kind, _, ident = recipient.partition(":")
+    if kind == "unit":
+        name = session.execute(select(Unit.name).where(Unit.code == ident)).scalar_one_or_none()
+        return name or ident
+    name = session.execute(select(Person.name).where(Person.id == ident)).scalar_one_or_none()
+    return name or ident
+
+
+def recipient_targets(session: Session, recipient: str) -> list[str]:
+    """The notify URLs of a recipient (secret: never print them).
+
+    ``unit:CODE`` → the unit's own ``notify`` URLs and those of its active focal points;
+    ``person:ID`` → the person's (nothing when inactive)."""
+    kind, _, ident = recipient.partition(":")
+    urls: list[str] = []
+    if kind == "unit":
+        unit = session.execute(select(Unit).where(Unit.code == ident)).scalar_one_or_none()
+        if unit is None:
+            return []
+        urls.extend(unit.notify or [])
+        for notify in session.execute(select(Person.notify).where(
+                Person.unit_id == unit.id, Person.role == "focal_point", Person.active.is_(True))
+                .order_by(Person.id)).scalars():
+            urls.extend(notify or [])
+    elif kind == "person":
+        p = session.get(Person, ident)
+        if p is not None and p.active:
+            urls.extend(p.notify or [])
+    seen: set[str] = set()
+    return [u for u in (str(x).strip() for x in urls) if u and not (u in seen or seen.add(u))]
+
+
+# --- detection --------------------------------------------------------------------------------------
+
+
+@dataclass
+class DetectResult:
+    today: date
+    not_before: datetime
+    inserted: int = 0
+    by_level: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A row detection would write (dry run)."""
+
+    level: str
+    level_rank: int
+    occurrence: str
+    work_item_id: int
+    deadline: date | None
+    recipient: str
+    dedupe_key: str
+
+
+_COLUMNS = ("dedupe_key", "level", "level_rank", "occurrence", "work_item_id", "deadline", "recipient", "status",
+            "not_before", "next_attempt_at", "attempts", "created_at")
+
+
+class _Builder:
+    """The SELECT of one rule, one branch per recipient role."""
+
+    def __init__(self, ctx: Context, scope: PolicyScope, not_before: datetime, mapping: dict[int, str],
+                 has_acks: bool = True, dialect: str = "sqlite"):
+        self.ctx, self.scope, self.mapping = ctx, scope, mapping
+        self.not_before = not_before
+        self.has_acks = has_acks
+        self.anti_join = ANTI_JOIN.get(dialect, True)
+
+    def branches(self, roles: Sequence[str], **kw: Any) -> Any:
+        """The union of the branches for ``roles``. The person roles (chair, secretariat,
+        vice-chair) share one branch — one scan of the items joined to the people — so a
+        person holding two of them gets one row."""
+        person_roles = tuple(r for r in roles if r in ("secretariat", "chair", "vice_chair"))
+        out = [self.branch(r, **kw) for r in roles if r not in person_roles]
+        if person_roles:
+            out.append(self.branch("people", person_roles=person_roles, **kw))
+        return union_all(*out) if len(out) > 1 else out[0]
+
+    def _plan_filter(self) -> Any:
+        if self.scope.plan_ids is not None:
+            return Task.plan_id.in_(self.scope.plan_ids)
+        if self.scope.excluded:
+            return Task.plan_id.not_in(self.scope.excluded)
+        return None
+
+    def branch(self, role: str, *, level: str, rank: int, occurrence: Any, where: Sequence[Any],
+               ack_rank: int | None, extra_from: Any = None, person_roles: tuple[str, ...] = ()) -> Any:
+        w, t, u = WorkItem, Task, Unit
+        conds = list(where)
+        pf = self._plan_filter()
+        if pf is not None:
+            conds.append(pf)
+        stmt_from: Any = extra_from if extra_from is not None else w
+        joins: list[tuple[Any, Any]] = [(t, t.id == w.task_id)]
+        if role == "lead_unit":
+            joins.append((u, u.id == w.unit_id))
+            rcpt = literal("unit:", String) + u.code
+        elif role == "people":
+            p = aliased(Person)
+            staff = [r for r in person_roles if r != "vice_chair"]
+            who = []
+            if staff:
+                who.append(p.role.in_(staff) if len(staff) > 1 else p.role == staff[0])
+            if "vice_chair" in person_roles:
+                who.append(p.id == func.coalesce(t.vice_chair_id, _overseer_expr(self.mapping)))
+            joins.append((p, and_(p.active.is_(True), or_(*who) if len(who) > 1 else who[0])))
+            rcpt = literal("person:", String) + p.id
+        elif role == "secretariat_if_no_vice_chair":
+            vc = func.coalesce(t.vice_chair_id, _overseer_expr(self.mapping))
+            conds.append(vc.is_(None))
+            p = aliased(Person)
+            joins.append((p, and_(p.role == "secretariat", p.active.is_(True))))
+            rcpt = literal("person:", String) + p.id
+        else:  # pragma: no cover - validated by the policy parser
+            raise ValueError(role)
+        if ack_rank is not None and self.has_acks:
+            conds.append(~exists().where(EscalationAck.work_item_id == w.id, EscalationAck.recipient == rcpt,
+                                         EscalationAck.deadline == w.deadline, EscalationAck.level_rank >= ack_rank))
+        key = cast(w.id, String) + literal(f":{level}:", String) + occurrence + literal(":", String) + rcpt
+        if self.anti_join:
+            # SQLite: rows that already exist are dropped before the (slow) INSERT machinery;
+            # ON CONFLICT still settles a race between two workers
+            conds.append(~exists().where(OutboxMessage.dedupe_key == key))
+        nb = literal(self.not_before, UTCDateTime())
+        stmt = select(
+            key.label("dedupe_key"), literal(level, String).label("level"), literal(rank, Integer).label("level_rank"),
+            occurrence.label("occurrence"), w.id.label("work_item_id"), w.deadline.label("deadline"),
+            rcpt.label("recipient"), literal("pending", String).label("status"), nb.label("not_before"),
+            literal(self.not_before, UTCDateTime()).label("next_attempt_at"), literal(0, Integer).label("attempts"),
+            literal(self.ctx.now, UTCDateTime()).label("created_at"),
+        ).select_from(stmt_from)
+        for target, onclause in joins:
+            stmt = stmt.join(target, onclause)
+        return stmt.where(and_(*conds))
+
+
+def _not_ongoing() -> Any:
+    return or_(Task.deadline_kind.is_(None), Task.deadline_kind != "ongoing")
+
+
+def _epoch_text(col: Any, dialect: str) -> Any:
+    """Seconds since 1970 of a timestamp column, as text (stable whatever the session timezone)."""
+    if dialect == "postgresql":
+        return cast(cast(func.extract("epoch", col), sa_BigInteger), String)
+    return cast(func.strftime("%s", col), String)
+
+
+def rule_selects(ctx: Context, *, mapping: dict[int, str], dialect: str = "sqlite",
+                 has_acks: bool = True, previous: datetime | None = None) -> list[tuple[str, Any]]:
+    """(rule name, SELECT of its rows) for every rule of every policy scope at ``ctx.now``.
+
+    ``previous``: when the last detection ran (``last_run``). The open-ended windows (the
+    last overdue level, the weekly digest) then only look at what can lack a row: the
+    deadlines that entered the window since then, and the items changed since then
+    (``WorkItem.updated_at``: status, deadline, new items); everything else was handled by
+    that run. Without it every window is scanned whole."""
+    out: list[tuple[str, Any]] = []
+    cal, today = ctx.calendar, ctx.today
+    since = previous - RECHECK_MARGIN if previous is not None and previous <= ctx.now else None
+    prev_day = local_date(since, ctx.tz) if since is not None else None
+    for scope in ctx.scopes:
+        pol = scope.policy
+        not_before = pol.quiet_hours.next_allowed(ctx.now, ctx.tz, cal)
+        b = _Builder(ctx, scope, not_before, mapping, has_acks, dialect)
+        w = WorkItem
+        occ_deadline = cast(w.deadline, String)
+        for lv, low, high in pol.windows():
+            if lv.kind == "before":
+                rng = before_range(today, low, high if high is not None else low, cal)
+                if rng is None:
+                    continue
+                where = [w.status.in_(LEVEL_STATES), w.deadline >= rng[0], w.deadline <= rng[1], _not_ongoing()]
+            else:
+                orng = overdue_range(today, low, high, cal)
+                if orng is None:
+                    continue
+                lo, hi = orng
+                where = [w.status.in_(LEVEL_STATES), w.deadline <= hi, _not_ongoing()]
+                if lo is not None:
+                    where.append(w.deadline >= lo)
+                elif prev_day is not None:  # open-ended: incremental since the previous run
+                    before = overdue_range(prev_day, low, None, cal)
+                    if before is not None:
+                        where.append(or_(w.deadline > before[1], w.updated_at >= since))
+            out.append((lv.name, b.branches(lv.to, level=lv.name, rank=lv.rank, occurrence=occ_deadline, where=where,
+                                            ack_rank=lv.rank)))
+        if pol.weekly.enabled:
+            week_start = today - timedelta(days=today.weekday())
+            ref = week_start - timedelta(days=1)  # the Sunday before: the state when the week began
+            hi = _weekly_latest(ref, pol.weekly.working_days, cal)
+            if hi is not None:
+                where = [w.status.in_(LEVEL_STATES), w.deadline <= hi, _not_ongoing()]
+                if prev_day is not None and iso_week(prev_day) == iso_week(today):
+                    where.append(w.updated_at >= since)  # the week's set was written by that run
+                occ = literal(iso_week(today), String)
+                out.append((WEEKLY_LEVEL, b.branches(pol.weekly.to, level=WEEKLY_LEVEL, rank=WEEKLY_RANK,
+                                                     occurrence=occ, where=where, ack_rank=0)))
+        if pol.extension_pending.enabled:
+            cutoff = cutoff_instant(today, pol.extension_pending.working_days, cal, ctx.tz)
+            r = ExtensionRequest
+            where = [r.status == "pending", r.requested_at < cutoff]
+            occ = literal("r", String) + cast(r.id, String)
+            roles: list[str] = []
+            for role in pol.extension_pending.to:
+                if role == "approver":
+                    roles += ["vice_chair", "secretariat_if_no_vice_chair"]
+                else:
+                    roles.append(role)
+            roles = list(dict.fromkeys(roles))
+            frm = r.__table__.join(w.__table__, w.id == r.work_item_id)
+            out.append((EXTENSION_LEVEL, b.branches(roles, level=EXTENSION_LEVEL, rank=EXTENSION_RANK, occurrence=occ,
+                                                    where=where, ack_rank=None, extra_from=frm)))
+        if pol.verification_pending.enabled:
+            cutoff = cutoff_instant(today, pol.verification_pending.working_days, cal, ctx.tz)
+            where = [w.status == "submitted", w.submitted_at.is_not(None), w.submitted_at < cutoff]
+            occ = literal("s", String) + _epoch_text(w.submitted_at, dialect)
+            out.append((VERIFICATION_LEVEL, b.branches(pol.verification_pending.to, level=VERIFICATION_LEVEL,
+                                                       rank=VERIFICATION_RANK, occurrence=occ, where=where, ack_rank=None)))
+    return out
+
+
+def _weekly_latest(ref: date, working_days: int, cal: WorkCalendar) -> date | None:
+    """Latest deadline ``d <= ref`` with ``working_days_between(d, ref) >= working_days``."""
+    d, n = ref, 0
+    for _ in range(SCAN_LIMIT_DAYS):
+        if n >= working_days:
+            return d
+        n += 1 if cal.is_working_day(d) else 0
+        d -= timedelta(days=1)
+    return None  # pragma: no cover
+
+
+def last_run(session: Session, now: datetime) -> datetime | None:
+    """When detection last wrote rows, at or before ``now`` (None: never)."""
+    return session.execute(select(func.max(OutboxMessage.created_at))
+                           .where(OutboxMessage.created_at <= now, OutboxMessage.work_item_id.is_not(None))).scalar()
+
+
+def _has_acks(session: Session) -> bool:
+    """Whether any acknowledgement exists (if not, the per-row check is left out)."""
+    return session.execute(select(EscalationAck.id).limit(1)).first() is not None
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def detect(session: Session, *, now: datetime, policy: Policy | None = None, ctx: Context | None = None,
+           lang: str = "vi", incremental: bool = True) -> DetectResult:
+    """Write the outbox rows the policy calls for at ``now`` (one statement per rule).
+
+    ``incremental`` (default): the open-ended windows look only at what changed since the
+    previous run (see ``rule_selects``); ``False`` rescans them whole (e.g. after adding a
+    chair or a vice-chair to the directory, to give them the backlog)."""
+    ctx = ctx or context(session, now=now, policy=policy, lang=lang)
+    mapping = overseer_map(session)
+    result = DetectResult(today=ctx.today, not_before=ctx.policy.quiet_hours.next_allowed(now, ctx.tz, ctx.calendar))
+    insert = _insert(session)
+    for name, stmt in rule_selects(ctx, mapping=mapping, dialect=session.get_bind().dialect.name,
+                                   has_acks=_has_acks(session), previous=last_run(session, ctx.now) if incremental else None):
+        ins = insert(OutboxMessage.__table__).from_select(list(_COLUMNS), stmt).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        n = session.execute(ins.execution_options(preserve_rowcount=True)).rowcount or 0
+        result.by_level[name] = result.by_level.get(name, 0) + max(n, 0)
+        result.inserted += max(n, 0)
+    return result
+
+
+def preview(session: Session, *, now: datetime, policy: Policy | None = None, ctx: Context | None = None,
+            lang: str = "vi") -> list[Planned]:
+    """The rows ``detect`` would write at ``now`` and that do not exist yet (writes nothing)."""
+    ctx = ctx or context(session, now=now, policy=policy, lang=lang)
+    mapping = overseer_map(session)
+    out: dict[str, Planned] = {}
+    for _, stmt in rule_selects(ctx, mapping=mapping, dialect=session.get_bind().dialect.name,
+                                has_acks=_has_acks(session), previous=last_run(session, ctx.now)):
+        sub = stmt.subquery()
+        q = select(sub).where(~exists().where(OutboxMessage.dedupe_key == sub.c.dedupe_key))
+        for r in session.execute(q).mappings():
+            out.setdefault(r["dedupe_key"], Planned(r["level"], int(r["level_rank"]), r["occurrence"], r["work_item_id"],
+                                                    _as_date(r["deadline"]), r["recipient"], r["dedupe_key"]))
+    return sorted(out.values(), key=lambda p: (p.recipient, -p.level_rank, p.work_item_id))
+
+
+def _as_date(v: Any) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v)[:10])
+
+
+# --- acknowledgement -----------------------------------------------------------------------------------
+
+
+@dataclass
+class AckResult:
+    work_item_id: int
+    recipients: list[str]
+    level: str
+    level_rank: int
+    deadline: date | None
+
+
+def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, policy: Policy | None = None,
+                note: str | None = None, lang: str = "vi") -> AckResult:
+    """``actor`` (engine.lifecycle.Actor) acknowledges the escalation of ``item``.
+
+    Repeats stop for the actor (and, for a focal point, for the unit's channel) up to the
+    level reached now — the higher of the policy's current level and the highest level
+    already queued for this deadline; a higher level, or a new deadline, notifies again.
+    One event (kind ``escalation_ack``)."""
+    from engine.lifecycle import can_see, item_ref
+
+    require_aware(now)
+    ref = item_ref(item, session)
+    if not can_see(actor, item) or actor.role == "viewer":
+        raise PermissionDenied(_t(lang, f"{actor.name} ({actor.id}) không nhận cảnh báo của phần việc {ref} nên không thể xác nhận.",
+                                  f"{actor.name} ({actor.id}) does not receive the escalations of item {ref}, so cannot acknowledge them."))
+    ctx = context(session, now=now, policy=policy, lang=lang)
+    pol = _policy_for(ctx, item.task.plan_id)
+    current = pol.current_level(item.deadline, ctx.today, ctx.calendar)
+    recipients = [f"person:{actor.id}"]
+    if actor.role == "focal_point" and actor.unit_code == item.unit.code:
+        recipients.append(f"unit:{item.unit.code}")
+    queued = session.execute(
+        select(OutboxMessage.level, OutboxMessage.level_rank)
+        .where(OutboxMessage.work_item_id == item.id, OutboxMessage.deadline == item.deadline,
+               OutboxMessage.level_rank > 0, OutboxMessage.level_rank < WEEKLY_RANK)
+        .order_by(OutboxMessage.level_rank.desc()).limit(1)).first()
+    best: tuple[str, int] | None = (current.name, current.rank) if current else None
+    if queued is not None and (best is None or queued[1] > best[1]):
+        best = (queued[0], int(queued[1]))
+    if best is None or item.status not in OPEN_STATES:
+        raise UserError(_t(lang, f"Phần việc {ref} chưa có nhắc việc hay cảnh báo nào để xác nhận.",
+                           f"Item {ref} has no reminder or escalation to acknowledge."))
+    for rcpt in recipients:
+        row = session.execute(select(EscalationAck).where(
+            EscalationAck.work_item_id == item.id, EscalationAck.recipient == rcpt,
+            EscalationAck.deadline == item.deadline if item.deadline is not None else EscalationAck.deadline.is_(None))
+        ).scalar_one_or_none()
+        if row is None:
+            session.add(EscalationAck(work_item_id=item.id, recipient=rcpt, deadline=item.deadline, level=best[0],
+                                      level_rank=best[1], acked_by=actor.id, acked_at=now, note=(note or "").strip() or None))
+        elif row.level_rank < best[1]:
+            row.level, row.level_rank, row.acked_by, row.acked_at = best[0], best[1], actor.id, now
+    session.flush()
+    task = item.task
+    append_event(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind="escalation_ack",
+                 plan_id=task.plan_id, task_id=task.id, work_item_id=item.id, note=(note or "").strip() or None,
+                 data={"level": best[0], "level_rank": best[1], "recipients": recipients,
+                       "deadline": item.deadline.isoformat() if item.deadline else None})
+    return AckResult(item.id, recipients, best[0], best[1], item.deadline)
+
+
+def _policy_for(ctx: Context, plan_id: int) -> Policy:
+    for scope in ctx.scopes:
+        if scope.plan_ids is not None and plan_id in scope.plan_ids:
+            return scope.policy
+    return ctx.policy
+
+
+def _t(lang: str, vi: str, en: str) -> str:
+    return en if lang == "en" else vi
+
+
+# --- digests (the data of one message) --------------------------------------------------------------------
+
+STATE_ORDER = ("overdue", FAILURE_LEVEL, EXTENSION_LEVEL, VERIFICATION_LEVEL, "due_soon")
+
+
+@dataclass
+class DigestItem:
+    state: str  # overdue | due_soon | extension_pending | verification_pending | delivery_failed
+    levels: list[str]
+    work_item_id: int | None
+    ref: str
+    title: str
+    plan_code: str
+    plan_title: str
+    unit_code: str
+    unit_name: str
+    deadline: date | None
+    status: str
+    days_overdue: int | None = None  # calendar days past the deadline
+    working_days_overdue: int | None = None
+    working_days_left: int | None = None
+    last_note: str | None = None
+    last_note_at: datetime | None = None
+    link: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> tuple[int, int]:
+        return (len(STATE_ORDER) - STATE_ORDER.index(self.state) if self.state in STATE_ORDER else 0,
+                self.days_overdue or 0)
+
+
+@dataclass
+class DigestGroup:
+    plan_code: str
+    plan_title: str
+    unit_code: str
+    unit_name: str
+    items: list[DigestItem]
+
+
+@dataclass
+class Digest:
+    recipient: str
+    recipient_name: str
+    recipient_kind: str  # unit | person
+    committee: str
+    today: date
+    tz: str
+    lang: str
+    key: str
+    items: list[DigestItem]  # worst first
+    groups: list[DigestGroup]
+    counts: dict[str, int]
+    obsolete: list[int]  # outbox ids whose reason has gone (item done, deadline moved, acknowledged)
+
+    @property
+    def worst(self) -> str | None:
+        return self.items[0].state if self.items else None
+
+
+def _state_of(level: str, pol: Policy) -> str:
+    if level in (EXTENSION_LEVEL, VERIFICATION_LEVEL, FAILURE_LEVEL):
+        return level
+    lv = pol.level(level)
+    if lv is not None and lv.kind == "before":
+        return "due_soon"
+    return "overdue"
+
+
+def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: datetime, ctx: Context | None = None,
+                 key: str = "", lang: str | None = None) -> Digest:
+    """The content of one message for the rows of one recipient (worst item first,
+    grouped by plan and unit). Rows whose reason has gone are listed in ``obsolete``."""
+    ctx = ctx or context(session, now=now)
+    lang = lang or ctx.language
+    recipient = rows[0].recipient if rows else ""
+    kind = recipient.partition(":")[0]
+    today = ctx.today
+    item_ids = {r.work_item_id for r in rows if r.work_item_id is not None}
+    items: dict[int, tuple[WorkItem, Task, Plan, Unit]] = {}
+    if item_ids:
+        for w, t, p, u in session.execute(select(WorkItem, Task, Plan, Unit).join(Task, Task.id == WorkItem.task_id)
+                                          .join(Plan, Plan.id == Task.plan_id).join(Unit, Unit.id == WorkItem.unit_id)
+                                          .where(WorkItem.id.in_(item_ids))).all():
+            items[w.id] = (w, t, p, u)
+    from engine.queries import _item_refs
+
+    refs = _item_refs(session, [v[0] for v in items.values()])
+    notes: dict[int, tuple[str, datetime]] = {}
+    if item_ids:
+        for wid, text, at in session.execute(select(Event.work_item_id, Event.note, Event.at)
+                                             .where(Event.work_item_id.in_(item_ids), Event.kind == "note")
+                                             .order_by(Event.id.desc())).all():
+            notes.setdefault(wid, (text, at))
+    acks = {(a.work_item_id, a.recipient, a.deadline): a.level_rank for a in session.execute(
+        select(EscalationAck).where(EscalationAck.work_item_id.in_(item_ids or {-1}),
+                                    EscalationAck.recipient == recipient)).scalars()}
+    ext_ids = [int(r.occurrence[1:]) for r in rows if r.level == EXTENSION_LEVEL and r.occurrence[1:].isdigit()]
+    exts = {e.id: e for e in session.execute(select(ExtensionRequest).where(ExtensionRequest.id.in_(ext_ids or [-1]))).scalars()}
+    names = dict(session.execute(select(Person.id, Person.name)).all())
+    merged: dict[tuple[Any, str], DigestItem] = {}
+    obsolete: list[int] = []
+    for r in rows:
+        if r.level == FAILURE_LEVEL:
+            d = dict(r.data or {})
+            di = DigestItem(state=FAILURE_LEVEL, levels=[r.level], work_item_id=None, ref=str(d.get("recipient_name") or d.get("recipient") or "?"),
+                            title=str(d.get("error") or ""), plan_code="", plan_title="", unit_code="", unit_name="",
+                            deadline=None, status="", extra=d)
+            merged[(r.id, FAILURE_LEVEL)] = di
+            continue
+        got = items.get(r.work_item_id or -1)
+        if got is None:
+            obsolete.append(r.id)
+            continue
+        w, t, p, u = got
+        pol = _policy_for(ctx, p.id)
+        state = _state_of(r.level, pol)
+        if _is_obsolete(r, w, state, acks, exts):
+            obsolete.append(r.id)
+            continue
+        if state in ("due_soon", "overdue"):  # one entry per item, in its state today
+            state = "overdue" if w.deadline is not None and today > w.deadline else "due_soon"
+            k: tuple[Any, str] = (w.id, "level")
+        else:
+            k = (w.id, state if state != EXTENSION_LEVEL else f"{state}:{r.occurrence}")
+        di = merged.get(k)
+        if di is None:
+            di = DigestItem(state=state, levels=[], work_item_id=w.id, ref=refs.get(w.id, str(w.id)), title=t.title,
+                            plan_code=p.code, plan_title=p.title, unit_code=u.code, unit_name=u.name, deadline=w.deadline,
+                            status=w.status)
+            if w.deadline is not None:
+                if today > w.deadline:
+                    di.days_overdue = (today - w.deadline).days
+                    di.working_days_overdue = ctx.calendar.working_days_between(w.deadline, today)
+                else:
+                    di.working_days_left = ctx.calendar.working_days_between(today, w.deadline)
+            if w.id in notes:
+                di.last_note, di.last_note_at = notes[w.id]
+            if pol.base_url:
+                di.link = f"{pol.base_url}/items/{w.id}"
+            if state == EXTENSION_LEVEL:
+                e = exts.get(int(r.occurrence[1:]))
+                if e is not None:
+                    di.extra = {"until": e.until, "reason": e.reason, "requested_by": names.get(e.requested_by, e.requested_by),
+                                "requested_at": e.requested_at}
+            if state == VERIFICATION_LEVEL and w.submitted_at is not None:
+                di.extra = {"submitted_at": w.submitted_at}
+            merged[k] = di
+        if r.level not in di.levels:
+            di.levels.append(r.level)
+    ordered = sorted(merged.values(), key=lambda i: (-i.severity[0], -i.severity[1], i.deadline or date.max, i.ref))
+    groups: dict[tuple[str, str], DigestGroup] = {}
+    for i in ordered:
+        g = groups.get((i.plan_code, i.unit_code))
+        if g is None:
+            g = groups[(i.plan_code, i.unit_code)] = DigestGroup(i.plan_code, i.plan_title, i.unit_code, i.unit_name, [])
+        g.items.append(i)
+    counts: dict[str, int] = defaultdict(int)
+    for i in ordered:
+        counts[i.state] += 1
+    return Digest(recipient=recipient, recipient_name=recipient_label(session, recipient) if recipient else "",
+                  recipient_kind=kind, committee=ctx.committee_name, today=today, tz=ctx.tz, lang=lang, key=key,
+                  items=ordered, groups=list(groups.values()), counts=dict(counts), obsolete=obsolete)
+
+
+def _is_obsolete(r: OutboxMessage, w: WorkItem, state: str, acks: dict[tuple[int, str, date | None], int],
+                 exts: dict[int, ExtensionRequest]) -> bool:
+    if state == EXTENSION_LEVEL:
+        e = exts.get(int(r.occurrence[1:])) if r.occurrence[1:].isdigit() else None
+        return e is None or e.status != "pending"
+    if state == VERIFICATION_LEVEL:
+        return w.status != "submitted"
+    if w.status not in LEVEL_STATES or w.deadline != r.deadline:
+        return True
+    acked = acks.get((w.id, r.recipient, w.deadline))
+    return acked is not None and (r.level_rank <= acked or r.level == WEEKLY_LEVEL)
+
+
+def outbox_rows(session: Session, ids: Iterable[int]) -> list[OutboxMessage]:
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).scalars())

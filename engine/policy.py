@@ -1,0 +1,444 @@
+"""The escalation policy: who is told what, when (parsed and validated, pure).
+
+A policy is a YAML mapping (``plans/escalation-policy.yaml`` is the committee-wide default;
+a plan may override parts of it in ``Plan.settings["escalation"]``; ``steer escalate
+--policy FILE`` replaces the default)::
+
+    language: vi                  # vi | en (default: the committee's settings.language)
+    base_url: ""                  # links in messages: {base_url}/items/{id}
+    levels:                       # in order of severity; each fires once per deadline
+      - {name: remind_7, before_working_days: 7, to: [lead_unit]}
+      - {name: remind_1, before_working_days: 1, to: [lead_unit]}
+      - {name: overdue, overdue_working_days: 0, to: [lead_unit, secretariat]}
+      - {name: vice_chair, overdue_working_days: 5, to: [vice_chair]}
+      - {name: chair, overdue_working_days: 10, to: [chair]}
+    weekly: {overdue_working_days: 10, to: [chair, vice_chair, secretariat]}
+    extension_pending: {after_working_days: 2, to: [approver]}
+    verification_pending: {after_working_days: 2, to: [secretariat]}
+    quiet_hours: {start: "21:00", end: "07:00", weekends: true, holidays: true}
+    delivery: {max_attempts: 5, backoff_seconds: 60, backoff_max_seconds: 3600,
+               lease_seconds: 300, batch_size: 500, timeout_seconds: 15}
+
+Meaning (``wd`` = working days of ``engine.workdays``, VN holidays):
+
+* A *reminder* level ``before_working_days: N`` fires while the number of working days
+  after today up to the deadline (``WorkCalendar.working_days_between(today, deadline)``)
+  is at most N and more than the next reminder's N (the last reminder: down to the
+  deadline day itself). So ``remind_7`` fires on the working day 7 wd before the
+  deadline and ``remind_1`` on the working day before it (or on the deadline day).
+* An *overdue* level ``overdue_working_days: N`` fires once the deadline has passed
+  (today > deadline, committee-local) and ``working_days_between(deadline, today)`` is at
+  least N, until the next overdue level's N. ``0`` = the first overdue day.
+  Levels are windows: an item first seen 12 wd overdue gets the chair level only, not
+  the three before it.
+* ``weekly``: in every ISO week that *began* with the item already ``overdue_working_days``
+  wd overdue, one digest entry per recipient (the first run of the week sends it).
+* ``extension_pending``: a pending extension request older than N wd reminds the
+  approver (``approver`` = the vice-chair in charge, or the secretariat when the task has
+  none). ``verification_pending``: an item submitted N wd ago and not yet verified.
+* Recipients: ``lead_unit`` (the unit's notify URLs and its focal points'),
+  ``secretariat`` / ``chair`` (every active person with that role), ``vice_chair`` (the
+  task's vice-chair, else the one whose ``oversees`` lists the unit or one of its groups),
+  ``approver`` (extension requests only).
+* Quiet hours (committee timezone): a row detected inside them gets ``not_before`` = the
+  next allowed time; ``weekends``/``holidays`` make the whole non-working day quiet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from engine.errors import UserError
+from engine.workdays import WorkCalendar, default_calendar
+
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "plans" / "escalation-policy.yaml"
+
+RECIPIENT_ROLES = ("lead_unit", "secretariat", "vice_chair", "chair")
+APPROVER_ROLES = ("approver", "vice_chair", "secretariat", "chair")
+TOP_KEYS = {"language", "base_url", "levels", "weekly", "extension_pending", "verification_pending",
+            "quiet_hours", "delivery"}
+LEVEL_KEYS = {"name", "before_working_days", "overdue_working_days", "to"}
+DELIVERY_DEFAULTS: dict[str, int] = {"max_attempts": 5, "backoff_seconds": 60, "backoff_max_seconds": 3600,
+                                     "lease_seconds": 300, "batch_size": 500, "timeout_seconds": 15}
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Rank of the special rules (above every level; levels are ranked 1..n in order).
+WEEKLY_RANK = 100
+EXTENSION_RANK = 0
+VERIFICATION_RANK = 0
+FAILURE_RANK = 0
+
+
+class PolicyError(UserError):
+    """A policy file or override that cannot be used (message names the file and key)."""
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    rank: int
+    kind: str  # "before" | "overdue"
+    working_days: int
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """weekly / extension_pending / verification_pending."""
+
+    working_days: int
+    to: tuple[str, ...]
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time | None = None
+    end: time | None = None
+    weekends: bool = False
+    holidays: bool = False
+
+    def quiet(self, local: datetime, calendar: WorkCalendar) -> bool:
+        """Whether sending is not allowed at the committee-local moment ``local``.
+
+        ``weekends``: Saturday and Sunday are quiet all day, except a weekend day worked in
+        exchange (the calendar says it is a working day); ``holidays``: public holidays on
+        weekdays are quiet all day."""
+        d = local.date()
+        if not calendar.is_working_day(d):
+            if (self.weekends and d.weekday() >= 5) or (self.holidays and d.weekday() < 5):
+                return True
+        if self.start is None or self.end is None or self.start == self.end:
+            return False
+        t = local.timetz().replace(tzinfo=None)
+        if self.start < self.end:  # e.g. 12:00-13:30
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end  # spans midnight: 21:00-07:00
+
+    def next_allowed(self, moment: datetime, tz: str, calendar: WorkCalendar) -> datetime:
+        """``moment`` itself when sending is allowed, else the next allowed instant (UTC)."""
+        zone = ZoneInfo(tz)
+        local = moment.astimezone(zone)
+        for _ in range(400):  # boundaries are the end of the quiet hours and midnight
+            if not self.quiet(local, calendar):
+                return local.astimezone(timezone.utc)
+            d = local.date()
+            candidates = [datetime.combine(d + timedelta(days=1), time(0, 0), tzinfo=zone)]
+            if self.end is not None:
+                end_today = datetime.combine(d, self.end, tzinfo=zone)
+                if end_today > local:
+                    candidates.append(end_today)
+            local = min(candidates)
+        return local.astimezone(timezone.utc)  # pragma: no cover - a policy quiet for months
+
+
+@dataclass(frozen=True)
+class Delivery:
+    max_attempts: int = 5
+    backoff_seconds: int = 60
+    backoff_max_seconds: int = 3600
+    lease_seconds: int = 300
+    batch_size: int = 500
+    timeout_seconds: int = 15
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Wait after the ``attempts``-th failed attempt (1, 2, ...): doubling, capped."""
+        seconds = self.backoff_seconds * (2 ** max(0, attempts - 1))
+        return timedelta(seconds=min(seconds, self.backoff_max_seconds))
+
+
+@dataclass(frozen=True)
+class Policy:
+    levels: tuple[Level, ...]
+    weekly: Repeat
+    extension_pending: Repeat
+    verification_pending: Repeat
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    delivery: Delivery = field(default_factory=Delivery)
+    language: str | None = None
+    base_url: str | None = None
+    source: str = "<policy>"
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def reminders(self) -> tuple[Level, ...]:
+        return tuple(lv for lv in self.levels if lv.kind == "before")
+
+    @property
+    def overdue_levels(self) -> tuple[Level, ...]:
+        return tuple(lv for lv in self.levels if lv.kind == "overdue")
+
+    def level(self, name: str) -> Level | None:
+        return next((lv for lv in self.levels if lv.name == name), None)
+
+    def rank_of(self, name: str) -> int:
+        if name == "weekly":
+            return WEEKLY_RANK
+        lv = self.level(name)
+        return lv.rank if lv else 0
+
+    def windows(self) -> list[tuple[Level, int, int | None]]:
+        """(level, lowest, highest-or-None) of the working-day measure each level fires in.
+
+        Reminders measure working days left (inclusive both ends); overdue levels measure
+        working days overdue (``highest`` None = no upper bound)."""
+        out: list[tuple[Level, int, int | None]] = []
+        rem = sorted(self.reminders, key=lambda lv: -lv.working_days)
+        for i, lv in enumerate(rem):
+            low = rem[i + 1].working_days + 1 if i + 1 < len(rem) else 0
+            out.append((lv, low, lv.working_days))
+        ovd = sorted(self.overdue_levels, key=lambda lv: lv.working_days)
+        for i, lv in enumerate(ovd):
+            high = ovd[i + 1].working_days - 1 if i + 1 < len(ovd) else None
+            out.append((lv, lv.working_days, high))
+        return out
+
+    def current_level(self, deadline: date | None, today: date, calendar: WorkCalendar) -> Level | None:
+        """The level whose window ``today`` falls in for ``deadline`` (None: no level)."""
+        if deadline is None:
+            return None
+        for lv, low, high in self.windows():
+            if lv.kind == "before":
+                if today > deadline:
+                    continue
+                left = calendar.working_days_between(today, deadline)
+                if low <= left <= (high if high is not None else left):
+                    return lv
+            else:
+                if today <= deadline:
+                    continue
+                late = calendar.working_days_between(deadline, today)
+                if late >= low and (high is None or late <= high):
+                    return lv
+        return None
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _t(lang: str, vi: str, en: str) -> str:
+    return en if lang == "en" else vi
+
+
+def _err(source: str, key: str, vi: str, en: str, lang: str) -> PolicyError:
+    return PolicyError(_t(lang, f"Chính sách nhắc việc «{source}», mục {key}: {vi}",
+                          f"Escalation policy «{source}», key {key}: {en}"))
+
+
+def _int(value: Any, source: str, key: str, lang: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _err(source, key, f"phải là số nguyên ≥ {minimum} (nhận được «{value}»)",
+                   f"must be an integer ≥ {minimum} (got «{value}»)", lang)
+    return value
+
+
+def _bool(value: Any, source: str, key: str, lang: str) -> bool:
+    if not isinstance(value, bool):
+        raise _err(source, key, f"phải là true hoặc false (nhận được «{value}»)",
+                   f"must be true or false (got «{value}»)", lang)
+    return value
+
+
+def _time(value: Any, source: str, key: str, lang: str) -> time | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 21:00 as 1260 (sexagesimal)
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise _err(source, key, f"giờ «{value}» không hợp lệ; viết HH:MM, ví dụ \"21:00\"",
+                   f"invalid time «{value}»; write HH:MM, e.g. \"21:00\"", lang)
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _to(value: Any, allowed: tuple[str, ...], source: str, key: str, lang: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise _err(source, key, f"phải là danh sách người nhận, chọn trong: {', '.join(allowed)}",
+                   f"must be a list of recipients, from: {', '.join(allowed)}", lang)
+    out: list[str] = []
+    for v in value:
+        if str(v) not in allowed:
+            raise _err(source, key, f"người nhận «{v}» không hợp lệ; chọn trong: {', '.join(allowed)}",
+                       f"unknown recipient «{v}»; use: {', '.join(allowed)}", lang)
+        if str(v) not in out:
+            out.append(str(v))
+    return tuple(out)
+
+
+def _mapping(value: Any, source: str, key: str, lang: str, keys: set[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _err(source, key, "phải là một bảng (mapping)", "must be a mapping", lang)
+    bad = set(map(str, value)) - keys
+    if bad:
+        raise _err(source, key, f"khóa không hợp lệ: {', '.join(sorted(bad))} (dùng: {', '.join(sorted(keys))})",
+                   f"unknown key(s): {', '.join(sorted(bad))} (use: {', '.join(sorted(keys))})", lang)
+    return dict(value)
+
+
+def _repeat(raw: Any, source: str, key: str, lang: str, default: Repeat, allowed: tuple[str, ...],
+            days_key: str) -> Repeat:
+    if raw is False:
+        return replace(default, enabled=False)
+    m = _mapping(raw, source, key, lang, {days_key, "to", "enabled"})
+    days = _int(m.get(days_key, default.working_days), source, f"{key}.{days_key}", lang)
+    to = _to(m.get("to", list(default.to)), allowed, source, f"{key}.to", lang)
+    enabled = _bool(m.get("enabled", default.enabled), source, f"{key}.enabled", lang)
+    return Repeat(working_days=days, to=to, enabled=enabled)
+
+
+def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Policy:
+    """Validate a policy mapping completely (every error names ``source`` and the key)."""
+    if not isinstance(data, dict):
+        raise PolicyError(_t(lang, f"Chính sách nhắc việc «{source}» phải là một bảng YAML (levels, weekly, ...).",
+                             f"Escalation policy «{source}» must be a YAML mapping (levels, weekly, ...)."))
+    bad = set(map(str, data)) - TOP_KEYS
+    if bad:
+        raise _err(source, "cấp cao nhất" if lang != "en" else "top level",
+                   f"khóa không hợp lệ: {', '.join(sorted(bad))} (dùng: {', '.join(sorted(TOP_KEYS))})",
+                   f"unknown key(s): {', '.join(sorted(bad))} (use: {', '.join(sorted(TOP_KEYS))})", lang)
+    language = data.get("language")
+    if language not in (None, "", "vi", "en"):
+        raise _err(source, "language", f"«{language}» không hợp lệ (vi hoặc en)", f"«{language}» is not vi or en", lang)
+    base_url = data.get("base_url") or None
+    if base_url is not None and not re.match(r"^https?://\S+$", str(base_url)):
+        raise _err(source, "base_url", f"«{base_url}» phải là địa chỉ http(s)://…",
+                   f"«{base_url}» must be an http(s)://… address", lang)
+    raw_levels = data.get("levels")
+    if not isinstance(raw_levels, list) or not raw_levels:
+        raise _err(source, "levels", "phải là danh sách các mức nhắc/cảnh báo (ít nhất một mức)",
+                   "must be a non-empty list of levels", lang)
+    parsed: list[tuple[str, str, int, tuple[str, ...]]] = []
+    names: set[str] = set()
+    for i, lv in enumerate(raw_levels, start=1):
+        key = f"levels[{i}]"
+        m = _mapping(lv, source, key, lang, LEVEL_KEYS)
+        name = str(m.get("name") or "").strip()
+        if not NAME_RE.match(name) or name == "weekly":
+            raise _err(source, f"{key}.name", f"tên mức «{name}» không hợp lệ (chữ thường, số, dấu _; khác «weekly»)",
+                       f"invalid level name «{name}» (lower case letters, digits, _; not «weekly»)", lang)
+        if name in names:
+            raise _err(source, f"{key}.name", f"tên mức «{name}» bị trùng", f"duplicate level name «{name}»", lang)
+        names.add(name)
+        key = f"levels[{i}] ({name})"
+        has_before, has_over = "before_working_days" in m, "overdue_working_days" in m
+        if has_before == has_over:
+            raise _err(source, key, "cần đúng một trong hai khóa before_working_days hoặc overdue_working_days",
+                       "needs exactly one of before_working_days or overdue_working_days", lang)
+        kind = "before" if has_before else "overdue"
+        days = _int(m["before_working_days" if has_before else "overdue_working_days"], source,
+                    f"{key}.{'before' if has_before else 'overdue'}_working_days", lang)
+        to = _to(m.get("to"), RECIPIENT_ROLES, source, f"{key}.to", lang)
+        parsed.append((name, kind, days, to))
+    # order: reminders far→near, then overdue levels near→far; must already be written so
+    order = [p for p in parsed if p[1] == "before"] + [p for p in parsed if p[1] == "overdue"]
+    if order != parsed or any(a[2] <= b[2] for a, b in zip(order, order[1:]) if a[1] == b[1] == "before") \
+            or any(a[2] >= b[2] for a, b in zip(order, order[1:]) if a[1] == b[1] == "overdue"):
+        raise _err(source, "levels", "các mức phải theo thứ tự tăng dần mức độ: nhắc trước hạn (số ngày giảm dần), "
+                   "rồi quá hạn (số ngày tăng dần), không trùng số ngày",
+                   "levels must go from mild to severe: reminders (days decreasing), then overdue levels "
+                   "(days increasing), without repeating a number of days", lang)
+    levels = tuple(Level(name=n, rank=r, kind=k, working_days=d, to=t)
+                   for r, (n, k, d, t) in enumerate(parsed, start=1))
+    last_over = max((lv.working_days for lv in levels if lv.kind == "overdue"), default=0)
+    weekly = _repeat(data.get("weekly"), source, "weekly", lang,
+                     Repeat(working_days=last_over, to=("chair", "vice_chair", "secretariat")),
+                     RECIPIENT_ROLES, "overdue_working_days")
+    ext = _repeat(data.get("extension_pending"), source, "extension_pending", lang,
+                  Repeat(working_days=2, to=("approver",)), APPROVER_ROLES, "after_working_days")
+    ver = _repeat(data.get("verification_pending"), source, "verification_pending", lang,
+                  Repeat(working_days=2, to=("secretariat",)), RECIPIENT_ROLES, "after_working_days")
+    qh = _mapping(data.get("quiet_hours"), source, "quiet_hours", lang, {"start", "end", "weekends", "holidays"})
+    quiet = QuietHours(start=_time(qh.get("start"), source, "quiet_hours.start", lang),
+                       end=_time(qh.get("end"), source, "quiet_hours.end", lang),
+                       weekends=_bool(qh.get("weekends", False), source, "quiet_hours.weekends", lang),
+                       holidays=_bool(qh.get("holidays", False), source, "quiet_hours.holidays", lang))
+    if (quiet.start is None) != (quiet.end is None):
+        raise _err(source, "quiet_hours", "cần cả start và end (ví dụ \"21:00\" và \"07:00\")",
+                   "needs both start and end (e.g. \"21:00\" and \"07:00\")", lang)
+    dm = _mapping(data.get("delivery"), source, "delivery", lang, set(DELIVERY_DEFAULTS))
+    dvals = {k: _int(dm.get(k, v), source, f"delivery.{k}", lang, minimum=1) for k, v in DELIVERY_DEFAULTS.items()}
+    return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, quiet_hours=quiet,
+                  delivery=Delivery(**dvals), language=language or None, base_url=str(base_url).rstrip("/") if base_url else None,
+                  source=source, raw=dict(data))
+
+
+def read_policy_file(path: str | Path, *, lang: str = "vi") -> dict[str, Any]:
+    """The raw mapping of a policy file (errors name the file, line and column)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise PolicyError(_t(lang, f"Không đọc được tệp chính sách nhắc việc «{source}»: {exc.strerror or exc}.",
+                             f"Cannot read the escalation policy «{source}»: {exc.strerror or exc}.")) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = _t(lang, f" (dòng {mark.line + 1}, cột {mark.column + 1})",
+                   f" (line {mark.line + 1}, column {mark.column + 1})") if mark else ""
+        raise PolicyError(_t(lang, f"Tệp chính sách nhắc việc «{source}» có lỗi cú pháp YAML{where}: {getattr(exc, 'problem', exc)}.",
+                             f"The escalation policy «{source}» is not valid YAML{where}: {getattr(exc, 'problem', exc)}.")) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PolicyError(_t(lang, f"Tệp chính sách nhắc việc «{source}» phải là một bảng YAML.",
+                             f"The escalation policy «{source}» must be a YAML mapping."))
+    return data
+
+
+def load_policy(path: str | Path | None = None, *, lang: str = "vi") -> Policy:
+    """Parse a policy file (default: ``plans/escalation-policy.yaml``)."""
+    p = Path(path) if path is not None else DEFAULT_POLICY_FILE
+    return parse_policy(read_policy_file(p, lang=lang), source=str(p), lang=lang)
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``: ``levels`` is replaced whole, sections merged by key."""
+    out = dict(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def with_override(base: Policy, override: Any, *, source: str, lang: str = "vi") -> Policy:
+    """``base`` with a (partial) override mapping applied, validated as a whole."""
+    if override in (None, {}):
+        return base
+    if not isinstance(override, dict):
+        raise PolicyError(_t(lang, f"{source}: phần ghi đè chính sách nhắc việc phải là một bảng.",
+                             f"{source}: an escalation policy override must be a mapping."))
+    return parse_policy(merge(base.raw, override), source=source, lang=lang)
+
+
+def calendar_from_settings(settings: Mapping[str, Any], *, lang: str = "vi") -> WorkCalendar:
+    """The committee's working-day calendar (``extra_holidays``/``extra_workdays`` settings,
+    lists of YYYY-MM-DD dates)."""
+    days: dict[str, list[date]] = {}
+    for key in ("extra_holidays", "extra_workdays"):
+        days[key] = []
+        for d in settings.get(key) or []:
+            try:
+                days[key].append(date.fromisoformat(str(d)))
+            except ValueError:
+                raise PolicyError(_t(lang, f"Thiết lập của Ban Chỉ đạo, mục settings.{key}: ngày «{d}» không hợp lệ (YYYY-MM-DD).",
+                                     f"Committee settings, key settings.{key}: invalid date «{d}» (YYYY-MM-DD).")) from None
+    if not days["extra_holidays"] and not days["extra_workdays"]:
+        return default_calendar()
+    try:
+        return WorkCalendar(extra_holidays=days["extra_holidays"], extra_workdays=days["extra_workdays"])
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None

@@ -1,0 +1,68 @@
+"""Markdown rendering of a report (GitHub-flavoured tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.render.view import Part, Table, View, build_view, cell_text
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def _table(tb: Table, lang: str) -> list[str]:
+    out = [f"**{tb.title}**", ""]
+    if not tb.rows:
+        return out + [tb.empty or "—", ""]
+    out.append("| " + " | ".join(_cell(h) for h in tb.headers) + " |")
+    out.append("|" + "|".join("---:" if i in tb.percent_cols else "---" for i in range(len(tb.headers))) + "|")
+    for row in tb.rows:
+        cells = [cell_text(v, lang, percent=i in tb.percent_cols, status=i == tb.status_col) for i, v in enumerate(row)]
+        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return out + [""]
+
+
+def _part(part: Part, lang: str) -> list[str]:
+    head = f"## {part.number}. {part.title}" if part.number else f"## {part.title}"
+    out = [head, ""]
+    for p in part.paragraphs:
+        out += [p, ""]
+    for b in part.bullets:
+        out.append(f"- {b}")
+    if part.bullets:
+        out.append("")
+    for tb in part.tables:
+        out += _table(tb, lang)
+    return out
+
+
+def render_markdown(data: Mapping[str, Any]) -> str:
+    v: View = build_view(data)
+    lines = [
+        f"{v.authority}  ",
+        f"**{v.committee}**",
+        "",
+        "**CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM**  " if v.lang != "en" else "**SOCIALIST REPUBLIC OF VIET NAM**  ",
+        "**Độc lập - Tự do - Hạnh phúc**" if v.lang != "en" else "**Independence - Freedom - Happiness**",
+        "",
+        f"*{v.place_date}*",
+        "",
+        f"# {v.title}",
+        "",
+        f"**{v.subtitle}**",
+        "",
+        f"_{v.scope_line}_",
+        "",
+    ]
+    for part in v.parts:
+        lines += _part(part, v.lang)
+    lines += ["**Nơi nhận:**" if v.lang != "en" else "**Distribution:**"]
+    lines += [f"- {r}" for r in v.recipients]
+    lines += ["", f"**{v.signer_title}**", ""]
+    if v.signer_name:
+        lines += [f"**{v.signer_name}**", ""]
+    lines += ["---", ""]
+    lines += _part(v.appendix, v.lang)
+    return "\n".join(lines).rstrip() + "\n"

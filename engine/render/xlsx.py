@@ -1,0 +1,106 @@
+"""XLSX rendering with openpyxl: one sheet per part of the report, formatted tables, frozen headers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import datetime, time
+from typing import Any
+
+from engine.render.labels import t
+from engine.render.view import Part, build_view, status_text
+
+STATUS_FILL = {"green": "C8E6C9", "yellow": "FFF3C4", "red": "FFCDD2"}
+HEADER_FILL = "DCE6F1"
+
+
+def _sheet_name(part: Part, lang: str) -> str:
+    names = {
+        "I": t(lang, "Tổng hợp", "Summary"), "II": t(lang, "Theo phần", "By section"),
+        "III": t(lang, "Theo đơn vị", "By unit"), "IV": t(lang, "KH triển khai", "Implementing plans"),
+        "V": t(lang, "Chỉ tiêu", "Indicators"), "VI": t(lang, "Thay đổi", "Changes"),
+        "VII": t(lang, "Quá hạn", "Overdue"), "": t(lang, "Phụ lục", "Appendix"),
+    }
+    return names.get(part.number, part.title[:31])
+
+
+def render_xlsx(data: Mapping[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    v = build_view(data)
+    lang = v.lang
+    wb = Workbook()
+    wb.remove(wb.active)
+    stamp = datetime.combine(datetime.fromisoformat(data["as_of"]).date(), time(0, 0))
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    wb.properties.creator = "Steer"
+    wb.properties.title = f"{v.title} {v.subtitle}"
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    head_align = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+    for part in [*v.parts, v.appendix]:
+        if not part.tables:
+            continue
+        ws = wb.create_sheet(_sheet_name(part, lang))
+        ncols = max(len(tb.headers) for tb in part.tables)
+        ws.cell(row=1, column=1, value=f"{part.number + '. ' if part.number else ''}{part.title}").font = Font(bold=True, size=13)
+        ws.cell(row=2, column=1, value=f"{v.subtitle}. {v.scope_line}").font = Font(italic=True)
+        row = 4
+        freeze: str | None = None
+        widths: dict[int, int] = {}
+        for tb in part.tables:
+            ws.cell(row=row, column=1, value=tb.title).font = bold
+            row += 1
+            for j, h in enumerate(tb.headers, start=1):
+                c = ws.cell(row=row, column=j, value=h)
+                c.font, c.alignment, c.border = bold, head_align, border
+                c.fill = PatternFill("solid", fgColor=HEADER_FILL)
+                widths[j] = max(widths.get(j, 0), tb.widths[j - 1] if j - 1 < len(tb.widths) else 12)
+            header_row = row
+            if freeze is None:
+                freeze = f"A{header_row + 1}"
+            row += 1
+            if not tb.rows:
+                ws.cell(row=row, column=1, value=tb.empty or "—").font = Font(italic=True)
+                row += 2
+                continue
+            for values in tb.rows:
+                for j, value in enumerate(values, start=1):
+                    i = j - 1
+                    if i == tb.status_col and isinstance(value, str):
+                        c = ws.cell(row=row, column=j, value=status_text(value, lang))
+                        c.fill = PatternFill("solid", fgColor=STATUS_FILL.get(value, "FFFFFF"))
+                        c.font = bold
+                    elif i in tb.percent_cols:
+                        c = ws.cell(row=row, column=j, value=None if value is None else value / 100)
+                        c.number_format = "0.0%"
+                    else:
+                        c = ws.cell(row=row, column=j, value=value)
+                        if isinstance(value, int):
+                            c.number_format = "#,##0"
+                    c.border, c.alignment = border, wrap
+                row += 1
+            if len(part.tables) == 1:
+                ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(tb.headers))}{row - 1}"
+            row += 1
+        for j in range(1, ncols + 1):
+            ws.column_dimensions[get_column_letter(j)].width = max(6, min(60, widths.get(j, 12)))
+        if freeze:
+            ws.freeze_panes = freeze
+        ws.sheet_view.zoomScale = 100
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if freeze:
+            ws.print_title_rows = f"{int(freeze[1:]) - 1}:{int(freeze[1:]) - 1}"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,182 @@
+"""``steer serve``: run Steer's schedules on one machine.
+
+Prefect's temporary (ephemeral) server never runs the scheduler, so unless
+``PREFECT_API_URL`` names a server, ``serve`` starts a local ``prefect server start``
+subprocess (SQLite under ``<data dir>/prefect``, log in ``<data dir>/prefect/server.log``),
+waits until it is healthy, then serves the deployments in this process:
+
+* ``steer-escalate/daily``  — track → detect → dispatch, cron ``0 8 * * 1-5`` in the
+  committee's timezone;
+* ``steer-dispatch/retry``  — deliver due notifications every 10 minutes (retries);
+* the report deployments of ``flows/report.py`` when that module exists (its
+  ``deployments(db_url=…, tz=…)`` if it defines one, else ``monthly_report`` on the 1st
+  and ``quarterly_report`` on the 1st of each quarter at 07:00).
+
+Ctrl-C stops the runner, then the server (SIGTERM to its process group, SIGKILL after
+15 s), without tracebacks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flows.settings import QUIET_ENV, configure
+
+
+class ServeError(Exception):
+    """The local Prefect server could not be started (message for a person)."""
+
+
+@dataclass
+class LocalServer:
+    process: subprocess.Popen[bytes]
+    api_url: str
+    log_path: Path
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:  # pragma: no cover - already gone
+            return
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def start_server(home: Path, *, port: int = 4200, timeout: float = 120.0) -> LocalServer:
+    """``prefect server start`` on 127.0.0.1:``port`` with its SQLite database in ``home``."""
+    import httpx
+
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    configure(env)
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_HOME"] = str(home)
+    env.setdefault("PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{home / 'prefect.db'}")
+    log_path = home / "server.log"
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        if httpx.get(f"{api}/health", timeout=1.0).status_code == 200:
+            raise ServeError(f"a server already answers on 127.0.0.1:{port}; set PREFECT_API_URL={api} to use it, "
+                             "or choose another --port")
+    except httpx.HTTPError:
+        pass
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    server = LocalServer(proc, api, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-8:]
+            raise ServeError("the Prefect server stopped while starting:\n  " + "\n  ".join(tail))
+        try:
+            if httpx.get(f"{api}/health", timeout=1.0).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.stop()
+    raise ServeError(f"the Prefect server did not answer within {timeout:.0f} s (see {log_path})")
+
+
+def report_deployments(db_url: str | None, tz: str) -> list[Any]:
+    """Deployments of ``flows/report.py`` if another module provides it (else none)."""
+    try:
+        mod = importlib.import_module("flows.report")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("flows.report",):
+            return []
+        raise
+    if callable(getattr(mod, "deployments", None)):
+        fn = mod.deployments
+        kwargs = {k: v for k, v in {"db_url": db_url, "tz": tz}.items() if k in inspect.signature(fn).parameters}
+        return list(fn(**kwargs))
+    from prefect.schedules import Cron
+
+    out = []
+    for name, cron in (("monthly_report", "0 7 1 * *"), ("quarterly_report", "0 7 1 1,4,7,10 *")):
+        fl = getattr(mod, name, None)
+        if fl is None or not hasattr(fl, "to_deployment"):
+            continue
+        params = {"db_url": db_url} if "db_url" in inspect.signature(fl.fn).parameters else {}
+        out.append(fl.to_deployment(name="scheduled", schedules=[Cron(cron, timezone=tz)], parameters=params))
+    return out
+
+
+def serve(*, db_url: str | None = None, data_dir: Path = Path(".steer"), port: int = 4200,
+          policy: str | None = None, say: Callable[[str], None] = print, lang: str = "vi") -> None:
+    """Start (or use) a Prefect server and serve the deployments until Ctrl-C."""
+    configure()
+    def t(vi: str, en: str) -> str:
+        return en if lang == "en" else vi
+
+    server: LocalServer | None = None
+    if not os.environ.get("PREFECT_API_URL"):
+        home = (data_dir / "prefect").resolve()
+        say(t(f"Khởi động máy chủ Prefect cục bộ (dữ liệu ở {home}) …",
+              f"Starting a local Prefect server (data in {home}) …"))
+        os.environ.setdefault("PREFECT_HOME", str(home))
+        server = start_server(home, port=port)
+        os.environ["PREFECT_API_URL"] = server.api_url
+        say(t(f"Máy chủ Prefect: {server.api_url.removesuffix('/api')}", f"Prefect server: {server.api_url.removesuffix('/api')}"))
+    try:
+        from engine.db import database_url, make_engine, transaction
+        from engine.escalation import committee
+
+        url = database_url(db_url)
+        eng = make_engine(url)
+        with transaction(eng) as s:
+            tz = committee(s)[0]
+        eng.dispose()
+        from prefect import serve as prefect_serve
+
+        from flows.escalate import deployments
+
+        deps = deployments(url, tz=tz, policy=policy) + report_deployments(url, tz)
+        names = ", ".join(f"{d.flow_name}/{d.name}" for d in deps)
+        say(t(f"Đang chạy lịch: {names} (múi giờ {tz}). Nhấn Ctrl-C để dừng.",
+              f"Serving: {names} (timezone {tz}). Press Ctrl-C to stop."))
+        try:
+            prefect_serve(*deps, print_starting_message=False, pause_on_shutdown=False)
+        except (KeyboardInterrupt, SystemExit):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C (or the one `uv run` forwards) must not abandon the server half-stopped.
+        previous = _ignore_sigint()
+        try:
+            if server is not None:
+                say(t("Đang dừng máy chủ Prefect …", "Stopping the Prefect server …"))
+                server.stop()
+            say(t("Đã dừng.", "Stopped."))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_sigint() -> Any:
+    try:
+        return signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        return None
+
+
+__all__ = ["QUIET_ENV", "LocalServer", "ServeError", "report_deployments", "serve", "start_server"]
