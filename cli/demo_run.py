@@ -67,6 +67,7 @@ def run_demo(out: Path) -> None:
         f"Replayed the scripted progress history: {rep.steps} steps ({', '.join(f'{k} {v}' for k, v in sorted(rep.by_action.items()))}).")
 
     outputs = _show_result(eng, out)
+    _escalate(eng, say)
     outputs += _reports(eng, out, say)
 
     with transaction(eng) as s:
@@ -129,6 +130,33 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
         for t in tasks:
             w.writerow([t["code"], t["title"], "; ".join(t["lead_units"]), t["deadline"] or "", t["deadline_text"], t["status"]])
     return [(vi("danh sách nhiệm vụ (JSON)", "task list (JSON)"), jpath), (vi("danh sách nhiệm vụ (CSV)", "task list (CSV)"), cpath)]
+
+
+def _escalate(eng, say) -> None:  # type: ignore[no-untyped-def]
+    """The daily escalation run as of AS_OF (tracking flips, then the policy into the outbox).
+
+    Delivery is left to `steer escalation dispatch`: the sample notify addresses are
+    loopback placeholders with no mail server behind them."""
+    from sqlalchemy import func, select
+
+    from engine import clock
+    from engine.db import transaction
+    from engine.escalation import detect
+    from engine.models import OutboxMessage
+    from engine.tracking import track
+
+    now = clock.local_datetime(AS_OF, time(8, 0))
+    with transaction(eng) as s:
+        tr = track(s, now=now)
+    with transaction(eng) as s:
+        dr = detect(s, now=now)
+    with transaction(eng) as s:
+        recipients = s.scalar(select(func.count(func.distinct(OutboxMessage.recipient)))) or 0
+    levels = ", ".join(f"{k} {v}" for k, v in sorted(dr.by_level.items()) if v) or vi("không có", "none")
+    say(f"Chạy đôn đốc ngày {AS_OF:%d/%m/%Y}: ghi {tr.flips} lần đổi trạng thái tiến độ; xếp {dr.inserted} thông báo "
+        f"cho {recipients} người/đơn vị vào hàng đợi ({levels}). Gửi bằng: steer escalation dispatch.",
+        f"Escalation run on {AS_OF:%d/%m/%Y}: recorded {tr.flips} timeliness changes; queued {dr.inserted} notifications "
+        f"for {recipients} recipients ({levels}). Deliver with: steer escalation dispatch.")
 
 
 def _reports(eng, out: Path, say) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]
