@@ -19,6 +19,7 @@ states and join to the task), counted in the database.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -159,6 +160,19 @@ def run(backend: str, n_items: int, today: date, workdir: Path) -> dict[str, flo
             with Timer() as t_full:
                 full = esc.detect(s, now=now, ctx=ctx, incremental=False)
         nxt = local_datetime(today + timedelta(days=1), time(8, 0))
+        trace: list[tuple[float, str]] = []
+        if os.environ.get("BENCH_TRACE"):
+            import time as _t
+
+            from sqlalchemy import event
+
+            @event.listens_for(eng, "before_cursor_execute")
+            def _b(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+                conn.info["t0"] = _t.perf_counter()
+
+            @event.listens_for(eng, "after_cursor_execute")
+            def _a(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+                trace.append((_t.perf_counter() - conn.info["t0"], " ".join(statement.split())[:160]))
         with dbmod.transaction(eng) as s:
             ctx2 = esc.context(s, now=nxt)
             with Timer() as t_floor_next:
@@ -169,6 +183,8 @@ def run(backend: str, n_items: int, today: date, workdir: Path) -> dict[str, flo
             items = s.execute(select(func.count(func.distinct(OutboxMessage.work_item_id)))).scalar_one()
         eng.dispose()
     floor = min(t_floor.seconds, t_floor2.seconds)
+    for secs, stmt in sorted(trace, reverse=True)[:8]:
+        print(f"    trace {secs:6.3f}s  {stmt}")
     print(f"  {backend:8s} {n_items:>9,} items (generated in {t_gen.seconds:5.1f} s): "
           f"{pairs:,} (item, rule) pairs, {items:,} items notified, {rows:,} outbox rows")
     print(f"  {'':8s} floor (one hand-written SELECT count)       {floor:7.2f} s")
