@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from engine.escalation import STATE_ORDER, Digest
+from engine.lifecycle import status_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -39,14 +40,6 @@ COUNT_PHRASES: dict[str, tuple[str, str, str]] = {
     "verification_pending": ("{n} kết quả chờ xác nhận", "{n} submission awaiting verification",
                              "{n} submissions awaiting verification"),
     "due_soon": ("{n} nhiệm vụ sắp đến hạn", "{n} task due soon", "{n} tasks due soon"),
-}
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "not_started": ("Chưa bắt đầu", "Not started"),
-    "in_progress": ("Đang thực hiện", "In progress"),
-    "submitted": ("Đã báo cáo hoàn thành, chờ xác nhận", "Submitted, awaiting verification"),
-    "completed": ("Đã hoàn thành", "Completed"),
-    "blocked": ("Đang vướng mắc", "Blocked"),
-    "cancelled": ("Đã hủy", "Cancelled"),
 }
 
 
@@ -99,7 +92,7 @@ def render(digest: Digest) -> Message:
     ctx = {
         "digest": digest, "parts": subject_parts(digest), "tz": digest.tz,
         "state_label": lambda s: _pick(STATE_LABELS.get(s, (s, s)), lang),
-        "status_label": lambda s: _pick(STATUS_LABELS.get(s, (s, s)), lang),
+        "status_label": lambda s: status_label(s, lang),
     }
     subject = env.get_template(f"subject.{lang}.txt.j2").render(ctx).strip()
     body = env.get_template(f"digest.{lang}.txt.j2").render(ctx).strip() + "\n"
