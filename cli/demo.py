@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import STATE, console, handled, vi
+from cli.common import handled
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "plans"

@@ -6,7 +6,7 @@ import csv
 import json
 import shutil
 from collections import Counter, defaultdict
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 
 from rich.table import Table

@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from engine.audit import append_event
 from engine.directory import Directory, DirectoryError, UnitEntry
 from engine.models import Committee, Person, Unit
 from engine.planfile.validate import People
+from engine.yamltext import load_yaml
 
 ROLES = ("chair", "vice_chair", "secretariat", "focal_point", "viewer")
 PERSON_KEYS = {"id", "name", "title", "role", "unit", "oversees", "notify", "email"}
@@ -47,14 +47,7 @@ def parse_directory_file(path: str | Path, *, base: Directory | None = None) -> 
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise DirectoryError(f"Không đọc được tệp danh mục «{source}»: {exc.strerror or exc}.") from None
-    try:
-        data = yaml.safe_load(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise DirectoryError(f"Tệp danh mục «{source}» không phải văn bản UTF-8 (có phải tệp YAML không?).") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark else ""
-        raise DirectoryError(f"Tệp danh mục «{source}» có lỗi cú pháp YAML{where}: {getattr(exc, 'problem', exc)}.") from None
+    data = load_yaml(raw, source, DirectoryError, what="Tệp danh mục")
     return parse_directory_mapping(data, source=source, base=base)
 
 

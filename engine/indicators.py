@@ -73,13 +73,13 @@ from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
-import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
 from engine.db import transaction
 from engine.errors import UserError
+from engine.yamltext import load_yaml
 
 __all__ = [
     "IndicatorFileError",
@@ -463,14 +463,7 @@ def _target_date(value: Any, where: str) -> date | None:
 
 
 def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
-    try:
-        doc = yaml.safe_load(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise IndicatorFileError(f"Tệp «{source}» không phải văn bản UTF-8.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark else ""
-        raise IndicatorFileError(f"Tệp «{source}» có lỗi cú pháp YAML{at}: {getattr(exc, 'problem', exc)}.") from None
+    doc = load_yaml(data, source, IndicatorFileError)
     if not isinstance(doc, dict) or "indicators" not in doc:
         raise IndicatorFileError(f"Tệp «{source}» phải là một bảng YAML có khóa «indicators» (danh sách chỉ tiêu).")
     bad = set(map(str, doc)) - YAML_TOP_KEYS
