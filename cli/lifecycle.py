@@ -198,6 +198,8 @@ def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: Vers
 # --- show -----------------------------------------------------------------------------------------------
 
 KIND_LABELS: dict[str, tuple[str, str]] = {
+    "timeliness": ("tình hình thời hạn", "timeliness"),
+    "escalation_ack": ("xác nhận đã nhận cảnh báo", "escalation acknowledged"),
     "note": ("ghi nhận tiến độ", "progress note"),
     "extension_requested": ("đề nghị gia hạn", "extension requested"),
     "extension_approved": ("chấp thuận gia hạn", "extension approved"),
@@ -294,6 +296,11 @@ def _print_detail(d: dict[str, Any]) -> None:
         who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] != e["actor"] else e["actor"]
         if e["kind"] == "status":
             what = f"{status_label(e['from_status'], lang)} → {status_label(e['to_status'], lang)}"
+        elif e["kind"] == "timeliness":
+            from engine.tracking import from_column
+
+            what = (f"{_label(KIND_LABELS, e['kind'])}: {_label(TIMELINESS_LABELS, from_column(e['from_status'])) if e['from_status'] else '—'}"
+                    f" → {_label(TIMELINESS_LABELS, from_column(e['to_status']))}")
         else:
             what = _label(KIND_LABELS, e["kind"])
         line = f"  #{e['id']}  {e['at_local']}  {who}  {what}"
