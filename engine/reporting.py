@@ -589,9 +589,13 @@ def _states(session: Session, ld: _Loaded, cuts: Sequence[datetime]) -> list[lis
     for r in rows:
         iid, tid, uid, occ, cur, cur_dl, cur_done, cur_completion, first_from, first_dl_id, _ = r[:11]
         initial_dl = firsts[first_dl_id] if first_dl_id is not None else cur_dl
+        seen: tuple[Any, Any, _State] | None = None  # (status event, deadline event, state) of an earlier instant
         for k in range(n):
             exists, st_id, st_to, st_at, dl_id, dl_after = r[11 + 6 * k: 17 + 6 * k]
             if not exists:
+                continue
+            if seen is not None and seen[0] == st_id and seen[1] == dl_id:
+                outs[k].append(seen[2])  # same events in force: the same state (states are never mutated)
                 continue
             deadline = dl_after if dl_id is not None else initial_dl
             status = st_to if st_id is not None else (first_from or cur)
@@ -605,6 +609,7 @@ def _states(session: Session, ld: _Loaded, cuts: Sequence[datetime]) -> list[lis
                 else:
                     completion = imported.get(st_id) or completion_of(st_at, deadline, tz)
                 outs[k].append(_State(iid, tid, uid, occ, status, deadline, st_at, completion))
+            seen = (st_id, dl_id, outs[k][-1])
     return outs
 
 
@@ -653,31 +658,35 @@ def _classify(session: Session, ld: _Loaded, w: _Window, kinds: Mapping[int, str
     noted = _items_with_events(session, ld.plan.id, ("note",), w.start_at, w.period_cut)
     active = _items_with_events(session, ld.plan.id, ("note", "status"), w.start_at, w.cut)
     soon = w.as_of + timedelta(days=w.due_soon_days)
+    start, as_of, due_by = w.start, w.as_of, w.due_by
+    kget = kinds.get
     out: list[_Classified] = []
-    for st in states:
-        kind = kinds.get(st.task_id)
-        if st.status == "cancelled":
-            out.append(_Classified(st, "cancelled"))
+    append = out.append
+    C = _Classified
+    for st in states:  # hot loop: positional construction, locals only
+        kind = kget(st.task_id)
+        status = st.status
+        if status == "cancelled":
+            append(C(st, "cancelled", False, False, False))
             continue
         dl = st.deadline
-        if kind == "recurring" and (dl is None or not (w.start <= dl <= w.due_by)):
-            out.append(_Classified(st, "out_of_scope"))  # counted by another period's report
+        if kind == "recurring" and (dl is None or not (start <= dl <= due_by)):
+            append(C(st, "out_of_scope", False, False, False))  # counted by another period's report
             continue
         if kind == "ongoing":
-            out.append(_Classified(st, "ongoing", note_in_period=st.id in noted))
+            append(C(st, "ongoing", st.id in noted, False, False))
             continue
-        if st.status == "completed":
-            bucket = "completed"
-        elif dl is None:
-            bucket = "no_deadline"
-        elif dl < w.as_of:
-            bucket = "overdue"
-        elif dl <= w.due_by:
-            bucket = "in_progress_within_deadline"
+        if status == "completed":
+            append(C(st, "completed", False, st.id in active, False))
+            continue
+        if dl is None:
+            append(C(st, "no_deadline", False, st.id in active, False))
+        elif dl < as_of:
+            append(C(st, "overdue", False, st.id in active, False))
+        elif dl <= due_by:
+            append(C(st, "in_progress_within_deadline", False, st.id in active, dl <= soon))
         else:
-            bucket = "not_yet_due"
-        due_soon = bucket in ("in_progress_within_deadline", "not_yet_due") and dl is not None and dl <= soon
-        out.append(_Classified(st, bucket, progress=st.id in active, due_soon=due_soon))
+            append(C(st, "not_yet_due", False, st.id in active, dl <= soon))
     return out
 
 
@@ -685,28 +694,37 @@ def _empty_counts() -> dict[str, Any]:
     return dict.fromkeys(COUNT_KEYS, 0)
 
 
-def _add(counts: dict[str, Any], c: _Classified, w: _Window) -> None:
-    if c.bucket == "cancelled":
-        counts["cancelled"] += 1
-        return
-    counts["total"] += 1
-    counts[c.bucket] += 1
-    dl = c.state.deadline
-    if c.bucket == "completed":
-        counts["completed_" + (c.state.completion or "unknown")] += 1
-        if dl is not None and dl <= w.due_by:
-            counts["completed_due"] += 1
-            counts["due"] += 1
-        else:
-            counts["completed_ahead"] += 1
-    elif c.bucket in ("overdue", "in_progress_within_deadline"):
-        counts["due"] += 1
-    elif c.bucket == "ongoing" and c.note_in_period:
-        counts["ongoing_with_results"] += 1
-    if c.due_soon:
-        counts["due_soon"] += 1
-        if not c.progress:
-            counts["due_soon_without_progress"] += 1
+def _sig(c: _Classified, due_by: date) -> tuple[Any, ...]:
+    """What counting looks at in one classified item (few distinct values: items are
+    tallied by signature, then each signature's count keys are added once)."""
+    b = c.bucket
+    if b == "completed":
+        dl = c.state.deadline
+        return (b, c.state.completion, dl is not None and dl <= due_by, False, c.due_soon, c.progress)
+    if b == "ongoing":
+        return (b, None, False, c.note_in_period, c.due_soon, c.progress)
+    return (b, None, False, False, c.due_soon, c.progress)
+
+
+def _sig_keys(sig: tuple[Any, ...]) -> list[str]:
+    """The count keys an item of signature ``sig`` increments."""
+    b, completion, dl_due, noted, due_soon, progress = sig
+    if b == "cancelled":
+        out = ["cancelled"]
+    else:
+        out = ["total", b]
+        if b == "completed":
+            out.append("completed_" + (completion or "unknown"))
+            out += ["completed_due", "due"] if dl_due else ["completed_ahead"]
+        elif b in ("overdue", "in_progress_within_deadline"):
+            out.append("due")
+        elif b == "ongoing" and noted:
+            out.append("ongoing_with_results")
+        if due_soon:
+            out.append("due_soon")
+            if not progress:
+                out.append("due_soon_without_progress")
+    return out
 
 
 def _pct(num: int, den: int) -> float | None:
@@ -726,8 +744,13 @@ def _finish(counts: dict[str, Any]) -> dict[str, Any]:
 
 def _count(rows: Iterable[_Classified], w: _Window) -> dict[str, Any]:
     counts = _empty_counts()
+    tally: dict[tuple[Any, ...], int] = defaultdict(int)
+    due_by = w.due_by
     for c in rows:
-        _add(counts, c, w)
+        tally[_sig(c, due_by)] += 1
+    for sig, n in tally.items():
+        for k in _sig_keys(sig):
+            counts[k] += n
     return _finish(counts)
 
 
@@ -1045,9 +1068,10 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
     w = _window(p, as_of, ld.tz, due_soon_days)
     pp = previous_period(p)
     wp = _window(pp, pp.end, ld.tz, due_soon_days)
-    tasks_now = {t.id: t for t in ld.tasks if t.created_at <= w.cut}
-    kinds_now = {tid: t.deadline_kind for tid, t in tasks_now.items()}
-    kinds_prev = {t.id: t.deadline_kind for t in ld.tasks if t.created_at <= wp.cut}
+    # rows of _load: (id, ..., deadline_kind [9], section_id [10], created_at [11], status)
+    tasks_now = {t[0]: t for t in ld.tasks if t[11] <= w.cut}
+    kinds_now = {tid: t[9] for tid, t in tasks_now.items()}
+    kinds_prev = {t[0]: t[9] for t in ld.tasks if t[11] <= wp.cut}
     states_now, states_prev = _states(session, ld, [w.cut, wp.cut])
     everything = _classify(session, ld, w, kinds_now, states_now)
     classified = [c for c in everything if c.bucket != "out_of_scope"]
@@ -1063,22 +1087,29 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
     counted_tasks = [tid for tid in tasks_now if tid in by_task or tid not in task_has_items]
     infos = _task_infos(by_task, counted_tasks, w)
     # one pass: the plan, each section and each unit
-    section_of = {tid: t.section_id for tid, t in tasks_now.items()}
+    section_of = {tid: t[10] for tid, t in tasks_now.items()}
     summary = _empty_counts()
     sec_counts: dict[int | None, dict[str, Any]] = defaultdict(_empty_counts)
     unit_counts: dict[int, dict[str, Any]] = defaultdict(_empty_counts)
+    tally: dict[tuple[Any, ...], int] = defaultdict(int)  # (section, unit, signature) -> items
+    due_by = w.due_by
     for c in classified:
-        _add(summary, c, w)
-        _add(sec_counts[section_of[c.state.task_id]], c, w)
-        _add(unit_counts[c.state.unit_id], c, w)
+        st = c.state
+        tally[(section_of[st.task_id], st.unit_id, _sig(c, due_by))] += 1
+    for (sid, uid, sig), n in tally.items():
+        sc, uc = sec_counts[sid], unit_counts[uid]
+        for k in _sig_keys(sig):
+            summary[k] += n
+            sc[k] += n
+            uc[k] += n
     _finish(summary)
     task_summary = _task_counts(infos, counted_tasks)
 
     # --- sections
     sections_out = []
     sec_tasks: dict[int | None, list[int]] = defaultdict(list)
-    for tid, t in tasks_now.items():
-        sec_tasks[t.section_id].append(tid)
+    for tid, sid in section_of.items():
+        sec_tasks[sid].append(tid)
     order = sorted(sec_tasks, key=lambda sid: (sid is None, ld.sections.get(sid, ("", "", 0))[2] if sid else 0))
     for sid in order:
         code, title, _pos = ld.sections.get(sid, (None, None, 0)) if sid is not None else (None, None, 0)
@@ -1113,6 +1144,8 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
     tasks_out = []
     sections = ld.sections
     for tid, t in tasks_now.items():
+        (_id, t_code, _pos, t_title, t_deliverable, t_lead, t_coord, t_deadline, t_deadline_text, t_kind, t_section,
+         _created, _status) = t  # a Row: unpack once (attribute access is slow in this loop)
         all_cs = by_task.get(tid, ())
         info = infos.get(tid)
         bucket, completion = (info[0], info[1]) if info is not None else ("no_occurrence", None)
@@ -1145,12 +1178,12 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
                               if st.completed_at is not None else None,
                               "completion": st.completion})
         tasks_out.append({
-            "code": t.code, "section": sections[t.section_id][0] if t.section_id in sections else None,
-            "title": t.title, "deliverable": t.deliverable or "", "lead": t.lead_text or "",
-            "coordinating": t.coordinating_text or "", "deadline_text": t.deadline_text or "",
-            "deadline": t.deadline.isoformat() if t.deadline is not None else None, "deadline_kind": t.deadline_kind,
+            "code": t_code, "section": sections[t_section][0] if t_section in sections else None,
+            "title": t_title, "deliverable": t_deliverable or "", "lead": t_lead or "",
+            "coordinating": t_coord or "", "deadline_text": t_deadline_text or "",
+            "deadline": t_deadline.isoformat() if t_deadline is not None else None, "deadline_kind": t_kind,
             "deadlines_in_force": [d.isoformat() for d in deadlines],
-            "extended": t.deadline_kind == "date" and any(d != t.deadline for d in deadlines),
+            "extended": t_kind == "date" and any(d != t_deadline for d in deadlines),
             "status": bucket, "completion": completion, "units_total": live, "units_completed": done,
             "overdue_units": sorted(late_units),
             "result": note["text"] if note else None, "result_date": note["date"] if note else None,
