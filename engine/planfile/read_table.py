@@ -574,7 +574,7 @@ def rows_to_plan(
             after_header = False
             continue
         after_header = False
-        if len(cells) >= 2 and {header_key(c) for _, c in cells} <= header.keys:
+        if len(cells) >= 2 and all(header_key(c) in header.keys for _, c in cells):  # stops at the first data cell
             # A header row repeated on a new page / in a continuation table.
             after_header = True
             continue
