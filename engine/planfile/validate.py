@@ -226,13 +226,18 @@ def validate_plan(
     out = ValidatedPlan(spec=spec, code=plan_code, title=(spec.title or plan_code).strip(), issues=issues)
 
     taken_codes = set(directory.units)
+    # parse_deadline and Directory.split are pure: one call per distinct text
+    split_cache: dict[str, list[UnitMatch]] = {}
+    deadline_cache: dict[str, DeadlineSpec | DeadlineError] = {}
     new_by_norm: dict[str, ResolvedUnit] = {}
 
     def resolve_cell(cells: list[str], ref: SourceRef, task_code: str) -> list[ResolvedUnit]:
         result: list[ResolvedUnit] = []
         seen: set[str] = set()
         for cell in cells:
-            for m in directory.split(cell):
+            if cell not in split_cache:  # real annexes repeat the same cells constantly
+                split_cache[cell] = directory.split(cell)
+            for m in split_cache[cell]:
                 for ru in _expand(_resolve_match(m)):
                     if ru.code in seen:
                         continue
@@ -286,11 +291,18 @@ def validate_plan(
                                 "Nhiệm vụ không có tên (rõ việc)." if vi else "Task has no title (clear work).",
                                 t.ref("title"), tcode))
         # deadline
-        try:
-            dl = parse_deadline(t.deadline_text, issued_on=spec.issued_on)
-        except DeadlineError as exc:
-            issues.append(Issue("error", "bad_deadline", str(exc), t.ref("deadline"), tcode))
-            dl = None
+        key = t.deadline_text or ""
+        if key not in deadline_cache:
+            try:
+                deadline_cache[key] = parse_deadline(t.deadline_text, issued_on=spec.issued_on)
+            except DeadlineError as exc:
+                deadline_cache[key] = exc
+        parsed = deadline_cache[key]
+        dl: DeadlineSpec | None = None
+        if isinstance(parsed, DeadlineError):
+            issues.append(Issue("error", "bad_deadline", str(parsed), t.ref("deadline"), tcode))
+        else:
+            dl = parsed
         if dl is None:
             dl = DeadlineSpec(text=(t.deadline_text or "").strip(), kind=None)
         elif dl.kind is None:
