@@ -297,10 +297,8 @@ def _print_detail(d: dict[str, Any]) -> None:
         if e["kind"] == "status":
             what = f"{status_label(e['from_status'], lang)} → {status_label(e['to_status'], lang)}"
         elif e["kind"] == "timeliness":
-            from engine.tracking import from_column
-
-            what = (f"{_label(KIND_LABELS, e['kind'])}: {_label(TIMELINESS_LABELS, from_column(e['from_status'])) if e['from_status'] else '—'}"
-                    f" → {_label(TIMELINESS_LABELS, from_column(e['to_status']))}")
+            what = (f"{_label(KIND_LABELS, e['kind'])}: {_label(TIMELINESS_LABELS, e['from_status']) if e['from_status'] else '—'}"
+                    f" → {_label(TIMELINESS_LABELS, e['to_status'])}")
         else:
             what = _label(KIND_LABELS, e["kind"])
         line = f"  #{e['id']}  {e['at_local']}  {who}  {what}"

@@ -14,10 +14,9 @@ Speed: the open (and cancelled) items are classified by one SQL ``CASE`` that mi
 plan); completed items whose stored value is not a completed one yet — few per run — go
 through ``classify`` itself.
 
-Stored values: ``WorkItem.timeliness`` and ``Event.from_status``/``to_status`` are 16
-characters wide, one short of ``"completed_on_time"``; while they are, that value is
-stored as ``"completed_ontime"`` (``to_column``/``from_column`` translate, and event data
-always carries the canonical names under ``from``/``to``).
+Stored values are ``engine.timeliness`` names as they are (``WorkItem.timeliness`` and
+``Event.from_status``/``to_status`` are 32 characters wide); event data repeats them under
+``from``/``to``.
 """
 
 from __future__ import annotations
@@ -37,26 +36,7 @@ from engine.timeliness import DEFAULT_DUE_SOON_DAYS, classify
 
 SYSTEM_ACTOR = "system"
 EVENT_KIND = "timeliness"
-_WIDTH = min(WorkItem.__table__.c.timeliness.type.length or 64, Event.__table__.c.to_status.type.length or 64)
-_SHORT = {"completed_on_time": "completed_ontime"}
 COMPLETED_VALUES = ("completed_on_time", "completed_late", "completed")
-
-
-def to_column(value: str | None) -> str | None:
-    """The value as stored in a 16-character column (see the module docstring)."""
-    if value is None or len(value) <= _WIDTH:
-        return value
-    return _SHORT.get(value, value[:_WIDTH])
-
-
-def from_column(value: str | None) -> str | None:
-    """The canonical ``engine.timeliness`` name of a stored value."""
-    if value is None:
-        return None
-    for full, short in _SHORT.items():
-        if value == short:
-            return full
-    return value
 
 
 @dataclass(frozen=True)
@@ -128,19 +108,18 @@ def compute_flips(session: Session, *, now: datetime) -> tuple[date, list[Flip]]
             if others:
                 stmt = stmt.where(Task.plan_id.not_in(others))
         for wid, pid, tid, old, value, deadline in session.execute(stmt.order_by(WorkItem.id)):
-            flips.append(Flip(wid, pid, tid, from_column(old), value, deadline))
+            flips.append(Flip(wid, pid, tid, old, value, deadline))
         if plan_ids is not None:
             done_groups.append((days, plan_ids))
-    stored_done = [to_column(v) for v in COMPLETED_VALUES]
     stmt = (select(WorkItem.id, Task.plan_id, WorkItem.task_id, WorkItem.timeliness, WorkItem.status,
                    WorkItem.deadline, WorkItem.completed_at, Task.deadline_kind)
             .join(Task, Task.id == WorkItem.task_id)
             .where(WorkItem.status == "completed",
-                   or_(WorkItem.timeliness.is_(None), WorkItem.timeliness.not_in(stored_done))))
+                   or_(WorkItem.timeliness.is_(None), WorkItem.timeliness.not_in(COMPLETED_VALUES))))
     for wid, pid, tid, old, status, deadline, completed_at, kind in session.execute(stmt.order_by(WorkItem.id)):
         value = classify(status, deadline, completed_at, today, deadline_kind=kind, tz=tz)
-        if from_column(old) != value:
-            flips.append(Flip(wid, pid, tid, from_column(old), value, deadline))
+        if old != value:
+            flips.append(Flip(wid, pid, tid, old, value, deadline))
     flips.sort(key=lambda f: f.work_item_id)
     return today, flips
 
@@ -155,14 +134,14 @@ def track(session: Session, *, now: datetime, dry_run: bool = False) -> TrackRes
     append_events(session, ({
         "at": now, "actor": SYSTEM_ACTOR, "actor_role": SYSTEM_ACTOR, "kind": EVENT_KIND,
         "plan_id": f.plan_id, "task_id": f.task_id, "work_item_id": f.work_item_id,
-        "from_status": to_column(f.from_status), "to_status": to_column(f.to_status),
+        "from_status": f.from_status, "to_status": f.to_status,
         "data": {"deadline": f.deadline.isoformat() if f.deadline else None, "today": today.isoformat(),
                  "from": f.from_status, "to": f.to_status},
     } for f in flips), now=now)
     table = WorkItem.__table__
     session.execute(
         update(table).where(and_(table.c.id == bindparam("b_id"))).values(timeliness=bindparam("b_new")),
-        [{"b_id": f.work_item_id, "b_new": to_column(f.to_status)} for f in flips],
+        [{"b_id": f.work_item_id, "b_new": f.to_status} for f in flips],
     )
     return result
 
@@ -172,4 +151,4 @@ def history(session: Session, work_item_id: int) -> list[tuple[datetime, str | N
     rows = session.execute(select(Event.at, Event.from_status, Event.to_status)
                            .where(Event.work_item_id == work_item_id, Event.kind == EVENT_KIND)
                            .order_by(Event.id)).all()
-    return [(at, from_column(a), from_column(b) or "") for at, a, b in rows]
+    return [(at, a, b or "") for at, a, b in rows]

@@ -42,7 +42,7 @@ def _track(engine, when: str, **kw):  # type: ignore[no-untyped-def]
 
 def _stored(engine, code: str) -> str | None:  # type: ignore[no-untyped-def]
     with transaction(engine) as s:
-        return tracking.from_column(item_of(s, "KH-TEST", code).timeliness)
+        return item_of(s, "KH-TEST", code).timeliness
 
 
 def test_first_run_classifies_every_item_and_a_second_run_at_the_same_time_records_nothing(engine):

@@ -25,13 +25,12 @@ from engine.audit import append_events
 from engine.clock import local_date, local_datetime
 from engine.db import transaction
 from engine.directory_store import current_directory, ensure_units, people_index
-from engine.models import Committee, Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
+from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
 from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanSpec
 from engine.planfile.validate import Issue, PlanValidationError, ResolvedTask, ValidatedPlan, validate_plan
-from engine.recurrence import item_deadlines
+from engine.recurrence import horizon_setting, item_deadlines
 
-DEFAULT_HORIZON_DAYS = 400
 OPEN_STATES = ("not_started", "in_progress", "submitted", "blocked")
 
 
@@ -130,17 +129,9 @@ def load_plan_spec(engine: Engine, spec: PlanSpec, *, now: datetime, code: str |
 # --- applying a validated plan ----------------------------------------------------------------
 
 
-def _committee(session: Session) -> tuple[str, dict[str, Any]]:
-    c = session.get(Committee, 1)
-    if c is None:
-        return "Asia/Ho_Chi_Minh", {}
-    return c.timezone, dict(c.settings or {})
-
-
 def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) -> LoadResult:
     spec = vp.spec
-    tz, settings = _committee(session)
-    horizon = int(settings.get("recurrence_horizon_days", DEFAULT_HORIZON_DAYS))
+    tz, horizon = horizon_setting(session)
     today = local_date(now, tz)
     checksum = plan_checksum(vp)
     directory = current_directory(session)
