@@ -341,24 +341,9 @@ def _parse_days(text: str) -> int:
     return int(m.group(1))
 
 
-def list_(
-    plan: Annotated[Optional[str], typer.Option("--plan", help="Plan code.")] = None,
-    unit: Annotated[Optional[str], typer.Option("--unit", help="Lead unit (code, name or alias).")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Status (task status; item status with --as/--due-within).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
-    as_: Annotated[Optional[str], typer.Option("--as", help="List the work items this person may see.", metavar="PERSON_ID")] = None,
-    due_within: Annotated[Optional[str], typer.Option("--due-within", help="Open items whose deadline in force is within N days (e.g. 7d).", metavar="Nd")] = None,
-    now: NowOpt = None,
-) -> None:
-    """List tasks (derived status), or work items with --as PERSON / --due-within 7d.
-
-    Example: steer task list --plan KH-57-LS --as skhcn_focal --due-within 7d
-    """
-    if as_ is None and due_within is None:
-        from cli import tasks
-
-        tasks.list_(plan=plan, unit=unit, status=status, fmt=fmt)
-        return
+def list_items(plan: str | None, unit: str | None, status: str | None, fmt: str, as_: str | None,
+               due_within: str | None, now: str | None) -> None:
+    """Work items visible to ``as_`` and/or due within N days (``steer task list --as/--due-within``)."""
     with handled():
         if status and status not in ITEM_STATUSES:
             raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(ITEM_STATUSES)}",
@@ -408,9 +393,6 @@ def register(app: typer.Typer) -> None:
     from cli import tasks
 
     tapp = tasks.app
-    # `task list` gains --as/--due-within: replace the plain one (it is still used for task-level output)
-    tapp.registered_commands = [c for c in tapp.registered_commands if c.name != "list"]
-    tapp.command("list")(list_)
     tapp.command("show")(show)
     for name, fn in (("start", start), ("submit", submit), ("verify", verify), ("reject", reject), ("block", block),
                      ("unblock", unblock), ("note", note), ("extend", extend), ("approve-extension", approve_extension),

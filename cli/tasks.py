@@ -22,11 +22,20 @@ def list_(
     unit: Annotated[Optional[str], typer.Option("--unit", help="Lead unit (code, name or alias).")] = None,
     status: Annotated[Optional[str], typer.Option("--status", help="Task status: " + "|".join(STATUSES))] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    as_: Annotated[Optional[str], typer.Option("--as", help="List the work items this person may see.", metavar="PERSON_ID")] = None,
+    due_within: Annotated[Optional[str], typer.Option("--due-within", help="Open items whose deadline in force is within N days (e.g. 7d).", metavar="Nd")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", help="Today for --due-within (ISO with offset, or a date); default: the clock.", metavar="ISO")] = None,
 ) -> None:
-    """List tasks with their lead units, deadline and derived status.
+    """List tasks (derived status), or work items with --as PERSON / --due-within 7d
+    (then --status is an item status).
 
-    Example: steer task list --plan KH-57-LS --unit SKHCN --format csv
+    Example: steer task list --plan KH-57-LS --as skhcn_focal --due-within 7d
     """
+    if as_ is not None or due_within is not None:
+        from cli.lifecycle import list_items
+
+        list_items(plan, unit, status, fmt, as_, due_within, now)
+        return
     with handled():
         if status and status not in STATUSES:
             raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(STATUSES)}",
