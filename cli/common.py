@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,13 +35,34 @@ class State:
         if self._engine is None:
             from engine.db import database_url, ensure_schema, make_engine
 
-            self._engine = make_engine(database_url(self.db))
+            url = database_url(self.db)
+            cache = _ENGINE_CACHE.get()
+            if cache is not None and (url, check_schema) in cache:
+                self._engine = cache[(url, check_schema)]
+                return self._engine
+            self._engine = make_engine(url)
             if check_schema:
                 ensure_schema(self._engine)
+            if cache is not None:
+                cache[(url, check_schema)] = self._engine
         return self._engine
 
 
 STATE = State()
+
+# A long-lived process running many commands (web/cli_bridge.py) keeps engines (and their
+# connection pools and schema check) across commands instead of building one per command.
+_ENGINE_CACHE: ContextVar[dict[tuple[str, bool], Any] | None] = ContextVar("steer_engine_cache", default=None)
+_SHARED_ENGINES: dict[tuple[str, bool], Any] = {}
+
+
+@contextmanager
+def engine_cache() -> Iterator[None]:
+    token = _ENGINE_CACHE.set(_SHARED_ENGINES)
+    try:
+        yield
+    finally:
+        _ENGINE_CACHE.reset(token)
 
 
 def vi(vi_text: str, en_text: str) -> str:
