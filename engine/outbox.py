@@ -14,7 +14,13 @@ States of a row::
   ``BEGIN IMMEDIATE`` already serialises writers), and sets them ``sending`` with
   ``lease_until`` and ``claimed_by``. Rows are grouped by recipient into batches: one
   message each. A batch keeps its ``batch_key`` across retries and re-claims, so the
-  message is always re-sent under the same idempotency key.
+  message is always re-sent under the same idempotency key. A group that another worker's
+  concurrent claim left incomplete (rows skipped as locked) waits for a later round, so a
+  recipient gets one digest per run.
+* **Renew** (``renew``): right before a batch is sent, its lease is extended to a full
+  lease from that moment, on condition the worker still holds every row. A round is sent
+  batch after batch; without this, a slow round would outlive the leases of its last
+  batches, another worker would claim and send them, and this one would send them again.
 * **Record** (``record_outcome``): each target's outcome becomes a ``delivery_attempt``
   row (target redacted); the batch's rows move on with a compare-and-set on
   (batch_key, status = sending, claimed_by = this worker): a worker whose lease expired
@@ -97,6 +103,16 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
         groups[(r.recipient, r.batch_key)].append(r)
     if len(rows) >= limit and len(groups) > 1:
         groups.pop(list(groups)[-1])  # possibly cut by LIMIT: next round
+    # A group can also be incomplete because SKIP LOCKED passed over rows another worker's
+    # claim had locked (it will leave them, cut by its own LIMIT): sending the rest now would
+    # give the recipient two digests in one run. Leave such groups for a later round, unless
+    # a single recipient has more due rows than ``limit`` (then it goes in pieces).
+    if groups and not (len(groups) == 1 and len(rows) >= limit):
+        totals = {(r, k): n for r, k, n in session.execute(
+            select(o.recipient, o.batch_key, func.count()).where(due, o.recipient.in_({r for r, _ in groups}))
+            .group_by(o.recipient, o.batch_key))}
+        for g in [g for g, members in groups.items() if totals.get(g, 0) > len(members)]:
+            groups.pop(g)
     lease_until = now + lease
     batches: list[Batch] = []
     for (recipient, existing), members in groups.items():
@@ -110,6 +126,18 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
         batches.append(Batch(key=key, recipient=recipient, row_ids=ids, attempts=max(m.attempts for m in members),
                              delivered=delivered, levels=sorted({m.level for m in members})))
     return batches
+
+
+def renew(session: Session, batch: Batch, *, now: datetime, worker: str, lease: timedelta) -> bool:
+    """Extend ``batch``'s lease to ``now + lease`` just before sending it; False when this
+    worker no longer holds every row of it (its lease expired during an earlier, slow send of
+    the same round and another worker claimed the rows): then it must not be sent."""
+    require_aware(now)
+    o = OutboxMessage
+    res = session.execute(update(o).where(o.batch_key == batch.key, o.status == "sending", o.claimed_by == worker,
+                                          o.id.in_(batch.row_ids))
+                          .values(lease_until=now + lease).execution_options(synchronize_session=False))
+    return res.rowcount == len(batch.row_ids)
 
 
 def _chunks(ids: list[int], n: int) -> list[list[int]]:

@@ -183,7 +183,9 @@ def dispatch(engine: Engine, *, now: datetime | None = None, notifier: Notifier 
     """Deliver every due outbox row; returns what happened to each batch.
 
     Guarantee: **at least once** per (batch, target). A batch is claimed with a lease,
-    sent, then marked in a separate transaction. If the process dies (or the database is
+    the lease is renewed just before the batch is sent (a batch another worker took over
+    while this one was busy with the round's earlier batches is skipped: ``lost``), the
+    batch is sent, then marked in a separate transaction. If the process dies (or the database is
     unreachable) after a receiver accepted the message but before the batch is marked
     sent, the lease expires and the batch is sent again — under the same idempotency key,
     to the targets not yet recorded as delivered — so a receiver that remembers keys can
@@ -212,7 +214,8 @@ def dispatch(engine: Engine, *, now: datetime | None = None, notifier: Notifier 
         if not batches:
             break
         for batch in batches:
-            status, sent = _deliver(engine, batch, notifier=notifier, ctx=ctx, worker=worker, clock_fn=clock_fn)
+            status, sent = _deliver(engine, batch, notifier=notifier, ctx=ctx, worker=worker, clock_fn=clock_fn,
+                                    lease=lease)
             result.batches += 1
             result.by_status[status] = result.by_status.get(status, 0) + 1
             if sent is not None:
@@ -221,9 +224,13 @@ def dispatch(engine: Engine, *, now: datetime | None = None, notifier: Notifier 
 
 
 def _deliver(engine: Engine, batch: outbox.Batch, *, notifier: Notifier, ctx: esc.Context, worker: str,
-             clock_fn: Callable[[], datetime]) -> tuple[str, Sent | None]:
+             clock_fn: Callable[[], datetime], lease: timedelta) -> tuple[str, Sent | None]:
     now = clock_fn()
     with transaction(engine) as s:
+        # a full lease from now for this send; skip a batch another worker took over while
+        # this one was busy with the earlier batches of the round
+        if not outbox.renew(s, batch, now=now, worker=worker, lease=lease):
+            return "lost", None
         rows = esc.outbox_rows(s, batch.row_ids)
         digest = esc.build_digest(s, rows, now=now, ctx=ctx, key=batch.key)
         targets = [t for t in esc.recipient_targets(s, batch.recipient) if fingerprint(t) not in set(batch.delivered)]
