@@ -119,7 +119,7 @@ def dispatch_task(db_url: str | None, now_iso: str | None = None, policy_path: s
 def escalate(db_url: str | None = None, as_of: str | None = None, policy: str | None = None,
              dispatch: bool = True, full_rescan: bool = False) -> dict[str, Any]:
     """Daily: record timeliness flips, enqueue reminders/escalations, deliver them."""
-    now = run_time(as_of, _committee_tz(db_url))
+    now = run_time(as_of, committee_tz_task(db_url))
     tracked = track_task(db_url, now.isoformat())
     detected = detect_task(db_url, now.isoformat(), policy, full_rescan)
     delivered = dispatch_task(db_url, now.isoformat() if as_of else None, policy) if dispatch else None
@@ -130,6 +130,12 @@ def escalate(db_url: str | None = None, as_of: str | None = None, policy: str | 
 def dispatch_pending(db_url: str | None = None, policy: str | None = None) -> dict[str, Any]:
     """Deliver what is due now (retries after backoff, messages held by quiet hours)."""
     return dispatch_task(db_url, None, policy)
+
+
+@task(name="committee-timezone", retries=2, retry_delay_seconds=5)
+def committee_tz_task(db_url: str | None) -> str:
+    """The committee's timezone: the run's first database read, retried like the others."""
+    return _committee_tz(db_url)
 
 
 def _committee_tz(db_url: str | None) -> str:

@@ -167,14 +167,16 @@ def test_dispatch_losing_the_database_after_a_receiver_accepted_exits_with_one_c
     assert {k: n for k, n in keys.items() if n > 1} == {accepted: 2}
 
 
-def test_a_database_down_when_the_flow_starts_fails_the_run_at_once_with_the_connection_error_and_writes_nothing(
+def test_a_database_down_when_the_flow_starts_fails_the_run_after_the_first_reads_retries_with_the_connection_error_and_writes_nothing(
         prefect_harness, engine, db_url):
+    from flows.escalate import committee_tz_task
+
     with KeyReceiver() as r, PgProxy() as proxy:
         _wire(engine, r)
         proxy.down()
         state = _run_flow(proxy.url(db_url))
         assert state.is_failed()
         assert "OperationalError" in state.message and "Connection refused" in state.message, state.message
-        # the committee's timezone is read in the flow body, before any task: no task ran
-        assert _task_runs(state) == {}
+        # the committee's timezone is the first read: retried, then the run fails before tracking
+        assert _task_runs(state) == {"committee-timezone": [committee_tz_task.retries + 1]}
         assert _counts(engine) == (0, 0) and r.count == 0
