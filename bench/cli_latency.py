@@ -16,7 +16,6 @@ Each note really writes an event; the bench checks the event count afterwards.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -77,7 +76,7 @@ def _notes(url: str) -> int:
 
 def measure(backend: str, runs: int, workdir: Path) -> dict:
     from bench.common import fresh_db
-    from cli.launch import server_file
+    from cli.launch import read_server_file, server_file
 
     with fresh_db(backend, workdir) as url:
         _seed(url)
@@ -102,9 +101,8 @@ def measure(backend: str, runs: int, workdir: Path) -> dict:
             deadline = time.monotonic() + 60
             while True:
                 if sf.exists():
-                    info = json.loads(sf.read_text())
                     try:
-                        socket.create_connection(("127.0.0.1", info["port"]), timeout=1).close()
+                        socket.create_connection(("127.0.0.1", read_server_file(str(sf))[1]), timeout=1).close()
                         break
                     except OSError:
                         pass

@@ -19,18 +19,18 @@ Safety rules of the hand-over:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import socket
 import sys
+
+# Only builtin modules here: `json` pulls in `re`, and `socket` pulls in `enum` — together more
+# than the whole hand-over costs. The wire format is therefore a tiny length-prefixed framing.
 
 FAST_COMMANDS = frozenset({
     "start", "submit", "verify", "reject", "block", "unblock", "note", "extend",
     "approve-extension", "reject-extension", "cancel", "reopen", "show",
 })
 DEFAULT_URL = "sqlite:///steer.db"  # keep equal to engine.db.DEFAULT_URL (a test checks)
-SERVER_FILE_SUFFIX = ".server.json"
+SERVER_FILE_SUFFIX = ".server"
 PATH = "/_cli/run"
 
 
@@ -54,9 +54,11 @@ def server_file(url: str) -> str:
         path = url[len("sqlite:///"):].partition("?")[0]
         if path and path != ":memory:":
             return path + SERVER_FILE_SUFFIX
+    import hashlib  # only for server databases (OpenSSL import)
+
     base = os.environ.get("STEER_RUNTIME_DIR") or os.path.join(
         os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".cache"), "steer")
-    return os.path.join(base, "server-" + hashlib.sha256(url.encode()).hexdigest()[:16] + ".json")
+    return os.path.join(base, "server-" + hashlib.sha256(url.encode()).hexdigest()[:16] + ".server")
 
 
 def _split(argv: list[str]) -> tuple[str | None, str | None, list[str]] | None:
@@ -85,16 +87,52 @@ def _split(argv: list[str]) -> tuple[str | None, str | None, list[str]] | None:
     return db, lang, rest
 
 
+def encode_request(db_url: str, lang: str, argv: list[str]) -> bytes:
+    """Body: NUL-separated UTF-8 fields — database URL, language, then the command line."""
+    return "\0".join([db_url, lang, *argv]).encode("utf-8")
+
+
+def decode_request(body: bytes) -> tuple[str, str, list[str]]:
+    db_url, lang, *argv = body.decode("utf-8").split("\0")
+    return db_url, lang, argv
+
+
+def encode_response(code: int, out: str, err: str) -> bytes:
+    """Body: "<exit> <len(stdout)> <len(stderr)>\n" then both texts (UTF-8 byte lengths)."""
+    o, e = out.encode("utf-8"), err.encode("utf-8")
+    return f"{code} {len(o)} {len(e)}\n".encode("ascii") + o + e
+
+
+def decode_response(body: bytes) -> tuple[int, str, str]:
+    head, _, rest = body.partition(b"\n")
+    code, n_out, n_err = (int(x) for x in head.split(b" "))
+    if len(rest) != n_out + n_err:
+        raise ValueError("truncated answer")
+    return code, rest[:n_out].decode("utf-8"), rest[n_out:].decode("utf-8")
+
+
+def read_server_file(path: str) -> tuple[str, int, str]:
+    """(host, port, token) from ``key=value`` lines."""
+    with open(path, encoding="utf-8") as fh:
+        info = dict(line.rstrip("\n").split("=", 1) for line in fh if "=" in line)
+    return info["host"], int(info["port"]), info["token"]
+
+
 def _request(host: str, port: int, token: str, body: bytes) -> tuple[bool, int, bytes]:
     """(sent, status, body). ``sent`` is False when the server could not be reached at all."""
+    import _socket  # the C module: no enum/selectors imports
+
+    family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
+    sock = _socket.socket(family, _socket.SOCK_STREAM)
     try:
-        sock = socket.create_connection((host, port), timeout=2.0)
-    except OSError:
-        return False, 0, b""
-    try:
+        sock.settimeout(2.0)
+        try:
+            sock.connect((host, port))
+        except OSError:
+            return False, 0, b""
         sock.settimeout(120.0)
         head = (f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+                f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
         try:
             sock.sendall(head.encode("ascii") + body)
         except OSError:
@@ -145,21 +183,17 @@ def try_server(argv: list[str]) -> int | None:
     db, lang, rest = split
     url = normalize_url(db or os.environ.get("STEER_DATABASE_URL") or DEFAULT_URL)
     try:
-        with open(server_file(url), encoding="utf-8") as fh:
-            info = json.load(fh)
-        host, port, token = str(info["host"]), int(info["port"]), str(info["token"])
-    except (OSError, ValueError, KeyError, TypeError):
+        host, port, token = read_server_file(server_file(url))
+    except (OSError, ValueError, KeyError):
         return None
     lang = lang or os.environ.get("STEER_LANG") or "vi"
-    body = json.dumps({"argv": rest, "lang": lang, "db": url}).encode("utf-8")
-    sent, status, payload = _request(host, port, token, body)
+    sent, status, payload = _request(host, port, token, encode_request(url, lang, rest))
     if not sent:
         return None  # nobody listening (stale file): do it here
     if status == 200:
         try:
-            result = json.loads(payload)
-            out, err, code = result["stdout"], result["stderr"], int(result["exit"])
-        except (ValueError, KeyError, TypeError):
+            code, out, err = decode_response(payload)
+        except (ValueError, UnicodeDecodeError):
             status = 0
         else:
             sys.stdout.write(out)

@@ -87,7 +87,10 @@ def subject_parts(digest: Digest) -> list[str]:
 
 
 def render(digest: Digest) -> Message:
+    from engine.links import digest_links
+
     lang = "en" if digest.lang == "en" else "vi"
+    digest_links(digest)  # signed one-click links when STEER_SECRET_KEY is set (engine/links.py)
     env = _env()
     ctx = {
         "digest": digest, "parts": subject_parts(digest), "tz": digest.tz,

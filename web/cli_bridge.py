@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import io
-import json
 import os
 import secrets
 import threading
@@ -23,9 +22,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from cli.launch import FAST_COMMANDS, normalize_url, server_file
+from cli.launch import FAST_COMMANDS, decode_request, encode_response, normalize_url, read_server_file, server_file
 
 _LOCK = threading.Lock()
 _COMMAND: Any = None
@@ -69,22 +69,24 @@ def make_router(db_url: str, token: str) -> APIRouter:
     served = normalize_url(db_url)
 
     @router.post("/_cli/run", include_in_schema=False)
-    def cli_run(request_body: dict[str, Any], request: Request) -> JSONResponse:
+    async def cli_run(request: Request) -> Response:
         host = request.client.host if request.client else ""
         if host not in ("127.0.0.1", "::1", "localhost", "testclient"):
             return JSONResponse({"error": "loopback only"}, status_code=403)
         auth = request.headers.get("authorization", "")
         if not (auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].encode(), token.encode())):
             return JSONResponse({"error": "bad token"}, status_code=401)
-        argv = request_body.get("argv")
-        if (not isinstance(argv, list) or not all(isinstance(a, str) for a in argv) or len(argv) < 2
-                or argv[0] != "task" or argv[1] not in FAST_COMMANDS):
+        try:
+            db, lang, argv = decode_request(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        if len(argv) < 2 or argv[0] != "task" or argv[1] not in FAST_COMMANDS:
             return JSONResponse({"error": "command not served"}, status_code=404)
-        if normalize_url(str(request_body.get("db", ""))) != served:
+        if normalize_url(db) != served:
             return JSONResponse({"error": "another database"}, status_code=409)
-        lang = "en" if str(request_body.get("lang", "vi")).lower().startswith("en") else "vi"
-        code, out, err = run_cli(argv, db_url=db_url, lang=lang)
-        return JSONResponse({"exit": code, "stdout": out, "stderr": err})
+        lang = "en" if lang.lower().startswith("en") else "vi"
+        code, out, err = await run_in_threadpool(run_cli, argv, db_url=db_url, lang=lang)
+        return Response(encode_response(code, out, err), media_type="application/octet-stream")
 
     return router
 
@@ -96,7 +98,7 @@ def write_server_file(db_url: str, host: str, port: int, token: str) -> str:
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"host": host, "port": port, "token": token, "pid": os.getpid()}, fh)
+        fh.write(f"host={host}\nport={port}\ntoken={token}\npid={os.getpid()}\n")
     os.replace(tmp, path)
     return path
 
@@ -105,11 +107,10 @@ def remove_server_file(db_url: str, token: str) -> None:
     """Remove the file if it is still ours (another server may have replaced it)."""
     path = server_file(db_url)
     try:
-        with open(path, encoding="utf-8") as fh:
-            if json.load(fh).get("token") != token:
-                return
+        if read_server_file(path)[2] != token:
+            return
         os.unlink(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError):
         pass
 
 

@@ -1,0 +1,190 @@
+"""steer web | steer user add|passwd|disable|token|ical — the web app and its accounts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.common import STATE, console, err_console, handled, vi
+
+user_app = typer.Typer(help="Web accounts of directory people.  Example: steer user add sxd_focal --password-stdin",
+                       no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        data = sys.stdin.readline()
+        return data.rstrip("\r\n")
+    first = typer.prompt(vi("Mật khẩu", "Password"), hide_input=True)
+    again = typer.prompt(vi("Nhập lại mật khẩu", "Repeat the password"), hide_input=True)
+    if first != again:
+        err_console.print(vi("Lỗi: hai lần nhập mật khẩu không khớp.", "Error: the two passwords differ."))
+        raise typer.Exit(1)
+    return first
+
+
+PwOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")]
+
+
+def web(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address, for links in notifications and calendar feeds (env STEER_BASE_URL).", metavar="URL")] = None,
+    upload_dir: Annotated[Path, typer.Option("--upload-dir", help="Where evidence files and pending plan uploads are kept (env STEER_UPLOAD_DIR).")] = Path(".steer-web"),
+    https_only: Annotated[bool, typer.Option("--https-only", help="Send the session cookie over HTTPS only (behind TLS).")] = False,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest accepted upload, in MB.")] = 10,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (uvicorn).")] = 1,
+    cli_bridge: Annotated[bool, typer.Option("--cli-bridge/--no-cli-bridge", help="Let local `steer task …` commands run in this warm process (loopback + a token in a 0600 file next to the database).")] = True,
+) -> None:
+    """Run the web app (pages for focal points, the secretariat and the chair; JSON API at /api/v1).
+
+    Uses the same database as the other commands (--db / STEER_DATABASE_URL). The signing key
+    comes from STEER_SECRET_KEY (set it, and STEER_BASE_URL, so notifications carry one-click
+    links), else a random key kept in UPLOAD_DIR/.secret_key.
+    Example: steer --db sqlite:///steer.db web --port 8000 --base-url https://steer.example.gov.vn
+    """
+    import os
+
+    with handled():
+        import uvicorn
+
+        from engine.db import database_url, ensure_schema, make_engine
+
+        url = database_url(STATE.db)
+        ensure_schema(make_engine(url))
+        upload = upload_dir.resolve()
+        from web.app import secret_key_for
+
+        secret_key_for(upload)  # create it once, before workers start
+        os.environ["STEER_DATABASE_URL"] = url
+        os.environ["STEER_UPLOAD_DIR"] = str(upload)
+        os.environ["STEER_MAX_UPLOAD_MB"] = str(max_upload_mb)
+        if base_url:
+            os.environ["STEER_BASE_URL"] = base_url
+        if https_only:
+            os.environ["STEER_HTTPS_ONLY"] = "1"
+        token = None
+        if cli_bridge:
+            import secrets
+
+            from web import cli_bridge as bridge
+
+            token = secrets.token_urlsafe(32)
+            os.environ["STEER_CLI_BRIDGE_TOKEN"] = token
+            bridge.write_server_file(url, bridge.client_host(host), port, token)
+        console.print(vi(f"Steer web: http://{host}:{port}/  (Ctrl-C để dừng)", f"Steer web: http://{host}:{port}/  (Ctrl-C stops)"))
+        import signal
+
+        # uvicorn re-raises the signal that stopped it: make SIGTERM an exit, so the finally below runs
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, workers=max(1, workers),
+                        log_level="info", proxy_headers=True)
+        finally:
+            if token:
+                from web import cli_bridge as bridge
+
+                bridge.remove_server_file(url, token)
+
+
+def add(
+    user: Annotated[str, typer.Argument(help="Person id (from the directory, or a new one with --name/--role).")],
+    role: Annotated[Optional[str], typer.Option("--role", help="For a new person: chair, vice_chair, secretariat, focal_point or viewer.")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="For a new person: unit code (required for a focal point).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="For a new person: full name.")] = None,
+    password_stdin: PwOpt = False,
+) -> None:
+    """Give a directory person a web login (or create the person with --name/--role/--unit).
+
+    Example: echo 'mat-khau-dai' | steer user add sxd_focal --password-stdin
+    """
+    with handled():
+        from engine import accounts, clock
+        from engine.db import transaction
+
+        password = _read_password(password_stdin)
+        with transaction(STATE.engine()) as s:
+            accounts.add_user(s, user, password=password, now=clock.now(), name=name, role=role, unit=unit,
+                              by="cli", lang=STATE.lang)
+        console.print(vi(f"Đã tạo/cập nhật tài khoản đăng nhập cho «{user}».", f"Login created/updated for «{user}»."))
+
+
+def passwd(user: Annotated[str, typer.Argument(help="Person id.")], password_stdin: PwOpt = False) -> None:
+    """Set a new password (also re-enables a disabled login; other sessions are logged out).
+
+    Example: steer user passwd sxd_focal
+    """
+    with handled():
+        from engine import accounts, clock
+        from engine.db import transaction
+
+        password = _read_password(password_stdin)
+        with transaction(STATE.engine()) as s:
+            accounts.set_password(s, user, password, now=clock.now(), by="cli", lang=STATE.lang)
+        console.print(vi(f"Đã đổi mật khẩu của «{user}».", f"Password of «{user}» changed."))
+
+
+def disable(user: Annotated[str, typer.Argument(help="Person id.")]) -> None:
+    """Disable a login and revoke its API tokens (the person stays in the directory).
+
+    Example: steer user disable sxd_focal
+    """
+    with handled():
+        from engine import accounts, clock
+        from engine.db import transaction
+
+        with transaction(STATE.engine()) as s:
+            accounts.disable(s, user, now=clock.now(), by="cli", lang=STATE.lang)
+        console.print(vi(f"Đã khóa tài khoản «{user}» và thu hồi mã API.", f"Login «{user}» disabled, API tokens revoked."))
+
+
+def token(
+    user: Annotated[str, typer.Argument(help="Person id.")],
+    label: Annotated[Optional[str], typer.Option("--label", help="What the token is for.")] = None,
+) -> None:
+    """Print a new API token for USER, once (only its hash is stored). Use it as
+    "Authorization: Bearer TOKEN" on /api/v1.
+
+    Example: steer user token secretariat --label "cổng dịch vụ công"
+    """
+    with handled():
+        from engine import accounts, clock
+        from engine.db import transaction
+
+        with transaction(STATE.engine()) as s:
+            tok = accounts.issue_api_token(s, user, now=clock.now(), label=label, by="cli", lang=STATE.lang)
+        sys.stdout.write(tok + "\n")
+
+
+def ical(
+    unit: Annotated[str, typer.Argument(help="Unit code.")],
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address of the web app (env STEER_BASE_URL).", metavar="URL")] = None,
+) -> None:
+    """Print a new secret calendar address (iCalendar) of UNIT's deadlines, once; the old one stops working.
+
+    Example: steer user ical SXD --base-url https://steer.example.gov.vn
+    """
+    import os
+    from urllib.parse import quote
+
+    with handled():
+        from engine import accounts, clock
+        from engine.db import transaction
+
+        with transaction(STATE.engine()) as s:
+            secret = accounts.issue_ical_secret(s, unit, now=clock.now(), by="cli", lang=STATE.lang)
+        base = (base_url or os.environ.get("STEER_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+        sys.stdout.write(f"{base}/ical/{quote(unit.strip())}/{secret}.ics\n")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("web")(web)
+    user_app.command("add")(add)
+    user_app.command("passwd")(passwd)
+    user_app.command("disable")(disable)
+    user_app.command("token")(token)
+    user_app.command("ical")(ical)
+    root.add_typer(user_app, name="user")

@@ -1,0 +1,331 @@
+"""Accounts for the web app and the JSON API, on top of directory people.
+
+A login is a ``person`` (its role and unit stay there) plus an ``Account`` row with an
+argon2 password hash (pwdlib). Everything here runs in the caller's transaction, takes
+``now`` as an argument (``engine.clock`` is the only clock reader) and raises
+``UserError`` with a message for a person (Vietnamese by default, ``lang="en"``).
+
+- ``add_user`` / ``set_password`` / ``disable``: account management (``steer user …``);
+  each change is one "account" event in the audit log (never the password or a token).
+- ``check_login``: password check with rate limiting kept in the database
+  (``login_attempt``), so it holds across web workers: after ``limit`` failures for a
+  user name within ``window`` seconds (or ``4 × limit`` from one client address) further
+  attempts are refused, even with the right password, until the window has passed.
+- API tokens (``issue_api_token``, ``person_for_token``) and per-unit iCalendar feed
+  secrets (``issue_ical_secret``, ``unit_for_ical``): random strings shown once; only
+  their sha256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Literal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from engine.audit import append_event
+from engine.clock import require_aware
+from engine.errors import UserError
+from engine.lifecycle import ROLES
+from engine.models import Account, ApiToken, IcalFeed, LoginAttempt, Person, Unit
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+TOKEN_PREFIX = "stk_"
+DEFAULT_LOGIN_LIMIT = 5
+DEFAULT_LOGIN_WINDOW = 900  # seconds
+IP_FACTOR = 4  # one client address may fail this many times the per-user limit
+
+
+def _t(lang: str, vi: str, en: str) -> str:
+    return en if lang == "en" else vi
+
+
+@cache
+def _hasher():  # -> pwdlib.PasswordHash
+    from pwdlib import PasswordHash
+
+    return PasswordHash.recommended()
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_password_text(password: str | None, lang: str) -> str:
+    pw = password or ""
+    if len(pw) < MIN_PASSWORD:
+        raise UserError(_t(lang, f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.",
+                           f"The password must have at least {MIN_PASSWORD} characters."))
+    if len(pw) > MAX_PASSWORD:
+        raise UserError(_t(lang, f"Mật khẩu quá dài (tối đa {MAX_PASSWORD} ký tự).",
+                           f"The password is too long (at most {MAX_PASSWORD} characters)."))
+    return pw
+
+
+def _person(session: Session, person_id: str, lang: str) -> Person:
+    p = session.get(Person, (person_id or "").strip())
+    if p is None:
+        known = session.execute(select(Person.id).order_by(Person.id).limit(10)).scalars().all()
+        hint = _t(lang, f" Ví dụ: {', '.join(known)}." if known else " Danh bạ chưa có ai (steer directory load).",
+                  f" For example: {', '.join(known)}." if known else " The directory is empty (steer directory load).")
+        raise UserError(_t(lang, f"Không có người dùng «{person_id}» trong danh bạ.{hint}",
+                           f"There is no person «{person_id}» in the directory.{hint}"))
+    return p
+
+
+def _log(session: Session, *, now: datetime, by: str, action: str, person_id: str) -> None:
+    append_event(session, now=now, at=now, actor=by or "system", actor_role=None, kind="account",
+                 note=f"{action}: {person_id}", data={"action": action, "person": person_id})
+
+
+def set_password(session: Session, person_id: str, password: str, *, now: datetime, by: str = "system",
+                 lang: str = "vi") -> Account:
+    """Create or replace the login of an existing directory person (re-enables a disabled account)."""
+    require_aware(now)
+    p = _person(session, person_id, lang)
+    if not p.active:
+        raise UserError(_t(lang, f"Người dùng «{p.id}» đã ngừng hoạt động trong danh bạ; không thể đặt mật khẩu.",
+                           f"Person «{p.id}» is inactive in the directory; cannot set a password."))
+    pw = _check_password_text(password, lang)
+    acc = session.get(Account, p.id)
+    created = acc is None
+    if acc is None:
+        acc = Account(person_id=p.id, password_hash=hash_password(pw), active=True, created_at=now,
+                      password_changed_at=now)
+        session.add(acc)
+    else:
+        acc.password_hash, acc.active, acc.password_changed_at = hash_password(pw), True, now
+    session.flush()
+    _log(session, now=now, by=by, action="account_created" if created else "password_set", person_id=p.id)
+    return acc
+
+
+def add_user(session: Session, person_id: str, *, password: str, now: datetime, name: str | None = None,
+             role: str | None = None, unit: str | None = None, title: str | None = None, by: str = "system",
+             lang: str = "vi") -> Account:
+    """Give a directory person a login; create the person first when ``name`` and ``role``
+    are given and the id is not in the directory yet (``unit`` required for a focal point)."""
+    require_aware(now)
+    pid = (person_id or "").strip()
+    if not pid or len(pid) > 64 or any(c.isspace() for c in pid):
+        raise UserError(_t(lang, f"Mã người dùng «{person_id}» không hợp lệ (1–64 ký tự, không có khoảng trắng).",
+                           f"Invalid user id «{person_id}» (1-64 characters, no spaces)."))
+    p = session.get(Person, pid)
+    if p is None:
+        if not name or not role:
+            raise UserError(_t(lang, f"«{pid}» chưa có trong danh bạ; để tạo mới hãy cho --name và --role "
+                                     f"(và --unit với đầu mối đơn vị).",
+                               f"«{pid}» is not in the directory; to create it give --name and --role "
+                               f"(and --unit for a focal point)."))
+        if role not in ROLES:
+            raise UserError(_t(lang, f"Vai trò «{role}» không hợp lệ; chọn: {', '.join(ROLES)}.",
+                               f"Unknown role «{role}»; choose: {', '.join(ROLES)}."))
+        unit_row = None
+        if unit:
+            unit_row = session.execute(select(Unit).where(Unit.code == unit.strip())).scalar_one_or_none()
+            if unit_row is None:
+                raise UserError(_t(lang, f"Không có đơn vị mã «{unit}» (xem «steer directory show»).",
+                                   f"There is no unit «{unit}» (see «steer directory show»)."))
+        if role == "focal_point" and unit_row is None:
+            raise UserError(_t(lang, "Đầu mối đơn vị cần --unit (mã đơn vị).", "A focal point needs --unit (a unit code)."))
+        p = Person(id=pid, name=name.strip(), title=(title or None), role=role,
+                   unit_id=unit_row.id if unit_row else None, oversees=[], notify=[], active=True, created_at=now)
+        session.add(p)
+        session.flush()
+        _log(session, now=now, by=by, action="person_created", person_id=pid)
+    else:
+        if role and role != p.role:
+            raise UserError(_t(lang, f"«{pid}» đã có trong danh bạ với vai trò {p.role}; vai trò được quản lý trong "
+                                     f"tệp danh bạ (steer directory load), không đổi ở đây.",
+                               f"«{pid}» is already in the directory as {p.role}; roles are managed in the directory "
+                               f"file (steer directory load), not here."))
+        if unit and (p.unit is None or p.unit.code != unit.strip()):
+            raise UserError(_t(lang, f"«{pid}» đã có trong danh bạ thuộc đơn vị {p.unit.code if p.unit else '—'}; "
+                                     "đơn vị được quản lý trong tệp danh bạ.",
+                               f"«{pid}» is already in the directory in unit {p.unit.code if p.unit else '-'}; "
+                               "units are managed in the directory file."))
+    return set_password(session, pid, password, now=now, by=by, lang=lang)
+
+
+def disable(session: Session, person_id: str, *, now: datetime, by: str = "system", lang: str = "vi") -> None:
+    """Turn a login off and revoke its API tokens (the person stays in the directory)."""
+    require_aware(now)
+    p = _person(session, person_id, lang)
+    acc = session.get(Account, p.id)
+    if acc is None:
+        raise UserError(_t(lang, f"«{p.id}» chưa có tài khoản đăng nhập.", f"«{p.id}» has no login."))
+    acc.active = False
+    session.execute(update(ApiToken).where(ApiToken.person_id == p.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    session.flush()
+    _log(session, now=now, by=by, action="account_disabled", person_id=p.id)
+
+
+# --- login ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    status: Literal["ok", "bad", "limited"]
+    person_id: str | None = None
+    retry_after: int = 0  # seconds, when limited
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _failures(session: Session, key: str, since: datetime) -> tuple[int, datetime | None]:
+    n, first = session.execute(select(func.count(), func.min(LoginAttempt.at))
+                               .where(LoginAttempt.key == key, LoginAttempt.at > since)).one()
+    return int(n or 0), first
+
+
+def check_login(session: Session, username: str, password: str, *, now: datetime, client: str | None = None,
+                limit: int = DEFAULT_LOGIN_LIMIT, window: int = DEFAULT_LOGIN_WINDOW) -> LoginResult:
+    """Check a user name and password. Writes a failure row on a bad attempt (the caller
+    commits either way); a success clears that user's failures and records the login."""
+    require_aware(now)
+    user = (username or "").strip()[:64]
+    since = now - timedelta(seconds=window)
+    keys = [f"user:{user.lower()}"] + ([f"ip:{client[:150]}"] if client else [])
+    caps = [limit] + ([limit * IP_FACTOR] if client else [])
+    for key, cap in zip(keys, caps):
+        n, first = _failures(session, key, since)
+        if n >= cap:
+            retry = int(((first or now) + timedelta(seconds=window) - now).total_seconds()) + 1
+            return LoginResult("limited", retry_after=max(retry, 1))
+    acc = session.get(Account, user) if user else None
+    person = session.get(Person, user) if acc is not None else None
+    pw = (password or "")[:MAX_PASSWORD]
+    if acc is None or person is None:
+        _hasher().verify(pw, _dummy_hash())  # same cost as a real check: no user-name probing by timing
+        good = False
+    else:
+        good, new_hash = _hasher().verify_and_update(pw, acc.password_hash)
+        good = good and acc.active and person.active
+        if good and new_hash:
+            acc.password_hash = new_hash
+    if not good:
+        session.add_all([LoginAttempt(key=k, at=now) for k in keys])
+        session.flush()
+        return LoginResult("bad")
+    session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
+    acc.last_login_at = now
+    session.flush()
+    return LoginResult("ok", person_id=acc.person_id)
+
+
+def purge_login_attempts(session: Session, *, now: datetime, window: int = DEFAULT_LOGIN_WINDOW) -> int:
+    """Delete failure rows older than the window (housekeeping)."""
+    res = session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - timedelta(seconds=window)))
+    return int(res.rowcount or 0)
+
+
+def active_login(session: Session, person_id: str) -> tuple[Person, Account] | None:
+    """The person and account when both are active (checked on every web request)."""
+    acc = session.get(Account, person_id)
+    if acc is None or not acc.active:
+        return None
+    p = session.get(Person, person_id)
+    if p is None or not p.active:
+        return None
+    return p, acc
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+def issue_api_token(session: Session, person_id: str, *, now: datetime, label: str | None = None,
+                    by: str | None = None, lang: str = "vi") -> str:
+    """A new bearer token for ``person_id`` (returned once; only its hash is kept)."""
+    require_aware(now)
+    p = _person(session, person_id, lang)
+    if not p.active:
+        raise UserError(_t(lang, f"Người dùng «{p.id}» đã ngừng hoạt động.", f"Person «{p.id}» is inactive."))
+    acc = session.get(Account, p.id)
+    if acc is not None and not acc.active:
+        raise UserError(_t(lang, f"Tài khoản «{p.id}» đã bị khóa (steer user passwd để mở lại).",
+                           f"The account «{p.id}» is disabled (steer user passwd re-enables it)."))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(person_id=p.id, token_hash=sha256(token), label=(label or None), created_at=now))
+    session.flush()
+    _log(session, now=now, by=by or p.id, action="api_token_issued", person_id=p.id)
+    return token
+
+
+def person_for_token(session: Session, token: str, *, now: datetime, touch: bool = True) -> Person | None:
+    """The active person a bearer token belongs to, or None (unknown, revoked, disabled).
+    ``touch``: record the use (at most hourly) — off for read-only sessions."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.execute(select(ApiToken).where(ApiToken.token_hash == sha256(token))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    p = session.get(Person, row.person_id)
+    if p is None or not p.active:
+        return None
+    acc = session.get(Account, p.id)
+    if acc is not None and not acc.active:
+        return None
+    if touch and (row.last_used_at is None or now - row.last_used_at > timedelta(hours=1)):
+        row.last_used_at = now
+    return p
+
+
+def revoke_api_tokens(session: Session, person_id: str, *, now: datetime) -> int:
+    res = session.execute(update(ApiToken).where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+                          .values(revoked_at=now))
+    return int(res.rowcount or 0)
+
+
+# --- iCalendar feed secrets ----------------------------------------------------------------------
+
+
+def issue_ical_secret(session: Session, unit_code: str, *, now: datetime, by: str = "system",
+                      lang: str = "vi") -> str:
+    """A new secret for the unit's deadline feed (the previous one stops working)."""
+    require_aware(now)
+    unit = session.execute(select(Unit).where(Unit.code == (unit_code or "").strip())).scalar_one_or_none()
+    if unit is None:
+        raise UserError(_t(lang, f"Không có đơn vị mã «{unit_code}» (xem «steer directory show»).",
+                           f"There is no unit «{unit_code}» (see «steer directory show»)."))
+    secret = secrets.token_urlsafe(24)
+    row = session.get(IcalFeed, unit.id)
+    if row is None:
+        session.add(IcalFeed(unit_id=unit.id, secret_hash=sha256(secret), created_by=by, created_at=now))
+    else:
+        row.secret_hash, row.created_by, row.created_at = sha256(secret), by, now
+    session.flush()
+    append_event(session, now=now, at=now, actor=by or "system", actor_role=None, kind="account",
+                 note=f"ical_secret_issued: {unit.code}", data={"action": "ical_secret_issued", "unit": unit.code})
+    return secret
+
+
+def unit_for_ical(session: Session, unit_code: str, secret: str) -> Unit | None:
+    """The unit when ``secret`` is its current feed secret, else None."""
+    if not secret or len(secret) > 200:
+        return None
+    unit = session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
+    if unit is None:
+        return None
+    row = session.get(IcalFeed, unit.id)
+    if row is None or not hmac.compare_digest(row.secret_hash, sha256(secret)):
+        return None
+    return unit

@@ -1,0 +1,417 @@
+"""JSON API for provincial systems: ``/api/v1`` with bearer tokens (no cookies, no CSRF).
+
+Every action is the same engine call as the CLI and the pages (``web.actions.perform``).
+Errors: ``{"error": message}`` with 400 (bad input), 401 (no or bad token), 403 (not
+allowed), 404 (unknown, or not visible to the caller), 409 (version conflict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from engine import lifecycle as lc
+from engine.errors import Conflict, PermissionDenied, UserError
+from engine.models import WorkItem
+from web.actions import NotVisible, StateConflict, get_item, perform
+from web.core import User, WebError, db, lang_of, now
+from web.listing import item_rows
+
+T = TypeVar("T")
+bearer = HTTPBearer(auto_error=False, description="API token from `steer user token USER`.")
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Bad input (message says what)"},
+    401: {"model": ErrorOut, "description": "Missing or invalid bearer token"},
+    403: {"model": ErrorOut, "description": "Not allowed for this user"},
+    404: {"model": ErrorOut, "description": "Unknown item, or not visible to this user"},
+    409: {"model": ErrorOut, "description": "The item changed since the given version, or its current state "
+                                            "does not allow the action (e.g. verifying an item not submitted)"},
+}
+
+router = APIRouter(prefix="/api/v1", tags=["api"], responses={k: ERRORS[k] for k in (400, 401)})
+
+
+# --- models ----------------------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    id: str
+    name: str
+    role: str
+    unit: str | None
+
+
+class Item(BaseModel):
+    id: int
+    ref: str
+    plan: str
+    task: str
+    title: str
+    unit: str
+    unit_name: str
+    occurrence: str | None = None
+    deadline: date | None = None
+    status: str
+    version: int
+    completion: str | None = None
+    timeliness: str | None = None
+
+
+class Event(BaseModel):
+    id: int
+    at: str
+    actor: str
+    kind: str
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = None
+    evidence: str | None = None
+    percent: float | None = None
+    deadline_before: str | None = None
+    deadline_after: str | None = None
+
+
+class ItemDetail(Item):
+    deliverable: str = ""
+    original_deadline: date | None = None
+    allowed_actions: list[str] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+
+
+class ItemList(BaseModel):
+    items: list[Item]
+    total: int
+
+
+TEXT = r"\S"  # at least one non-space character
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20000, pattern=TEXT)
+    percent: float | None = Field(default=None, ge=0, le=100)
+    evidence: str | None = Field(default=None, max_length=5000)
+    version: int | None = None
+
+
+class StartIn(BaseModel):
+    note: str | None = Field(default=None, max_length=20000)
+    version: int | None = None
+
+
+class SubmitIn(BaseModel):
+    evidence: str = Field(min_length=1, max_length=5000, pattern=TEXT)
+    note: str | None = Field(default=None, max_length=20000)
+    version: int | None = None
+
+
+class ExtensionIn(BaseModel):
+    until: str = Field(description="New deadline, YYYY-MM-DD or dd/mm/yyyy (after today)", max_length=10,
+                       pattern=r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})$")
+    reason: str = Field(min_length=1, max_length=20000, pattern=TEXT)
+    version: int | None = None
+
+
+class NoteVersionIn(BaseModel):
+    note: str | None = Field(default=None, max_length=20000)
+    version: int | None = None
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=20000, pattern=TEXT)
+    version: int | None = None
+
+
+class AckIn(BaseModel):
+    note: str | None = Field(default=None, max_length=20000)
+
+
+class AckOut(BaseModel):
+    work_item_id: int
+    level: str
+    recipients: list[str]
+
+
+class HeatUnit(BaseModel):
+    code: str
+    name: str
+    status: str
+    counts: dict[str, Any]
+
+
+class Heatmap(BaseModel):
+    plan: str | None
+    period: str | None
+    as_of: str | None
+    units: list[HeatUnit]
+
+
+# --- plumbing --------------------------------------------------------------------------------------
+
+
+def _user(request: Request, s: Session, creds: HTTPAuthorizationCredentials | None, *, touch: bool) -> User:
+    from engine.accounts import person_for_token
+    from web.core import _user_from_person
+
+    token = creds.credentials if creds is not None and creds.scheme.lower() == "bearer" else None
+    p = person_for_token(s, token or "", now=now(request), touch=touch) if token else None
+    user = _user_from_person(s, p.id, lang_of(request)) if p is not None else None
+    if user is None:
+        raise WebError(401, "Invalid or missing API token." if lang_of(request) == "en"
+                       else "Thiếu hoặc sai mã truy cập API.", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+def _call(request: Request, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except NotVisible:
+        raise WebError(404, "Not found." if lang_of(request) == "en" else "Không tìm thấy phần việc.") from None
+    except (Conflict, StateConflict) as exc:
+        raise WebError(409, str(exc)) from None
+    except PermissionDenied as exc:
+        raise WebError(403, str(exc)) from None
+    except UserError as exc:
+        raise WebError(400, str(exc)) from None
+
+
+def _item_out(s: Session, w: WorkItem, today: date) -> dict[str, Any]:
+    from engine.models import Plan
+    from engine.timeliness import classify
+
+    tz, settings = lc.committee_settings(s)
+    task = w.task
+    return {
+        "id": w.id, "ref": lc.item_ref(w, s), "plan": s.get(Plan, task.plan_id).code, "task": task.code,
+        "title": task.title, "unit": w.unit.code, "unit_name": w.unit.name, "occurrence": w.occurrence or None,
+        "deadline": w.deadline, "status": w.status, "version": w.version, "completion": w.completion,
+        "timeliness": classify(w.status, w.deadline, w.completed_at, today, deadline_kind=task.deadline_kind,
+                               due_soon_days=int(settings.get("due_soon_days", 7)), tz=tz),
+    }
+
+
+def _today(s: Session, request: Request) -> date:
+    from engine.reporting import committee_today
+
+    return committee_today(s, now(request))
+
+
+def _action(request: Request, creds: HTTPAuthorizationCredentials | None, ref: str, action: str,
+            params: dict[str, Any]) -> dict[str, Any]:
+    lang = lang_of(request)
+
+    def run() -> dict[str, Any]:
+        with db(request).tx() as s:
+            user = _user(request, s, creds, touch=True)
+            item = get_item(s, user, ref, lang=lang)
+            perform(s, user, item, action, params, now=now(request), lang=lang)
+            return _item_out(s, item, _today(s, request))
+
+    return _call(request, run)
+
+
+Creds = Depends(bearer)
+ACT_RESPONSES = {k: ERRORS[k] for k in (403, 404, 409)}
+
+
+# --- routes ----------------------------------------------------------------------------------------
+
+
+@router.get("/me", response_model=Me)
+def me(request: Request, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    with db(request).ro() as s:
+        u = _user(request, s, creds, touch=False)
+        return {"id": u.person_id, "name": u.name, "role": u.role, "unit": u.unit_code}
+
+
+@router.get("/items", response_model=ItemList)
+def list_items(request: Request, creds: HTTPAuthorizationCredentials | None = Creds,
+               status: str | None = Query(None, description="an item status, or 'open'", max_length=32),
+               unit: str | None = Query(None, max_length=64), plan: str | None = Query(None, max_length=64),
+               due_within: int | None = Query(None, ge=0, le=3650, description="open items due within N days"),
+               limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
+    with db(request).ro() as s:
+        user = _user(request, s, creds, touch=False)
+        today = _today(s, request)
+        rows, total = item_rows(s, user, today=today, status=status, unit=unit, plan=plan, q=None, page=0,
+                                page_size=limit, offset=offset, due_within=due_within)
+    for r in rows:
+        r.pop("days_overdue", None)
+    return {"items": rows, "total": total}
+
+
+@router.get("/items/{ref:path}", response_model=ItemDetail, responses={404: ERRORS[404]})
+def get_one(request: Request, ref: str, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    from engine.queries import event_log
+
+    lang = lang_of(request)
+
+    def run() -> dict[str, Any]:
+        with db(request).ro() as s:
+            user = _user(request, s, creds, touch=False)
+            w = get_item(s, user, ref, lang=lang)
+            out = _item_out(s, w, _today(s, request))
+            out["deliverable"] = w.task.deliverable or ""
+            out["original_deadline"] = w.original_deadline
+            out["allowed_actions"] = lc.allowed_actions(w, user.actor)
+            out["events"] = [{k: e[k] for k in Event.model_fields} for e in event_log(s, item_id=w.id, limit=None)]
+            return out
+
+    return _call(request, run)
+
+
+@router.post("/items/{ref:path}/start", response_model=Item, responses=ACT_RESPONSES)
+def start(request: Request, ref: str, body: StartIn | None = None,
+          creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    b = body or StartIn()
+    return _action(request, creds, ref, "start", {"note": b.note, "version": b.version})
+
+
+@router.post("/items/{ref:path}/submit", response_model=Item, responses=ACT_RESPONSES)
+def submit(request: Request, ref: str, body: SubmitIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return _action(request, creds, ref, "submit", {"evidence": body.evidence, "note": body.note, "version": body.version})
+
+
+@router.post("/items/{ref:path}/notes", response_model=Item, status_code=201, responses=ACT_RESPONSES)
+def notes(request: Request, ref: str, body: NoteIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return _action(request, creds, ref, "note", {"text": body.text, "percent": body.percent,
+                                                 "evidence": body.evidence, "version": body.version})
+
+
+@router.post("/items/{ref:path}/extension/approve", response_model=Item, responses=ACT_RESPONSES)
+def approve_extension(request: Request, ref: str, body: NoteVersionIn | None = None,
+                      creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    b = body or NoteVersionIn()
+    return _action(request, creds, ref, "approve_extension", {"note": b.note, "version": b.version})
+
+
+@router.post("/items/{ref:path}/extension/reject", response_model=Item, responses=ACT_RESPONSES)
+def reject_extension(request: Request, ref: str, body: ReasonIn,
+                     creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return _action(request, creds, ref, "reject_extension", {"reason": body.reason, "version": body.version})
+
+
+@router.post("/items/{ref:path}/extension", response_model=Item, responses=ACT_RESPONSES)
+def extension(request: Request, ref: str, body: ExtensionIn,
+              creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return _action(request, creds, ref, "request_extension",
+                   {"until": body.until, "reason": body.reason, "version": body.version})
+
+
+@router.post("/items/{ref:path}/verify", response_model=Item, responses=ACT_RESPONSES)
+def verify(request: Request, ref: str, body: NoteVersionIn | None = None,
+           creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    b = body or NoteVersionIn()
+    return _action(request, creds, ref, "verify", {"note": b.note, "version": b.version})
+
+
+@router.post("/items/{ref:path}/reject", response_model=Item, responses=ACT_RESPONSES)
+def reject(request: Request, ref: str, body: ReasonIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return _action(request, creds, ref, "reject", {"reason": body.reason, "version": body.version})
+
+
+@router.post("/items/{ref:path}/ack", response_model=AckOut, responses=ACT_RESPONSES)
+def ack(request: Request, ref: str, body: AckIn | None = None,
+        creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    lang = lang_of(request)
+    b = body or AckIn()
+
+    def run() -> dict[str, Any]:
+        with db(request).tx() as s:
+            user = _user(request, s, creds, touch=True)
+            item = get_item(s, user, ref, lang=lang)
+            r = perform(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang)
+            return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients}
+
+    return _call(request, run)
+
+
+def _oversight(request: Request, user: User) -> None:
+    if user.role == "focal_point":
+        raise WebError(403, "Focal points see their own unit's items only." if lang_of(request) == "en"
+                       else "Đầu mối đơn vị chỉ xem được nhiệm vụ của đơn vị mình.")
+
+
+@router.get("/heatmap", response_model=Heatmap, responses={403: ERRORS[403], 404: ERRORS[404]})
+def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
+            creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    from web.heatmap import heatmap as build
+
+    def run() -> dict[str, Any]:
+        with db(request).ro() as s:
+            user = _user(request, s, creds, touch=False)
+            _oversight(request, user)
+            try:
+                hm = build(s, now=now(request), plan_code=plan, lang=lang_of(request),
+                           db_key=request.app.state.cfg.database_url)
+            except UserError as exc:
+                raise WebError(404, str(exc)) from None
+        if hm is None:
+            return {"plan": None, "period": None, "as_of": None, "units": []}
+        return {"plan": hm["plan"], "period": hm["period"], "as_of": hm["as_of"], "units": hm["units"]}
+
+    return _call(request, run)
+
+
+PERIOD = r"^20\d{2}(-(0[1-9]|1[0-2])|-Q[1-4]|-H[12])?$"
+
+
+def _kind_of(period: str) -> str:
+    if "-Q" in period:
+        return "quarterly"
+    if "-H" in period:
+        return "semiannual"
+    return "monthly" if "-" in period else "annual"
+
+
+@router.get("/reports/summary", responses={403: ERRORS[403], 404: ERRORS[404]})
+def report_summary(request: Request, plan: str | None = Query(None, max_length=64),
+                   kind: Literal["monthly", "quarterly", "semiannual", "annual"] = Query("monthly"),
+                   period: str | None = Query(None, pattern=PERIOD,
+                                              description="2025-05, 2025-Q2, 2025-H1 or 2025 (its kind wins over `kind`)"),
+                   creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    """The report summary for a period (default: the current one of ``kind``), computed now, not stored."""
+    from engine.reporting import build_report, parse_period
+    from web.heatmap import top_plans
+
+    lang = lang_of(request)
+
+    def run() -> dict[str, Any]:
+        with db(request).ro() as s:
+            user = _user(request, s, creds, touch=False)
+            _oversight(request, user)
+            codes = [p.code for p in top_plans(s)]
+            code = plan or (codes[0] if codes else None)
+            if code is None or (plan and not _plan_exists(s, plan)):
+                raise NotVisible()
+            today = _today(s, request)
+            k = _kind_of(period) if period else kind
+            if period and parse_period(period, kind=k, lang=lang).start > today:
+                raise WebError(404, "That period has not started yet." if lang == "en" else "Kỳ báo cáo này chưa bắt đầu.")
+            data = build_report(s, plan_code=code, kind=k, period=period, as_of=today, lang=lang)
+        return {"plan": data["plan"], "period": data["period"], "as_of": data.get("as_of"),
+                "summary": data.get("summary"),
+                "units": [{"code": u["unit"], "name": u["name"], "status": u["status"], "counts": u["counts"]}
+                          for u in data.get("units", [])]}
+
+    return _call(request, run)
+
+
+def _plan_exists(s: Session, code: str) -> bool:
+    from sqlalchemy import select
+
+    from engine.models import Plan
+
+    return s.execute(select(Plan.id).where(Plan.code == code)).first() is not None

@@ -1,0 +1,65 @@
+"""The chair's heat map: each unit green / yellow / red for the current month.
+
+The colours are exactly the report's (``engine.reporting.build_report`` → ``units``,
+rules from the committee settings), computed as of the committee-local today. The result
+is cached per (plan, day, head of the event log): any recorded change invalidates it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import ChainHead, Plan
+
+_LOCK = threading.Lock()
+_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_MAX = 16
+
+
+def top_plans(session: Session) -> list[Plan]:
+    return list(session.execute(select(Plan).where(Plan.status != "cancelled", Plan.parent_plan_id.is_(None))
+                                .order_by(Plan.code)).scalars())
+
+
+def heatmap(session: Session, *, now: datetime, plan_code: str | None = None, lang: str = "vi",
+            db_key: str = "") -> dict[str, Any] | None:
+    """``{"plan", "plans", "period", "as_of", "units": [{code, name, status, counts, reasons, rank}]}``
+    (units worst first: red, yellow, green; more overdue first),
+    or None when no plan is loaded. ``UserError`` for an unknown plan code."""
+    from engine.reporting import build_report, committee_today
+
+    plans = top_plans(session)
+    if not plans:
+        return None
+    code = plan_code or plans[0].code
+    today = committee_today(session, now)
+    head = session.execute(select(ChainHead.last_event_id, ChainHead.count).where(ChainHead.id == 1)).first()
+    key = (db_key, code, today, tuple(head) if head else None, lang)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    data = build_report(session, plan_code=code, kind="monthly", as_of=today, lang=lang)
+    worst_first = {"red": 0, "yellow": 1, "green": 2}
+    units = sorted(data.get("units", []), key=lambda u: (worst_first.get(u["status"], 3),
+                                                         -int(u["counts"].get("overdue") or 0), u["unit"]))
+    out = {
+        "plan": data["plan"]["code"], "plan_title": data["plan"].get("title"),
+        "plans": [p.code for p in plans],
+        "period": data["period"].get("label"), "period_key": data["period"].get("key"),
+        "as_of": data.get("as_of") or today.isoformat(),
+        "units": [{"code": u["unit"], "name": u["name"], "status": u["status"], "counts": u["counts"],
+                   "reasons": u.get("reasons", []), "rank": u.get("rank")} for u in units],
+    }
+    with _LOCK:
+        _CACHE[key] = out
+        while len(_CACHE) > _MAX:
+            _CACHE.popitem(last=False)
+    return out

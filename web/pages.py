@@ -1,0 +1,639 @@
+"""Server-rendered pages (Jinja2). Every POST form is CSRF-checked (``check_csrf``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import lifecycle as lc
+from engine.errors import Conflict, PermissionDenied, UserError
+from engine.models import EvidenceFile, ExtensionRequest, Person, Plan, Task, Unit, WorkItem
+from web import storage
+from web.actions import ACTIONS, NotVisible, get_item, perform
+from web.listing import PAGE, item_rows
+from web.core import (
+    User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
+    load_user, now, redirect, render, require_login, safe_next, t,
+)
+from web.i18n import tr
+
+router = APIRouter(include_in_schema=False)
+
+ALL = ("secretariat", "chair", "vice_chair", "focal_point", "viewer")
+OVERSIGHT = ("secretariat", "chair", "vice_chair", "viewer")
+STAFF = ("secretariat", "chair")
+SECRETARIAT = ("secretariat",)
+CSRF = [Depends(check_csrf)]
+
+
+def _today(s: Session, request: Request):
+    from engine.reporting import committee_today
+
+    return committee_today(s, now(request))
+
+
+def _tz_settings(s: Session) -> tuple[str, dict[str, Any]]:
+    return lc.committee_settings(s)
+
+
+# --- health, language, login ---------------------------------------------------------------------
+
+
+@router.get("/healthz")
+def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    with db(request).ro() as s:
+        if load_user(request, s) is not None and not request.state.user.via_link:
+            return redirect(safe_next(next))
+    csrf_token(request)
+    return render(request, "login.html", {"next": safe_next(next)})
+
+
+@router.post("/login", dependencies=CSRF)
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")) -> Response:
+    from engine.accounts import check_login
+
+    c = cfg(request)
+    with db(request).tx() as s:
+        res = check_login(s, username, password, now=now(request), client=client_ip(request),
+                          limit=c.login_limit, window=c.login_window)
+        pw_stamp = None
+        if res.ok:
+            from engine.models import Account
+
+            pw_stamp = s.get(Account, res.person_id).password_changed_at.timestamp()
+    if res.status == "limited":
+        minutes = max(1, (res.retry_after + 59) // 60)
+        return render(request, "login.html", {"next": safe_next(next), "error": t(request, "login_limited", minutes=minutes),
+                                              "username": username[:64]},
+                      status=429, headers={"Retry-After": str(res.retry_after)})
+    if not res.ok:
+        return render(request, "login.html", {"next": safe_next(next), "error": t(request, "login_bad"),
+                                              "username": username[:64]}, status=401)
+    lang = request.session.get("lang")
+    request.session.clear()  # new session: no fixation, fresh CSRF token
+    request.session.update({"uid": res.person_id, "pw": pw_stamp})
+    if lang:
+        request.session["lang"] = lang
+    return redirect(safe_next(next))
+
+
+@router.post("/logout", dependencies=CSRF)
+def logout(request: Request) -> Response:
+    request.session.clear()
+    resp = redirect("/login")
+    return resp
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    with db(request).ro() as s:
+        user = require_login(request, s)
+    target = {"focal_point": "/items", "secretariat": "/review", "chair": "/heatmap", "vice_chair": "/heatmap"}
+    return redirect(target.get(user.role, "/items"))
+
+
+# --- items ----------------------------------------------------------------------------------------
+
+
+@router.get("/items", response_class=HTMLResponse)
+def items(request: Request, status: str = "", unit: str = "", plan: str = "", q: str = "", page: int = 0) -> Response:
+    with db(request).ro() as s:
+        user = require_login(request, s)
+        today = _today(s, request)
+        rows, total = item_rows(s, user, today=today, status=status or None, unit=unit or None, plan=plan or None,
+                                 q=q or None, page=page)
+        unit_name = None
+        if user.role == "focal_point" and user.unit_code:
+            unit_name = s.execute(select(Unit.name).where(Unit.code == user.unit_code)).scalar_one_or_none()
+    return render(request, "items.html", {
+        "rows": rows, "total": total, "page": page, "pages": (total + PAGE - 1) // PAGE, "today": today,
+        "f": {"status": status, "unit": unit, "plan": plan, "q": q}, "statuses": lc.STATUSES, "unit_name": unit_name,
+    })
+
+
+def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dict[str, Any]:
+    from engine.queries import item_detail
+
+    today = _today(s, request)
+    lang = lang_of(request)
+    d = item_detail(s, item, today=today, lang=lang)
+    allowed = set(lc.allowed_actions(item, user.actor))
+    if user.via_link:
+        allowed &= {"start", "submit", "note", "request_extension", "block", "unblock"}
+    can_ack = (item.status in lc.OPEN_STATES and user.role != "viewer"
+               and d.get("timeliness") in ("overdue", "due_soon"))
+    pending = lc.pending_extension(s, item)
+    files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
+                      .order_by(EvidenceFile.id)).scalars().all()
+    coordinating = item.task.coordinating_text
+    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "pending": pending,
+            "pending_by": lc.person_name(s, pending.requested_by) if pending else None,
+            "files": files, "coordinating": coordinating, "today": today,
+            "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, item_id: str) -> Response:
+    with db(request).ro() as s:
+        user = require_login(request, s, allow_link=True)
+        try:
+            item = get_item(s, user, item_id, lang=lang_of(request))
+        except NotVisible:
+            raise WebError(404, t(request, "not_found")) from None
+        ctx = _detail_ctx(s, request, user, item)
+    return render(request, "item.html", ctx)
+
+
+def _act(request: Request, item_id: str, action: str, params: dict[str, Any], *,
+         upload: UploadFile | None = None, back: str | None = None) -> Response:
+    """Run one action on one item and come back to the item page (or ``back``)."""
+    lang = lang_of(request)
+    c = cfg(request)
+    stored: storage.Stored | None = None
+    try:
+        with db(request).tx() as s:
+            user = require_login(request, s, allow_link=True)
+            try:
+                item = get_item(s, user, item_id, lang=lang)
+            except NotVisible:
+                raise WebError(404, t(request, "not_found")) from None
+            moment = now(request)
+            if upload is not None and upload.filename:
+                try:
+                    stored = storage.save_evidence(upload.file, upload.filename, c.evidence_dir,
+                                                   max_bytes=c.max_upload_bytes)
+                except storage.TooLarge:
+                    raise UserError(t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024))) from None
+                text = str(params.get("evidence") or "").strip()
+                file_note = (f"tệp «{stored.original_name}» ({stored.size} byte, sha256 {stored.sha256}, "
+                             f"lưu {stored.stored_name})") if lang != "en" else (
+                             f"file «{stored.original_name}» ({stored.size} bytes, sha256 {stored.sha256}, "
+                             f"stored {stored.stored_name})")
+                params = {**params, "evidence": f"{text} — {file_note}" if text else file_note}
+            w = perform(s, user, item, action, params, now=moment, lang=lang)
+            if stored is not None:
+                s.add(EvidenceFile(work_item_id=item.id, stored_name=stored.stored_name,
+                                   original_name=stored.original_name,
+                                   content_type=(upload.content_type or None) if upload else None,
+                                   size=stored.size, sha256=stored.sha256, uploaded_by=user.person_id,
+                                   uploaded_at=moment))
+                s.flush()
+            ref = lc.item_ref(item, s)
+            del w
+        flash(request, "ok", t(request, ACTIONS[action][1], ref=ref))
+    except PermissionDenied as exc:
+        _drop(stored)
+        raise WebError(403, str(exc), reason="permission") from None
+    except (Conflict, UserError) as exc:
+        _drop(stored)
+        flash(request, "error", str(exc))
+    except BaseException:
+        _drop(stored)
+        raise
+    return redirect(back or f"/items/{item_id}")
+
+
+def _drop(stored: storage.Stored | None) -> None:
+    if stored is not None:
+        stored.path.unlink(missing_ok=True)
+
+
+def _back(request: Request, value: str | None) -> str | None:
+    return safe_next(value) if value else None
+
+
+@router.post("/items/{item_id}/start", dependencies=CSRF)
+def act_start(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+              back: str = Form("")) -> Response:
+    return _act(request, item_id, "start", {"note": note, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/submit", dependencies=CSRF)
+def act_submit(request: Request, item_id: str, evidence: str = Form(""), note: str = Form(""),
+               version: str = Form(""), file: UploadFile | None = File(None), back: str = Form("")) -> Response:
+    return _act(request, item_id, "submit", {"evidence": evidence, "note": note, "version": version},
+                upload=file, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/note", dependencies=CSRF)
+def act_note(request: Request, item_id: str, text: str = Form(""), percent: str = Form(""), evidence: str = Form(""),
+             version: str = Form(""), back: str = Form("")) -> Response:
+    return _act(request, item_id, "note", {"text": text, "percent": percent, "evidence": evidence, "version": version},
+                back=_back(request, back))
+
+
+@router.post("/items/{item_id}/extension", dependencies=CSRF)
+def act_extension(request: Request, item_id: str, until: str = Form(""), reason: str = Form(""),
+                  version: str = Form(""), back: str = Form("")) -> Response:
+    return _act(request, item_id, "request_extension", {"until": until, "reason": reason, "version": version},
+                back=_back(request, back))
+
+
+@router.post("/items/{item_id}/block", dependencies=CSRF)
+def act_block(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
+              back: str = Form("")) -> Response:
+    return _act(request, item_id, "block", {"reason": reason, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/unblock", dependencies=CSRF)
+def act_unblock(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+                back: str = Form("")) -> Response:
+    return _act(request, item_id, "unblock", {"note": note, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/verify", dependencies=CSRF)
+def act_verify(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+               back: str = Form("")) -> Response:
+    return _act(request, item_id, "verify", {"note": note, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/reject", dependencies=CSRF)
+def act_reject(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
+               back: str = Form("")) -> Response:
+    return _act(request, item_id, "reject", {"reason": reason, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/extension/approve", dependencies=CSRF)
+def act_approve_ext(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+                    back: str = Form("")) -> Response:
+    return _act(request, item_id, "approve_extension", {"note": note, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/extension/reject", dependencies=CSRF)
+def act_reject_ext(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
+                   back: str = Form("")) -> Response:
+    return _act(request, item_id, "reject_extension", {"reason": reason, "version": version}, back=_back(request, back))
+
+
+@router.post("/items/{item_id}/ack", dependencies=CSRF)
+def act_ack(request: Request, item_id: str, note: str = Form(""), back: str = Form("")) -> Response:
+    return _act(request, item_id, "ack", {"note": note}, back=_back(request, back))
+
+
+@router.get("/items/{item_id}/evidence/{file_id}")
+def evidence_download(request: Request, item_id: str, file_id: int) -> Response:
+    from fastapi.responses import FileResponse
+
+    with db(request).ro() as s:
+        user = require_login(request, s, allow_link=True)
+        try:
+            item = get_item(s, user, item_id, lang=lang_of(request))
+        except NotVisible:
+            raise WebError(404, t(request, "not_found")) from None
+        f = s.get(EvidenceFile, file_id)
+        if f is None or f.work_item_id != item.id:
+            raise WebError(404, t(request, "not_found"))
+        path = cfg(request).evidence_dir / f.stored_name
+        name = f.original_name
+    if not path.is_file():
+        raise WebError(404, t(request, "not_found"))
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+# --- secretariat: review queue, plans, upload -------------------------------------------------------
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review(request: Request) -> Response:
+    from engine.queries import _item_refs
+
+    with db(request).ro() as s:
+        require_login(request, s, STAFF)
+        subs = s.execute(select(WorkItem, Task, Unit).join(Task, Task.id == WorkItem.task_id)
+                         .join(Unit, Unit.id == WorkItem.unit_id).where(WorkItem.status == "submitted")
+                         .order_by(WorkItem.submitted_at, WorkItem.id).limit(500)).all()
+        exts = s.execute(select(ExtensionRequest, WorkItem, Task, Unit)
+                         .join(WorkItem, WorkItem.id == ExtensionRequest.work_item_id)
+                         .join(Task, Task.id == WorkItem.task_id).join(Unit, Unit.id == WorkItem.unit_id)
+                         .where(ExtensionRequest.status == "pending")
+                         .order_by(ExtensionRequest.requested_at, ExtensionRequest.id).limit(500)).all()
+        refs = _item_refs(s, [w for w, *_ in subs] + [w for _, w, *_ in exts])
+        from engine.models import Event
+
+        evid: dict[int, str | None] = {}
+        for w, *_ in subs:
+            evid[w.id] = s.execute(select(Event.evidence).where(Event.work_item_id == w.id, Event.to_status == "submitted")
+                                   .order_by(Event.id.desc()).limit(1)).scalar_one_or_none()
+        names = dict(s.execute(select(Person.id, Person.name)).all())
+        tz, _ = _tz_settings(s)
+        sub_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "unit_name": u.name,
+                     "deadline": w.deadline, "submitted": lc.fmt_local(w.submitted_at, tz), "evidence": evid.get(w.id),
+                     "version": w.version} for w, task, u in subs]
+        ext_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "deadline": w.deadline,
+                     "until": r.until, "reason": r.reason, "by": names.get(r.requested_by, r.requested_by),
+                     "version": w.version} for r, w, task, u in exts]
+    return render(request, "review.html", {"subs": sub_rows, "exts": ext_rows})
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans(request: Request) -> Response:
+    from engine.queries import list_plans
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        rows = list_plans(s)
+    return render(request, "plans.html", {"plans": rows})
+
+
+@router.get("/plans/upload", response_class=HTMLResponse)
+def upload_form(request: Request) -> Response:
+    with db(request).ro() as s:
+        require_login(request, s, SECRETARIAT)
+    return render(request, "upload.html", {"max_mb": cfg(request).max_upload_bytes // (1024 * 1024)})
+
+
+@router.post("/plans/upload", response_class=HTMLResponse, dependencies=CSRF)
+def upload_preview(request: Request, file: UploadFile | None = File(None), code: str = Form("")) -> Response:
+    from engine.directory_store import current_directory, people_index
+    from engine.planfile.readers import read_plan_bytes
+    from engine.planfile.spec import PlanFileError
+    from engine.planfile.validate import validate_plan
+
+    c = cfg(request)
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        require_login(request, s, SECRETARIAT)
+    if file is None or not file.filename:
+        flash(request, "error", tr(lang, "upload_help"))
+        return redirect("/plans/upload")
+    original = storage.clean_name(file.filename)
+    try:
+        token, path, _size = storage.save_pending_plan(file.file, original, c.pending_dir,
+                                                       max_bytes=c.max_upload_bytes, now_ts=now(request).timestamp())
+    except storage.TooLarge:
+        flash(request, "error", t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024)))
+        return redirect("/plans/upload")
+    try:
+        spec = read_plan_bytes(path.read_bytes(), original)
+        with db(request).ro() as s:
+            vp = validate_plan(spec, current_directory(s), code=(code.strip() or None), people=people_index(s), lang=lang)
+    except (PlanFileError, UserError) as exc:
+        path.unlink(missing_ok=True)
+        return render(request, "preview.html", {"file": original, "read_error": str(exc), "vp": None}, status=400)
+    uploads = dict(request.session.get("uploads") or {})
+    uploads[token] = {"name": original, "suffix": path.suffix, "code": code.strip() or None}
+    request.session["uploads"] = dict(list(uploads.items())[-3:])
+    return render(request, "preview.html", {"file": original, "vp": vp, "token": token,
+                                            "errors": vp.errors, "warnings": vp.warnings,
+                                            "new_units": list(vp.new_units.values())})
+
+
+@router.post("/plans/upload/commit", dependencies=CSRF)
+def upload_commit(request: Request, token: str = Form("")) -> Response:
+    from engine.planfile.loader import load_plan_spec
+    from engine.planfile.readers import read_plan_bytes
+    from engine.planfile.spec import PlanFileError
+    from engine.planfile.validate import PlanValidationError
+
+    c = cfg(request)
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        user = require_login(request, s, SECRETARIAT)
+    uploads = dict(request.session.get("uploads") or {})
+    meta = uploads.get(token)
+    path = storage.pending_path(c.pending_dir, token, meta["suffix"]) if meta else None
+    if meta is None or path is None:
+        raise WebError(400, t(request, "upload_expired"), reason="upload")
+    try:
+        spec = read_plan_bytes(path.read_bytes(), meta["name"])
+        r = load_plan_spec(db(request).write, spec, now=now(request), code=meta.get("code"), actor=user.person_id,
+                           lang=lang)
+    except (PlanFileError, PlanValidationError, UserError) as exc:
+        flash(request, "error", str(exc))
+        return redirect("/plans/upload")
+    path.unlink(missing_ok=True)
+    uploads.pop(token, None)
+    request.session["uploads"] = uploads
+    added = r.tasks if r.created else len(r.added)
+    flash(request, "ok", t(request, "plan_loaded", code=r.plan_code, rev=r.revision or 1, added=added,
+                           changed=len(r.changed), cancelled=len(r.cancelled)))
+    return redirect("/plans")
+
+
+# --- chair: heat map, overdue, reports --------------------------------------------------------------
+
+
+@router.get("/heatmap", response_class=HTMLResponse)
+def heatmap_page(request: Request, plan: str = "") -> Response:
+    from web.heatmap import heatmap
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        try:
+            hm = heatmap(s, now=now(request), plan_code=plan or None, lang=lang_of(request),
+                         db_key=cfg(request).database_url)
+        except UserError as exc:
+            raise WebError(404, str(exc)) from None
+    return render(request, "heatmap.html", {"hm": hm})
+
+
+@router.get("/overdue", response_class=HTMLResponse)
+def overdue(request: Request, plan: str = "", unit: str = "", page: int = 0) -> Response:
+    with db(request).ro() as s:
+        user = require_login(request, s, OVERSIGHT)
+        today = _today(s, request)
+        rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
+                                 page=page, overdue_only=True)
+    return render(request, "overdue.html", {"rows": rows, "total": total, "page": page,
+                                            "pages": (total + PAGE - 1) // PAGE})
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(request: Request) -> Response:
+    from engine.snapshots import list_snapshots
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        rows = list_snapshots(s, limit=100)
+    return render(request, "reports.html", {"reports": rows})
+
+
+def _snapshot(request: Request, report_id: int) -> dict[str, Any]:
+    from engine.models import ReportSnapshot
+    from engine.snapshots import snapshot_data
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        if s.get(ReportSnapshot, report_id) is None:
+            raise WebError(404, t(request, "not_found"))
+        try:
+            return snapshot_data(s, report_id, lang=lang_of(request))
+        except UserError as exc:
+            raise WebError(409, str(exc)) from None
+
+
+@router.get("/reports/{report_id}", response_class=HTMLResponse)
+def report_view(request: Request, report_id: int) -> Response:
+    from engine.render import render as render_report
+
+    data = _snapshot(request, report_id)
+    html = render_report(data, "html").decode("utf-8")
+    # the report is a self-contained document with its own inline styles and data: charts
+    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                  "img-src data:; frame-ancestors 'none'"})
+
+
+@router.get("/reports/{report_id}/download/{fmt}")
+def report_download(request: Request, report_id: int, fmt: str) -> Response:
+    from engine.reporting import report_title
+    from engine.render import EXTENSIONS, FORMATS, MIME
+    from engine.render import render as render_report
+
+    if fmt not in FORMATS:
+        raise WebError(404, t(request, "not_found"))
+    data = _snapshot(request, report_id)
+    body = render_report(data, fmt)
+    name = f"{report_title(data)}{EXTENSIONS[fmt]}"
+    ascii_name = f"report-{report_id}{EXTENSIONS[fmt]}"
+    return Response(body, media_type=MIME[fmt], headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})
+
+
+# --- account: API token, calendar link -------------------------------------------------------------
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request) -> Response:
+    with db(request).ro() as s:
+        user = require_login(request, s)
+        units = []
+        if user.role == "secretariat":
+            units = s.execute(select(Unit.code, Unit.name).where(Unit.is_group.is_(False), Unit.active.is_(True))
+                              .order_by(Unit.code)).all()
+    shown = request.session.pop("shown", None)
+    return render(request, "account.html", {"units": units, "shown": shown})
+
+
+@router.post("/account/token", dependencies=CSRF)
+def account_token(request: Request) -> Response:
+    from engine.accounts import issue_api_token
+
+    with db(request).tx() as s:
+        user = require_login(request, s)
+        tok = issue_api_token(s, user.person_id, now=now(request), label="web", lang=lang_of(request))
+    request.session["shown"] = {"kind": "token", "value": tok}
+    return redirect("/account")
+
+
+@router.post("/account/ical", dependencies=CSRF)
+def account_ical(request: Request, unit: str = Form("")) -> Response:
+    from engine.accounts import issue_ical_secret
+
+    with db(request).tx() as s:
+        user = require_login(request, s)
+        if user.role == "focal_point":
+            code = user.unit_code
+        elif user.role == "secretariat":
+            code = unit.strip()
+        else:
+            raise WebError(403, t(request, "forbidden"), reason="role")
+        if not code:
+            raise WebError(400, t(request, "not_found"))
+        try:
+            secret = issue_ical_secret(s, code, now=now(request), by=user.person_id, lang=lang_of(request))
+        except UserError as exc:
+            raise WebError(400, str(exc)) from None
+    base = (cfg(request).base_url or str(request.base_url)).rstrip("/")
+    request.session["shown"] = {"kind": "ical", "value": f"{base}/ical/{quote(code)}/{secret}.ics"}
+    return redirect("/account")
+
+
+# --- one-click links --------------------------------------------------------------------------------
+
+
+def _read_link(request: Request, token: str):  # -> LinkClaims
+    from engine.links import LinkExpired, LinkInvalid, read_token
+
+    try:
+        return read_token(cfg(request).secret_key, token, now=now(request))
+    except LinkExpired:
+        raise WebError(410, t(request, "link_expired"), reason="expired") from None
+    except LinkInvalid:
+        raise WebError(400, t(request, "link_invalid"), reason="invalid") from None
+
+
+def _link_actor(s: Session, claims) -> str | None:  # type: ignore[no-untyped-def]
+    """The person a link acts as: its named recipient, else the unit's focal point."""
+    if claims.recipient:
+        p = s.get(Person, claims.recipient)
+        return p.id if p is not None and p.active else None
+    unit = s.execute(select(Unit).where(Unit.code == claims.unit_code)).scalar_one_or_none()
+    if unit is None:
+        return None
+    return s.execute(select(Person.id).where(Person.unit_id == unit.id, Person.role == "focal_point",
+                                             Person.active.is_(True)).order_by(Person.id).limit(1)).scalar_one_or_none()
+
+
+def _link_item(s: Session, request: Request, claims) -> tuple[WorkItem, str]:  # type: ignore[no-untyped-def]
+    item = s.get(WorkItem, claims.item_id)
+    actor_id = _link_actor(s, claims)
+    if item is None or item.unit.code != claims.unit_code or actor_id is None:
+        raise WebError(400, t(request, "link_invalid"), reason="invalid")
+    return item, actor_id
+
+
+@router.get("/l/{token}", response_class=HTMLResponse)
+def link_open(request: Request, token: str) -> Response:
+    claims = _read_link(request, token)
+    with db(request).ro() as s:
+        item, actor_id = _link_item(s, request, claims)
+        if claims.purpose == "open":
+            request.session["link"] = {"i": item.id, "u": claims.unit_code, "a": actor_id, "e": claims.expires}
+            return redirect(f"/items/{item.id}")
+        ref = lc.item_ref(item, s)
+        title = item.task.title
+    return render(request, "link_ack.html", {"token": token, "ref": ref, "title": title})
+
+
+@router.post("/l/{token}", dependencies=CSRF)
+def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
+    from engine.escalation import acknowledge
+    from engine.lifecycle import load_actor
+
+    claims = _read_link(request, token)
+    if claims.purpose != "ack":
+        raise WebError(400, t(request, "link_invalid"), reason="invalid")
+    lang = lang_of(request)
+    try:
+        with db(request).tx() as s:
+            item, actor_id = _link_item(s, request, claims)
+            actor = load_actor(s, actor_id, lang=lang)
+            acknowledge(s, item, actor, now=now(request), note=note or None, lang=lang)
+            ref = lc.item_ref(item, s)
+            item_id = item.id
+        msg, kind = t(request, "done_ack", ref=ref), "ok"
+    except PermissionDenied as exc:
+        raise WebError(403, str(exc), reason="permission") from None
+    except UserError as exc:
+        msg, kind, item_id = str(exc), "error", claims.item_id
+    return render(request, "link_done.html", {"message": msg, "kind": kind, "item_id": item_id})
+
+
+# --- iCalendar feed ---------------------------------------------------------------------------------
+
+
+@router.get("/ical/{unit_code}/{secret}.ics")
+def ical_feed(request: Request, unit_code: str, secret: str) -> Response:
+    from engine.accounts import unit_for_ical
+    from web.ical import unit_calendar
+
+    with db(request).ro() as s:
+        unit = unit_for_ical(s, unit_code, secret)
+        if unit is None:
+            return PlainTextResponse("Not found", status_code=404)
+        body = unit_calendar(s, unit, now=now(request), base_url=cfg(request).base_url or str(request.base_url),
+                             lang=lang_of(request))
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f"inline; filename=\"steer-{unit.code}.ics\""})
+
