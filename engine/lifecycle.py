@@ -776,6 +776,11 @@ def add_note(session: Session, item: WorkItem | int, actor: Actor, *, now: datet
     percent = float(percent) if percent is not None else None  # the column is a float; the hash sees 70.0, not 70
     require_aware(now)
     w = _get_item(session, item, lang)
+    if expected_version is None and session.get_bind().dialect.name != "sqlite":
+        # A note changes no state: two people noting the same item at once must both succeed,
+        # so without an explicit version wait for the row instead of failing the CAS below.
+        # (SQLite writers are already serialised by BEGIN IMMEDIATE.)
+        session.refresh(w, with_for_update=True)
     ctx = _prepare(session, w, actor, "note", now=now, expected_version=expected_version, lang=lang,
                    legal=_note_allowed(w))
     _cas(session, w, {}, actor=actor, now=now, tz=ctx.tz, lang=lang)

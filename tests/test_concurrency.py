@@ -131,3 +131,44 @@ def test_postgres_compare_and_set_decides_between_two_open_transactions(submitte
         pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; two open write transactions cannot overlap")
     _, msg = check_one_winner(submitted, race(db_url, tmp_path, "race"))
     assert "Conflict" in msg and "23/06/2025 08:0" in msg
+
+
+def test_two_people_noting_the_same_item_at_once_both_succeed_without_a_version(submitted, db_url):
+    """A note changes no state: without an explicit version the second writer waits, not fails."""
+    import threading
+
+    with transaction(submitted) as s:
+        ref_id = item_of(s, "KH-TEST", "1").id
+        before = s.execute(select(Event).where(Event.work_item_id == ref_id, Event.kind == "note")).scalars().all()
+    results: dict[str, str] = {}
+    first_holds = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with transaction(submitted) as s:
+            lc.add_note(s, s.get(lc.WorkItem, ref_id), actor(s, "skhcn_focal"), now=at("2025-06-21 09:00"), text="A")
+            first_holds.set()
+            release.wait(10)  # keep the transaction (and its row lock on PostgreSQL) open
+        results["first"] = "OK"
+
+    def second() -> None:
+        first_holds.wait(10)
+        try:
+            with transaction(submitted) as s:
+                lc.add_note(s, s.get(lc.WorkItem, ref_id), actor(s, "secretariat"), now=at("2025-06-21 09:00"), text="B")
+            results["second"] = "OK"
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            results["second"] = f"{type(exc).__name__}: {exc}"
+
+    t1, t2 = threading.Thread(target=first), threading.Thread(target=second)
+    t1.start(); t2.start()
+    first_holds.wait(10)
+    time.sleep(0.5)  # the second writer is now waiting (PostgreSQL row lock / SQLite write lock)
+    release.set()
+    t1.join(20); t2.join(20)
+    assert results == {"first": "OK", "second": "OK"}
+    with transaction(submitted) as s:
+        notes = s.execute(select(Event).where(Event.work_item_id == ref_id, Event.kind == "note")).scalars().all()
+        assert len(notes) == len(before) + 2
+        assert s.get(lc.WorkItem, ref_id).version == 4  # 1 → submitted 2 → notes 3, 4
+        assert verify_chain(s).ok
