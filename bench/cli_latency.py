@@ -81,7 +81,7 @@ def measure(backend: str, runs: int, workdir: Path) -> dict:
     with fresh_db(backend, workdir) as url:
         _seed(url)
         env = {k: v for k, v in os.environ.items() if k not in ("STEER_NOW", "STEER_NO_SERVER")}
-        env["STEER_RUNTIME_DIR"] = str(workdir / "run")
+        env["STEER_RUNTIME_DIR"] = os.environ["STEER_RUNTIME_DIR"] = str(workdir / "run")
         note = [STEER, "--db", url, "task", "note", "KH-57-LS/3", "--as", "bptth_focal", "--note", "Đang triển khai"]
         before = _notes(url)
         timed([PY, "-c", "pass"], 2, env)
@@ -94,7 +94,8 @@ def measure(backend: str, runs: int, workdir: Path) -> dict:
         heavy = sorted({line.split("|")[-1].strip().split(".")[0] for line in imp.stderr.splitlines()
                         if line.split("|")[-1].strip().split(".")[0] in {"prefect", "apprise"}})
         port = _free_port()
-        web = subprocess.Popen([STEER, "--db", url, "web", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
+        web = subprocess.Popen([STEER, "--db", url, "web", "--host", "127.0.0.1", "--port", str(port),
+                                "--upload-dir", str(workdir / "uploads")], cwd=ROOT,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             sf = Path(server_file(url))
@@ -107,7 +108,8 @@ def measure(backend: str, runs: int, workdir: Path) -> dict:
                     except OSError:
                         pass
                 if web.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"steer web did not start: {web.stderr.read() if web.stderr else ''}")
+                    web.kill()
+                    raise SystemExit(f"steer web did not start: {web.communicate(timeout=10)[1][-2000:]}")
                 time.sleep(0.1)
             timed(note, 3, env)
             floor2 = timed([PY, "-c", "pass"], runs, env)
