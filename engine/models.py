@@ -337,7 +337,12 @@ class Event(Base):
     """Append-only, hash-chained record of every change."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_item_kind_at", "work_item_id", "kind", "at"),)
+    __table_args__ = (
+        Index("ix_event_item_kind_at", "work_item_id", "kind", "at"),
+        # reports: a plan's events of some kinds over a time range; each task's latest note
+        Index("ix_event_plan_kind_at", "plan_id", "kind", "at"),
+        Index("ix_event_task_kind_at", "task_id", "kind", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
@@ -415,6 +420,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_item_recipient", "work_item_id", "recipient"),
         Index("ix_outbox_created_at", "created_at"),
+        # detection (PostgreSQL) reads a level's rows for a window of deadlines to skip the
+        # items notified on an earlier day (engine.escalation, Rule.known)
+        Index("ix_outbox_level_deadline", "level", "deadline"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -473,3 +481,71 @@ class EscalationAck(Base):
     acked_by: Mapped[str] = mapped_column(String(64))
     acked_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- web accounts (engine.accounts) ---------------------------------------------------------
+
+
+class Account(Base):
+    """Login credentials of a directory person (the role and unit stay on ``person``)."""
+
+    __tablename__ = "account"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """Failed logins, per key ("user:<id>" or "ip:<address>"), for rate limiting across workers."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IcalFeed(Base):
+    """The secret of a unit's iCalendar deadline feed; only its sha256 is stored."""
+
+    __tablename__ = "ical_feed"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class EvidenceFile(Base):
+    """A file uploaded as evidence for a work item (stored under a random name)."""
+
+    __tablename__ = "evidence_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    original_name: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]

@@ -68,17 +68,22 @@ approved from the period start to E.
 
 from __future__ import annotations
 
+import gc
 import re
+from bisect import bisect_left
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, null, or_, select, true
+from sqlalchemy import DateTime, and_, case, func, null, or_, select, true, type_coerce
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from engine.clock import DEFAULT_TZ, end_of_local_day, local_date, local_datetime
@@ -399,7 +404,7 @@ def unit_status(counts: Mapping[str, Any], rules: StatusRules) -> tuple[str, lis
 
 
 # =====================================================================================
-# The plan, and each work item's state at an instant (from the event log)
+# The plan, and each work item's state at the as-of instant (from the event log)
 # =====================================================================================
 
 
@@ -409,23 +414,13 @@ class _Loaded:
     tz: str
     settings: dict[str, Any]
     committee: Committee | None
-    tasks: list[Any]  # Row(id, code, position, title, deliverable, lead_text, ..., created_at, status)
+    # the tasks created by the as-of instant, in plan order: (id, code, title, deliverable, lead_text,
+    # coordinating_text, deadline, deadline_text, deadline_kind, section_id)
+    tasks: list[tuple[Any, ...]]
     sections: dict[int, tuple[str, str, int]]
     units: dict[int, tuple[str, str]]
     people: dict[str, str]
-    imported: dict[int, str]  # completing event id -> completion recorded at import
     deadline_changes: bool  # the plan has "deadline_changed" events (plan revisions)
-
-
-class _State:
-    """One work item at one instant."""
-
-    __slots__ = ("id", "task_id", "unit_id", "occurrence", "status", "deadline", "completed_at", "completion")
-
-    def __init__(self, id: int, task_id: int, unit_id: int, occurrence: str, status: str, deadline: date | None,
-                 completed_at: datetime | None, completion: str | None) -> None:
-        self.id, self.task_id, self.unit_id, self.occurrence = id, task_id, unit_id, occurrence
-        self.status, self.deadline, self.completed_at, self.completion = status, deadline, completed_at, completion
 
 
 def _plan_for(session: Session, plan_code: str | None, lang: str) -> Plan:
@@ -448,169 +443,143 @@ def _plan_for(session: Session, plan_code: str | None, lang: str) -> Plan:
                        f"There are {len(plans)} plans; pick one with --plan: {', '.join(p.code for p in plans)}."))
 
 
-def _load(session: Session, plan: Plan) -> _Loaded:
+def _load(session: Session, plan: Plan, cut: datetime) -> _Loaded:
     committee = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
     tz = (committee.timezone if committee is not None else None) or DEFAULT_TZ
     settings = dict(committee.settings or {}) if committee is not None else {}
     settings.update(plan.settings or {})
     tasks = session.execute(
-        select(Task.id, Task.code, Task.position, Task.title, Task.deliverable, Task.lead_text, Task.coordinating_text,
-               Task.deadline, Task.deadline_text, Task.deadline_kind, Task.section_id, Task.created_at, Task.status)
-        .where(Task.plan_id == plan.id).order_by(Task.position, Task.id)).all()
+        select(Task.id, Task.code, Task.title, Task.deliverable, Task.lead_text, Task.coordinating_text,
+               Task.deadline, Task.deadline_text, Task.deadline_kind, Task.section_id)
+        .where(Task.plan_id == plan.id, Task.created_at <= cut).order_by(Task.position, Task.id)).all()
     sections = {sid: (code, title, pos) for sid, code, title, pos in session.execute(
         select(Section.id, Section.code, Section.title, Section.position).where(Section.plan_id == plan.id))}
     units = {uid: (code, name) for uid, code, name in session.execute(select(Unit.id, Unit.code, Unit.name))}
-    imported: dict[int, str] = {}
-    changes = False
-    for eid, kind, data in session.execute(  # one pass over the plan's log for both
-        select(Event.id, Event.kind, case((Event.kind == "status", Event.data), else_=None))
-        .where(Event.plan_id == plan.id,
-               or_(Event.kind == "deadline_changed",
-                   and_(Event.kind == "status", Event.to_status == "completed", Event.actor == "import")))
-    ):
-        if kind == "deadline_changed":
-            changes = True
-            continue
-        c = (data or {}).get("completion") if isinstance(data, dict) else None
-        if c in ("on_time", "late", "unknown"):
-            imported[eid] = c
+    changes = session.execute(select(Event.id).where(Event.plan_id == plan.id, Event.kind == "deadline_changed")
+                              .limit(1)).first() is not None
     people = dict(session.execute(select(Person.id, Person.name)).all())
-    return _Loaded(plan, tz, settings, committee, list(tasks), sections, units, people, imported, changes)
+    return _Loaded(plan, tz, settings, committee, list(tasks), sections, units, people, changes)
 
 
-def _states(session: Session, ld: _Loaded, cuts: Sequence[datetime]) -> list[list[_State]]:
-    """For each instant in ``cuts``: every work item (of a task) created by then, with its
-    status, deadline in force and completion at that instant, resolved in one SQL query.
+# A work item's state, as the statements of _state_rows return it (one row per item):
+# (id, task_id, unit_id, occurrence, status, deadline, completed_at, final, completion, imported, exists_before)
+# where completed_at is raw (SQLite: naive UTC) and set when the status is completed; ``final``: 1 when
+# ``completion`` is the completion in force (what the lifecycle recorded for this completion, or what is
+# stored for an item completed without events), else it is judged (or taken from the import);
+# ``imported``: the id of the importing event that completed the item; ``exists_before``: 1 when the item
+# (and its task) existed at the previous report's instant.
 
-    Per item and instant: the last status event and the last deadline event at or before
-    the instant. Before its first status event an item was in that event's ``from_status``
-    (normally not_started); before its first deadline event its deadline was that event's
-    ``deadline_before``. SQLite answers with index seeks on ``ix_event_item_kind_at`` (one per
-    item and instant); PostgreSQL with ``DISTINCT ON`` passes over the plan's log (hash joins).
+
+def _state_rows(session: Session, ld: _Loaded, cut: datetime, before: datetime, *,
+                changed_by: datetime | None = None) -> list[tuple[Any, ...]]:
+    """Every work item (of a task) that exists at ``cut``, with its status, deadline in force and
+    completion at that instant, in one SQL statement.
+
+    Per item: the last status event and the last deadline event at or before ``cut``. Before its
+    first status event an item was in that event's ``from_status`` (looked up unless the item is
+    stored as not started); before its first deadline event its deadline was that event's
+    ``deadline_before`` (looked up when the stored deadline moved, or the plan was revised). Those
+    first events are looked up only for the few items that need them (``CASE`` evaluates its
+    branches lazily).
+
+    ``changed_by``: just the items with a status or deadline event in (``cut``, ``changed_by``] —
+    the previous report (``cut``) needs its own states only for those; every other item was then
+    as it is at ``changed_by``. SQLite, and PostgreSQL for those few items, answer with index seeks on
+    ``ix_event_item_kind_at`` (one per item); PostgreSQL answers for all items with ``DISTINCT ON``
+    passes over the plan's log (hash joins).
     """
     w, t, ev = WorkItem.__table__, Task.__table__, Event.__table__
     plan_id = ld.plan.id
     # one kind per lookup, so the index gives the order (an IN over kinds would sort per item)
     dl_kinds = DEADLINE_EVENTS if ld.deadline_changes else ("extension_approved",)
-    first_cut = min(cuts)
     moved = true() if ld.deadline_changes else w.c.deadline.is_distinct_from(w.c.original_deadline)
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
+    mode = ("seek" if session.get_bind().dialect.name != "postgresql"
+            else "lateral" if changed_by is not None else "distinct_on")
 
     def kind_is(e: Any, kinds: tuple[str, ...]) -> Any:
         return e.c.kind == kinds[0] if len(kinds) == 1 else e.c.kind.in_(kinds)
 
-    def seek(kinds: tuple[str, ...], col: str, cut: datetime | None) -> Any:
-        """Correlated: the ``col`` of the item's last event of ``kinds`` at or before ``cut``
-        (``cut`` None: its first event ever)."""
+    def last(kinds: tuple[str, ...], names: tuple[str, ...], item: Any) -> Any:
+        """The item's last event of ``kinds`` at or before ``cut`` (correlated)."""
         e = ev.alias()
-        q = select(e.c[col]).where(e.c.work_item_id == w.c.id, kind_is(e, kinds))
-        if cut is None:
-            return q.order_by(e.c.at.asc(), e.c.id.asc()).limit(1).scalar_subquery()
-        return q.where(e.c.at <= cut).order_by(e.c.at.desc(), e.c.id.desc()).limit(1).scalar_subquery()
+        return (select(*(e.c[c] for c in names)).where(e.c.work_item_id == item, kind_is(e, kinds), e.c.at <= cut)
+                .order_by(e.c.at.desc(), e.c.id.desc()).limit(1))
 
-    def per_item(kinds: tuple[str, ...], cols: tuple[str, ...], cut: datetime | None, name: str) -> Any:
-        """PostgreSQL: one row per item, its last event of ``kinds`` at or before ``cut``
-        (``cut`` None: its first event ever)."""
+    def first(kinds: tuple[str, ...], col: str, item: Any) -> Any:
         e = ev.alias()
-        q = select(e.c.work_item_id, *(e.c[c] for c in cols)).where(
-            e.c.plan_id == plan_id, e.c.work_item_id.is_not(None), kind_is(e, kinds))
-        if cut is None:
-            q = q.order_by(e.c.work_item_id, e.c.at.asc(), e.c.id.asc())
-        else:
-            q = q.where(e.c.at <= cut).order_by(e.c.work_item_id, e.c.at.desc(), e.c.id.desc())
-        from sqlalchemy.dialects.postgresql import distinct_on
-
-        return q.ext(distinct_on(e.c.work_item_id)).subquery(name)
+        return (select(e.c[col]).where(e.c.work_item_id == item, kind_is(e, kinds))
+                .order_by(e.c.at.asc(), e.c.id.asc()).limit(1).scalar_subquery())
 
     cols: list[Any] = [w.c.id, w.c.task_id, w.c.unit_id, w.c.occurrence, w.c.status, w.c.deadline,
-                       w.c.completed_at, w.c.completion]
-    joined: Any = w.join(t, t.c.id == w.c.task_id)
-    if on_sqlite:
-        st_ids = {k: seek(("status",), "id", cut) for k, cut in enumerate(cuts)}
-        dl_ids = {k: seek(dl_kinds, "id", cut) for k, cut in enumerate(cuts)}
-        k0 = cuts.index(first_cut)
-        base_cols = [*cols]
-        for k in range(len(cuts)):
-            base_cols += [st_ids[k].label(f"st_id_{k}"), dl_ids[k].label(f"dl_id_{k}")]
-        base_cols += [case((and_(w.c.status != "not_started"), 1), else_=0).label("maybe_prev"),
-                      case((moved, 1), else_=0).label("moved")]
-        base_cols += [case((and_(w.c.created_at <= cut, t.c.created_at <= cut), 1), else_=0).label(f"exists_{k}")
-                      for k, cut in enumerate(cuts)]
-        base = (select(*base_cols).select_from(joined)
-                .where(t.c.plan_id == plan_id, w.c.created_at <= max(cuts), t.c.created_at <= max(cuts))
-                .subquery("base"))
-        out_cols: list[Any] = [base.c[c.name] for c in cols]
+                       type_coerce(w.c.completed_at, DateTime()).label("completed_at"),  # raw: converted when used
+                       w.c.completion, case((moved, 1), else_=0).label("moved"),
+                       case((and_(w.c.created_at <= before, t.c.created_at <= before), 1), else_=0).label("exists_before")]
+    items: Any = w.join(t, t.c.id == w.c.task_id)
+    if changed_by is not None:  # driven by the few changed items (a derived table, so SQLite starts from it)
+        e = ev.alias()
+        changed = (select(e.c.work_item_id)
+                   .where(e.c.plan_id == plan_id, e.c.kind.in_(("status", *dl_kinds)), e.c.at > cut,
+                          e.c.at <= changed_by, e.c.work_item_id.is_not(None)).distinct().subquery("changed"))
+        items = changed.join(w, w.c.id == changed.c.work_item_id).join(t, t.c.id == w.c.task_id)
+    if mode == "seek":
+        cols += [last(("status",), ("id",), w.c.id).scalar_subquery().label("st_id"),
+                 last(dl_kinds, ("id",), w.c.id).scalar_subquery().label("dl_id")]
+    base = (select(*cols).select_from(items)
+            .where(t.c.plan_id == plan_id, w.c.created_at <= cut, t.c.created_at <= cut).subquery("base"))
+    b = base.c
+    if mode == "seek":
+        st, dl = ev.alias("st"), ev.alias("dl")
+        joined = base.outerjoin(st, st.c.id == b.st_id).outerjoin(dl, dl.c.id == b.dl_id)
+    elif mode == "lateral":
+        st = last(("status",), ("id", "to_status", "at", "actor"), b.id).lateral("st")
+        dl = last(dl_kinds, ("id", "deadline_after"), b.id).lateral("dl")
+        joined = base.outerjoin(st, true()).outerjoin(dl, true())
+    else:
+        from sqlalchemy.dialects.postgresql import distinct_on
 
-        def first_seek(kinds: tuple[str, ...], col: str) -> Any:
+        def last_each(kinds: tuple[str, ...], names: tuple[str, ...], name: str) -> Any:
             e = ev.alias()
-            return (select(e.c[col]).where(e.c.work_item_id == base.c.id, kind_is(e, kinds))
-                    .order_by(e.c.at.asc(), e.c.id.asc()).limit(1).scalar_subquery())
+            return (select(e.c.work_item_id, *(e.c[c] for c in names))
+                    .where(e.c.plan_id == plan_id, e.c.work_item_id.is_not(None), kind_is(e, kinds), e.c.at <= cut)
+                    .order_by(e.c.work_item_id, e.c.at.desc(), e.c.id.desc())
+                    .ext(distinct_on(e.c.work_item_id)).subquery(name))
 
-        out_cols += [
-            case((and_(base.c[f"st_id_{k0}"].is_(None), base.c.maybe_prev == 1), first_seek(("status",), "from_status")),
-                 else_=None),
-            case((and_(base.c[f"dl_id_{k0}"].is_(None), base.c.moved == 1), first_seek(dl_kinds, "id")), else_=None),
-            null(),
-        ]
-        outer: Any = base
-        for k in range(len(cuts)):
-            st, dl = ev.alias(f"st_{k}"), ev.alias(f"dl_{k}")
-            outer = outer.outerjoin(st, st.c.id == base.c[f"st_id_{k}"]).outerjoin(dl, dl.c.id == base.c[f"dl_id_{k}"])
-            out_cols += [base.c[f"exists_{k}"], st.c.id, st.c.to_status,
-                         case((st.c.to_status == "completed", st.c.at), else_=None), dl.c.id, dl.c.deadline_after]
-        stmt = select(*out_cols).select_from(outer)
-    else:
-        first_st = per_item(("status",), ("from_status",), None, "first_st")
-        first_dl = per_item(dl_kinds, ("id", "deadline_before"), None, "first_dl")
-        joined = joined.outerjoin(first_st, first_st.c.work_item_id == w.c.id) \
-            .outerjoin(first_dl, first_dl.c.work_item_id == w.c.id)
-        out_cols = [*cols, first_st.c.from_status, first_dl.c.id, first_dl.c.deadline_before]
-        for k, cut in enumerate(cuts):
-            st = per_item(("status",), ("id", "to_status", "at"), cut, f"st_{k}")
-            dl = per_item(dl_kinds, ("id", "deadline_after"), cut, f"dl_{k}")
-            joined = joined.outerjoin(st, st.c.work_item_id == w.c.id).outerjoin(dl, dl.c.work_item_id == w.c.id)
-            out_cols += [case((and_(w.c.created_at <= cut, t.c.created_at <= cut), 1), else_=0), st.c.id, st.c.to_status,
-                         case((st.c.to_status == "completed", st.c.at), else_=None), dl.c.id, dl.c.deadline_after]
-        stmt = (select(*out_cols).select_from(joined)
-                .where(t.c.plan_id == plan_id, w.c.created_at <= max(cuts), t.c.created_at <= max(cuts)))
-    rows = session.execute(stmt).all()
-    # deadline_before of each item's first deadline event (SQLite returns only its id)
-    firsts: dict[int, date | None] = {}
-    if on_sqlite:
-        ids = [r[9] for r in rows if r[9] is not None]
-        for i in range(0, len(ids), 500):
-            firsts.update(session.execute(select(Event.id, Event.deadline_before)
-                                          .where(Event.id.in_(ids[i:i + 500]))).all())
-    else:
-        firsts = {r[9]: r[10] for r in rows if r[9] is not None}
-    n = len(cuts)
-    outs: list[list[_State]] = [[] for _ in cuts]
-    tz, imported = ld.tz, ld.imported
-    for r in rows:
-        iid, tid, uid, occ, cur, cur_dl, cur_done, cur_completion, first_from, first_dl_id, _ = r[:11]
-        initial_dl = firsts[first_dl_id] if first_dl_id is not None else cur_dl
-        seen: tuple[Any, Any, _State] | None = None  # (status event, deadline event, state) of an earlier instant
-        for k in range(n):
-            exists, st_id, st_to, st_at, dl_id, dl_after = r[11 + 6 * k: 17 + 6 * k]
-            if not exists:
-                continue
-            if seen is not None and seen[0] == st_id and seen[1] == dl_id:
-                outs[k].append(seen[2])  # same events in force: the same state (states are never mutated)
-                continue
-            deadline = dl_after if dl_id is not None else initial_dl
-            status = st_to if st_id is not None else (first_from or cur)
-            if status != "completed":
-                outs[k].append(_State(iid, tid, uid, occ, status, deadline, None, None))
-            elif st_id is None:  # completed without any event (written directly): what is stored
-                outs[k].append(_State(iid, tid, uid, occ, status, deadline, cur_done, cur_completion))
-            else:
-                if cur == "completed" and cur_completion and cur_done == st_at:
-                    completion = cur_completion  # exactly what the lifecycle recorded, still in force
-                else:
-                    completion = imported.get(st_id) or completion_of(st_at, deadline, tz)
-                outs[k].append(_State(iid, tid, uid, occ, status, deadline, st_at, completion))
-            seen = (st_id, dl_id, outs[k][-1])
-    return outs
+        st = last_each(("status",), ("id", "to_status", "at", "actor"), "st")
+        dl = last_each(dl_kinds, ("id", "deadline_after"), "dl")
+        joined = base.outerjoin(st, st.c.work_item_id == b.id).outerjoin(dl, dl.c.work_item_id == b.id)
+    s_id, s_to, s_actor, d_id = st.c.id, st.c.to_status, st.c.actor, dl.c.id
+    s_at = type_coerce(st.c.at, DateTime())
+    status = case((s_id.is_not(None), s_to),
+                  (b.status != "not_started", func.coalesce(first(("status",), "from_status", b.id), b.status)),
+                  else_=b.status)
+    deadline = case((d_id.is_not(None), dl.c.deadline_after),
+                    (and_(b.moved == 1, first(dl_kinds, "id", b.id).is_not(None)),
+                     first(dl_kinds, "deadline_before", b.id)),
+                    else_=b.deadline)
+    stmt = select(
+        b.id, b.task_id, b.unit_id, b.occurrence, status, deadline,
+        case((s_id.is_(None), b.completed_at), (s_to == "completed", s_at), else_=None),
+        # the completion the lifecycle recorded is still in force (or no status event: what is stored)
+        case((s_id.is_(None), 1), (and_(s_to == "completed", b.status == "completed", b.completion.is_not(None),
+                                        b.completion != "", b.completed_at == st.c.at), 1), else_=0),
+        b.completion,
+        case((and_(s_to == "completed", s_actor == "import"), s_id), else_=null()),
+        b.exists_before,
+    ).select_from(joined)
+    return session.execute(stmt).all()
+
+
+def _imported(session: Session, event_ids: Iterable[int]) -> dict[int, str]:
+    """The completion (on time / late / unknown) recorded by importing events (a state row's
+    10th column: the event that completed an item is an import), by event id."""
+    ids = sorted(event_ids)
+    out: dict[int, str] = {}
+    for i in range(0, len(ids), 500):
+        for eid, data in session.execute(select(Event.id, Event.data).where(Event.id.in_(ids[i:i + 500]))):
+            c = data.get("completion") if isinstance(data, dict) else None
+            if c in ("on_time", "late", "unknown"):
+                out[eid] = c
+    return out
 
 
 def _items_with_events(session: Session, plan_id: int, kinds: tuple[str, ...], start: datetime,
@@ -643,67 +612,71 @@ def _window(p: ReportPeriod, as_of: date, tz: str, due_soon_days: int) -> _Windo
                    local_datetime(p.start, tz=tz), end_of_local_day(min(p.end, as_of), tz), due_soon_days)
 
 
-class _Classified:
-    __slots__ = ("state", "bucket", "note_in_period", "progress", "due_soon")
-
-    def __init__(self, state: _State, bucket: str, note_in_period: bool = False, progress: bool = False,
-                 due_soon: bool = False) -> None:
-        self.state, self.bucket = state, bucket
-        self.note_in_period, self.progress, self.due_soon = note_in_period, progress, due_soon
+def _sig(bucket: str, completion: str | None = None, due: bool = False, noted: bool = False, due_soon: bool = False,
+         progress: bool = False) -> tuple[Any, ...]:
+    return (bucket, completion, due, noted, due_soon, progress)
 
 
-def _classify(session: Session, ld: _Loaded, w: _Window, kinds: Mapping[int, str | None],
-              states: list[_State]) -> list[_Classified]:
-    """Each item at the end of E in its bucket (recurring occurrences outside [S, D]: "out_of_scope")."""
+OUT = "out_of_scope"
+_OUT_SIG = _sig(OUT)
+_CANCELLED_SIG = _sig("cancelled")
+_ONGOING_SIG, _NOTED_SIG = _sig("ongoing"), _sig("ongoing", noted=True)
+_NO_DEADLINE_SIG, _OVERDUE_SIG = _sig("no_deadline"), _sig("overdue")
+# open, not overdue: [bucket][due soon][progress]
+_OPEN_SIGS = {b: ((_sig(b), _sig(b)), (_sig(b, due_soon=True), _sig(b, due_soon=True, progress=True)))
+              for b in ("in_progress_within_deadline", "not_yet_due")}
+
+
+def _classifier(session: Session, ld: _Loaded, w: _Window,
+                kinds: Mapping[int, str | None]) -> Callable[[int, int, str, date | None, str | None], tuple[Any, ...]]:
+    """Puts an item in its bucket for one window (recurring occurrences outside [S, D]: OUT)::
+
+        completed                    completed at E
+        overdue                      open, deadline < E
+        in_progress_within_deadline  open, E <= deadline <= D
+        not_yet_due                  open, deadline > D
+        ongoing                      an ongoing task (noted: a progress note in the period)
+        no_deadline                  open, no deadline
+
+    and returns what counting looks at: the signature (bucket, completion, due by D, noted, due
+    soon, progress since the period start). Signatures take few distinct values (the same tuple
+    objects are returned), so items are tallied by signature and each signature's count keys
+    are added once."""
     noted = _items_with_events(session, ld.plan.id, ("note",), w.start_at, w.period_cut)
     active = _items_with_events(session, ld.plan.id, ("note", "status"), w.start_at, w.cut)
-    soon = w.as_of + timedelta(days=w.due_soon_days)
     start, as_of, due_by = w.start, w.as_of, w.due_by
-    kget = kinds.get
-    out: list[_Classified] = []
-    append = out.append
-    C = _Classified
-    for st in states:  # hot loop: positional construction, locals only
-        kind = kget(st.task_id)
-        status = st.status
+    soon = as_of + timedelta(days=w.due_soon_days)
+    within, not_yet = _OPEN_SIGS["in_progress_within_deadline"], _OPEN_SIGS["not_yet_due"]
+    done_sigs: dict[tuple[str | None, bool], tuple[Any, ...]] = {}
+
+    def classify(iid: int, tid: int, status: str, dl: date | None, completion: str | None) -> tuple[Any, ...]:
         if status == "cancelled":
-            append(C(st, "cancelled", False, False, False))
-            continue
-        dl = st.deadline
-        if kind == "recurring" and (dl is None or not (start <= dl <= due_by)):
-            append(C(st, "out_of_scope", False, False, False))  # counted by another period's report
-            continue
+            return _CANCELLED_SIG
+        kind = kinds[tid]
+        if kind == "recurring" and (dl is None or dl < start or dl > due_by):
+            return _OUT_SIG  # counted by another period's report
         if kind == "ongoing":
-            append(C(st, "ongoing", st.id in noted, False, False))
-            continue
+            return _NOTED_SIG if iid in noted else _ONGOING_SIG
         if status == "completed":
-            append(C(st, "completed", False, st.id in active, False))
-            continue
+            key = (completion, dl is not None and dl <= due_by)
+            sig = done_sigs.get(key)
+            if sig is None:
+                sig = done_sigs[key] = _sig("completed", *key)
+            return sig
         if dl is None:
-            append(C(st, "no_deadline", False, st.id in active, False))
-        elif dl < as_of:
-            append(C(st, "overdue", False, st.id in active, False))
-        elif dl <= due_by:
-            append(C(st, "in_progress_within_deadline", False, st.id in active, dl <= soon))
-        else:
-            append(C(st, "not_yet_due", False, st.id in active, dl <= soon))
-    return out
+            return _NO_DEADLINE_SIG
+        if dl < as_of:
+            return _OVERDUE_SIG
+        sigs = within if dl <= due_by else not_yet
+        if dl <= soon:
+            return sigs[1][iid in active]
+        return sigs[0][0]
+
+    return classify
 
 
 def _empty_counts() -> dict[str, Any]:
     return dict.fromkeys(COUNT_KEYS, 0)
-
-
-def _sig(c: _Classified, due_by: date) -> tuple[Any, ...]:
-    """What counting looks at in one classified item (few distinct values: items are
-    tallied by signature, then each signature's count keys are added once)."""
-    b = c.bucket
-    if b == "completed":
-        dl = c.state.deadline
-        return (b, c.state.completion, dl is not None and dl <= due_by, False, c.due_soon, c.progress)
-    if b == "ongoing":
-        return (b, None, False, c.note_in_period, c.due_soon, c.progress)
-    return (b, None, False, False, c.due_soon, c.progress)
 
 
 def _sig_keys(sig: tuple[Any, ...]) -> list[str]:
@@ -742,65 +715,55 @@ def _finish(counts: dict[str, Any]) -> dict[str, Any]:
     return counts
 
 
-def _count(rows: Iterable[_Classified], w: _Window) -> dict[str, Any]:
-    counts = _empty_counts()
-    tally: dict[tuple[Any, ...], int] = defaultdict(int)
-    due_by = w.due_by
-    for c in rows:
-        tally[_sig(c, due_by)] += 1
+def _add_tally(counts: dict[str, Any], tally: Mapping[tuple[Any, ...], int]) -> dict[str, Any]:
     for sig, n in tally.items():
         for k in _sig_keys(sig):
             counts[k] += n
-    return _finish(counts)
+    return counts
 
 
 _TASK_ORDER = ("ongoing", "overdue", "in_progress_within_deadline", "not_yet_due", "no_deadline")
-
-
-def _task_bucket(cs: list[_Classified], w: _Window) -> tuple[str, str | None, bool]:
-    """(bucket, completion, is_due) of a task from its in-scope live items: the worst item wins."""
-    if len(cs) == 1:
-        c = cs[0]
-        if c.bucket == "completed":
-            dl = c.state.deadline
-            return "completed", c.state.completion or "unknown", dl is not None and dl <= w.due_by
-        return c.bucket, None, c.bucket in ("overdue", "in_progress_within_deadline")
-    buckets = {c.bucket for c in cs}
-    for b in _TASK_ORDER:
-        if b in buckets:
-            return b, None, b in ("overdue", "in_progress_within_deadline")
-    completions = {c.state.completion for c in cs}
-    completion = "late" if "late" in completions else ("unknown" if "unknown" in completions or None in completions
-                                                         else "on_time")
-    due = any(c.state.deadline is not None and c.state.deadline <= w.due_by for c in cs)
-    return "completed", completion, due
-
-
+_DUE = frozenset(("overdue", "in_progress_within_deadline"))
 _UNASSIGNED = ("unassigned", None, False, False, False, False)
 _CANCELLED = ("cancelled", None, False, False, False, False)
 
+# an item counted in the report (in the period's scope), as build_report keeps it
+# (id, task_id, unit_id, occurrence, status, deadline, completed_at, completion, signature)
+_ID, _TID, _UID, _OCC, _STATUS, _DL, _DONE, _COMPLETION, _SIG = range(9)
 
-def _task_infos(by_task: Mapping[int, list[_Classified]], task_ids: Iterable[int],
-                w: _Window) -> dict[int, tuple[str, str | None, bool, bool, bool, bool]]:
-    """Per task: (bucket, completion, is_due, ongoing with results, due soon, due soon without progress).
+
+def _task_info(cs: Sequence[tuple[Any, ...]], due_by: date) -> tuple[str, str | None, bool, bool, bool, bool]:
+    """(bucket, completion, is_due, ongoing with results, due soon, due soon without progress) of a
+    task from its in-scope items: the worst live item wins.
 
     A task is due soon without progress when one of its items is (an item due soon whose unit
     recorded nothing since the period start)."""
-    out: dict[int, tuple[str, str | None, bool, bool, bool, bool]] = {}
-    for tid in task_ids:
-        all_cs = by_task.get(tid)
-        if all_cs is None:
-            out[tid] = _UNASSIGNED
-            continue
-        cs = [c for c in all_cs if c.bucket != "cancelled"]
-        if not cs:
-            out[tid] = _CANCELLED
-            continue
-        bucket, completion, due = _task_bucket(cs, w)
-        results = bucket == "ongoing" and any(c.note_in_period for c in cs)
-        soon = [c for c in cs if c.due_soon]
-        out[tid] = (bucket, completion, due, results, bool(soon), any(not c.progress for c in soon))
-    return out
+    if len(cs) == 1:
+        sig = cs[0][_SIG]
+        b = sig[0]
+        if b == "cancelled":
+            return _CANCELLED
+        if b == "completed":
+            return "completed", cs[0][_COMPLETION] or "unknown", sig[2], False, False, False
+        return b, None, b in _DUE, sig[3], sig[4], sig[4] and not sig[5]
+    live = [c for c in cs if c[_SIG][0] != "cancelled"]
+    if not live:
+        return _CANCELLED
+    buckets = {c[_SIG][0] for c in live}
+    completion: str | None = None
+    for b in _TASK_ORDER:
+        if b in buckets:
+            due = b in _DUE
+            break
+    else:
+        b = "completed"
+        completions = {c[_COMPLETION] for c in live}
+        completion = "late" if "late" in completions else ("unknown" if "unknown" in completions or None in completions
+                                                           else "on_time")
+        due = any(c[_DL] is not None and c[_DL] <= due_by for c in live)
+    results = b == "ongoing" and any(c[_SIG][3] for c in live)
+    soon = [c for c in live if c[_SIG][4]]
+    return b, completion, due, results, bool(soon), any(not c[_SIG][5] for c in soon)
 
 
 def _task_counts(infos: Mapping[int, tuple[str, str | None, bool, bool, bool, bool]],
@@ -837,30 +800,17 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-class _Refs:
-    """Canonical item references ("PLAN/TASK", "@UNIT" when the task has several lead units,
-    "#OCCURRENCE"), made on demand: a report shows only some of its items."""
+class _IsoDates(dict):  # type: ignore[type-arg]
+    """date -> ISO text (None -> None), each date formatted once."""
 
-    def __init__(self, ld: _Loaded, states: Iterable[_State], tasks: Mapping[int, Any]) -> None:
-        self.ld, self.tasks = ld, tasks
-        self.states: dict[int, _State] = {}
-        units_per_task: dict[int, set[int]] = defaultdict(set)
-        for st in states:
-            self.states[st.id] = st
-            units_per_task[st.task_id].add(st.unit_id)
-        self.multi = {tid for tid, us in units_per_task.items() if len(us) > 1}
+    def __missing__(self, d: date | None) -> str | None:
+        s = self[d] = d.isoformat() if d is not None else None
+        return s
 
-    def __getitem__(self, item_id: int) -> str:
-        st = self.states[item_id]
-        ref = f"{self.ld.plan.code}/{self.tasks[st.task_id].code}"
-        if st.task_id in self.multi:
-            ref += f"@{self.ld.units[st.unit_id][0]}"
-        if st.occurrence:
-            ref += f"#{st.occurrence}"
-        return ref
 
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self.states
+def _utc(moment: datetime) -> datetime:
+    """A raw instant read from the database as an aware one (SQLite keeps naive UTC)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _header(ld: _Loaded, session: Session) -> dict[str, Any]:
@@ -975,38 +925,16 @@ def _adoption(session: Session, plan: Plan, cut: datetime) -> dict[str, Any] | N
             "percent": _pct(sum(1 for u in units if u["adopted"]), len(units)), "units": units, "others": others}
 
 
-def _timeline(session: Session, ld: _Loaded, universe: list[_Classified], w: _Window) -> list[dict[str, Any]]:
+def _timeline(session: Session, ld: _Loaded, universe: set[int], due_at: Mapping[date, int],
+              done_without_events: Sequence[tuple[int, datetime]], w: _Window) -> list[dict[str, Any]]:
     """Cumulative completed vs due work items (recurring occurrences included, ongoing tasks and
-    items cancelled by E not) at each month end from the first item to E, and at E."""
+    items cancelled by E not) at each month end from the first item to E, and at E.
+
+    ``universe``: those items; ``due_at``: how many of them fall due on each day;
+    ``done_without_events``: (id, completed_at) of those completed at E."""
     if not universe:
         return []
     tz = ld.tz
-    ids = {c.state.id for c in universe}
-    deltas: dict[date, int] = defaultdict(int)
-    due_at: dict[date, int] = defaultdict(int)
-    for c in universe:
-        if c.state.deadline is not None:
-            due_at[c.state.deadline] += 1
-    done: set[int] = set()
-    touched: set[int] = set()
-    for wid, at, to_status in session.execute(
-        select(Event.work_item_id, Event.at, Event.to_status)
-        .where(Event.plan_id == ld.plan.id, Event.kind == "status", Event.at <= w.cut,
-               or_(Event.to_status == "completed", Event.from_status == "completed"))
-        .order_by(Event.at, Event.id)
-    ):
-        if wid not in ids:
-            continue
-        touched.add(wid)
-        if to_status == "completed" and wid not in done:
-            deltas[local_date(at, tz)] += 1
-            done.add(wid)
-        elif to_status != "completed" and wid in done:
-            deltas[local_date(at, tz)] -= 1
-            done.discard(wid)
-    for c in universe:  # completed without any event (written directly)
-        if c.state.id not in touched and c.state.status == "completed" and c.state.completed_at is not None:
-            deltas[local_date(c.state.completed_at, tz)] += 1
     first = session.execute(
         select(func.min(WorkItem.created_at)).join(Task, Task.id == WorkItem.task_id)
         .where(Task.plan_id == ld.plan.id, WorkItem.created_at <= w.cut)).scalar_one()
@@ -1020,19 +948,74 @@ def _timeline(session: Session, ld: _Loaded, universe: list[_Classified], w: _Wi
         points.append(end)
         y, m = _add_months(y, m, 1)
     points = points[-35:] + [w.as_of]
+    # a completion on local day d counts at the first point >= d, i.e. at the first point whose
+    # end (the instant the report cuts at) is >= the completing instant: the statement says which
+    ends = [end_of_local_day(pt, tz) for pt in points]
+    slot = case(*((Event.at <= end, i) for i, end in enumerate(ends)), else_=len(ends))
+    deltas = [0] * (len(points) + 1)  # the last slot: after E (never shown)
+    done: set[int] = set()
+    touched: set[int] = set()
+    for wid, i, to_status in session.execute(
+        select(Event.work_item_id, slot, Event.to_status)
+        .where(Event.plan_id == ld.plan.id, Event.kind == "status", Event.at <= w.cut,
+               or_(Event.to_status == "completed", Event.from_status == "completed"))
+        .order_by(Event.at, Event.id)
+    ).all():
+        if wid not in universe:
+            continue
+        touched.add(wid)
+        if to_status == "completed":
+            if wid not in done:
+                deltas[i] += 1
+                done.add(wid)
+        elif wid in done:
+            deltas[i] -= 1
+            done.discard(wid)
+    for iid, completed_at in done_without_events:  # completed without any event (written directly)
+        if iid not in touched and completed_at is not None:
+            deltas[bisect_left(ends, completed_at)] += 1
+    due_days = sorted(due_at)
     out = []
-    done_days, due_days = sorted(deltas), sorted(due_at)
-    i = j = 0
-    n_done = n_due = 0
-    for pt in points:
-        while i < len(done_days) and done_days[i] <= pt:
-            n_done += deltas[done_days[i]]
-            i += 1
+    j = n_done = n_due = 0
+    for i, pt in enumerate(points):
+        n_done += deltas[i]
         while j < len(due_days) and due_days[j] <= pt:
             n_due += due_at[due_days[j]]
             j += 1
         out.append({"date": pt.isoformat(), "completed": n_done, "due": n_due})
     return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the report is built: it allocates a few hundred thousand
+    tuples and dicts (none in a cycle), and the collector's passes over them cost about as much as
+    building them. Reference counting still frees everything; the collector is back on afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@contextmanager
+def _without_jit(session: Session) -> Iterator[None]:
+    """PostgreSQL: no JIT compilation for the report's statements (restored afterwards).
+
+    The report's few large statements cost enough for the planner to JIT-compile them, and
+    compiling (seconds) costs far more than it saves on a plan's hundred thousand rows."""
+    before = session.execute(sql_text("SELECT current_setting('jit', true)")).scalar_one() \
+        if session.get_bind().dialect.name == "postgresql" else None
+    if before is None:  # not PostgreSQL, or one without JIT
+        yield
+        return
+    session.execute(sql_text("SELECT set_config('jit', 'off', true)"))
+    try:
+        yield
+    finally:
+        session.execute(sql_text("SELECT set_config('jit', :v, true)"), {"v": before})
 
 
 def build_report(session: Session, *, plan_code: str | None = None, kind: str = "monthly",
@@ -1045,6 +1028,13 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
     date the figures are computed at. ``rules``: default the committee's
     ``settings["status_rules"]`` (or the built-in defaults). The result depends only on
     the database as it stood at the end of ``as_of`` and on the arguments."""
+    with _without_jit(session), _gc_paused():
+        return _build_report(session, plan_code=plan_code, kind=kind, period=period, as_of=as_of,
+                             cutoff_day=cutoff_day, rules=rules, lang=lang)
+
+
+def _build_report(session: Session, *, plan_code: str | None, kind: str, period: str | ReportPeriod | None,
+                  as_of: date, cutoff_day: int | None, rules: StatusRules | None, lang: str) -> dict[str, Any]:
     kind = normalise_kind(kind, lang=lang)
     plan = _plan_for(session, plan_code, lang)
     if cutoff_day is None:
@@ -1063,39 +1053,94 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
                            f"The as-of date {as_of.isoformat()} is before the start of {period_label(p, 'en')} "
                            f"({p.start.isoformat()})."))
     rules = rules or committee_rules(session, lang=lang)
-    ld = _load(session, plan)
+    tz = session.execute(select(Committee.timezone).order_by(Committee.id).limit(1)).scalar_one_or_none() or DEFAULT_TZ
     due_soon_days = rules.yellow_due_within_days if rules.yellow_due_within_days is not None else 7
-    w = _window(p, as_of, ld.tz, due_soon_days)
+    w = _window(p, as_of, tz, due_soon_days)
     pp = previous_period(p)
-    wp = _window(pp, pp.end, ld.tz, due_soon_days)
-    # rows of _load: (id, ..., deadline_kind [9], section_id [10], created_at [11], status)
-    tasks_now = {t[0]: t for t in ld.tasks if t[11] <= w.cut}
-    kinds_now = {tid: t[9] for tid, t in tasks_now.items()}
-    kinds_prev = {t[0]: t[9] for t in ld.tasks if t[11] <= wp.cut}
-    states_now, states_prev = _states(session, ld, [w.cut, wp.cut])
-    everything = _classify(session, ld, w, kinds_now, states_now)
-    classified = [c for c in everything if c.bucket != "out_of_scope"]
-    prev_classified = [c for c in _classify(session, ld, wp, kinds_prev, states_prev) if c.bucket != "out_of_scope"]
-    refs = _Refs(ld, (c.state for c in everything), tasks_now)
+    wp = _window(pp, pp.end, tz, due_soon_days)
+    ld = _load(session, plan, w.cut)
     units = ld.units
+    plan_ref = plan.code + "/"
+    # (id, code, title, deliverable, lead_text, coordinating_text, deadline, deadline_text, deadline_kind, section_id)
+    tasks_now = {t[0]: t for t in ld.tasks}
+    kinds = {tid: t[8] for tid, t in tasks_now.items()}
+    section_of = {tid: t[9] for tid, t in tasks_now.items()}
 
-    by_task: dict[int, list[_Classified]] = defaultdict(list)
-    for c in classified:
-        by_task[c.state.task_id].append(c)
-    # tasks whose items all lie outside the period (recurring, no occurrence in it) are left out
-    task_has_items = {c.state.task_id for c in everything}
-    counted_tasks = [tid for tid in tasks_now if tid in by_task or tid not in task_has_items]
-    infos = _task_infos(by_task, counted_tasks, w)
-    # one pass: the plan, each section and each unit
-    section_of = {tid: t[10] for tid, t in tasks_now.items()}
+    # --- every item at E, and at the previous report's instant: the same state unless a status or
+    # deadline event came in between (those few items are looked up again)
+    rows = _state_rows(session, ld, w.cut, wp.cut)
+    changed = _state_rows(session, ld, wp.cut, wp.cut, changed_by=w.cut)
+    imported = _imported(session, {r[9] for r in rows if r[9] is not None} | {r[9] for r in changed if r[9] is not None})
+    before: dict[int, tuple[str, date | None, str | None]] = {}
+    for iid, _tid, _uid, _occ, status, dl, done_at, final, completion, imp, _ex in changed:
+        if status == "completed" and not final:
+            completion = imported.get(imp) or completion_of(_utc(done_at), dl, tz)
+        before[iid] = (status, dl, completion if status == "completed" else None)
+    classify, classify_before = _classifier(session, ld, w, kinds), _classifier(session, ld, wp, kinds)
+
+    tally: dict[tuple[Any, ...], int] = defaultdict(int)  # (section, unit, signature) -> items
+    prev_tally: dict[tuple[Any, ...], int] = defaultdict(int)  # signature at the previous instant -> items
+    by_task: dict[int, list[tuple[Any, ...]]] = defaultdict(list)  # in-scope items of each task
+    unit_of_task: dict[int, int] = {}
+    multi: set[int] = set()  # tasks with several lead units
+    universe: set[int] = set()  # for the timeline: not cancelled, not of an ongoing task
+    due_at: dict[date, int] = defaultdict(int)
+    done_items: list[tuple[int, datetime]] = []
+    overdue_cs: list[tuple[Any, ...]] = []
+    newly_completed_cs: list[tuple[Any, ...]] = []
+    newly_overdue_cs: list[tuple[Any, ...]] = []
+    for row in rows:
+        iid, tid, uid, occ, status, dl, done_at, final, completion, imp, existed = row
+        if status == "completed":
+            if done_at is not None and done_at.tzinfo is None:
+                done_at = done_at.replace(tzinfo=timezone.utc)  # SQLite keeps naive UTC
+            if not final:
+                completion = imported.get(imp) or completion_of(done_at, dl, tz)
+        else:
+            done_at = completion = None
+        if unit_of_task.setdefault(tid, uid) != uid:
+            multi.add(tid)
+        sig = classify(iid, tid, status, dl, completion)
+        if status != "cancelled" and kinds[tid] != "ongoing":
+            universe.add(iid)
+            if dl is not None:
+                due_at[dl] += 1
+            if done_at is not None:
+                done_items.append((iid, done_at))
+        if existed:
+            b = before.get(iid)
+            b_status = status if b is None else b[0]
+            psig = classify_before(iid, tid, b_status, dl, completion) if b is None else \
+                classify_before(iid, tid, *b)
+            if psig is not _OUT_SIG:
+                prev_tally[psig] += 1
+        else:
+            psig = _OUT_SIG  # not there yet
+        bucket = sig[0]
+        if bucket == OUT:
+            continue
+        c = (iid, tid, uid, occ, status, dl, done_at, completion, sig)
+        by_task[tid].append(c)
+        tally[(section_of[tid], uid, sig)] += 1
+        if bucket == "overdue":
+            overdue_cs.append(c)
+            if psig[0] != "overdue":
+                newly_overdue_cs.append(c)
+        elif bucket == "completed" and (psig is _OUT_SIG or b_status != "completed"):
+            newly_completed_cs.append(c)
+
+    unit_code = {uid: u[0] for uid, u in units.items()}
+
+    def ref(tid: int, uid: int, occ: str) -> str:
+        r = plan_ref + tasks_now[tid][1]
+        if tid in multi:
+            r += "@" + unit_code[uid]
+        return r + "#" + occ if occ else r
+
+    # --- the plan, each section and each unit
     summary = _empty_counts()
     sec_counts: dict[int | None, dict[str, Any]] = defaultdict(_empty_counts)
     unit_counts: dict[int, dict[str, Any]] = defaultdict(_empty_counts)
-    tally: dict[tuple[Any, ...], int] = defaultdict(int)  # (section, unit, signature) -> items
-    due_by = w.due_by
-    for c in classified:
-        st = c.state
-        tally[(section_of[st.task_id], st.unit_id, _sig(c, due_by))] += 1
     for (sid, uid, sig), n in tally.items():
         sc, uc = sec_counts[sid], unit_counts[uid]
         for k in _sig_keys(sig):
@@ -1103,7 +1148,16 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
             sc[k] += n
             uc[k] += n
     _finish(summary)
-    task_summary = _task_counts(infos, counted_tasks)
+    # tasks whose items all lie outside the period (recurring, no occurrence in it) are left out
+    infos: dict[int, tuple[str, str | None, bool, bool, bool, bool]] = {}
+    due_by = w.due_by
+    for tid in tasks_now:
+        cs = by_task.get(tid)
+        if cs is not None:
+            infos[tid] = _task_info(cs, due_by)
+        elif tid not in unit_of_task:
+            infos[tid] = _UNASSIGNED
+    task_summary = _task_counts(infos, infos)
 
     # --- sections
     sections_out = []
@@ -1139,69 +1193,23 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
     status_totals = {s: sum(1 for u in units_out if u["status"] == s) for s in ("green", "yellow", "red")}
 
     # --- appendix: one row per task
-    notes = _latest_texts(session, plan.id, w.cut, ld.tz)
-    zone = ZoneInfo(ld.tz)
-    tasks_out = []
-    sections = ld.sections
-    for tid, t in tasks_now.items():
-        (_id, t_code, _pos, t_title, t_deliverable, t_lead, t_coord, t_deadline, t_deadline_text, t_kind, t_section,
-         _created, _status) = t  # a Row: unpack once (attribute access is slow in this loop)
-        all_cs = by_task.get(tid, ())
-        info = infos.get(tid)
-        bucket, completion = (info[0], info[1]) if info is not None else ("no_occurrence", None)
-        live = done = 0
-        in_force: set[date] = set()
-        late_units: set[str] = set()
-        for c in all_cs:  # one pass over the task's items
-            b = c.bucket
-            if b == "cancelled":
-                continue
-            live += 1
-            if b == "completed":
-                done += 1
-            elif b == "overdue":
-                late_units.add(units[c.state.unit_id][0])
-            if c.state.deadline is not None:
-                in_force.add(c.state.deadline)
-        deadlines = sorted(in_force)
-        note = notes.get(tid)
-        items = []
-        if len(all_cs) > 1:  # a task with one item: its row says it all
-            for c in sorted(all_cs, key=lambda c: (units[c.state.unit_id][0], c.state.occurrence or "")):
-                st = c.state
-                unit = units[st.unit_id]
-                items.append({"ref": refs[st.id], "unit": unit[0], "unit_name": unit[1],
-                              "occurrence": st.occurrence or None,
-                              "deadline": st.deadline.isoformat() if st.deadline is not None else None,
-                              "status": st.status, "bucket": c.bucket,
-                              "completed_on": st.completed_at.astimezone(zone).date().isoformat()
-                              if st.completed_at is not None else None,
-                              "completion": st.completion})
-        tasks_out.append({
-            "code": t_code, "section": sections[t_section][0] if t_section in sections else None,
-            "title": t_title, "deliverable": t_deliverable or "", "lead": t_lead or "",
-            "coordinating": t_coord or "", "deadline_text": t_deadline_text or "",
-            "deadline": t_deadline.isoformat() if t_deadline is not None else None, "deadline_kind": t_kind,
-            "deadlines_in_force": [d.isoformat() for d in deadlines],
-            "extended": t_kind == "date" and any(d != t_deadline for d in deadlines),
-            "status": bucket, "completion": completion, "units_total": live, "units_completed": done,
-            "overdue_units": sorted(late_units),
-            "result": note["text"] if note else None, "result_date": note["date"] if note else None,
-            "percent": note["percent"] if note else None,
-            "items": items,
-        })
+    unit_name = {uid: u[1] for uid, u in units.items()}
+    tasks_out = _appendix(session, ld, by_task, infos, ref, unit_code, unit_name, w)
 
-    overdue = sorted(
-        ({"ref": refs[c.state.id], "task": tasks_now[c.state.task_id].code, "title": tasks_now[c.state.task_id].title,
-          "unit": units[c.state.unit_id][0], "unit_name": units[c.state.unit_id][1],
-          "deadline": _iso(c.state.deadline), "days_overdue": (w.as_of - c.state.deadline).days,
-          "status": c.state.status}
-         for c in classified if c.bucket == "overdue" and c.state.deadline is not None),
-        key=lambda r: (-r["days_overdue"], r["ref"]))
+    # most overdue first (references are unique: the keys never tie)
+    as_of_day = w.as_of
+    overdue_keyed = []
+    for _iid, tid, uid, occ, status, dl, _done, _c, _sig in overdue_cs:
+        r = ref(tid, uid, occ)
+        days = (as_of_day - dl).days
+        overdue_keyed.append(((-days, r), {"ref": r, "task": tasks_now[tid][1], "title": tasks_now[tid][2],
+                                           "unit": unit_code[uid], "unit_name": unit_name[uid],
+                                           "deadline": dl.isoformat(), "days_overdue": days, "status": status}))
+    overdue_keyed.sort(key=itemgetter(0))
+    overdue = [row for _key, row in overdue_keyed]
 
-    changes = _changes(session, ld, classified, prev_classified, {c.state.id: c.state for c in everything}, refs,
-                       tasks_now, w, wp, pp, lang)
-    universe = [c for c in everything if c.bucket != "cancelled" and kinds_now.get(c.state.task_id) != "ongoing"]
+    changes = _changes(session, ld, newly_completed_cs, newly_overdue_cs, prev_tally, ref, tasks_now,
+                       w, wp, pp, lang)
 
     return {
         "schema": SCHEMA,
@@ -1224,74 +1232,159 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
         "indicators": _indicators(session, plan, p, w.cut),
         "changes": changes,
         "overdue_items": overdue,
-        "timeline": _timeline(session, ld, universe, w),
+        "timeline": _timeline(session, ld, universe, due_at, done_items, w),
         "tasks": tasks_out,
     }
 
 
-def _latest_texts(session: Session, plan_id: int, cut: datetime, tz: str) -> dict[int, dict[str, Any]]:
-    """Per task: the latest progress note at or before ``cut`` (else the latest evidence given
-    with a status change): one window query over the plan's log."""
-    is_note = Event.kind == "note"
-    text = case((is_note, Event.note), else_=Event.evidence)
-    rn = func.row_number().over(partition_by=Event.task_id,
-                                order_by=(case((is_note, 0), else_=1), Event.at.desc(), Event.id.desc())).label("rn")
-    inner = (select(Event.task_id.label("task_id"), text.label("text"), Event.percent.label("percent"),
-                    Event.at.label("at"), Event.kind.label("kind"), rn)
-             .where(Event.plan_id == plan_id, Event.task_id.is_not(None), Event.at <= cut,
-                    or_(and_(is_note, Event.note.is_not(None)),
-                        and_(Event.kind == "status", Event.evidence.is_not(None))))
-             .subquery())
+def _appendix(session: Session, ld: _Loaded, by_task: Mapping[int, list[tuple[Any, ...]]],
+              infos: Mapping[int, tuple[Any, ...]], ref: Callable[[int, int, str], str], unit_code: Mapping[int, str],
+              unit_name: Mapping[int, str], w: _Window) -> list[dict[str, Any]]:
+    """One row per task created by E, in plan order: what the plan asked, the deadlines in force,
+    the task's bucket, how many of its units are done or late, its latest result, and (a task
+    with several items in the period) each item."""
+    notes = _latest_texts(session, ld.plan.id, w.cut, ld.tz)
+    zone = ZoneInfo(ld.tz)
+    tasks_out = []
+    sections = ld.sections
+    isos: dict[date | None, str | None] = _IsoDates()  # few distinct deadlines: format each once
+
+    no_items: tuple[tuple[Any, ...], ...] = ()
+    for t_id, t_code, t_title, t_deliverable, t_lead, t_coord, t_deadline, t_deadline_text, t_kind, t_section in ld.tasks:
+        cs = by_task.get(t_id, no_items)
+        info = infos.get(t_id)
+        bucket, completion = (info[0], info[1]) if info is not None else ("no_occurrence", None)
+        items = []
+        if len(cs) == 1:  # most tasks: one lead unit, or one occurrence in the period
+            c = cs[0]
+            b, dl = c[_SIG][0], c[_DL]
+            if b == "cancelled":
+                live = done = 0
+                deadlines, late_units, extended = [], [], False
+            else:
+                live, done = 1, int(b == "completed")
+                late_units = [unit_code[c[_UID]]] if b == "overdue" else []
+                deadlines = [isos[dl]] if dl is not None else []
+                extended = t_kind == "date" and dl is not None and dl != t_deadline
+        else:
+            live = done = 0
+            in_force: set[date] = set()
+            late: set[str] = set()
+            for c in cs:  # one pass over the task's items
+                b = c[_SIG][0]
+                if b == "cancelled":
+                    continue
+                live += 1
+                if b == "completed":
+                    done += 1
+                elif b == "overdue":
+                    late.add(unit_code[c[_UID]])
+                if c[_DL] is not None:
+                    in_force.add(c[_DL])
+            deadlines = [isos[d] for d in sorted(in_force)]
+            late_units = sorted(late)
+            extended = t_kind == "date" and any(d != t_deadline for d in in_force)
+            for c in sorted(cs, key=lambda c: (unit_code[c[_UID]], c[_OCC] or "")):
+                _iid, _tid, uid, occ, st_status, dl, done_at, st_completion, sig = c
+                items.append({"ref": ref(t_id, uid, occ), "unit": unit_code[uid], "unit_name": unit_name[uid],
+                              "occurrence": occ or None, "deadline": isos[dl],
+                              "status": st_status, "bucket": sig[0],
+                              "completed_on": done_at.astimezone(zone).date().isoformat()
+                              if done_at is not None else None,
+                              "completion": st_completion})
+        note = notes.get(t_id)
+        tasks_out.append({
+            "code": t_code, "section": sections[t_section][0] if t_section in sections else None,
+            "title": t_title, "deliverable": t_deliverable or "", "lead": t_lead or "",
+            "coordinating": t_coord or "", "deadline_text": t_deadline_text or "",
+            "deadline": isos[t_deadline], "deadline_kind": t_kind,
+            "deadlines_in_force": deadlines, "extended": extended,
+            "status": bucket, "completion": completion, "units_total": live, "units_completed": done,
+            "overdue_units": late_units,
+            "result": note[0] if note else None, "result_date": note[1] if note else None,
+            "percent": note[2] if note else None,
+            "items": items,
+        })
+
+    return tasks_out
+
+
+def _latest_texts(session: Session, plan_id: int, cut: datetime, tz: str) -> dict[int, tuple[Any, ...]]:
+    """Per task created by ``cut``: (text, local date, percent) of its latest progress note at or
+    before ``cut``, else of the latest evidence given with a status change (no percent then).
+
+    SQLite: two index seeks per task on ``ix_event_task_kind_at``; PostgreSQL: one ``DISTINCT ON``
+    pass over the plan's notes and evidence."""
+    t, ev = Task.__table__, Event.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import distinct_on
+
+        e = ev.alias("e")
+        is_note = e.c.kind == "note"
+        latest: Any = (
+            select(e.c.task_id, e.c.id)
+            .where(e.c.plan_id == plan_id, e.c.task_id.is_not(None), e.c.at <= cut,
+                   or_(and_(is_note, e.c.note.is_not(None)), and_(e.c.kind == "status", e.c.evidence.is_not(None))))
+            .order_by(e.c.task_id, case((is_note, 0), else_=1), e.c.at.desc(), e.c.id.desc())
+            .ext(distinct_on(e.c.task_id)).subquery("latest"))
+    else:
+        def last(kind: str, col: str) -> Any:
+            e = ev.alias()
+            return (select(e.c.id).where(e.c.task_id == t.c.id, e.c.kind == kind, e.c.at <= cut,
+                                         e.c.plan_id == plan_id, e.c[col].is_not(None))
+                    .order_by(e.c.at.desc(), e.c.id.desc()).limit(1).scalar_subquery())
+
+        latest = (select(t.c.id.label("task_id"),
+                         func.coalesce(last("note", "note"), last("status", "evidence")).label("id"))
+                  .where(t.c.plan_id == plan_id, t.c.created_at <= cut).subquery("latest"))
+    e = ev.alias("e")
+    is_note = e.c.kind == "note"
     zone = ZoneInfo(tz)
-    out: dict[int, dict[str, Any]] = {}
-    for tid, body, percent, at, kind in session.execute(
-            select(inner.c.task_id, inner.c.text, inner.c.percent, inner.c.at, inner.c.kind).where(inner.c.rn == 1)):
-        out[tid] = {"text": body, "percent": percent if kind == "note" else None,
-                    "date": at.astimezone(zone).date().isoformat(), "kind": kind}
+    out: dict[int, tuple[Any, ...]] = {}
+    for tid, body, percent, at, note in session.execute(
+            select(latest.c.task_id, case((is_note, e.c.note), else_=e.c.evidence), e.c.percent,
+                   type_coerce(e.c.at, DateTime()), is_note)
+            .select_from(latest.join(e, e.c.id == latest.c.id))).all():
+        out[tid] = (body, _utc(at).astimezone(zone).date().isoformat(), percent if note else None)
     return out
 
 
-def _changes(session: Session, ld: _Loaded, now_cs: list[_Classified], prev_cs: list[_Classified],
-             states: Mapping[int, _State], refs: _Refs, tasks: Mapping[int, Any], w: _Window,
+def _changes(session: Session, ld: _Loaded, newly_completed_cs: list[tuple[Any, ...]],
+             newly_overdue_cs: list[tuple[Any, ...]], prev_tally: Mapping[tuple[Any, ...], int],
+             ref: Callable[[int, int, str], str], tasks: Mapping[int, Any], w: _Window,
              wp: _Window, pp: ReportPeriod, lang: str) -> dict[str, Any]:
-    prev_by_item = {c.state.id: c for c in prev_cs}
-    newly_completed, newly_overdue = [], []
+    """Items completed now but not at the previous report's instant (or not counted then), overdue
+    now but not then, and the extensions approved from the period start to E."""
     units = ld.units
 
-    def base(s: _State) -> dict[str, Any]:
-        t = tasks[s.task_id]
-        return {"ref": refs[s.id], "task": t.code, "title": t.title, "unit": units[s.unit_id][0],
-                "unit_name": units[s.unit_id][1]}
+    def base(tid: int, uid: int, occ: str) -> dict[str, Any]:
+        t = tasks[tid]
+        return {"ref": ref(tid, uid, occ), "task": t[1], "title": t[2], "unit": units[uid][0],
+                "unit_name": units[uid][1]}
 
-    for c in now_cs:
-        s = c.state
-        before = prev_by_item.get(s.id)
-        if s.status == "completed" and c.bucket != "ongoing" and (before is None or before.state.status != "completed"):
-            newly_completed.append({**base(s), "completed_on": _iso(local_date(s.completed_at, ld.tz))
-                                    if s.completed_at else None, "completion": s.completion,
-                                    "deadline": _iso(s.deadline)})
-        if c.bucket == "overdue" and (before is None or before.bucket != "overdue"):
-            newly_overdue.append({**base(s), "deadline": _iso(s.deadline),
-                                  "days_overdue": (w.as_of - s.deadline).days if s.deadline else None})
+    newly_completed = [{**base(tid, uid, occ), "completed_on": _iso(local_date(done_at, ld.tz)) if done_at else None,
+                        "completion": completion, "deadline": _iso(dl)}
+                       for _iid, tid, uid, occ, _s, dl, done_at, completion, sig in newly_completed_cs
+                       if sig[0] != "ongoing"]
+    newly_overdue = [{**base(tid, uid, occ), "deadline": _iso(dl), "days_overdue": (w.as_of - dl).days if dl else None}
+                     for _iid, tid, uid, occ, _s, dl, _done, _c, _sig in newly_overdue_cs]
     extensions = []
-    for _eid, wid, at, actor, note, before_dl, after_dl in session.execute(
-        select(Event.id, Event.work_item_id, Event.at, Event.actor, Event.note, Event.deadline_before,
-               Event.deadline_after)
+    for tid, uid, occ, at, actor, note, before_dl, after_dl in session.execute(  # of the items existing at E
+        select(WorkItem.task_id, WorkItem.unit_id, WorkItem.occurrence, Event.at, Event.actor, Event.note,
+               Event.deadline_before, Event.deadline_after)
+        .join(WorkItem, WorkItem.id == Event.work_item_id).join(Task, Task.id == WorkItem.task_id)
         .where(Event.plan_id == ld.plan.id, Event.kind == "extension_approved", Event.at >= w.start_at,
-               Event.at <= w.cut, Event.work_item_id.is_not(None))
+               Event.at <= w.cut, Task.plan_id == ld.plan.id, WorkItem.created_at <= w.cut, Task.created_at <= w.cut)
         .order_by(Event.at, Event.id)
     ):
-        s = states.get(wid)
-        if s is None or s.id not in refs:
-            continue
-        extensions.append({**base(s), "approved_on": local_date(at, ld.tz).isoformat(), "from": _iso(before_dl),
+        extensions.append({**base(tid, uid, occ), "approved_on": local_date(at, ld.tz).isoformat(), "from": _iso(before_dl),
                            "to": _iso(after_dl), "approved_by": actor,
                            "approved_by_name": ld.people.get(actor, actor), "note": note})
     newly_completed.sort(key=lambda r: (r["completed_on"] or "", r["ref"]))
     newly_overdue.sort(key=lambda r: (r["deadline"] or "", r["ref"]))
     return {
         "previous": {"period": {**pp.as_dict(), "label": period_label(pp, lang)},
-                     "as_of": wp.as_of.isoformat(), "summary": _count(prev_cs, wp)},
+                     "as_of": wp.as_of.isoformat(), "summary": _finish(_add_tally(_empty_counts(), prev_tally))},
         "since": wp.as_of.isoformat(),
         "newly_completed": newly_completed,
         "newly_overdue": newly_overdue,
@@ -1317,3 +1410,4 @@ __all__ = [
     "committee_rules", "kind_label", "load_rules_file", "make_period", "normalise_kind", "parse_period",
     "parse_rules", "period_for", "period_label", "previous_period", "report_title", "unit_status",
 ]
+
