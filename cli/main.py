@@ -93,7 +93,7 @@ def _register() -> None:
         mod.register(app)
 
 
-EXTRA_MODULES = ("lifecycle", "kpi", "audit", "escalation", "reports", "web")
+EXTRA_MODULES = ("lifecycle", "kpi", "audit", "escalation", "reports", "web", "ops")
 
 
 _register()
