@@ -12,7 +12,8 @@ records nothing the second time.
 Speed: the open (and cancelled) items are classified by one SQL ``CASE`` that mirrors
 ``classify`` rule for rule (``tests/test_tracking.py`` proves they agree on the sample
 plan); completed items whose stored value is not a completed one yet — few per run — go
-through ``classify`` itself.
+through ``classify`` itself. The new values are stored with one ``UPDATE … WHERE id IN
+(…)`` per value (and per ``UPDATE_CHUNK`` items), not one statement per item.
 
 Stored values are ``engine.timeliness`` names as they are (``WorkItem.timeliness`` and
 ``Event.from_status``/``to_status`` are 32 characters wide); event data repeats them under
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, literal, or_, select, update
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import append_events
@@ -37,6 +38,7 @@ from engine.timeliness import DEFAULT_DUE_SOON_DAYS, classify
 SYSTEM_ACTOR = "system"
 EVENT_KIND = "timeliness"
 COMPLETED_VALUES = ("completed_on_time", "completed_late", "completed")
+UPDATE_CHUNK = 5000  # ids per UPDATE (well under the bound-parameter limits)
 
 
 @dataclass(frozen=True)
@@ -138,11 +140,14 @@ def track(session: Session, *, now: datetime, dry_run: bool = False) -> TrackRes
         "data": {"deadline": f.deadline.isoformat() if f.deadline else None, "today": today.isoformat(),
                  "from": f.from_status, "to": f.to_status},
     } for f in flips), now=now)
+    # one UPDATE per new value (and per UPDATE_CHUNK items), not one per item
     table = WorkItem.__table__
-    session.execute(
-        update(table).where(and_(table.c.id == bindparam("b_id"))).values(timeliness=bindparam("b_new")),
-        [{"b_id": f.work_item_id, "b_new": f.to_status} for f in flips],
-    )
+    by_value: dict[str, list[int]] = {}
+    for f in flips:
+        by_value.setdefault(f.to_status, []).append(f.work_item_id)
+    for value, ids in by_value.items():
+        for i in range(0, len(ids), UPDATE_CHUNK):
+            session.execute(update(table).where(table.c.id.in_(ids[i:i + UPDATE_CHUNK])).values(timeliness=value))
     return result
 
 
