@@ -83,7 +83,14 @@ def _batch_key(recipient: str, dedupe_keys: list[str]) -> str:
     return f"steer-{h[:40]}"
 
 
-def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 500) -> list[Batch]:
+class Claimed(list):  # type: ignore[type-arg]
+    """The batches of one claim. ``busy``: nothing was taken only because every due group was
+    partly locked by another worker's claim in progress — try again shortly, it is not empty."""
+
+    busy: bool = False
+
+
+def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 500) -> Claimed:
     """Claim due rows (lease ``lease``) and return them as batches, one per recipient.
 
     Run in its own short transaction; send after it commits."""
@@ -97,7 +104,7 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
         stmt = stmt.with_for_update(skip_locked=True)
     rows = session.execute(stmt).all()
     if not rows:
-        return []
+        return Claimed()
     groups: dict[tuple[str, str | None], list[Any]] = defaultdict(list)
     for r in rows:
         groups[(r.recipient, r.batch_key)].append(r)
@@ -114,7 +121,8 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
         for g in [g for g, members in groups.items() if totals.get(g, 0) > len(members)]:
             groups.pop(g)
     lease_until = now + lease
-    batches: list[Batch] = []
+    batches = Claimed()
+    batches.busy = not groups
     for (recipient, existing), members in groups.items():
         key = existing or _batch_key(recipient, [m.dedupe_key for m in members])
         ids = [m.id for m in members]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -208,10 +209,15 @@ def dispatch(engine: Engine, *, now: datetime | None = None, notifier: Notifier 
             result.quiet_until = allowed
             return result
     lease = timedelta(seconds=pol.delivery.lease_seconds)
+    busy_waits = 0
     for _ in range(max_rounds):
         with transaction(engine) as s:
             batches = outbox.claim(s, now=clock_fn(), worker=worker, lease=lease, limit=pol.delivery.batch_size)
         if not batches:
+            if batches.busy and busy_waits < 100:  # rows partly locked by another worker's claim: soon free
+                busy_waits += 1
+                time.sleep(0.05)
+                continue
             break
         for batch in batches:
             status, sent = _deliver(engine, batch, notifier=notifier, ctx=ctx, worker=worker, clock_fn=clock_fn,
