@@ -371,11 +371,14 @@ def test_cli_bridge_runs_task_commands_in_the_web_process(world, tmp_path):  # t
     try:
         c, _ = anon(app)
         before = snapshot(world.url)
-        body = {"argv": ["task", "note", "KH-TEST/1", "--as", "skhcn_focal", "--note", "qua cầu nối"],
-                "db": world.url, "lang": "vi"}
-        assert c.post("/_cli/run", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        r = c.post("/_cli/run", json=body, headers={"Authorization": f"Bearer {token}"})
-        assert r.status_code == 200 and r.json()["exit"] == 0, r.text
+        from cli.launch import decode_response, encode_request
+
+        body = encode_request(world.url, "vi", ["task", "note", "KH-TEST/1", "--as", "skhcn_focal", "--note", "qua cầu nối"])
+        assert c.post("/_cli/run", content=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        r = c.post("/_cli/run", content=body, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        code, out, err = decode_response(r.content)
+        assert code == 0 and "KH-TEST/1" in out and not err, (code, out, err)
         assert snapshot(world.url)["events"] == before["events"] + 1
     finally:
         app.state.db.write.dispose()
