@@ -33,6 +33,8 @@ class State:
 
     def engine(self, *, check_schema: bool = True):  # -> sqlalchemy.Engine
         if self._engine is None:
+            from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
             from engine.db import database_url, ensure_schema, make_engine
 
             url = database_url(self.db)
@@ -40,7 +42,18 @@ class State:
             if cache is not None and (url, check_schema) in cache:
                 self._engine = cache[(url, check_schema)]
                 return self._engine
-            self._engine = make_engine(url)
+            try:
+                self._engine = make_engine(url)
+            except (ArgumentError, NoSuchModuleError, OSError, ValueError) as exc:
+                # "--db garbage", an unknown driver, a SQLite path under a file
+                from engine.db import redact
+                from engine.errors import UserError
+
+                detail = " ".join(str(exc).split())[:200]
+                raise UserError(vi(f"Địa chỉ cơ sở dữ liệu «{redact(url)}» không dùng được ({detail}). "
+                                   "Ví dụ đúng: sqlite:///steer.db hoặc postgresql://user@host/db.",
+                                   f"Cannot use the database URL «{redact(url)}» ({detail}). "
+                                   "For example: sqlite:///steer.db or postgresql://user@host/db.")) from None
             if check_schema:
                 ensure_schema(self._engine)
             if cache is not None:
@@ -91,15 +104,35 @@ def handled() -> Iterator[None]:
     except Exception as exc:
         from sqlalchemy.exc import OperationalError
 
+        from rich.markup import escape
+
+        # User text (file names, cell contents) goes out escaped: "[/x]" in a cell must be
+        # printed as written, not read as Rich markup (which dropped it or crashed).
         if isinstance(exc, user_errors()):
-            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] {exc}", markup=True, highlight=False)
+            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] {escape(str(exc))}", markup=True, highlight=False,
+                              emoji=False)
             raise typer.Exit(1) from None
-        if isinstance(exc, OperationalError):
+        if isinstance(exc, OSError) and getattr(exc, "filename", None) is not None:
+            # A path the user gave (--out, a backup file, ...) that the system refuses: name
+            # too long, no permission, not a folder, disk full.
+            name = str(exc.filename)
+            shown = name if len(name) <= 200 else name[:200] + "…"
+            reason = exc.strerror or type(exc).__name__
+            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] "
+                              + escape(vi(f"không dùng được tệp «{shown}»: {reason}.",
+                                          f"cannot use the file «{shown}»: {reason}.")), emoji=False)
+            raise typer.Exit(1) from None
+        from sqlalchemy.exc import DatabaseError
+
+        # OperationalError: cannot connect/write; a plain DatabaseError: "file is not a
+        # database" (--db pointing at some other file). Not IntegrityError & co: those are bugs.
+        if isinstance(exc, OperationalError) or type(exc) is DatabaseError:
             from engine.db import database_url, redact
 
+            detail = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             err_console.print(f"[bold red]{vi('Lỗi cơ sở dữ liệu', 'Database error')}:[/] "
-                              + vi("không kết nối/ghi được vào ", "cannot use ")
-                              + f"{redact(database_url(STATE.db))}: {str(exc.orig).strip().splitlines()[0]}")
+                              + escape(vi("không kết nối/ghi được vào ", "cannot use ")
+                                       + f"{redact(database_url(STATE.db))}: {detail}"), emoji=False)
             raise typer.Exit(1) from None
         raise
 
@@ -114,10 +147,19 @@ def now_arg(value: str | None) -> datetime:
 
     try:
         if len(value) == 10:
-            return clock.local_datetime(date.fromisoformat(value), time(8, 0))
-        return clock.require_aware(datetime.fromisoformat(value))
-    except ValueError as exc:
+            moment = clock.local_datetime(date.fromisoformat(value), time(8, 0))
+        else:
+            moment = clock.require_aware(datetime.fromisoformat(value))
+    except (ValueError, OverflowError) as exc:
         raise typer.BadParameter(vi(f"thời điểm «{value}» không hợp lệ ({exc})", f"invalid time «{value}» ({exc})")) from None
+    # Deadlines live in 2000..2100 (engine.deadlines); a "now" far outside would only
+    # overflow the calendar (a 400-day horizon past 9999-12-31) or date items in year 1.
+    from engine.deadlines import MAX_YEAR, MIN_YEAR
+
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise typer.BadParameter(vi(f"thời điểm «{value}» nằm ngoài khoảng năm {MIN_YEAR}–{MAX_YEAR}",
+                                    f"time «{value}» is outside the years {MIN_YEAR}–{MAX_YEAR}"))
+    return moment
 
 
 def print_json(data: Any) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import STATE, console, handled, now_arg, print_json, vi
 
@@ -32,7 +34,8 @@ def load(
         with transaction(STATE.engine()) as session:
             counts = store_directory(session, parsed, now=now_arg(now))
         console.print(vi(f"Đã nạp danh mục «{file}»: {counts['units']} đơn vị, {counts['people']} người.",
-                         f"Loaded directory «{file}»: {counts['units']} units, {counts['people']} people."))
+                         f"Loaded directory «{file}»: {counts['units']} units, {counts['people']} people."),
+                      markup=False, emoji=False)
 
 
 @app.command("show")
@@ -73,16 +76,16 @@ def show(
                         "units": rows, "people": ppl})
             return
         if committee:
-            console.print(f"[bold]{committee.name}[/] ({committee.timezone})")
+            console.print(f"[bold]{escape(committee.name)}[/] ({escape(committee.timezone)})", emoji=False)
         t = Table(title=vi("Đơn vị", "Units"))
         for col in ("code", "name", "kind", "source"):
             t.add_column(col)
         for r in rows:
-            t.add_row(r["code"], r["name"], r["kind"], r["source"])
+            t.add_row(*(Text(str(v)) for v in (r["code"], r["name"], r["kind"], r["source"])))
         console.print(t)
         t = Table(title=vi("Người", "People"))
         for col in ("id", "name", "role", "unit", "oversees"):
             t.add_column(col)
         for p in ppl:
-            t.add_row(p["id"], p["name"], p["role"], p["unit"] or "", ", ".join(p["oversees"]))
+            t.add_row(*(Text(str(v)) for v in (p["id"], p["name"], p["role"], p["unit"] or "", ", ".join(p["oversees"]))))
         console.print(t)

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import STATE, console, handled, now_arg, print_json, vi
 
@@ -63,15 +65,16 @@ def load(
             print_json(r.as_dict())
             return
         for w in r.warnings:
-            console.print(f"[yellow]{vi('cảnh báo', 'warning')}[/] {w}", highlight=False)
+            console.print(f"[yellow]{vi('cảnh báo', 'warning')}[/] {escape(w)}", highlight=False, emoji=False)
         if not r.created and not r.updated:
             console.print(vi(f"«{file}»: {r.total} chỉ tiêu, không có gì thay đổi so với lần nạp trước.",
-                             f"«{file}»: {r.total} indicators, nothing changed since the last load."))
+                             f"«{file}»: {r.total} indicators, nothing changed since the last load."), markup=False, emoji=False)
             return
         console.print(vi(f"Đã nạp «{file}»: {r.total} chỉ tiêu ({r.created} mới, {r.updated} cập nhật, "
                          f"{r.unchanged} không đổi); {len(r.groups)} nhóm; {len(r.warnings)} cảnh báo.",
                          f"Loaded «{file}»: {r.total} indicators ({r.created} new, {r.updated} updated, "
-                         f"{r.unchanged} unchanged); {len(r.groups)} groups; {len(r.warnings)} warnings."))
+                         f"{r.unchanged} unchanged); {len(r.groups)} groups; {len(r.warnings)} warnings."),
+                      markup=False, emoji=False)
 
 
 @app.command("record")
@@ -103,13 +106,13 @@ def record(
                  None: ""}[r["on_track"]]
         if not r["changed"]:
             console.print(vi(f"{r['code']} kỳ {r['period']}: {shown} (giống giá trị đã ghi; không thay đổi).",
-                             f"{r['code']} {r['period']}: {shown} (same as recorded; nothing changed)."))
+                             f"{r['code']} {r['period']}: {shown} (same as recorded; nothing changed)."), markup=False, emoji=False)
         elif r["created"]:
             console.print(vi(f"Đã ghi {r['code']} kỳ {r['period']}: {shown}{track}.",
-                             f"Recorded {r['code']} {r['period']}: {shown}{track}."))
+                             f"Recorded {r['code']} {r['period']}: {shown}{track}."), markup=False, emoji=False)
         else:
             console.print(vi(f"Đã cập nhật {r['code']} kỳ {r['period']}: {shown}{track}.",
-                             f"Updated {r['code']} {r['period']}: {shown}{track}."))
+                             f"Updated {r['code']} {r['period']}: {shown}{track}."), markup=False, emoji=False)
 
 
 _DIRECTION = {"up": "↑", "down": "↓", "flat": "→", None: ""}
@@ -142,8 +145,8 @@ def list_(
         for r in rows:
             value = _num(r["value"]) if r["value"] is not None else (r["value_text"] or "—")
             ok = {True: vi("đạt", "yes"), False: vi("chưa đạt", "no"), None: "—"}[r["on_track"]]
-            t.add_row(r["code"], r["name"][:60], (r["target"] or "—")[:40], r["period"] or "—", str(value)[:30],
-                      _DIRECTION[r["direction"]], ok)
+            t.add_row(*(Text(str(v)) for v in (r["code"], r["name"][:60], (r["target"] or "—")[:40], r["period"] or "—",
+                                                str(value)[:30], _DIRECTION[r["direction"]], ok)))
         console.print(t)
         measured = sum(1 for r in rows if r["period"])
         on = sum(1 for r in rows if r["on_track"] is True)
@@ -196,10 +199,10 @@ def adopt(
         what = r["document"] or r["child_plan"]
         if not r["changed"]:
             console.print(vi(f"{r['unit_name']} ({r['unit']}): đã ghi nhận {what} từ trước; không thay đổi.",
-                             f"{r['unit_name']} ({r['unit']}): {what} was already registered; nothing changed."))
+                             f"{r['unit_name']} ({r['unit']}): {what} was already registered; nothing changed."), markup=False, emoji=False)
         else:
             console.print(vi(f"Đã ghi nhận {r['unit_name']} ({r['unit']}) ban hành {what} triển khai {r['plan']}.",
-                             f"Registered {r['unit_name']} ({r['unit']}): {what} implementing {r['plan']}."))
+                             f"Registered {r['unit_name']} ({r['unit']}): {what} implementing {r['plan']}."), markup=False, emoji=False)
 
 
 def adoption(
@@ -224,14 +227,14 @@ def adoption(
             print_json(d)
             return
         console.print(vi(f"{d['plan']}: {d['adopted']}/{d['expected']} đơn vị đã ban hành kế hoạch triển khai.",
-                         f"{d['plan']}: {d['adopted']}/{d['expected']} units have issued their implementing plan."))
+                         f"{d['plan']}: {d['adopted']}/{d['expected']} units have issued their implementing plan."), markup=False, emoji=False)
         t = Table()
         for col in (vi("Mã", "Code"), vi("Đơn vị", "Unit"), vi("Đã ban hành", "Issued"), vi("Văn bản", "Document"),
                     vi("Ngày", "Date")):
             t.add_column(col)
         for u in d["units"] + d["others"]:
-            t.add_row(u["code"], u["name"][:60], vi("có", "yes") if u["adopted"] else vi("chưa", "no"),
-                      u["document"] or u["child_plan"] or "—", u["issued_on"] or "—")
+            t.add_row(*(Text(str(v)) for v in (u["code"], u["name"][:60], vi("có", "yes") if u["adopted"] else vi("chưa", "no"),
+                                                u["document"] or u["child_plan"] or "—", u["issued_on"] or "—")))
         console.print(t)
 
 
@@ -257,10 +260,10 @@ def generate(
         if r.created:
             per_plan = ", ".join(f"{k}: {v}" for k, v in r.by_plan.items())
             console.print(vi(f"Đã tạo {r.created} phần việc định kỳ mới (hạn đến {r.until:%d/%m/%Y}; {per_plan}).",
-                             f"Created {r.created} new recurring work items (due up to {r.until:%Y-%m-%d}; {per_plan})."))
+                             f"Created {r.created} new recurring work items (due up to {r.until:%Y-%m-%d}; {per_plan})."), markup=False, emoji=False)
         else:
             console.print(vi(f"Không có kỳ mới nào cần tạo (đã đủ đến {r.until:%d/%m/%Y}).",
-                             f"No new occurrences to create (complete up to {r.until:%Y-%m-%d})."))
+                             f"No new occurrences to create (complete up to {r.until:%Y-%m-%d})."), markup=False, emoji=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import STATE, console, handled, now_arg, print_json, vi
 
@@ -18,8 +20,8 @@ def _print_issues(issues, limit: int = 200) -> None:  # type: ignore[no-untyped-
     for i in issues[:limit]:
         style = "red" if i.level == "error" else "yellow"
         label = vi("LỖI", "ERROR") if i.level == "error" else vi("cảnh báo", "warning")
-        task = f" [{vi('nhiệm vụ', 'task')} {i.task}]" if i.task else ""
-        console.print(f"[{style}]{label}[/]{task} {i.ref}: {i.message}", highlight=False)
+        task = escape(f" [{vi('nhiệm vụ', 'task')} {i.task}]") if i.task else ""
+        console.print(f"[{style}]{label}[/]{task} {escape(f'{i.ref}: {i.message}')}", highlight=False, emoji=False)
     if len(issues) > limit:
         console.print(vi(f"… và {len(issues) - limit} mục khác (--format json để xem hết)",
                          f"… and {len(issues) - limit} more (use --format json)"))
@@ -49,7 +51,7 @@ def validate(
             console.print(vi(f"«{file}»: {len(vp.tasks)} nhiệm vụ, {len(vp.spec.sections)} phần; "
                              f"{len(vp.errors)} lỗi, {len(vp.warnings)} cảnh báo.",
                              f"«{file}»: {len(vp.tasks)} tasks, {len(vp.spec.sections)} sections; "
-                             f"{len(vp.errors)} errors, {len(vp.warnings)} warnings."))
+                             f"{len(vp.errors)} errors, {len(vp.warnings)} warnings."), markup=False, emoji=False)
         if not vp.ok:
             raise typer.Exit(1)
 
@@ -81,24 +83,25 @@ def load(
         prefix = vi("[thử, không ghi] ", "[dry run, nothing written] ") if dry_run else ""
         if r.unchanged:
             console.print(prefix + vi(f"Kế hoạch {r.plan_code} không thay đổi so với lần nạp trước (bản {r.revision}); không ghi gì.",
-                                      f"Plan {r.plan_code} is unchanged since the last load (revision {r.revision}); nothing written."))
+                                      f"Plan {r.plan_code} is unchanged since the last load (revision {r.revision}); nothing written."),
+                          markup=False, emoji=False)
             return
         if r.created:
             console.print(prefix + vi(
                 f"Đã nạp kế hoạch {r.plan_code}: {r.tasks} nhiệm vụ, {r.sections} phần, {r.units} đơn vị, "
                 f"{r.work_items} phần việc theo dõi; {len(r.warnings)} cảnh báo, {len(r.new_units)} đơn vị mới.",
                 f"Loaded plan {r.plan_code}: {r.tasks} tasks, {r.sections} sections, {r.units} units, "
-                f"{r.work_items} work items; {len(r.warnings)} warnings, {len(r.new_units)} new units."))
+                f"{r.work_items} work items; {len(r.warnings)} warnings, {len(r.new_units)} new units."), markup=False, emoji=False)
         else:
             console.print(prefix + vi(
                 f"Đã cập nhật kế hoạch {r.plan_code} (bản {r.revision}): thêm {len(r.added)}, sửa {len(r.changed)}, "
                 f"hủy {len(r.cancelled)}, khôi phục {len(r.reactivated)}; {len(r.warnings)} cảnh báo.",
                 f"Revised plan {r.plan_code} (revision {r.revision}): {len(r.added)} added, {len(r.changed)} changed, "
-                f"{len(r.cancelled)} cancelled, {len(r.reactivated)} reactivated; {len(r.warnings)} warnings."))
+                f"{len(r.cancelled)} cancelled, {len(r.reactivated)} reactivated; {len(r.warnings)} warnings."), markup=False, emoji=False)
             for label, codes in ((vi("thêm", "added"), r.added), (vi("sửa", "changed"), r.changed),
                                  (vi("hủy", "cancelled"), r.cancelled)):
                 if codes:
-                    console.print(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}")
+                    console.print(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}", markup=False, emoji=False)
         if r.warnings and not show_warnings:
             console.print(vi("  (xem cảnh báo: steer plan validate FILE, hoặc thêm --warnings)",
                              "  (see warnings: steer plan validate FILE, or add --warnings)"))
@@ -124,7 +127,8 @@ def list_(fmt: Annotated[str, typer.Option("--format", help="table or json")] = 
                     vi("Phần việc", "Items"), vi("Hoàn thành", "Done")):
             t.add_column(col)
         for r in rows:
-            t.add_row(r["code"], r["title"][:80], str(r["revision"]), str(r["tasks"]), str(r["work_items"]), str(r["completed_items"]))
+            t.add_row(Text(r["code"]), Text(r["title"][:80]), str(r["revision"]), str(r["tasks"]), str(r["work_items"]),
+                      str(r["completed_items"]))
         console.print(t)
 
 
@@ -146,9 +150,9 @@ def show(
         if fmt == "json":
             print_json(d)
             return
-        console.print(f"[bold]{d['code']}[/] — {d['title']}")
+        console.print(f"[bold]{escape(d['code'])}[/] — {escape(d['title'])}", emoji=False)
         if d["document"]:
-            console.print(f"{d['document']}" + (f" ({d['issued_on']})" if d["issued_on"] else ""))
+            console.print(f"{d['document']}" + (f" ({d['issued_on']})" if d["issued_on"] else ""), markup=False, emoji=False)
         console.print(vi(f"{d['tasks']} nhiệm vụ; trạng thái: ", f"{d['tasks']} tasks; status: ")
                       + ", ".join(f"{k} {v}" for k, v in sorted(d["status"].items())))
         t = Table(title=vi("Các phần", "Sections"))
@@ -156,11 +160,12 @@ def show(
         t.add_column(vi("Tên", "Title"))
         t.add_column(vi("Nhiệm vụ", "Tasks"))
         for s_ in d["sections"]:
-            t.add_row(s_["code"], s_["title"][:100], str(s_["tasks"]))
+            t.add_row(Text(s_["code"]), Text(s_["title"][:100]), str(s_["tasks"]))
         console.print(t)
         t = Table(title=vi("Các bản", "Revisions"))
         for col in ("#", vi("Lúc", "At"), vi("Tệp", "File"), "+", "~", "-"):
             t.add_column(col)
         for r in d["revisions"]:
-            t.add_row(str(r["number"]), r["loaded_at"][:19], r["source_file"] or "", str(r["added"]), str(r["changed"]), str(r["cancelled"]))
+            t.add_row(str(r["number"]), r["loaded_at"][:19], Text(r["source_file"] or ""), str(r["added"]), str(r["changed"]),
+                      str(r["cancelled"]))
         console.print(t)

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import functools
 import re
+import reprlib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -296,6 +297,10 @@ class Directory:
             where = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
             raise DirectoryError(f"{source}: lỗi cú pháp YAML{where}: {problem}.") from None
+        except RecursionError:
+            raise DirectoryError(f"{source}: tệp danh mục lồng nhau quá sâu; không đọc được.") from None
+        except (ValueError, TypeError, OverflowError) as exc:  # "2025-13-45" read as a timestamp
+            raise DirectoryError(f"{source}: giá trị không đọc được ({' '.join(str(exc).split())[:200]}).") from None
         if data is None:
             raise DirectoryError(f"{source}: tệp danh mục rỗng (cần các khóa units, groups).")
         return cls.from_mapping(data, source=source, base=base, _lines=_item_lines(node))
@@ -535,10 +540,10 @@ class _Builder:
         if "code" not in item or code_raw is None or (isinstance(code_raw, str) and not code_raw.strip()):
             raise self.err(where, "thiếu trường 'code'.")
         if not isinstance(code_raw, str):
-            raise self.err(where, f"trường 'code' phải là chuỗi (nhận được {_type_vi(code_raw)} {code_raw!r}); "
+            raise self.err(where, f"trường 'code' phải là chuỗi (nhận được {_type_vi(code_raw)} {_shown(code_raw)}); "
                            "đặt mã trong dấu nháy.")
         code = code_raw.strip()
-        where = f"{where} (mã '{code}')"
+        where = f"{where} (mã '{code[:64]}')"
         if bad:
             raise self.err(where, f"khóa không hợp lệ {', '.join(repr(b) for b in bad)} "
                            f"(cho phép: {', '.join(sorted(allowed))}).")
@@ -547,16 +552,20 @@ class _Builder:
                            "chữ số, '_' hoặc '-'.")
         if code in self.units:
             raise self.err(where, f"trùng mã '{code}' (đã dùng ở {self.where_of[code]}).")
+        if len(code) > 64:
+            raise self.err(where, f"trường 'code' dài {len(code)} ký tự, tối đa 64.")
         name = self.text_field(where, item, "name", required=True)
         assert name is not None
+        if len(name) > 500:
+            raise self.err(where, f"trường 'name' dài {len(name)} ký tự, tối đa 500.")
         if is_group:
             kind = item.get("kind", "group")
             if kind != "group":
-                raise self.err(where, f"trường 'kind' của nhóm phải là 'group' (nhận được '{kind}').")
+                raise self.err(where, f"trường 'kind' của nhóm phải là 'group' (nhận được {_shown(kind)}).")
         else:
             kind = item.get("kind", "unit")
             if not isinstance(kind, str) or kind not in KINDS:
-                raise self.err(where, f"trường 'kind' không hợp lệ '{kind}' (cho phép: {', '.join(sorted(KINDS))}).")
+                raise self.err(where, f"trường 'kind' không hợp lệ {_shown(kind)} (cho phép: {', '.join(sorted(KINDS))}).")
         aliases = self.list_field(where, item, "aliases")
         former = self.list_field(where, item, "former_names")
         members = self.list_field(where, item, "members", codes=True) if is_group else ()
@@ -581,7 +590,7 @@ class _Builder:
                 raise self.err(where, f"thiếu trường '{key}'.")
             return None
         if not isinstance(value, str) or not value.strip():
-            raise self.err(where, f"trường '{key}' phải là chuỗi khác rỗng (nhận được {_type_vi(value)} {value!r}).")
+            raise self.err(where, f"trường '{key}' phải là chuỗi khác rỗng (nhận được {_type_vi(value)} {_shown(value)}).")
         return " ".join(value.split())
 
     def list_field(self, where: str, item: Mapping[str, Any], key: str, *, codes: bool = False,
@@ -596,7 +605,7 @@ class _Builder:
         out: list[str] = []
         for pos, v in enumerate(value):
             if not isinstance(v, str) or not v.strip():
-                shown = "" if secret else f" {v!r}"
+                shown = "" if secret else f" {_shown(v)}"
                 raise self.err(where, f"trường '{key}', phần tử thứ {pos + 1} phải là chuỗi khác rỗng"
                                f" (nhận được {_type_vi(v)}{shown}).")
             out.append(v.strip() if codes or secret else " ".join(v.split()))
@@ -618,6 +627,16 @@ class _Builder:
                            f"của {o_where}; mỗi tên chỉ được chỉ một đơn vị.")
         if _VIA_RANK[via] < _VIA_RANK[have[1]]:
             self.keys[key] = (code, via)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 60, 60
+
+
+def _shown(value: Any) -> str:
+    """A short repr for messages: a YAML alias bomb (a list of a billion items) must not be
+    printed in full."""
+    return _REPR.repr(value)
 
 
 def _type_vi(value: Any) -> str:

@@ -8,6 +8,7 @@ on top.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,19 +68,28 @@ def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = 
             raise _err(source, "committee", "phải là một bảng (name, timezone, ...)")
         bad = set(committee) - COMMITTEE_KEYS
         if bad:
-            raise _err(source, "committee", f"khóa không hợp lệ: {', '.join(sorted(bad))}")
-        if not str(committee.get("name") or "").strip():
-            raise _err(source, "committee", "thiếu «name»")
-        tz = str(committee.get("timezone") or "Asia/Ho_Chi_Minh")
+            raise _err(source, "committee", f"khóa không hợp lệ: {', '.join(sorted(map(str, bad)))}")
+        name = _text(source, "committee", committee, "name", 500, required=True)
+        short_name = _text(source, "committee", committee, "short_name", 200)
+        tz = _text(source, "committee", committee, "timezone", 64) or "Asia/Ho_Chi_Minh"
         try:
             from zoneinfo import ZoneInfo
 
             ZoneInfo(tz)
         except Exception:
             raise _err(source, "committee.timezone", f"múi giờ «{tz}» không tồn tại") from None
-        sa = committee.get("standing_agency")
-        if sa and merged.get(str(sa)) is None:
+        sa = _text(source, "committee", committee, "standing_agency", 64)
+        if sa and merged.get(sa) is None:
             raise _err(source, "committee.standing_agency", f"không có cơ quan mã «{sa}»")
+        settings = committee.get("settings")
+        if settings is not None and not isinstance(settings, dict):
+            raise _err(source, "committee.settings", f"phải là một bảng khóa: giá trị (nhận được {_kind(settings)})")
+        try:  # stored as JSON: keys become text, dates ISO text; NaN/Infinity are not JSON
+            settings = json.loads(json.dumps(settings or {}, ensure_ascii=False, default=str, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise _err(source, "committee.settings", f"giá trị không lưu được ({exc})") from None
+        committee = dict(committee, name=name, short_name=short_name, timezone=tz, standing_agency=sa,
+                         settings=settings)
     people_raw = data.get("people") or []
     if not isinstance(people_raw, list):
         raise _err(source, "people", "phải là một danh sách")
@@ -92,40 +102,82 @@ def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = 
         bad = set(p) - PERSON_KEYS
         if bad:
             raise _err(source, where, f"khóa không hợp lệ: {', '.join(sorted(map(str, bad)))}")
-        pid = str(p.get("id") or "").strip()
-        if not pid:
-            raise _err(source, where, "thiếu «id»")
+        pid = _text(source, where, p, "id", 64, required=True)
         where = f"people[{i}] (id {pid})"
         if pid in seen:
             raise _err(source, where, "id bị trùng")
         seen.add(pid)
-        if not str(p.get("name") or "").strip():
-            raise _err(source, where, "thiếu «name»")
-        role = str(p.get("role") or "")
+        name = _text(source, where, p, "name", 200, required=True)
+        title = _text(source, where, p, "title", 300)
+        role = _text(source, where, p, "role", 32) or ""
         if role not in ROLES:
             raise _err(source, where, f"vai trò «{role}» không hợp lệ (chọn một trong: {', '.join(ROLES)})")
-        unit = p.get("unit")
-        if unit is not None and merged.get(str(unit)) is None and merged.resolve(str(unit)) is None:
+        unit = _text(source, where, p, "unit", 500)
+        if unit is not None and merged.get(unit) is None and merged.resolve(unit) is None:
             raise _err(source, where, f"không có cơ quan «{unit}» trong danh mục")
         if role == "focal_point" and unit is None:
             raise _err(source, where, "đầu mối (focal_point) phải có «unit»")
-        oversees = p.get("oversees") or []
-        if not isinstance(oversees, list):
-            raise _err(source, where, "«oversees» phải là danh sách mã cơ quan")
+        oversees = _text_list(source, where, p, "oversees")
         for code in oversees:
-            if merged.get(str(code)) is None and merged.resolve(str(code)) is None:
+            if merged.get(code) is None and merged.resolve(code) is None:
                 raise _err(source, where, f"«oversees» có cơ quan «{code}» không có trong danh mục")
-        notify = p.get("notify") or []
-        if isinstance(notify, str):
-            notify = [notify]
+        notify = _text_list(source, where, p, "notify", secret=True)
         people.append({
-            "id": pid, "name": str(p["name"]).strip(), "title": p.get("title"), "role": role,
+            "id": pid, "name": name, "title": title, "role": role,
             "unit": _code_of(merged, unit) if unit is not None else None,
             "oversees": [_code_of(merged, c) for c in oversees],
-            "notify": [str(n) for n in notify],
+            "notify": notify,
         })
     return DirectoryFile(source=source, directory=merged, committee=committee, people=people,
                          unit_rows=list(own.units.values()))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "giá trị đúng/sai"
+    if isinstance(value, (int, float)):
+        return "một số"
+    if isinstance(value, list):
+        return "một danh sách"
+    if isinstance(value, dict):
+        return "một bảng"
+    return type(value).__name__
+
+
+def _text(source: str, where: str, item: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
+    """A text field: a string (a number is taken as its text), trimmed, at most ``limit`` characters.
+
+    Lists and mappings are refused before they are ever turned into text (an alias bomb
+    would take forever to print).
+    """
+    value = item.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _err(source, where, f"thiếu «{key}»")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _err(source, where, f"«{key}» phải là một chuỗi văn bản (nhận được {_kind(value)})")
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        raise _err(source, where, f"«{key}» dài {len(text)} ký tự, tối đa {limit}")
+    return text
+
+
+def _text_list(source: str, where: str, item: dict[str, Any], key: str, *, secret: bool = False) -> list[str]:
+    value = item.get(key)
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list):
+        raise _err(source, where, f"«{key}» phải là một danh sách (nhận được {_kind(value)})")
+    out: list[str] = []
+    for n, v in enumerate(value, start=1):
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)) or not str(v).strip():
+            shown = "" if secret or not isinstance(v, (str, int, float)) else f" «{v}»"
+            raise _err(source, where, f"«{key}», phần tử thứ {n}{shown} phải là một chuỗi khác rỗng")
+        out.append(str(v).strip())
+    return out
 
 
 def _code_of(d: Directory, ref: Any) -> str:
@@ -164,32 +216,48 @@ def ensure_units(session: Session, directory: Directory, codes: set[str], now: d
 
 
 def store_directory(session: Session, parsed: DirectoryFile, *, now: datetime, actor: str = "secretariat") -> dict[str, int]:
-    """Write a parsed directory file (committee, units, people) in the caller's transaction."""
+    """Write a parsed directory file (committee, units, people) in the caller's transaction.
+
+    Only what differs is written: loading the same file again writes nothing (no row
+    update, no audit event).
+    """
     counts = {"units": 0, "people": 0}
+    changed = False
+
+    def assign(row: Any, values: dict[str, Any]) -> bool:
+        diff = {k: v for k, v in values.items() if getattr(row, k) != v}
+        for k, v in diff.items():
+            setattr(row, k, v)
+        return bool(diff)
+
     if parsed.committee is not None:
         c = parsed.committee
-        row = session.get(Committee, 1) or Committee(id=1, updated_at=now)
-        row.name = str(c["name"]).strip()
-        row.short_name = c.get("short_name")
-        row.timezone = str(c.get("timezone") or "Asia/Ho_Chi_Minh")
-        row.standing_agency = c.get("standing_agency")
-        row.settings = dict(c.get("settings") or {})
-        row.updated_at = now
-        session.add(row)
+        row = session.get(Committee, 1)
+        values = dict(name=str(c["name"]).strip(), short_name=c.get("short_name"),
+                      timezone=str(c.get("timezone") or "Asia/Ho_Chi_Minh"), standing_agency=c.get("standing_agency"),
+                      settings=dict(c.get("settings") or {}))
+        if row is None:
+            session.add(Committee(id=1, updated_at=now, **values))
+            changed = True
+        elif assign(row, values):
+            row.updated_at = now
+            changed = True
     existing = {u.code: u for u in session.execute(select(Unit)).scalars()}
     for e in parsed.unit_rows:
         values = _unit_values(e, "directory", now)
         row = existing.get(e.code)
         if row is None:
             session.add(Unit(**values))
+            changed = True
         else:
             values.pop("created_at")
-            for k, v in values.items():
-                setattr(row, k, v)
+            changed |= assign(row, values)
         counts["units"] += 1
     session.flush()
     # people may reference standard units not yet materialised
     needed = {p["unit"] for p in parsed.people if p["unit"]}
+    have = set(session.execute(select(Unit.code).where(Unit.code.in_(needed))).scalars()) if needed else set()
+    changed |= bool(needed - have)
     ids = ensure_units(session, parsed.directory, needed, now)
     for p in parsed.people:
         row = session.get(Person, p["id"])
@@ -197,12 +265,21 @@ def store_directory(session: Session, parsed: DirectoryFile, *, now: datetime, a
                       oversees=p["oversees"], notify=p["notify"], active=True)
         if row is None:
             session.add(Person(id=p["id"], created_at=now, **values))
+            changed = True
         else:
-            for k, v in values.items():
-                setattr(row, k, v)
+            changed |= assign(row, values)
         counts["people"] += 1
-    append_event(session, now=now, actor=actor, kind="directory_loaded",
-                 data={"source": Path(parsed.source).name, **counts})
+    if changed:
+        session.flush()
+        try:  # the file's units must also fit with units already in the database
+            current_directory(session)
+        except DirectoryError as exc:
+            raise DirectoryError(
+                f"{parsed.source}: danh mục không khớp với các đơn vị đã có trong cơ sở dữ liệu (từ lần nạp "
+                f"trước hoặc từ kế hoạch): {exc} Hãy dùng lại mã cũ của đơn vị, hoặc đổi tên một trong hai."
+            ) from None
+        append_event(session, now=now, actor=actor, kind="directory_loaded",
+                     data={"source": Path(parsed.source).name, **counts})
     return counts
 
 

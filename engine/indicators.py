@@ -65,6 +65,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
+from engine.deadlines import MAX_YEAR, MIN_YEAR
 from engine.db import transaction
 from engine.errors import UserError
 from engine.yamltext import load_yaml
@@ -126,7 +128,10 @@ def _number(raw: str) -> float:
         s = s.replace(",", "") if _EN_THOUSANDS.fullmatch(s) else s.replace(",", ".")
     elif _VN_THOUSANDS.fullmatch(s):
         s = s.replace(".", "")
-    return float(s)
+    value = float(s)
+    if not math.isfinite(value):  # "999…9" (400 digits): no real figure; PostgreSQL JSON has no Infinity
+        raise ValueError(raw)
+    return value
 
 
 def parse_number(text: str | float | int | None) -> float | None:
@@ -223,8 +228,11 @@ def _parse_part(text: str, rank: bool) -> Target:
     m = _PART.match(s)
     if not m or not s:
         return Target("text", None, None, text.strip())
-    a = _number(m["a"])
-    b = _number(m["b"]) if m["b"] else None
+    try:
+        a = _number(m["a"])
+        b = _number(m["b"]) if m["b"] else None
+    except ValueError:
+        return Target("text", None, None, text.strip())
     percent = bool(m["pa"] or m["pb"])
     rest = (m["rest"] or "").strip()
     word = (m["word"] or "").lower()
@@ -421,9 +429,25 @@ def parse_indicator_file(path: str | Path, *, prefix: str | None = None) -> Indi
     if not data.strip():
         raise IndicatorFileError(f"Tệp «{source}» trống: không có chỉ tiêu nào để nạp.")
     if suffix in YAML_SUFFIXES:
-        return _parse_yaml(data, source)
-    rows = read_table_rows(data, source)
-    return _parse_table(rows, source, prefix=prefix or "CT")
+        parsed = _parse_yaml(data, source)
+    else:
+        parsed = _parse_table(read_table_rows(data, source), source, prefix=prefix or "CT")
+    _check_lengths(parsed)
+    return parsed
+
+
+# Column sizes (engine.models.Indicator / Unit): longer texts are refused here, with the
+# row, rather than by PostgreSQL in the middle of the load.
+_LIMITS = (("code", "mã", 64), ("unit_of_measure", "đơn vị tính", 100), ("group", "nhóm", 300),
+           ("reporting_unit", "cơ quan theo dõi", 500))
+
+
+def _check_lengths(parsed: IndicatorFile) -> None:
+    for spec in parsed.indicators:
+        for attr, label, limit in _LIMITS:
+            value = getattr(spec, attr) or ""
+            if len(value) > limit:
+                raise IndicatorFileError(f"{spec.where}: {label} «{value[:40]}…» dài {len(value)} ký tự, tối đa {limit}.")
 
 
 # --- YAML --------------------------------------------------------------------------------
@@ -433,24 +457,36 @@ YAML_ITEM_KEYS = {"code", "name", "group", "unit", "unit_of_measure", "target", 
                   "reporting_unit", "note"}
 
 
-def _yaml_text(value: Any) -> str | None:
+def _yaml_text(value: Any, where: str = "", key: str = "") -> str | None:
     if value is None:
         return None
+    if isinstance(value, (list, dict)):  # never str() these: an alias bomb would take forever
+        kind = "một danh sách" if isinstance(value, list) else "một bảng"
+        raise IndicatorFileError(f"{where}: «{key}» phải là một chuỗi văn bản, không phải {kind}.")
     if isinstance(value, float):
         return format(value, "g")
     return str(value).strip()
+
+
+def _in_range(d: date, where: str, text: str) -> date:
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise IndicatorFileError(f"{where}: thời hạn «{text}»: năm nằm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}.")
+    return d
 
 
 def _target_date(value: Any, where: str) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return _in_range(value.date(), where, str(value))
     if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    if re.fullmatch(r"\d{4}", text):
-        return date(int(text), 12, 31)
+        return _in_range(value, where, str(value))
+    text = _yaml_text(value, where, "target_date") or ""
+    if re.fullmatch(r"[0-9]{4}", text):
+        year = int(text)
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise IndicatorFileError(f"{where}: thời hạn «{text}»: năm nằm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}.")
+        return date(year, 12, 31)
     from engine.deadlines import DeadlineError, parse_deadline
 
     try:
@@ -473,13 +509,13 @@ def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
     items = doc.get("indicators")
     if not isinstance(items, list) or not items:
         raise IndicatorFileError(f"Tệp «{source}»: «indicators» phải là một danh sách chỉ tiêu (không rỗng).")
-    out = IndicatorFile(source=source, indicators=[], plan=_yaml_text(doc.get("plan")))
+    out = IndicatorFile(source=source, indicators=[], plan=_yaml_text(doc.get("plan"), f"Tệp «{source}»", "plan"))
     seen: dict[str, int] = {}
     for n, item in enumerate(items, start=1):
         where = f"Tệp «{source}», indicators[{n}]"
         if not isinstance(item, dict):
             raise IndicatorFileError(f"{where}: mỗi chỉ tiêu phải là một bảng (code, name, target, ...).")
-        code = _yaml_text(item.get("code")) or ""
+        code = _yaml_text(item.get("code"), where, "code") or ""
         if code:
             where = f"{where} (mã {code})"
         bad = sorted(set(map(str, item)) - YAML_ITEM_KEYS)
@@ -496,18 +532,18 @@ def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
         seen[code] = n
         if len(code) > 64:
             raise IndicatorFileError(f"{where}: mã dài quá 64 ký tự.")
-        name = _yaml_text(item.get("name")) or ""
+        name = _yaml_text(item.get("name"), where, "name") or ""
         if not name:
             raise IndicatorFileError(f"{where}: thiếu «name» (tên chỉ tiêu).")
-        uom = _yaml_text(item.get("unit_of_measure", item.get("unit")))
-        target_text = _yaml_text(item.get("target")) or ""
+        uom = _yaml_text(item.get("unit_of_measure", item.get("unit")), where, "unit")
+        target_text = _yaml_text(item.get("target"), where, "target") or ""
         if not target_text:
             out.warnings.append(f"{where}: chưa có giá trị mục tiêu («target»).")
         out.indicators.append(IndicatorSpec(
             code=code, name=" ".join(name.split()), target=parse_target(target_text, unit_of_measure=uom),
-            unit_of_measure=uom or None, group=_yaml_text(item.get("group")) or None,
+            unit_of_measure=uom or None, group=_yaml_text(item.get("group"), where, "group") or None,
             target_date=_target_date(item.get("target_date"), where),
-            reporting_unit=_yaml_text(item.get("reporting_unit")) or None, where=where,
+            reporting_unit=_yaml_text(item.get("reporting_unit"), where, "reporting_unit") or None, where=where,
         ))
     return out
 
@@ -552,7 +588,11 @@ def _decode(data: bytes, source: str, fmt: str) -> str:
     if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IndicatorFileError(f"Tệp «{source}» không phải tệp văn bản ({fmt}); hãy kiểm tra đuôi tệp.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise IndicatorFileError(f"Tệp «{source}» có dấu UTF-16 nhưng nội dung không đọc được theo UTF-16 "
+                                     f"(tệp bị cắt?); hãy lưu lại dưới dạng UTF-8.") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -593,28 +633,15 @@ def _csv_rows(text: str, source: str) -> list[TableRow]:
 
 
 def _xlsx_rows(data: bytes, source: str) -> list[TableRow]:
-    from engine.planfile.read_xlsx import cell_text, load_workbook_bytes
+    from engine.planfile.read_xlsx import load_workbook_bytes, sheet_rows
 
     wb = load_workbook_bytes(data, source)
     first: list[TableRow] = []
     for ws in wb.worksheets:
-        values: dict[tuple[int, int], str] = {}
-        for row in ws.iter_rows():
-            for c in row:
-                if c.value is not None:
-                    values[(c.row, c.column)] = cell_text(c.value, c.number_format)
-        if not values:
+        # the plan reader's sparse rows: a stray far cell must not make a dense grid
+        rows = [TableRow(r.number, r.cells) for r in sheet_rows(ws)]
+        if not rows:
             continue
-        for rng in ws.merged_cells.ranges:
-            if rng.min_col == rng.max_col and rng.max_row > rng.min_row:
-                top = values.get((rng.min_row, rng.min_col), "")
-                for r in range(rng.min_row + 1, rng.max_row + 1):
-                    if top:
-                        values.setdefault((r, rng.min_col), top)
-        max_row = max(r for r, _ in values)
-        max_col = max(c for _, c in values)
-        rows = [TableRow(r, tuple(values.get((r, c), "") for c in range(1, max_col + 1)))
-                for r in range(1, max_row + 1)]
         if _find_header(rows) is not None:
             return rows
         first = first or rows
@@ -622,6 +649,9 @@ def _xlsx_rows(data: bytes, source: str) -> list[TableRow]:
 
 
 def _docx_rows(data: bytes, source: str) -> list[TableRow]:
+    from engine.planfile.readers import check_office_size
+
+    check_office_size(data, source)
     try:
         import docx
 

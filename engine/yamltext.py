@@ -17,3 +17,10 @@ def load_yaml(data: bytes, source: str, error: type[Exception], what: str = "T�
         mark = getattr(exc, "problem_mark", None)
         at = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark else ""
         raise error(f"{what} «{source}» có lỗi cú pháp YAML{at}: {getattr(exc, 'problem', exc)}.") from None
+    except RecursionError:
+        raise error(f"{what} «{source}» lồng nhau quá sâu (danh sách/bảng trong nhau hàng nghìn cấp); "
+                    f"không đọc được.") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # the safe constructor itself: "2025-13-45" looks like a timestamp but is no date
+        raise error(f"{what} «{source}» có giá trị không đọc được ({' '.join(str(exc).split())[:200]}); "
+                    f"hãy đặt giá trị đó trong dấu nháy.") from None

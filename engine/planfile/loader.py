@@ -116,7 +116,7 @@ def load_plan_spec(engine: Engine, spec: PlanSpec, *, now: datetime, code: str |
         with transaction(engine) as session:
             vp = validate_plan(spec, current_directory(session), code=code, people=people_index(session), lang=lang)
             if not vp.ok:
-                raise PlanValidationError(vp)
+                raise PlanValidationError(vp, lang=lang)
             result = _apply(session, vp, now=now, actor=actor)
             result.dry_run = dry_run
             if dry_run:

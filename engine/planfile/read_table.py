@@ -341,7 +341,9 @@ def _candidate(rows: list[RawRow], i: int) -> Header:
     header = Header(i, i, columns, texts)
     # A two-row header ("Cơ quan" over "Chủ trì | Phối hợp"): the row below refines it.
     below = rows[i + 1] if i + 1 < len(rows) else None
-    if below is not None and len(below.non_empty()) >= 2 and _is_header_like(below):
+    # Only a row with a header cell of its own can be the top of a two-row header: a title
+    # line right above the header ("(Kèm theo Kế hoạch số ...)") is not.
+    if columns and below is not None and len(below.non_empty()) >= 2 and _is_header_like(below):
         sub_cols, sub_texts = _row_mapping(below)
         merged = {k: v for k, v in columns.items() if v not in sub_cols.values()}
         merged_texts = {k: texts[k] for k in merged}

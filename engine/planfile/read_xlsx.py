@@ -42,7 +42,8 @@ def _date_text(d: date, fmt: str) -> str:
     return d.strftime("%d/%m/%Y")
 
 
-def _sheet_rows(ws: Any) -> list[RawRow]:
+def sheet_rows(ws: Any) -> list[RawRow]:
+    """The filled rows of a worksheet as cell texts (merged ranges resolved, see below)."""
     cells: dict[tuple[int, int], Any] = getattr(ws, "_cells", {})
     filled = {(r, c): cell for (r, c), cell in cells.items() if cell.value is not None}
     if not filled:
@@ -53,22 +54,39 @@ def _sheet_rows(ws: Any) -> list[RawRow]:
     # Merged ranges: the value stays in the top-left cell only (so a section row merged
     # across A:F is one non-empty cell), except single-column vertical merges, whose value
     # applies to every row (a lead agency merged over three tasks, as Word tables do).
+    # Only into rows that hold something else: a merge over a whole column must not
+    # create a million rows holding nothing but the merged text.
+    filled_rows = {r for r, _ in values}
     for rng in ws.merged_cells.ranges:
         if rng.min_col == rng.max_col and rng.max_row > rng.min_row:
             top = values.get((rng.min_row, rng.min_col), "")
             if top:
-                for r in range(rng.min_row + 1, rng.max_row + 1):
-                    values.setdefault((r, rng.min_col), top)
-    max_row = max(r for r, _ in values)
-    max_col = max(c for _, c in values)
-    rows = []
-    for r in range(1, max_row + 1):
-        rows.append(RawRow(r, tuple(values.get((r, c), "") for c in range(1, max_col + 1))))
+                for r in filled_rows:
+                    if rng.min_row < r <= rng.max_row:
+                        values.setdefault((r, rng.min_col), top)
+    # Sparse: only filled rows, each as wide as its own last filled cell. A stray cell far
+    # away (XFD1048576) must not turn the sheet into a million rows of 16,384 cells. A gap
+    # of empty rows stays as one empty row, so rows that were not adjacent still are not.
+    by_row: dict[int, dict[int, str]] = {}
+    for (r, c), text in values.items():
+        by_row.setdefault(r, {})[c] = text
+    rows: list[RawRow] = []
+    last = 0
+    for r in sorted(by_row):
+        if r > last + 1:
+            rows.append(RawRow(last + 1, ()))
+        cells = by_row[r]
+        rows.append(RawRow(r, tuple(cells.get(c, "") for c in range(1, max(cells) + 1))))
+        last = r
     return rows
 
 
 def load_workbook_bytes(data: bytes, source: str) -> Any:
     import openpyxl
+
+    from engine.planfile.readers import check_office_size
+
+    check_office_size(data, source)
 
     try:
         with warnings.catch_warnings():
@@ -94,7 +112,7 @@ def read_xlsx_bytes(data: bytes, source: str, sheet: str | None = None) -> PlanS
                 f"Tệp «{source}» không có trang tính «{sheet}»; các trang tính có trong tệp: "
                 f"{listed}."
             )
-        rows = _sheet_rows(wb[match[0]])
+        rows = sheet_rows(wb[match[0]])
         return rows_to_plan(rows, source=source, fmt="xlsx", where=f" (trang tính «{match[0]}»)")
     first_rows: list[RawRow] | None = None
     # Visible sheets first: a hidden sheet is usually an old copy or a lookup list.
@@ -103,7 +121,7 @@ def read_xlsx_bytes(data: bytes, source: str, sheet: str | None = None) -> PlanS
         ws = wb[name]
         if not hasattr(ws, "merged_cells"):  # chart sheets
             continue
-        rows = _sheet_rows(ws)
+        rows = sheet_rows(ws)
         if first_rows is None and rows:
             first_rows = rows
         if find_header(rows) is not None:

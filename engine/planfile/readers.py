@@ -67,6 +67,7 @@ def read_plan_bytes(data: bytes, filename: str, *, sheet: str | None = None) -> 
     if fmt in ("xlsx", "docx"):
         if kind != fmt:
             raise _wrong_content(source, fmt, kind)
+        check_office_size(data, source)
         if fmt == "xlsx":
             from engine.planfile.read_xlsx import read_xlsx_bytes
 
@@ -89,6 +90,26 @@ def read_plan_bytes(data: bytes, filename: str, *, sheet: str | None = None) -> 
     from engine.planfile.read_yaml import read_yaml_text
 
     return read_yaml_text(text, source)
+
+
+# Uncompressed size an Office plan may have. Real annexes are a few MB; a "zip bomb" (a
+# member of gigabytes of blanks compressed to kilobytes) would otherwise be unpacked in memory.
+MAX_OFFICE_UNCOMPRESSED = 200 * 1024 * 1024
+
+
+def check_office_size(data: bytes, source: str) -> None:
+    """Refuse an .xlsx/.docx whose members unpack to more than MAX_OFFICE_UNCOMPRESSED bytes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            total = sum(max(0, i.file_size) for i in zf.infolist())
+    except Exception:  # damaged: the Office reader reports it
+        return
+    if total > MAX_OFFICE_UNCOMPRESSED:
+        raise PlanFileError(
+            f"Tệp «{source}» giải nén ra {total // (1024 * 1024)} MB (tối đa "
+            f"{MAX_OFFICE_UNCOMPRESSED // (1024 * 1024)} MB): không phải một phụ lục kế hoạch bình thường. "
+            f"Hãy mở tệp bằng Excel/Word, xóa phần thừa và lưu lại."
+        )
 
 
 # --------------------------------------------------------------------------

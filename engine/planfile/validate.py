@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from engine.deadlines import DeadlineError, DeadlineSpec, parse_deadline
+from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, DeadlineSpec, parse_deadline
 from engine.directory import Directory, UnitMatch, normalize_name
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
 
 Level = Literal["error", "warning"]
+MAX_CODE = 64  # plan and task codes (engine.models: Plan.code, Task.code)
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,16 @@ class ValidatedPlan:
 
 
 class PlanValidationError(Exception):
-    def __init__(self, plan: ValidatedPlan):
+    def __init__(self, plan: ValidatedPlan, lang: str = "vi"):
         self.plan = plan
         n = len(plan.errors)
-        head = f"Kế hoạch «{plan.spec.source_file}» có {n} lỗi, chưa nạp gì vào cơ sở dữ liệu:"
+        en = lang == "en"
+        head = (f"Plan «{plan.spec.source_file}» has {n} error(s); nothing was written to the database:" if en
+                else f"Kế hoạch «{plan.spec.source_file}» có {n} lỗi, chưa nạp gì vào cơ sở dữ liệu:")
         lines = [head] + [f"  - {e}" for e in plan.errors[:20]]
         if n > 20:
-            lines.append(f"  … và {n - 20} lỗi khác (dùng «steer plan validate --format json» để xem hết)")
+            lines.append(f"  … and {n - 20} more (see them all with «steer plan validate --format json»)" if en
+                         else f"  … và {n - 20} lỗi khác (dùng «steer plan validate --format json» để xem hết)")
         super().__init__("\n".join(lines))
 
 
@@ -225,6 +229,30 @@ def validate_plan(
                             file_ref))
     out = ValidatedPlan(spec=spec, code=plan_code, title=(spec.title or plan_code).strip(), issues=issues)
 
+    def too_long(text: str, limit: int, what_vi: str, what_en: str, ref: SourceRef, task: str | None = None) -> bool:
+        """Texts longer than their database column are refused here, with their place."""
+        if len(text) <= limit:
+            return False
+        shown = " ".join(text.split())[:40]
+        issues.append(Issue("error", "too_long",
+                            f"{what_vi} «{shown}…» dài {len(text)} ký tự, tối đa {limit}." if vi
+                            else f"{what_en} «{shown}…» is {len(text)} characters long; at most {limit}.",
+                            ref, task))
+        return True
+
+    too_long(plan_code, MAX_CODE, "Mã kế hoạch", "The plan code", file_ref.at("code"))
+    too_long(spec.document or "", 300, "Số văn bản", "The document number", file_ref.at("document"))
+    for sec in spec.sections:
+        too_long(sec.code, 32, "Mã phần", "The section code", sec.source.at("code"))
+    if spec.issued_on is not None and not MIN_YEAR <= spec.issued_on.year <= MAX_YEAR:
+        # Deadlines ("trong 15 ngày", recurring ones) count from the issue date: a date in
+        # 1900 or 9999 would make thousands of work items or dates past the calendar.
+        shown = spec.issued_on.strftime("%d/%m/") + f"{spec.issued_on.year:04d}"
+        issues.append(Issue("error", "bad_issued_on",
+                            f"Ngày ban hành kế hoạch «{shown}» nằm ngoài khoảng năm {MIN_YEAR}–{MAX_YEAR}."
+                            if vi else f"The plan's issue date «{shown}» is outside the years {MIN_YEAR}–{MAX_YEAR}.",
+                            file_ref.at("issued_on")))
+
     taken_codes = set(directory.units)
     # parse_deadline and Directory.split are pure: one call per distinct text
     split_cache: dict[str, list[UnitMatch]] = {}
@@ -244,6 +272,8 @@ def validate_plan(
                     seen.add(ru.code)
                     result.append(ru)
                     if ru.new and ru.code not in out.new_units:
+                        if too_long(ru.name, 500, "Tên cơ quan", "The unit name", ref, task_code):
+                            continue
                         out.new_units[ru.code] = ru
                         issues.append(Issue("warning", "new_unit",
                                             f"Cơ quan «{ru.text}» chưa có trong danh mục; sẽ được thêm mới với mã {ru.code}."
@@ -285,6 +315,8 @@ def validate_plan(
                                 t.ref("code"), tcode))
             continue
         seen_codes[tcode] = t
+        too_long(tcode, MAX_CODE, "Mã nhiệm vụ", "The task code", t.ref("code"), tcode[:MAX_CODE])
+        too_long((t.deadline_text or "").strip(), 300, "Thời hạn", "The deadline", t.ref("deadline"), tcode[:MAX_CODE])
         title = " ".join(t.title.split()) if t.title else ""
         if not title:
             issues.append(Issue("error", "no_title",
