@@ -38,6 +38,8 @@ def _when(as_of: str | None) -> datetime:
         day = date.fromisoformat(as_of)
     except ValueError:
         raise typer.BadParameter(vi(f"ngày «{as_of}» không hợp lệ (YYYY-MM-DD)", f"invalid date «{as_of}» (YYYY-MM-DD)")) from None
+    if not 2000 <= day.year <= 2100:
+        raise typer.BadParameter(vi(f"ngày «{as_of}» nằm ngoài khoảng 2000–2100", f"date «{as_of}» is outside 2000–2100"))
     from engine.db import transaction
     from engine.escalation import committee
 

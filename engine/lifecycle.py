@@ -398,7 +398,8 @@ def resolve_item(session: Session, ref: str, *, actor: Actor | None = None, lang
                            "Missing item reference (e.g. KH-57-LS/12 or #123)."))
     m = re.fullmatch(r"#\s*(\d+)", raw)
     if m:
-        item = session.get(WorkItem, int(m.group(1)))
+        number = int(m.group(1))
+        item = session.get(WorkItem, number) if number <= 2**63 - 1 else None  # beyond any database integer
         if item is None:
             raise UserError(_t(lang, f"Không có phần việc số {raw}.", f"There is no work item {raw}."))
         return item
