@@ -208,7 +208,27 @@ def _cwd(path: Path):  # type: ignore[no-untyped-def]
 # Crashes found by this fuzzing in code other helpers own this session; each is reported,
 # pinned by a strict xfail test below (which starts failing once it is fixed: then remove
 # the entry), and not counted again by the fuzz tests.
-KNOWN_BUGS: dict[str, tuple[str, str, str | None, str]] = {}  # both found this session are fixed (regression tests below)
+# (The first two found, an item id beyond any integer and --as-of in year 9999, are fixed:
+# see test_once_crashing_inputs_are_one_clear_error.)
+# key -> (exception type names, files (any frame), function or None, what goes wrong)
+KNOWN_BUGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str | None, str]] = {
+    "report-as-of-unbounded": (("OverflowError",), ("engine/reporting.py",), None,
+                               "report annual --as-of 0001-01-01: the date is not bounded; date arithmetic "
+                               "overflows in engine/reporting.py _window"),
+    "report-id-overflow": (("OverflowError",), ("engine/snapshots.py",), "get_snapshot",
+                           "report show 99999999999999999999 overflows SQLite INTEGER"),
+    "doctor-timeout-zero": (("ValueError",), ("notifications/doctor.py",), None,
+                            "doctor --timeout 0: 'Non-blocking socket (timeout=0) is not supported'"),
+    "backup-deep-path": (("RecursionError", "OperationalError"), ("engine/backup.py",), None,
+                         "db backup '[/]' * 1200: a path of 1,200 nested folders (RecursionError) or one SQLite "
+                         "cannot open (sqlite3.OperationalError)"),
+}
+# Commands that exit non-zero after writing (a partial write), reported likewise.
+KNOWN_PARTIAL_WRITES = {
+    "report-out-after-snapshot": (("report",), "report_snapshot",
+                                  "report quarterly --out '' (or --out a folder): the snapshot and its event are "
+                                  "committed, then writing --out fails and the command exits 1"),
+}
 
 
 def _known_bug(result) -> str | None:  # type: ignore[no-untyped-def]
@@ -217,10 +237,17 @@ def _known_bug(result) -> str | None:  # type: ignore[no-untyped-def]
     if result.exc_info is None or isinstance(result.exception, SystemExit):
         return None
     frames = traceback.extract_tb(result.exc_info[2])
-    for key, (exc_name, file, func, _why) in KNOWN_BUGS.items():
-        if type(result.exception).__name__ != exc_name:
+    for key, (exc_names, files, func, _why) in KNOWN_BUGS.items():
+        if type(result.exception).__name__ not in exc_names:
             continue
-        if any(f.filename.endswith(file) and (func is None or f.name == func) for f in frames):
+        if any(f.filename.endswith(files) and (func is None or f.name == func) for f in frames):
+            return key
+    return None
+
+
+def _known_partial_write(path: tuple[str, ...], changed: list[str]) -> str | None:
+    for key, (prefix, table, _why) in KNOWN_PARTIAL_WRITES.items():
+        if path[: len(prefix)] == prefix and any(c.startswith(table + ":") for c in changed):
             return key
     return None
 
@@ -242,6 +269,10 @@ def run_fuzzed(path: tuple[str, ...], argv: list[str], lang: list[str]) -> None:
         note_event(f"exit {r.exit_code}")
         if r.exit_code != 0:
             changed = changed_tables(before, db_fingerprint(url))
+            known = _known_partial_write(path, changed)
+            if known:
+                note_event(f"known partial write: {known}")
+                return
             assert not changed, f"a failed command wrote: {changed}\n{r.output[-2000:]}"
 
 
@@ -321,6 +352,30 @@ def test_once_crashing_inputs_are_one_clear_error(key, args):
         r = invoke(["--db", url, *args])
         assert r.exit_code in (1, 2) and isinstance(r.exception, SystemExit), (key, r.output)
         assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("key,args", [
+    ("report-as-of-unbounded", ["report", "annual", "--as-of", "0001-01-01"]),
+    ("report-id-overflow", ["report", "show", "99999999999999999999"]),
+    ("doctor-timeout-zero", ["doctor", "--timeout", "0"]),
+    ("backup-deep-path", ["db", "backup", "[/]" * 1200]),
+])
+@pytest.mark.xfail(strict=True, reason="reported: crash in code owned by another helper (see KNOWN_BUGS)")
+def test_known_bugs_still_crash(key, args):
+    with fresh_db() as (url, work), _cwd(work):
+        r = invoke(["--db", url, *args])
+        assert _known_bug(r) != key, f"still crashes: {KNOWN_BUGS[key][3]}"
+
+
+@pytest.mark.xfail(strict=True, reason="reported: partial write in code owned by another helper")
+def test_known_partial_write_report_out():
+    with fresh_db() as (url, work), _cwd(work):
+        args = ["--db", url, "report", "quarterly", "--out", "", "--as", "secretariat"]
+        before = db_fingerprint(url)
+        r = invoke(args)
+        changed = changed_tables(before, db_fingerprint(url))
+        assert not (r.exit_code != 0 and _known_partial_write(("report", "quarterly"), changed)), \
+            KNOWN_PARTIAL_WRITES["report-out-after-snapshot"][2]
 
 
 # --------------------------------------------------------------------------------------

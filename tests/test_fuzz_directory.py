@@ -134,6 +134,8 @@ def test_fuzzed_directory_fields(section, index, data, lang):
     pytest.param(lambda: "people:\n  - {id: p1, name: P, role: viewer, 7: x}\n".encode(), id="person-number-key"),
     pytest.param(lambda: "\ufeffunits: []\n".encode("utf-16"), id="utf16"),
     pytest.param(lambda: "committee: {name: X, settings: {since: 2025-13-45}}\n".encode(), id="impossible-timestamp"),
+    pytest.param(lambda: b'units:\n  - {code: X1, name: "a\\0b"}\n', id="nul-character"),
+    pytest.param(lambda: "committee: {name: X, settings: {7: .nan}}\n".encode(), id="settings-nan"),
     pytest.param(lambda: ("units:\n  - {code: X1, name: '" + "a" * 600 + "'}\n").encode(), id="name-too-long"),
     pytest.param(lambda: "people:\n  - {id: '" .encode() + b"p" * 70 + b"', name: P, role: viewer}\n", id="id-too-long"),
 ])

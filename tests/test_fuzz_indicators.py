@@ -124,6 +124,7 @@ def test_fuzzed_indicator_table(fmt, muts, xr, dr, cr, damage, prefix, plan, how
     ("long.yaml", ("indicators:\n  - {code: A, name: A, target: '5', unit: '" + "m" * 200 + "'}\n").encode()),
     ("group.yaml", ("indicators:\n  - {code: A, name: A, target: '5', group: '" + "g" * 400 + "'}\n").encode()),
     ("far.xlsx", None),
+    ("nul.yaml", b'indicators:\n  - {code: A, name: "a\\0b", target: "5"}\n'),
     ("bomb.yaml", b"plan: KH-57-LS\n" + alias_bomb_yaml("indicators", "name")),
     ("bomb2.yaml", alias_bomb_yaml("indicators", "target_date")),
     ("tt.csv", ("TT,Chỉ tiêu,Kết quả\n" + "1" * 70 + ",A,5\n").encode()),

@@ -248,6 +248,7 @@ def _plan_yaml(issued_on: str = "2025-03-15", code: str = "X", tasks: str = "") 
     ("han.yaml", _plan_yaml(tasks="  - {code: '1', title: A, deadline: 'Quý II/2025" + " x" * 200 + "'}\n"),
      ["row 3", "deadline"]),
     ("dv.yaml", _plan_yaml(tasks="  - {code: '1', title: A, lead: 'Sở " + "Ư" * 600 + "'}\n"), ["row 3", "lead"]),
+    ("nul.yaml", _plan_yaml(tasks='  - {code: "1", title: "A\\0B"}\n'), ["dòng 3", "NUL"]),
     ("[/x].yaml".replace("/", "_"), _plan_yaml(tasks="  - {code: '1', title: A, depends_on: '[/x]'}\n"), ["[_x]"]),
 ])
 def test_plan_file_mistakes_found_by_fuzzing_are_one_clear_error(name, data, named):

@@ -111,6 +111,8 @@ def _text(ctx: _Ctx, node: Node | None, what: str, *, allow_date: bool = False) 
         return None
     if not isinstance(node, ScalarNode):
         raise ctx.error(node, f"{what} phải là {_TYPE_NAMES['str']} nhưng đang là {_kind(node)}.")
+    if "\x00" in str(node.value):  # "\0" in a double-quoted string; PostgreSQL cannot store it
+        raise ctx.error(node, f"{what} có ký tự NUL (\\0); hãy xóa ký tự này.")
     try:
         value = ctx.value(node)
     except PlanFileError:  # "2025-13-45": keep the text, the validator judges it
