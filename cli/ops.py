@@ -74,7 +74,39 @@ def deploy(
 # --- doctor ------------------------------------------------------------------------------------------
 
 
-def _db_checks() -> tuple[list[Any], Any]:
+MAX_TIMEOUT = 600.0
+
+
+def _check_timeout(timeout: float) -> float:
+    """--timeout: seconds, above 0 (0 would make the sockets non-blocking) and finite."""
+    import math
+
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        from engine.errors import UserError
+
+        limit = f"{MAX_TIMEOUT:g}"
+        raise UserError(vi(f"--timeout «{timeout:g}» không hợp lệ: ghi số giây lớn hơn 0 và không quá {limit} (ví dụ 5).",
+                           f"--timeout «{timeout:g}» is invalid: give the seconds, above 0 and at most {limit} (e.g. 5)."))
+    return timeout
+
+
+def _doctor_engine(url: str, timeout: float) -> Any:
+    """The engine for the database check: PostgreSQL gives up connecting after ``timeout``
+    (libpq connect_timeout, whole seconds) instead of the driver's default of minutes."""
+    import math
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from engine import db as dbmod
+
+    u = make_url(dbmod.normalize_url(url))
+    if u.get_backend_name() == "postgresql" and u.get_driver_name() == "psycopg" and "connect_timeout" not in u.query:
+        return create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": max(1, math.ceil(timeout))})
+    return dbmod.make_engine(url)
+
+
+def _db_checks(timeout: float = 5.0) -> tuple[list[Any], Any]:
     """Database reachable, schema at head. Returns (checks, engine when the schema is current)."""
     from sqlalchemy import text
 
@@ -92,7 +124,7 @@ def _db_checks() -> tuple[list[Any], Any]:
     if file is not None and not file.is_file():  # never create an empty database while checking
         return [Check(label, FAIL, vi(f"{dbmod.redact(url)}: không có tệp {file}", f"{dbmod.redact(url)}: no file {file}"))], None
     try:
-        eng = dbmod.make_engine(url)
+        eng = _doctor_engine(url, timeout)
         with eng.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any driver error is a FAIL row
@@ -137,7 +169,8 @@ def doctor(
         from flows.deploy import prefect_checks
         from notifications.doctor import FAIL, OK, SKIP, Check, check_targets, collect
 
-        checks, eng = _db_checks()
+        timeout = _check_timeout(timeout)
+        checks, eng = _db_checks(timeout)
         if eng is not None:
             try:
                 with transaction(eng) as s:

@@ -38,43 +38,117 @@ def _default_name(data: dict[str, Any], fmt: str) -> Path:
     return Path(f"bao-cao-{plan}-{data['period']['key']}.{fmt}")
 
 
+def _cannot_write(out: Path, reason: str) -> Exception:
+    from engine.errors import UserError
+
+    return UserError(vi(f"Không ghi được tệp «{out}»: {reason}.", f"Cannot write «{out}»: {reason}."))
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an --out that cannot be a file before anything is generated or stored: an empty
+    value or a folder, or a path under an existing file."""
+    if out is None:
+        return
+    if out.is_dir():  # also --out '' (the current folder)
+        raise _cannot_write(out, vi("đó là một thư mục; ghi tên tệp, ví dụ bao-cao.docx",
+                                    "it is a folder; give a file name, e.g. report.docx"))
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _cannot_write(out, vi(f"«{parent}» là một tệp, không phải thư mục",
+                                            f"«{parent}» is a file, not a folder"))
+            break
+
+
+def _target(data: dict[str, Any], fmt: str, out: Path | None) -> Path | None:
+    """Where the rendered report goes (None: standard output)."""
+    if out is None and fmt in BINARY:
+        return _default_name(data, fmt)
+    return out
+
+
+class _Staged:
+    """A rendered report written to a temporary file beside its target; ``publish`` renames it
+    into place, ``discard`` removes it (and the folders made for it). Writing before the
+    snapshot is committed means a file that cannot be written stores nothing."""
+
+    def __init__(self, body: bytes, out: Path) -> None:
+        import os
+
+        from engine.backup import make_folders
+
+        _check_out(out)
+        self.out, self.size = out, len(body)
+        self.tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        try:
+            self.folders = make_folders(out.parent)
+        except OSError as exc:
+            raise _cannot_write(out, exc.strerror or str(exc)) from None
+        try:
+            self.tmp.write_bytes(body)
+        except OSError as exc:
+            self.discard()
+            raise _cannot_write(out, exc.strerror or str(exc)) from None
+
+    def publish(self) -> None:
+        try:
+            self.tmp.replace(self.out)
+        except OSError as exc:
+            self.discard()
+            raise _cannot_write(self.out, exc.strerror or str(exc)) from None
+        err_console.print(vi(f"Đã ghi {self.out} ({self.size:,} byte).", f"Wrote {self.out} ({self.size:,} bytes)."),
+                          markup=False)
+
+    def discard(self) -> None:
+        from engine.backup import remove_folders
+
+        self.tmp.unlink(missing_ok=True)
+        remove_folders(self.folders)
+
+
 def _emit(data: dict[str, Any], fmt: str, out: Path | None) -> None:
     from engine.render import render
 
     body = render(data, fmt)
-    if out is None and fmt in BINARY:
-        out = _default_name(data, fmt)
-    if out is None:
+    target = _target(data, fmt, out)
+    if target is None:
         sys.stdout.write(body.decode("utf-8"))
         return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(body)
-    except OSError as exc:
-        from engine.errors import UserError
-
-        raise UserError(vi(f"Không ghi được tệp «{out}»: {exc.strerror or exc}.",
-                           f"Cannot write «{out}»: {exc.strerror or exc}.")) from None
-    err_console.print(vi(f"Đã ghi {out} ({len(body):,} byte).", f"Wrote {out} ({len(body):,} bytes)."))
+    _Staged(body, target).publish()
 
 
 def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None, cutoff_day: int | None,
               rules: Path | None, fmt: str, out: Path | None, store: bool, actor: str, now: str | None) -> None:
     with handled():
         fmt = _check_format(fmt)
+        _check_out(out)
         from engine.db import transaction
         from engine.lifecycle import parse_day
+        from engine.render import render
         from engine.reporting import load_rules_file
         from engine.snapshots import generate_report
 
         moment = now_arg(now)
         status_rules = load_rules_file(rules, lang=STATE.lang) if rules else None
         day = parse_day(as_of, lang=STATE.lang) if as_of else None
-        with transaction(STATE.engine()) as s:
-            data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
-                                         period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
-                                         lang=STATE.lang)
-        _emit(data, fmt, out)
+        staged: _Staged | None = None
+        try:
+            with transaction(STATE.engine()) as s:
+                data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
+                                             period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
+                                             lang=STATE.lang)
+                body = render(data, fmt)
+                target = _target(data, fmt, out)
+                if target is not None:
+                    staged = _Staged(body, target)  # written before the snapshot is committed
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+        if staged is not None:
+            staged.publish()
+        else:
+            sys.stdout.write(body.decode("utf-8"))
         if snap is not None:
             err_console.print(vi(f"Đã lưu báo cáo số {snap} (xem lại: steer report show {snap}).",
                                  f"Stored as report {snap} (re-render: steer report show {snap})."))

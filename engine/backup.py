@@ -205,6 +205,40 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _shown(path: Path) -> str:
+    """``path`` for a message: a very long one keeps its start and its end."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:120]}…{text[-60:]}"
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents, one level at a time (``Path.mkdir(parents=True)``
+    recurses once per level: a path of a thousand folders overflows the stack). Returns the
+    folders created, outermost first, so a failure can remove them again."""
+    missing: list[Path] = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    created: list[Path] = []
+    try:
+        for d in reversed(missing):
+            d.mkdir()
+            created.append(d)
+    except OSError:
+        remove_folders(created)
+        raise
+    return created
+
+
+def remove_folders(created: list[Path]) -> None:
+    for d in reversed(created):
+        try:
+            d.rmdir()
+        except OSError:
+            break
+
+
 def _cleanup(path: Path) -> None:
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
               path.with_name(path.name + "-journal")):
@@ -228,16 +262,24 @@ def backup(url: str, dest: str | Path, *, force: bool = False, lang: str = "vi")
         raise UserError(_t(lang, "Tệp sao lưu phải khác tệp cơ sở dữ liệu.", "The backup file must differ from the database file."))
     if dest.exists() and not force:
         raise UserError(_t(lang, f"Tệp {dest} đã có; dùng --force để ghi đè.", f"{dest} already exists; use --force to overwrite it."))
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    created = make_folders(dest.parent)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    _cleanup(tmp)
+    done = False
     try:
-        _copy(src, tmp)
+        _cleanup(tmp)
+        try:
+            _copy(src, tmp)
+        except sqlite3.OperationalError as exc:  # e.g. a path longer than SQLite opens
+            raise UserError(_t(lang, f"Không ghi được tệp sao lưu «{_shown(dest)}»: {exc}.",
+                               f"Cannot write the backup file «{_shown(dest)}»: {exc}.")) from None
         snap = inspect_file(tmp, lang=lang)
         _fsync(tmp)
         os.replace(tmp, dest)
+        done = True
     finally:
         _cleanup(tmp)
+        if not done:
+            remove_folders(created)  # a failed backup leaves no new folders behind
     snap.path = dest
     return snap
 
@@ -267,7 +309,7 @@ def restore(backup_file: str | Path, url: str, *, force: bool = False, lang: str
                            f"The target database {target} holds data ({shown}); use --force to replace it with the backup."))
     staging = target.with_name(f".{target.name}.restore-{os.getpid()}")
     _cleanup(staging)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(target.parent)
     try:
         _copy(path, staging)
         upgraded_from = _bring_to_head(staging, path, lang)

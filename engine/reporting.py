@@ -161,6 +161,16 @@ def check_cutoff(cutoff_day: int | None, *, lang: str = "vi") -> int | None:
     return cutoff_day
 
 
+def check_as_of(as_of: date, *, lang: str = "vi") -> date:
+    """The as-of date of a report, within the years periods can have (2000-2100, as
+    :func:`parse_period`): a date far outside would only overflow the date arithmetic."""
+    if not 2000 <= as_of.year <= 2100:
+        d, m, y = as_of.day, as_of.month, as_of.year
+        raise UserError(_t(lang, f"Ngày số liệu {d:02d}/{m:02d}/{y:04d} nằm ngoài khoảng năm 2000–2100.",
+                           f"The as-of date {y:04d}-{m:02d}-{d:02d} is outside the years 2000-2100."))
+    return as_of
+
+
 def _month_end(y: int, m: int) -> date:
     return date(y, m, monthrange(y, m)[1])
 
@@ -1036,6 +1046,7 @@ def build_report(session: Session, *, plan_code: str | None = None, kind: str = 
 def _build_report(session: Session, *, plan_code: str | None, kind: str, period: str | ReportPeriod | None,
                   as_of: date, cutoff_day: int | None, rules: StatusRules | None, lang: str) -> dict[str, Any]:
     kind = normalise_kind(kind, lang=lang)
+    as_of = check_as_of(as_of, lang=lang)
     plan = _plan_for(session, plan_code, lang)
     if cutoff_day is None:
         raw_cut = ((plan.settings or {}).get("report_cutoff_day"))

@@ -47,7 +47,11 @@ def store_snapshot(session: Session, data: Mapping[str, Any], *, now: datetime, 
 
 
 def get_snapshot(session: Session, snapshot_id: int, *, lang: str = "vi") -> ReportSnapshot:
-    row = session.get(ReportSnapshot, snapshot_id)
+    # An id beyond the column's integer (SQLite: 64-bit; PostgreSQL: ``integer``, 32-bit)
+    # cannot exist; asking the driver for it overflows instead of finding nothing.
+    bits = 64 if session.get_bind().dialect.name == "sqlite" else 32
+    fits = -(2 ** (bits - 1)) <= snapshot_id < 2 ** (bits - 1)
+    row = session.get(ReportSnapshot, snapshot_id) if fits else None
     if row is None:
         known = session.execute(select(ReportSnapshot.id).order_by(ReportSnapshot.id.desc()).limit(10)).scalars().all()
         hint = (f" Các báo cáo gần nhất: {', '.join(map(str, known))}." if known

@@ -15,6 +15,7 @@ only :func:`notifications.delivery.redact` forms, and the SMTP/web host and port
 
 from __future__ import annotations
 
+import math
 import smtplib
 import socket
 import ssl
@@ -174,7 +175,11 @@ def _reason(exc: BaseException) -> str:
 
 def check_targets(owners: Sequence[Owner], *, timeout: float = 5.0, lang: str = "vi",
                   prober: Callable[[Endpoint, float], tuple[bool, str]] = probe, workers: int = 8) -> list[Check]:
-    """One Check per (owner, URL); each distinct endpoint probed once."""
+    """One Check per (owner, URL); each distinct endpoint probed once. ``timeout``: seconds,
+    above 0 (a timeout of 0 makes sockets non-blocking, which smtplib and TLS refuse)."""
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+
     def t(vi: str, en: str) -> str:
         return en if lang == "en" else vi
 

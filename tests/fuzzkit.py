@@ -10,6 +10,8 @@ What lives here:
   would show up as a changed ``db_fingerprint``.
 * ``invoke``: the real Typer app in-process, with a per-call time limit, and
   ``assert_no_crash`` / ``assert_clean_failure``, the properties every test checks.
+* ``check_load`` (the loader property: a failure is one message naming the file and
+  writes nothing, a success reloads without a write) and ``assert_one_clear_error``.
 * Generators built from the real sample files: a table model of the sample plan (and of
   the sample indicators) with cell/row/header mutations, renderers to .xlsx (merged
   cells, extra sheets, stray far cells, typed cells), .docx (merged cells, split and
@@ -1034,3 +1036,82 @@ def place(work: Path, name: str, data: bytes, how: str = "file") -> Path:
 
 
 placement = st.sampled_from(["file"] * 14 + ["directory", "missing", "broken_link"])
+langs = st.sampled_from([[], [], ["--lang", "en"]])  # the interface language: default (twice as often) or English
+
+
+# --------------------------------------------------------------------------------------
+# Building a damaged file
+# --------------------------------------------------------------------------------------
+
+
+def mutated_yaml(doc: Any, tree: Sequence[tuple[Any, ...]] = (), texts: Sequence[tuple[Any, ...]] = ()) -> bytes:
+    """``doc`` with the tree mutations applied, dumped as YAML, then damaged as text."""
+    for m in tree:
+        doc = apply_tree_mutation(doc, m)
+    data = dump_yaml(doc).encode("utf-8", "surrogatepass")
+    for m in texts:
+        data = apply_text_mutation(data, m)
+    return data
+
+
+def mutated_table(t: Table, mutations: Sequence[tuple[Any, ...]]) -> Table:
+    """``t`` with the table mutations applied (in place; returned for chaining)."""
+    for m in mutations:
+        apply_table_mutation(t, m)
+    return t
+
+
+RENDERERS = {"xlsx": render_xlsx, "docx": render_docx, "csv": render_csv, "md": render_md}
+
+
+def damaged_zip(data: bytes, damage: Sequence[tuple[Any, ...]]) -> bytes:
+    """The Office file with each zip damage applied in turn; once zipfile cannot re-read what an
+    earlier damage did, the file is loaded as it is."""
+    for m in damage:
+        try:
+            data = apply_zip_damage(data, m)
+        except Exception:  # noqa: BLE001 - already damaged beyond re-zipping
+            break
+    return data
+
+
+# --------------------------------------------------------------------------------------
+# The loader properties
+# --------------------------------------------------------------------------------------
+
+
+def check_load(url: str, args: Sequence[str], path: Path, label: str, *, names_file: bool = True):  # type: ignore[no-untyped-def]
+    """The property of a loader (`plan load`, `directory load`, `kpi load`) on one file: no
+    crash; a failure changed no table, names the file (unless ``names_file`` is False) and is
+    one message; a success fits its columns and loading the same file again writes nothing.
+    Returns the result of the first load (the caller checks what is specific to it)."""
+    before = db_fingerprint(url)
+    r = invoke(args)
+    assert_no_crash(r, args)
+    note_event(f"{label}: exit {r.exit_code}" + (" (validation errors)" if "  - " in r.stderr else ""))
+    after = db_fingerprint(url)
+    if r.exit_code != 0:
+        changed = changed_tables(before, after)
+        assert not changed, "failed load wrote:\n" + "\n".join(changed) + "\n" + r.output[-2000:]
+        if names_file:
+            assert_names(r, [path.name], args)
+        assert_one_error(r, args)
+        return r
+    assert not pg_incompatible(url), pg_incompatible(url)
+    r2 = invoke(args)
+    assert_no_crash(r2, args, codes=(0,))
+    again = db_fingerprint(url)
+    assert not changed_tables(after, again), "reloading the same file wrote:\n" + "\n".join(changed_tables(after, again))
+    return r
+
+
+def assert_one_clear_error(url: str, args: Sequence[str], names: Sequence[str], *,
+                           timeout: int = CALL_TIMEOUT):  # type: ignore[no-untyped-def]
+    """Running ``args`` exits 1 with one message naming each of ``names``, and no table changed."""
+    before = db_fingerprint(url)
+    r = invoke(args, timeout=timeout)
+    assert_no_crash(r, args, codes=(1,))
+    assert_names(r, names, args)
+    assert_one_error(r, args)
+    assert not changed_tables(before, db_fingerprint(url))
+    return r

@@ -192,6 +192,31 @@ def test_backup_refuses_to_overwrite_without_force(tmp_path):
     assert inspect_file(dest).revision == dbmod.SCHEMA_HEAD
 
 
+def test_backup_to_a_path_sqlite_cannot_open_is_one_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """1,200 nested folders: Path.mkdir(parents=True) recursed once per level (RecursionError)
+    and SQLite cannot open a path that long (found by fuzzing). Now: one message naming the
+    backup file, exit 1, and the folders made for it are removed again."""
+    url, _ = _db(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for lang, text in (("vi", "Không ghi được tệp sao lưu «"), ("en", "Cannot write the backup file «")):
+        r = runner.invoke(app, ["--lang", lang, "--db", url, "db", "backup", "[/]" * 1200])
+        assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+        out = " ".join(r.output.split())
+        assert f"{text}{work}/[/][/]" in out and "…" in out and "Traceback" not in r.output, out[:400]
+        assert list(work.iterdir()) == []
+
+
+def test_backup_creates_missing_folders(tmp_path):
+    url, _ = _db(tmp_path)
+    dest = tmp_path / "bk" / "2025" / "08" / "steer.db"
+    r = runner.invoke(app, ["--lang", "en", "--db", url, "db", "backup", str(dest)])
+    assert r.exit_code == 0, r.output
+    assert inspect_file(dest).revision == dbmod.SCHEMA_HEAD
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["steer.db"]  # no temporary file left
+
+
 def test_backup_of_an_older_schema_is_upgraded_on_restore(tmp_path):
     from alembic.script import ScriptDirectory
 

@@ -121,6 +121,49 @@ def test_postgres_password_is_never_printed(monkeypatch):
     assert r.exit_code == 1 and SECRET not in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "601"])
+@pytest.mark.parametrize("lang,text", [("vi", "không hợp lệ: ghi số giây lớn hơn 0"), ("en", "is invalid: give the seconds, above 0")])
+def test_timeout_must_be_positive_seconds(seeded, monkeypatch, value, lang, text):
+    """--timeout 0 made the sockets non-blocking (ValueError from smtplib, found by fuzzing)."""
+    url, _ = seeded
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    r = runner.invoke(app, ["--lang", lang, "--db", url, "doctor", "--timeout", value])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert f"--timeout «{float(value):g}» {text}" in " ".join(r.output.split())
+    assert "Cơ sở dữ liệu" not in r.output and "Database" not in r.output  # refused before any check
+
+
+def test_check_targets_refuses_a_timeout_that_is_not_positive():
+    from notifications.doctor import check_targets
+
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="positive number of seconds"):
+            check_targets([], timeout=bad)
+    assert check_targets([], timeout=0.5) == []
+
+
+def test_unreachable_postgres_fails_within_the_timeout(monkeypatch):
+    """A PostgreSQL server that accepts the connection and never answers: the database row is
+    a FAIL after about --timeout seconds (connect_timeout; libpq's minimum is 2 s), not after
+    the driver's default of minutes."""
+    import socket
+    import time
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        r = runner.invoke(app, ["--lang", "en", "--db", f"postgresql+psycopg://steer@127.0.0.1:{port}/none",
+                                "doctor", "--timeout", "1", "--format", "json"])
+        took = time.monotonic() - started
+    assert r.exit_code == 1, r.output
+    row = _rows(r.output)["Database"]
+    assert row["status"] == FAIL and f"127.0.0.1:{port}" in row["detail"], row
+    assert took < 15, f"doctor waited {took:.1f}s for a silent server"
+
+
 def test_endpoints_follow_the_apprise_url():
     assert endpoint("mailtos://user:pw@gmail.com")[0] == Endpoint("smtp", "smtp.gmail.com", 587, "starttls")
     ep, _ = endpoint("mailtos://user:pw@mail.example?smtp=smtp.mail.example&port=465&mode=ssl")

@@ -205,53 +205,6 @@ def _cwd(path: Path):  # type: ignore[no-untyped-def]
         os.chdir(old)
 
 
-# Crashes found by this fuzzing in code other helpers own this session; each is reported,
-# pinned by a strict xfail test below (which starts failing once it is fixed: then remove
-# the entry), and not counted again by the fuzz tests.
-# (The first two found, an item id beyond any integer and --as-of in year 9999, are fixed:
-# see test_once_crashing_inputs_are_one_clear_error.)
-# key -> (exception type names, files (any frame), function or None, what goes wrong)
-KNOWN_BUGS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str | None, str]] = {
-    "report-as-of-unbounded": (("OverflowError",), ("engine/reporting.py",), None,
-                               "report annual --as-of 0001-01-01: the date is not bounded; date arithmetic "
-                               "overflows in engine/reporting.py _window"),
-    "report-id-overflow": (("OverflowError",), ("engine/snapshots.py",), "get_snapshot",
-                           "report show 99999999999999999999 overflows SQLite INTEGER"),
-    "doctor-timeout-zero": (("ValueError",), ("notifications/doctor.py",), None,
-                            "doctor --timeout 0: 'Non-blocking socket (timeout=0) is not supported'"),
-    "backup-deep-path": (("RecursionError", "OperationalError"), ("engine/backup.py",), None,
-                         "db backup '[/]' * 1200: a path of 1,200 nested folders (RecursionError) or one SQLite "
-                         "cannot open (sqlite3.OperationalError)"),
-}
-# Commands that exit non-zero after writing (a partial write), reported likewise.
-KNOWN_PARTIAL_WRITES = {
-    "report-out-after-snapshot": (("report",), "report_snapshot",
-                                  "report quarterly --out '' (or --out a folder): the snapshot and its event are "
-                                  "committed, then writing --out fails and the command exits 1"),
-}
-
-
-def _known_bug(result) -> str | None:  # type: ignore[no-untyped-def]
-    import traceback
-
-    if result.exc_info is None or isinstance(result.exception, SystemExit):
-        return None
-    frames = traceback.extract_tb(result.exc_info[2])
-    for key, (exc_names, files, func, _why) in KNOWN_BUGS.items():
-        if type(result.exception).__name__ not in exc_names:
-            continue
-        if any(f.filename.endswith(files) and (func is None or f.name == func) for f in frames):
-            return key
-    return None
-
-
-def _known_partial_write(path: tuple[str, ...], changed: list[str]) -> str | None:
-    for key, (prefix, table, _why) in KNOWN_PARTIAL_WRITES.items():
-        if path[: len(prefix)] == prefix and any(c.startswith(table + ":") for c in changed):
-            return key
-    return None
-
-
 def run_fuzzed(path: tuple[str, ...], argv: list[str], lang: list[str]) -> None:
     with fresh_db() as (url, work):
         _prepare_inputs(work)
@@ -261,18 +214,10 @@ def run_fuzzed(path: tuple[str, ...], argv: list[str], lang: list[str]) -> None:
         before = db_fingerprint(url)
         with _cwd(work):
             r = invoke(args)
-        known = _known_bug(r)
-        if known:
-            note_event(f"known bug: {known}")
-            return
         assert_no_crash(r, args, codes=(0, 1, 2))
         note_event(f"exit {r.exit_code}")
         if r.exit_code != 0:
             changed = changed_tables(before, db_fingerprint(url))
-            known = _known_partial_write(path, changed)
-            if known:
-                note_event(f"known partial write: {known}")
-                return
             assert not changed, f"a failed command wrote: {changed}\n{r.output[-2000:]}"
 
 
@@ -342,40 +287,66 @@ def test_bad_database_urls(db):
         assert_no_crash(r, args, codes=(0, 1, 2))
 
 
-@pytest.mark.parametrize("key,args", [
-    ("item-id-overflow", ["task", "show", "#99999999999999999999", "--as", "secretariat"]),
-    ("as-of-far-future", ["escalate", "--as-of", "9999-12-31", "--direct", "--no-dispatch"]),
-])
-def test_once_crashing_inputs_are_one_clear_error(key, args):
-    """Found by this fuzzing: an item id beyond any database integer, an --as-of in year 9999."""
-    with fresh_db() as (url, _work):
-        r = invoke(["--db", url, *args])
-        assert r.exit_code in (1, 2) and isinstance(r.exception, SystemExit), (key, r.output)
+def _files(folder: Path) -> set[str]:
+    """Every file and folder under ``folder`` but the database's own (steer.db, -wal, -shm)."""
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if not p.name.startswith("steer.db")}
+
+
+# Inputs that once crashed a command (found by this fuzzing), each with the start of its
+# message in Vietnamese and in English. "@WORK@": the scratch folder (also the working folder).
+ONCE_CRASHING = {
+    "item-id-overflow": (["task", "show", "#99999999999999999999", "--as", "secretariat"],
+                         "Không có phần việc số #99999999999999999999", "There is no work item #99999999999999999999"),
+    "as-of-far-future": (["escalate", "--as-of", "9999-12-31", "--direct", "--no-dispatch"],
+                         "ngày «9999-12-31» nằm ngoài khoảng 2000–2100", "date «9999-12-31» is outside 2000–2100"),
+    # OverflowError in engine/reporting.py _window: --as-of was not bounded.
+    "report-as-of-year-1": (["report", "annual", "--as-of", "0001-01-01"],
+                            "Ngày số liệu 01/01/0001 nằm ngoài khoảng năm 2000–2100",
+                            "The as-of date 0001-01-01 is outside the years 2000-2100"),
+    "report-as-of-year-9999": (["report", "monthly", "--as-of", "31/12/9999", "--no-store"],
+                               "Ngày số liệu 31/12/9999 nằm ngoài khoảng năm 2000–2100",
+                               "The as-of date 9999-12-31 is outside the years 2000-2100"),
+    # OverflowError in engine/snapshots.py get_snapshot: an id beyond SQLite's INTEGER.
+    "report-id-overflow": (["report", "show", "99999999999999999999"],
+                           "Không có báo cáo đã lưu số 99999999999999999999",
+                           "There is no stored report 99999999999999999999"),
+    # ValueError 'Non-blocking socket (timeout=0) is not supported' in notifications/doctor.py.
+    "doctor-timeout-zero": (["doctor", "--timeout", "0"], "--timeout «0» không hợp lệ", "--timeout «0» is invalid"),
+    "doctor-timeout-nan": (["doctor", "--timeout", "nan"], "--timeout «nan» không hợp lệ", "--timeout «nan» is invalid"),
+    "doctor-timeout-inf": (["doctor", "--timeout", "inf"], "--timeout «inf» không hợp lệ", "--timeout «inf» is invalid"),
+    # RecursionError (Path.mkdir(parents=True)) then sqlite3.OperationalError in engine/backup.py.
+    "backup-deep-path": (["db", "backup", "[/]" * 1200], "Không ghi được tệp sao lưu «@WORK@/[/][/]",
+                         "Cannot write the backup file «@WORK@/[/][/]"),
+    # The snapshot and its event were committed, then writing --out failed (exit 1 after a write).
+    "report-out-empty": (["report", "quarterly", "--out", "", "--as", "secretariat"],
+                         "Không ghi được tệp «.»: đó là một thư mục", "Cannot write «.»: it is a folder"),
+    "report-out-folder": (["report", "quarterly", "--out", "@WORK@/a-directory", "--format", "docx"],
+                          "Không ghi được tệp «@WORK@/a-directory»: đó là một thư mục",
+                          "Cannot write «@WORK@/a-directory»: it is a folder"),
+    "report-out-under-a-file": (["report", "annual", "--out", "@WORK@/plain.txt/bao-cao.md"],
+                                "«@WORK@/plain.txt» là một tệp, không phải thư mục",
+                                "«@WORK@/plain.txt» is a file, not a folder"),
+}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("key", list(ONCE_CRASHING))
+def test_once_crashing_inputs_are_one_clear_error(key, lang):
+    """Found by this fuzzing: each input is one message in the user's language, exit 1 (2 for a
+    bad option value caught by the option parser), no traceback, nothing written (database
+    and files)."""
+    args, vi_text, en_text = ONCE_CRASHING[key]
+    with fresh_db() as (url, work), _cwd(work):
+        _prepare_inputs(work)
+        full = ["--db", url, "--lang", lang, *[a.replace("@WORK@", str(work)) for a in args]]
+        before, files = db_fingerprint(url), _files(work)
+        r = invoke(full)
+        assert_no_crash(r, full, codes=(2,) if key == "as-of-far-future" else (1,))
+        expected = (vi_text if lang == "vi" else en_text).replace("@WORK@", str(work))
+        assert expected in " ".join(r.output.split()), (key, r.output[-1000:])
         assert "Traceback" not in r.output
-
-
-@pytest.mark.parametrize("key,args", [
-    ("report-as-of-unbounded", ["report", "annual", "--as-of", "0001-01-01"]),
-    ("report-id-overflow", ["report", "show", "99999999999999999999"]),
-    ("doctor-timeout-zero", ["doctor", "--timeout", "0"]),
-    ("backup-deep-path", ["db", "backup", "[/]" * 1200]),
-])
-@pytest.mark.xfail(strict=True, reason="reported: crash in code owned by another helper (see KNOWN_BUGS)")
-def test_known_bugs_still_crash(key, args):
-    with fresh_db() as (url, work), _cwd(work):
-        r = invoke(["--db", url, *args])
-        assert _known_bug(r) != key, f"still crashes: {KNOWN_BUGS[key][3]}"
-
-
-@pytest.mark.xfail(strict=True, reason="reported: partial write in code owned by another helper")
-def test_known_partial_write_report_out():
-    with fresh_db() as (url, work), _cwd(work):
-        args = ["--db", url, "report", "quarterly", "--out", "", "--as", "secretariat"]
-        before = db_fingerprint(url)
-        r = invoke(args)
-        changed = changed_tables(before, db_fingerprint(url))
-        assert not (r.exit_code != 0 and _known_partial_write(("report", "quarterly"), changed)), \
-            KNOWN_PARTIAL_WRITES["report-out-after-snapshot"][2]
+        assert not changed_tables(before, db_fingerprint(url)), key
+        assert _files(work) == files, sorted(_files(work) ^ files)[:5]
 
 
 # --------------------------------------------------------------------------------------
@@ -420,17 +391,11 @@ def test_real_process_prints_no_traceback(args, name):
 ])
 @pytest.mark.parametrize("how", ["empty", "directory", "missing", "broken_link"])
 def test_empty_missing_and_folder_inputs_are_one_clear_error(command, ext, how):
-    from tests.fuzzkit import assert_names, assert_one_error, place
+    from tests.fuzzkit import assert_one_clear_error, place
 
     with fresh_db() as (url, work):
         path = place(work, "dau-vao" + ext, b"", "file" if how == "empty" else how)
-        args = ["--db", url, *command.split(), str(path)]
-        before = db_fingerprint(url)
-        r = invoke(args)
-        assert_no_crash(r, args, codes=(1,))
-        assert_names(r, [path.name], args)
-        assert_one_error(r, args)
-        assert not changed_tables(before, db_fingerprint(url))
+        assert_one_clear_error(url, ["--db", url, *command.split(), str(path)], [path.name])
 
 
 def test_a_path_the_system_refuses_is_one_clear_error():

@@ -20,20 +20,18 @@ from tests.fuzzkit import (
     LOAD_NOW,
     PLANS,
     alias_bomb_yaml,
-    apply_text_mutation,
-    apply_tree_mutation,
-    assert_names,
     assert_no_crash,
-    assert_one_error,
+    assert_one_clear_error,
     changed_tables,
+    check_load,
     db_fingerprint,
     dump_yaml,
     file_name,
     fresh_db,
     fuzz_settings,
     invoke,
-    note_event,
-    pg_incompatible,
+    langs,
+    mutated_yaml,
     place,
     placement,
     sample_directory_doc,
@@ -41,26 +39,11 @@ from tests.fuzzkit import (
     tree_mutation,
 )
 
-langs = st.sampled_from([[], [], ["--lang", "en"]])
-
 
 def check_directory_load(url: str, path: Path, lang: list[str]) -> None:
     args = ["--db", url, *lang, "directory", "load", str(path), "--now", LOAD_NOW]
-    before = db_fingerprint(url)
-    r = invoke(args)
-    assert_no_crash(r, args)
-    note_event(f"directory load: exit {r.exit_code}")
-    after = db_fingerprint(url)
-    if r.exit_code != 0:
-        assert not changed_tables(before, after), "failed load wrote:\n" + "\n".join(changed_tables(before, after))
-        assert_names(r, [path.name], args)
-        assert_one_error(r, args)
+    if check_load(url, args, path, "directory load").exit_code != 0:
         return
-    assert not pg_incompatible(url), pg_incompatible(url)
-    r2 = invoke(args)
-    assert_no_crash(r2, args, codes=(0,))
-    again = db_fingerprint(url)
-    assert not changed_tables(after, again), "reloading the same directory wrote:\n" + "\n".join(changed_tables(after, again))
     # what was loaded can be shown and used
     for extra in (["directory", "show"], ["directory", "show", "--all", "--format", "json"]):
         a = ["--db", url, *lang, *extra]
@@ -73,12 +56,7 @@ def check_directory_load(url: str, path: Path, lang: list[str]) -> None:
 @given(tree=st.lists(tree_mutation(), max_size=3), texts=st.lists(text_mutation(), max_size=2),
        name=file_name(".yaml"), how=placement, lang=langs)
 def test_fuzzed_directory_file(tree, texts, name, how, lang):
-    doc = sample_directory_doc()
-    for m in tree:
-        doc = apply_tree_mutation(doc, m)
-    data = dump_yaml(doc).encode("utf-8", "surrogatepass")
-    for m in texts:
-        data = apply_text_mutation(data, m)
+    data = mutated_yaml(sample_directory_doc(), tree, texts)
     with fresh_db() as (url, work):
         check_directory_load(url, place(work, name, data, how), lang)
 
@@ -142,13 +120,7 @@ def test_fuzzed_directory_fields(section, index, data, lang):
 def test_bad_directory_file_is_one_clear_error_and_writes_nothing(content):
     with fresh_db() as (url, work):
         path = place(work, "danh-muc.yaml", content())
-        args = ["--db", url, "directory", "load", str(path)]
-        before = db_fingerprint(url)
-        r = invoke(args)
-        assert_no_crash(r, args, codes=(1,))
-        assert_names(r, [path.name], args)
-        assert_one_error(r, args)
-        assert not changed_tables(before, db_fingerprint(url))
+        assert_one_clear_error(url, ["--db", url, "directory", "load", str(path)], [path.name])
 
 
 def test_reloading_the_same_directory_writes_nothing():

@@ -17,31 +17,24 @@ from hypothesis import strategies as st
 
 from tests.fuzzkit import (
     LOAD_NOW,
+    RENDERERS,
     alias_bomb_yaml,
-    apply_table_mutation,
-    apply_text_mutation,
-    apply_tree_mutation,
-    apply_zip_damage,
-    assert_names,
     assert_no_crash,
-    assert_one_error,
-    changed_tables,
+    assert_one_clear_error,
+    check_load,
     csv_recipe,
-    db_fingerprint,
+    damaged_zip,
     docx_recipe,
-    dump_yaml,
     file_name,
     fresh_db,
     fuzz_settings,
     indicator_table,
     invoke,
-    note_event,
-    pg_incompatible,
+    langs,
+    mutated_table,
+    mutated_yaml,
     place,
     placement,
-    render_csv,
-    render_docx,
-    render_md,
     render_xlsx,
     sample_indicators_doc,
     table_mutation,
@@ -51,29 +44,15 @@ from tests.fuzzkit import (
     zip_damage,
 )
 
-langs = st.sampled_from([[], [], ["--lang", "en"]])
 plans = st.sampled_from([[]] * 4 + [["--plan", "KH-57-LS"], ["--plan", "NOPE"]])
 prefixes = st.sampled_from([[]] * 6 + [["--prefix", "CT"], ["--prefix", "[/x]"], ["--prefix", "x" * 80]])
 
 
 def check_kpi_load(url: str, path: Path, extra: list[str], lang: list[str] = []) -> None:  # noqa: B006
     args = ["--db", url, *lang, "kpi", "load", str(path), "--now", LOAD_NOW, *extra]
-    before = db_fingerprint(url)
-    r = invoke(args)
-    assert_no_crash(r, args)
-    note_event(f"kpi load: exit {r.exit_code}")
-    after = db_fingerprint(url)
-    if r.exit_code != 0:
-        assert not changed_tables(before, after), "failed load wrote:\n" + "\n".join(changed_tables(before, after))
-        if "--plan" not in extra or "NOPE" not in extra:  # an unknown --plan is named instead of the file
-            assert_names(r, [path.name], args)
-        assert_one_error(r, args)
+    # an unknown --plan is named instead of the file
+    if check_load(url, args, path, "kpi load", names_file="--plan" not in extra or "NOPE" not in extra).exit_code != 0:
         return
-    assert not pg_incompatible(url), pg_incompatible(url)
-    r2 = invoke(args)
-    assert_no_crash(r2, args, codes=(0,))
-    again = db_fingerprint(url)
-    assert not changed_tables(after, again), "reloading the same file wrote:\n" + "\n".join(changed_tables(after, again))
     for show in (["kpi", "list"], ["kpi", "list", "--format", "json"], ["kpi", "list", "--period", "2025-Q4"]):
         a = ["--db", url, *show]
         assert_no_crash(invoke(a), a, codes=(0,))
@@ -83,12 +62,7 @@ def check_kpi_load(url: str, path: Path, extra: list[str], lang: list[str] = [])
 @given(tree=st.lists(tree_mutation(), max_size=3), texts=st.lists(text_mutation(), max_size=2),
        name=file_name(".yaml"), how=placement, lang=langs, plan=plans)
 def test_fuzzed_indicator_yaml(tree, texts, name, how, lang, plan):
-    doc = sample_indicators_doc()
-    for m in tree:
-        doc = apply_tree_mutation(doc, m)
-    data = dump_yaml(doc).encode("utf-8", "surrogatepass")
-    for m in texts:
-        data = apply_text_mutation(data, m)
+    data = mutated_yaml(sample_indicators_doc(), tree, texts)
     with fresh_db() as (url, work):
         check_kpi_load(url, place(work, name, data, how), plan, lang)
 
@@ -98,17 +72,9 @@ def test_fuzzed_indicator_yaml(tree, texts, name, how, lang, plan):
        xr=xlsx_recipe(), dr=docx_recipe(), cr=csv_recipe(), damage=st.lists(zip_damage(), max_size=1),
        prefix=prefixes, plan=plans, how=placement)
 def test_fuzzed_indicator_table(fmt, muts, xr, dr, cr, damage, prefix, plan, how):
-    t = indicator_table()
-    for m in muts:
-        apply_table_mutation(t, m)
-    data = {"xlsx": lambda: render_xlsx(t, xr), "docx": lambda: render_docx(t, dr), "csv": lambda: render_csv(t, cr),
-            "md": lambda: render_md(t)}[fmt]()
+    data = RENDERERS[fmt](mutated_table(indicator_table(), muts), {"xlsx": xr, "docx": dr, "csv": cr}.get(fmt))
     if fmt in ("xlsx", "docx"):
-        for m in damage:
-            try:
-                data = apply_zip_damage(data, m)
-            except Exception:  # noqa: BLE001 - the generator cannot re-zip what is already broken
-                break
+        data = damaged_zip(data, damage)
     with fresh_db() as (url, work):
         check_kpi_load(url, place(work, f"chi-tieu.{fmt}", data, how), [*prefix, *plan])
 
@@ -134,11 +100,5 @@ def test_bad_indicator_file_is_one_clear_error_and_writes_nothing(name, content)
         content = render_xlsx(indicator_table(), {"stray": (1048576, 16384)})
     with fresh_db() as (url, work):
         path = place(work, name, content)
-        args = ["--db", url, "kpi", "load", str(path), "--now", LOAD_NOW]
-        before = db_fingerprint(url)
-        r = invoke(args, timeout=30)
-        assert_no_crash(r, args)
-        assert r.exit_code == 1, r.output
-        assert_names(r, [path.name] + (["1048576"] if name == "far.xlsx" else []), args)
-        assert_one_error(r, args)
-        assert not changed_tables(before, db_fingerprint(url))
+        assert_one_clear_error(url, ["--db", url, "kpi", "load", str(path), "--now", LOAD_NOW],
+                               [path.name] + (["1048576"] if name == "far.xlsx" else []), timeout=30)

@@ -101,3 +101,83 @@ def test_rules_file_with_a_bad_key_is_named(url, tmp_path: Path):
               "--format", "json", "--no-store")
     assert r.exit_code == 0, r.output
     assert {u["status"] for u in json.loads(r.stdout)["units"]} == {"green"}
+
+
+def _rows_written(url: str) -> tuple[int, int]:
+    """(stored reports, report_generated events)."""
+    from sqlalchemy import func, select
+
+    from engine.models import Event, ReportSnapshot
+
+    eng = make_engine(url)
+    try:
+        with eng.connect() as c:
+            return (c.execute(select(func.count()).select_from(ReportSnapshot)).scalar_one(),
+                    c.execute(select(func.count()).select_from(Event).where(Event.kind == "report_generated")).scalar_one())
+    finally:
+        eng.dispose()
+
+
+@pytest.mark.parametrize("lang,vi_or_en", [("vi", 0), ("en", 1)])
+def test_an_out_that_cannot_be_written_stores_nothing(url, tmp_path: Path, monkeypatch, lang, vi_or_en):
+    """The snapshot and its event used to be committed before --out failed (found by fuzzing)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "thu-muc").mkdir()
+    (tmp_path / "tep.txt").write_text("x", encoding="utf-8")
+    cases = [
+        (["--out", ""], ("Không ghi được tệp «.»: đó là một thư mục", "Cannot write «.»: it is a folder")),
+        (["--out", "thu-muc", "--format", "docx"],
+         ("Không ghi được tệp «thu-muc»: đó là một thư mục", "Cannot write «thu-muc»: it is a folder")),
+        (["--out", "tep.txt/bao-cao.md"], ("«tep.txt» là một tệp, không phải thư mục", "«tep.txt» is a file, not a folder")),
+    ]
+    for extra, messages in cases:
+        r = steer(url, "--lang", lang, "report", "monthly", "--period", "2025-05", "--as-of", "2025-05-20", *extra)
+        assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+        assert messages[vi_or_en] in r.output and "Traceback" not in r.output, r.output
+        assert _rows_written(url) == (0, 0)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("steer.db")) == ["tep.txt", "thu-muc"]
+    assert list((tmp_path / "thu-muc").iterdir()) == []
+
+
+def test_a_default_file_name_taken_by_a_folder_stores_nothing(url, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bao-cao-KH-TEST-2025-05.docx").mkdir()
+    r = steer(url, "report", "monthly", "--period", "2025-05", "--as-of", "2025-05-20", "--format", "docx")
+    assert r.exit_code == 1 and "bao-cao-KH-TEST-2025-05.docx»: đó là một thư mục" in r.output, r.output
+    assert _rows_written(url) == (0, 0)
+    r = steer(url, "report", "monthly", "--period", "2025-05", "--as-of", "2025-05-20", "--format", "docx",
+              "--out", "moi/thang-5.docx")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "moi" / "thang-5.docx").stat().st_size > 10_000 and _rows_written(url) == (1, 1)
+    assert [p.name for p in (tmp_path / "moi").iterdir()] == ["thang-5.docx"]
+
+
+@pytest.mark.parametrize("as_of,vi_text,en_text", [
+    ("0001-01-01", "Ngày số liệu 01/01/0001 nằm ngoài khoảng năm 2000–2100",
+     "The as-of date 0001-01-01 is outside the years 2000-2100"),
+    ("31/12/2101", "Ngày số liệu 31/12/2101 nằm ngoài khoảng năm 2000–2100",
+     "The as-of date 2101-12-31 is outside the years 2000-2100"),
+    ("9999-12-31", "Ngày số liệu 31/12/9999 nằm ngoài khoảng năm 2000–2100",
+     "The as-of date 9999-12-31 is outside the years 2000-2100"),
+])
+def test_as_of_outside_the_report_years_is_one_error(url, as_of, vi_text, en_text):
+    """An unbounded --as-of overflowed the date arithmetic (found by fuzzing)."""
+    for lang, text in (("vi", vi_text), ("en", en_text)):
+        r = steer(url, "--lang", lang, "report", "annual", "--as-of", as_of)
+        assert r.exit_code == 1 and isinstance(r.exception, SystemExit) and text in r.output, r.output
+    assert _rows_written(url) == (0, 0)
+
+
+def test_as_of_at_the_edges_of_the_report_years_works(url):
+    for as_of in ("2000-01-01", "2100-12-31"):
+        r = steer(url, "report", "annual", "--as-of", as_of, "--format", "json", "--no-store")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["as_of"] == as_of
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", str(2**63), str(2**63 - 1), str(2**31)])
+def test_a_report_number_beyond_any_database_integer_is_not_found(url, number):
+    """`report show 99999999999999999999` overflowed SQLite's INTEGER (found by fuzzing)."""
+    for lang, text in (("vi", f"Không có báo cáo đã lưu số {number}"), ("en", f"There is no stored report {number}")):
+        r = steer(url, "--lang", lang, "report", "show", number)
+        assert r.exit_code == 1 and isinstance(r.exception, SystemExit) and text in r.output, r.output
