@@ -178,6 +178,10 @@ def floor_query(session: Session, ctx: esc.Context, previous: datetime | None) -
         weekly += f" AND {changed}"
     ext_cut = esc.cutoff_instant(today, pol.extension_pending.working_days, cal, ctx.tz)
     ver_cut = esc.cutoff_instant(today, pol.verification_pending.working_days, cal, ctx.tz)
+    ver = "w.submitted_at < :ver_cut"
+    if prev_day is not None:  # submissions that crossed the cut-off since, and items changed since
+        ver += f" AND (w.submitted_at >= :ver_prev OR {changed})"
+        params["ver_prev"] = esc.cutoff_instant(prev_day, pol.verification_pending.working_days, cal, ctx.tz)
     params.update(wk=wk, ext_cut=ext_cut, ver_cut=ver_cut, since=since or ctx.now)
     open_task = "(t.deadline_kind IS NULL OR t.deadline_kind <> 'ongoing')"
     sql = (
@@ -188,9 +192,9 @@ def floor_query(session: Session, ctx: esc.Context, previous: datetime | None) -
         "     + (SELECT count(*) FROM extension_request r JOIN work_item w ON w.id = r.work_item_id "
         "        JOIN task t ON t.id = w.task_id WHERE r.status = 'pending' AND r.requested_at < :ext_cut) "
         "     + (SELECT count(*) FROM work_item w JOIN task t ON t.id = w.task_id "
-        "        WHERE w.status = 'submitted' AND w.submitted_at IS NOT NULL AND w.submitted_at < :ver_cut)"
+        f"        WHERE w.status = 'submitted' AND w.submitted_at IS NOT NULL AND {ver})"
     )
-    stamps = [bindparam(k, type_=UTCDateTime()) for k in ("ext_cut", "ver_cut", "since") if f":{k}" in sql]
+    stamps = [bindparam(k, type_=UTCDateTime()) for k in ("ext_cut", "ver_cut", "ver_prev", "since") if f":{k}" in sql]
     stmt = text(sql).bindparams(*stamps)
     return int(session.execute(stmt, {k: v for k, v in params.items() if f":{k}" in sql}).scalar_one())
 

@@ -6,11 +6,15 @@ occurrence, recipient) that the policy (``engine.policy``) calls for at ``now``,
 every rule's branches (``rules``: per level, weekly, pending extension requests, pending
 verifications; one scan of the items per rule and group of recipients) — never a Python
 loop over the items.
-The dedupe key is ``"{item}:{level}:{occurrence}:{recipient}"``; the occurrence is the
+The dedupe key is ``"{level}:{occurrence}:{item}:{recipient}"``; the occurrence is the
 deadline in force for the levels (so an approved extension starts them again), the ISO
 week for the weekly digest, the request for pending extensions and the submission time
 for pending verifications. Running detection twice, or on two workers at once, never
-creates a second row.
+creates a second row. The level and the occurrence lead the key so that a day's new rows
+(and the lookups of the rows that exist) fall on a few neighbouring pages of its unique
+index: the rows of one window share a level and a narrow range of deadlines, whereas item
+ids are scattered (measured, 1M items: with the item first each new row dirtied pages of
+its own all over the index).
 
 A level is a window of working days (``Policy.windows``); for a given ``today`` every
 window is an interval of deadlines, computed here with the working-day calendar, so each
@@ -20,10 +24,12 @@ started, in progress, blocked); a submitted item waits for the secretariat inste
 (``verification_pending``). The open-ended windows (the last level, the weekly digest) are
 incremental: after a first run they only look at the deadlines that entered them and the
 items changed (``WorkItem.updated_at``) since the previous run — a full rescan
-(``incremental=False``) finds nothing more, which the 60-day walk test checks. The bounded
+(``incremental=False``) finds nothing more, which the 60-day walk test checks. So are the
+submissions waiting for verification (only those that crossed the cut-off since the previous
+run, and the items changed since, are looked at). The bounded
 windows are examined whole every run; the rows they already have are dropped before the
-INSERT (SQLite: ``NOT EXISTS`` on the dedupe key, an index probe per item; PostgreSQL: in
-bulk, ``EXCEPT`` the level's rows for the window's deadlines, read from
+INSERT (SQLite: ``NOT EXISTS`` on the dedupe key, an index probe per item; PostgreSQL: a
+hashed anti-join against the keys of the level's rows for the window's deadlines, read from
 ``ix_outbox_level_deadline``) rather than left to ON CONFLICT, which only settles races.
 
 Acknowledgements (``acknowledge``): a recipient who acknowledges an item stops the levels
@@ -49,7 +55,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    except_,
     exists,
     func,
     literal,
@@ -103,7 +108,8 @@ RECHECK_MARGIN = timedelta(hours=1)
 # Filter rows that already exist with NOT EXISTS before inserting? Measured (bench/
 # escalation_scan.py): a clear win on SQLite, where a conflicting INSERT costs far more than
 # an index probe; on PostgreSQL the planner turns it into a hash anti-join over the whole
-# outbox, slower than letting ON CONFLICT skip the few existing rows.
+# outbox, slower than letting ON CONFLICT skip the few existing rows — there the bounded
+# windows get an anti-join restricted to their level and deadlines instead (Rule.known).
 ANTI_JOIN = {"sqlite": True, "postgresql": False}
 
 
@@ -411,7 +417,8 @@ class _Builder:
         if ack_rank is not None and self.has_acks:
             conds.append(~exists().where(EscalationAck.work_item_id == w.id, EscalationAck.recipient == rcpt,
                                          EscalationAck.deadline == w.deadline, EscalationAck.level_rank >= ack_rank))
-        key = cast(w.id, String) + literal(f":{level}:", String) + occurrence + literal(":", String) + rcpt
+        key = literal(f"{level}:", String) + occurrence + literal(":", String) + cast(w.id, String) \
+            + literal(":", String) + rcpt
         o = OutboxMessage
         if self.anti_join:
             # SQLite: rows that already exist are dropped before the (slow) INSERT machinery;
@@ -426,23 +433,18 @@ class _Builder:
             core = core.join(target, onclause)
         core = core.where(and_(*conds))
         if known is not None and not self.anti_join:
-            # PostgreSQL, windows whose items mostly got their row on an earlier day: minus
-            # the rows of this level for these deadlines (ix_outbox_level_deadline; written
-            # together, so on few pages), as one set operation (EXCEPT: hashed or sorted,
-            # whatever the estimates) instead of one unique-index probe per item inside ON
-            # CONFLICT, which still settles the rest (a race between two workers, a row written
-            # under another rank). A row's columns are the ones its key implies, so the set
-            # difference removes exactly the items that have their row.
-            found = [o.level == level]
+            # PostgreSQL, windows whose items mostly got their row on an earlier day: an
+            # anti-join against the keys of this level's rows for these deadlines
+            # (ix_outbox_level_deadline; written together, so on few pages), which the planner
+            # hashes once, instead of one unique-index probe per item inside ON CONFLICT
+            # (which still settles the rest: a race between two workers). Restricted to the
+            # window: unrestricted, the planner hashes the whole outbox.
+            found = [o.level == level, o.dedupe_key == key]
             if known[0] is not None:
                 found.append(o.deadline >= known[0])
             if known[1] is not None:
                 found.append(o.deadline <= known[1])
-            existing = select(type_coerce(o.dedupe_key, String), o.level, o.level_rank, type_coerce(o.occurrence, String),
-                              o.work_item_id, o.deadline, type_coerce(o.recipient, String)).where(*found)
-            sub = except_(core, existing).subquery()
-            core = select(*[sub.c[c] for c in ("dedupe_key", "level", "level_rank", "occurrence", "work_item_id",
-                                                 "deadline", "recipient")])
+            core = core.where(~exists().where(*found))
         nb = literal(self.not_before, UTCDateTime())
         return core.add_columns(literal("pending", String).label("status"), nb.label("not_before"),
                                 literal(self.not_before, UTCDateTime()).label("next_attempt_at"),
@@ -547,11 +549,19 @@ def rules(ctx: Context, *, dialect: str = "sqlite", previous: datetime | None = 
                             (r.status == "pending", r.requested_at < cutoff), tuple(dict.fromkeys(roles)), None,
                             r.__table__.join(w.__table__, w.id == r.work_item_id)))
         if pol.verification_pending.enabled:
-            cutoff = cutoff_instant(today, pol.verification_pending.working_days, cal, ctx.tz)
+            days = pol.verification_pending.working_days
+            cutoff = cutoff_instant(today, days, cal, ctx.tz)
+            where = [w.status == "submitted", w.submitted_at.is_not(None), w.submitted_at < cutoff]
+            if prev_day is not None:
+                # incremental like the open-ended windows: the submissions that crossed the
+                # cut-off since the previous run (a resubmission gets a new time, so it is one
+                # of them), and the items changed since (e.g. a status imported with an old
+                # submission time); the others got their row from an earlier run
+                where.append(or_(w.submitted_at >= cutoff_instant(prev_day, days, cal, ctx.tz),
+                                 _changed_since(since, dialect)))  # type: ignore[arg-type]
             out.append(Rule(VERIFICATION_LEVEL, scope, VERIFICATION_RANK,
                             literal("s", String) + _epoch_text(w.submitted_at, dialect),
-                            (w.status == "submitted", w.submitted_at.is_not(None), w.submitted_at < cutoff),
-                            tuple(pol.verification_pending.to), None))
+                            tuple(where), tuple(pol.verification_pending.to), None))
     return out
 
 
@@ -864,7 +874,9 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
                                     EscalationAck.recipient == recipient)).scalars()}
     ext_ids = [int(r.occurrence[1:]) for r in rows if r.level == EXTENSION_LEVEL and r.occurrence[1:].isdigit()]
     exts = {e.id: e for e in session.execute(select(ExtensionRequest).where(ExtensionRequest.id.in_(ext_ids or [-1]))).scalars()}
-    names = dict(session.execute(select(Person.id, Person.name)).all())
+    requesters = {e.requested_by for e in exts.values() if e.requested_by}
+    names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(requesters))).all()) \
+        if requesters else {}
     merged: dict[tuple[Any, str], DigestItem] = {}
     obsolete: list[int] = []
     for r in rows:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -236,6 +237,10 @@ class WorkItem(Base):
     __table_args__ = (
         UniqueConstraint("task_id", "unit_id", "occurrence"),
         Index("ix_work_item_open_deadline", "status", "deadline"),
+        # the submissions waiting for verification, by submission time (escalation's
+        # verification_pending rule); partial: only the few submitted items are in it
+        Index("ix_work_item_submitted_at", "submitted_at", sqlite_where=text("status = 'submitted'"),
+              postgresql_where=text("status = 'submitted'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -418,7 +423,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
-        Index("ix_outbox_item_recipient", "work_item_id", "recipient"),
+        # an item's rows for its deadline in force (acknowledgements); deadline first, so a
+        # day's new rows (a few windows of deadlines) go to neighbouring pages
+        Index("ix_outbox_deadline_item", "deadline", "work_item_id"),
         Index("ix_outbox_created_at", "created_at"),
         # detection (PostgreSQL) reads a level's rows for a window of deadlines to skip the
         # items notified on an earlier day (engine.escalation, Rule.known)
@@ -430,7 +437,12 @@ class OutboxMessage(Base):
     level: Mapped[str] = mapped_column(String(32))  # remind_7|overdue|vice_chair|chair|weekly|...
     level_rank: Mapped[int] = mapped_column(Integer, default=0)
     occurrence: Mapped[str] = mapped_column(String(64))  # deadline, ISO week, request id, ...
-    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    # the work item (None: a delivery-failure notice). Deliberately no foreign key (since
+    # 0007): detection only writes ids it has just selected and work items are never deleted
+    # (they are cancelled), while on PostgreSQL the key's check locks every referenced item
+    # row (FOR KEY SHARE), which was a third of the cost of writing a day's rows (measured,
+    # bench/escalation_scan.py, 1M items).
+    work_item_id: Mapped[int | None] = mapped_column(Integer)
     deadline: Mapped[date | None] = mapped_column(Date)  # the deadline in force when detected
     recipient: Mapped[str] = mapped_column(String(100))  # "unit:SNV" | "person:chair"
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|obsolete

@@ -187,7 +187,9 @@ def _item_refs(session: Session, items: list[WorkItem]) -> dict[int, str]:
         .where(WorkItem.task_id.in_(task_ids)).group_by(WorkItem.task_id)).all() if n > 1}
     tasks = {tid: (code, pcode) for tid, code, pcode in session.execute(
         select(Task.id, Task.code, Plan.code).join(Plan, Plan.id == Task.plan_id).where(Task.id.in_(task_ids))).all()}
-    units = dict(session.execute(select(Unit.id, Unit.code)).all())
+    units = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_({i.unit_id for i in items
+                                                                              if i.task_id in multi}))).all()) \
+        if multi else {}
     out = {}
     for i in items:
         code, pcode = tasks[i.task_id]

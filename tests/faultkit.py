@@ -337,7 +337,7 @@ def seed_outbox(engine: Any, units: int, receiver_url: Any, *, now: datetime, pe
         rows = []
         for j in range(1, n + 1):
             wid, c, d = items[task_ids[str(j)]], lead[j - 1], deadline[j - 1]
-            rows.append(dict(dedupe_key=f"{wid}:overdue:{d.isoformat()}:unit:{c}", level="overdue", level_rank=3,
+            rows.append(dict(dedupe_key=f"overdue:{d.isoformat()}:{wid}:unit:{c}", level="overdue", level_rank=3,
                              occurrence=d.isoformat(), work_item_id=wid, deadline=d, recipient=f"unit:{c}",
                              status="pending", not_before=now, next_attempt_at=now, attempts=0, delivered=[],
                              created_at=now))

@@ -238,3 +238,39 @@ def test_cli_dispatch_delivers_and_names_each_message(engine, db_url, smtp):
     assert res.exit_code == 0, res.output
     assert "→ unit:SNV: 3 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn — Sở Nội vụ [đã gửi]" in res.output
     assert "Gửi: 3 tin thành công, 0 sẽ thử lại, 0 thất bại." in res.output
+
+
+def test_building_a_digest_reads_only_the_directory_rows_it_shows(engine):
+    """A digest reads the units and people of its own items, never the whole directory:
+    10,000 one-item digests on a national directory would otherwise read it 10,000 times."""
+    from sqlalchemy import event, insert
+
+    from engine.models import Unit as UnitModel
+    from tests.factories import T0
+
+    seed(engine, tasks=TASKS[:1] + ({"code": "5", "lead": ["SNV", "STC"], "deadline": date(2025, 6, 2)},))
+    with transaction(engine) as s:  # a big directory beside the plan
+        s.execute(insert(UnitModel), [{"code": f"X{i:04d}", "name": f"Xã {i}", "kind": "commune", "aliases": [],
+                                       "former_names": [], "members": [], "groups": [], "is_group": False,
+                                       "notify": [], "source": "directory", "active": True, "created_at": T0}
+                                      for i in range(2000)])
+        s.execute(insert(Person), [{"id": f"p{i}", "name": f"Người {i}", "role": "focal_point", "title": None,
+                                    "unit_id": None, "oversees": [], "notify": [], "active": True, "created_at": T0}
+                                   for i in range(2000)])
+        esc.detect(s, now=T)
+    seen: list[str] = []
+
+    def _log(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()).lower())
+
+    with transaction(engine) as s:
+        rows = list(s.execute(select(OutboxMessage).where(OutboxMessage.recipient == "unit:SNV")).scalars())
+        assert rows
+        event.listen(engine, "before_cursor_execute", _log)
+        try:
+            digest = esc.build_digest(s, rows, now=T, ctx=esc.context(s, now=T))
+        finally:
+            event.remove(engine, "before_cursor_execute", _log)
+    assert {i.ref for i in digest.items} == {"KH-TEST/1", "KH-TEST/5@SNV"}
+    whole = [q for q in seen if (" from person" in q or " from unit" in q) and " where " not in q]
+    assert whole == [], whole

@@ -34,3 +34,38 @@ def test_sqlite_connection_has_wal_foreign_keys_and_busy_timeout(engine):
 
 def test_schema_head_constant_matches_the_newest_migration():
     assert dbmod.SCHEMA_HEAD == dbmod.head_revision()
+
+
+def test_upgrade_0007_rewrites_existing_dedupe_keys_so_nothing_is_notified_twice(tmp_path):
+    """Rows detected before 0007 carry item-first keys; after the upgrade they carry the
+    level-first keys detection now writes, so the next run finds them and writes nothing."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from engine import escalation as esc
+    from datetime import date
+
+    from tests.factories import seed
+
+    eng = dbmod.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    dbmod.ensure_schema(eng)
+    now = datetime(2025, 6, 2, 1, 0, tzinfo=timezone.utc)
+    seed(eng, tasks=[{"code": "1", "lead": ["SKHCN", "SNV"], "deadline": date(2025, 5, 12)},  # overdue: levels fire
+                     {"code": "2", "lead": ["STC"], "deadline": date(2025, 6, 4)}])  # reminder
+    with dbmod.transaction(eng) as s:
+        first = esc.detect(s, now=now)
+    assert first.inserted > 0
+    cfg = dbmod.alembic_config(eng)
+    command.downgrade(cfg, "0006")
+    with eng.begin() as c:  # what 0006 databases hold: "{item}:{level}:{occurrence}:{recipient}"
+        old = [k for (k,) in c.exec_driver_sql("SELECT dedupe_key FROM outbox ORDER BY id")]
+        assert all(k.split(":", 1)[0].isdigit() for k in old)
+    command.upgrade(cfg, "head")
+    with eng.begin() as c:
+        rows = c.execute(text("SELECT dedupe_key, level, occurrence, work_item_id, recipient FROM outbox ORDER BY id")).all()
+    assert [r[0] for r in rows] == [f"{lv}:{occ}:{wid}:{rcpt}" for _, lv, occ, wid, rcpt in rows]
+    with dbmod.transaction(eng) as s:
+        again = esc.detect(s, now=now, incremental=False)
+    assert again.inserted == 0
+    eng.dispose()
