@@ -58,6 +58,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -248,9 +249,17 @@ def overseer_map(session: Session) -> dict[int, str]:
 
 
 def _overseer_expr(mapping: dict[int, str]) -> Any:
+    """The unit → overseeing vice-chair mapping as SQL: one ``WHEN unit_id IN (…) THEN :vc``
+    per vice-chair, the unit ids written inline (integers, so safe) — a national directory
+    has thousands of units, which as bound parameters would be thousands per use."""
     if not mapping:
         return type_coerce(null(), String)
-    return type_coerce(case(mapping, value=WorkItem.unit_id, else_=null()), String)
+    units_of: dict[str, list[int]] = defaultdict(list)
+    for uid, pid in mapping.items():
+        units_of[pid].append(int(uid))
+    whens = [(WorkItem.unit_id.in_([literal_column(str(u)) for u in sorted(units)]), literal(pid, String))
+             for pid, units in sorted(units_of.items())]
+    return type_coerce(case(*whens, else_=null()), String)
 
 
 def vice_chair_of(session: Session, item: WorkItem, mapping: dict[int, str] | None = None) -> str | None:

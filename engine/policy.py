@@ -397,10 +397,28 @@ def read_policy_file(path: str | Path, *, lang: str = "vi") -> dict[str, Any]:
     return data
 
 
+_PARSED: dict[tuple[str, str], tuple[tuple[int, int], Policy]] = {}
+
+
 def load_policy(path: str | Path | None = None, *, lang: str = "vi") -> Policy:
-    """Parse a policy file (default: ``plans/escalation-policy.yaml``)."""
+    """Parse a policy file (default: ``plans/escalation-policy.yaml``).
+
+    A long-running process (``steer serve``, a worker, ``steer web``) parses a file again only
+    when it changed (size and modification time); a Policy is frozen, so sharing it is safe."""
     p = Path(path) if path is not None else DEFAULT_POLICY_FILE
-    return parse_policy(read_policy_file(p, lang=lang), source=str(p), lang=lang)
+    key = (str(p), lang)
+    try:
+        st = p.stat()
+        stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None  # read_policy_file reports it
+    hit = _PARSED.get(key)
+    if stamp is not None and hit is not None and hit[0] == stamp:
+        return hit[1]
+    policy = parse_policy(read_policy_file(p, lang=lang), source=str(p), lang=lang)
+    if stamp is not None:
+        _PARSED[key] = (stamp, policy)
+    return policy
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,22 @@ def test_bad_policy_is_refused_naming_the_file_and_the_key(tmp_path, text, where
     assert str(path) in msg and where in msg and what in msg
 
 
+def test_an_edited_policy_file_is_read_again_by_a_long_running_process(tmp_path):
+    import os
+
+    path = tmp_path / "policy.yaml"
+    path.write_text("levels:\n  - {name: a, overdue_working_days: 1, to: [chair]}\n", encoding="utf-8")
+    first = load_policy(path)
+    assert load_policy(path) is first  # unchanged: parsed once
+    path.write_text("levels:\n  - {name: b, overdue_working_days: 3, to: [chair]}\n", encoding="utf-8")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # even within the clock's resolution
+    assert [lv.name for lv in load_policy(path).levels] == ["b"]
+    path.write_text("levels: [\n", encoding="utf-8")  # broken now: refused, not served from memory
+    with pytest.raises(PolicyError):
+        load_policy(path)
+
+
 def test_policy_yaml_syntax_error_names_line_and_column(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("levels:\n  - {name: a\n", encoding="utf-8")
