@@ -188,33 +188,21 @@ def floor_query(session: Session, ctx: esc.Context, previous: datetime | None, *
         params["ver_prev"] = esc.cutoff_instant(prev_day, pol.verification_pending.working_days, cal, ctx.tz)
     params.update(wk=wk, ext_cut=ext_cut, ver_cut=ver_cut, since=since or ctx.now)
     open_task = "(t.deadline_kind IS NULL OR t.deadline_kind <> 'ongoing')"
+    items = "FROM work_item w JOIN task t ON t.id = w.task_id WHERE"
+    parts = [  # (rule, FROM … WHERE …): the same four parts, selected or counted
+        ("level", f"{items} w.status IN {LEVEL_STATES} AND {open_task} AND (" + " OR ".join(preds) + ")"),
+        ("weekly", f"{items} w.status IN {LEVEL_STATES} AND {open_task} AND {weekly}"),
+        ("extension", "FROM extension_request r JOIN work_item w ON w.id = r.work_item_id JOIN task t ON t.id = w.task_id "
+                      "WHERE r.status = 'pending' AND r.requested_at < :ext_cut"),
+        ("verification", f"{items} w.status = 'submitted' AND w.submitted_at IS NOT NULL AND {ver}"),
+    ]
     if fetch:
-        sql = (
-            f"SELECT w.id, 'level' FROM work_item w JOIN task t ON t.id = w.task_id "
-            f"  WHERE w.status IN {LEVEL_STATES} AND {open_task} AND (" + " OR ".join(preds) + ") "
-            f"UNION ALL SELECT w.id, 'weekly' FROM work_item w JOIN task t ON t.id = w.task_id "
-            f"  WHERE w.status IN {LEVEL_STATES} AND {open_task} AND {weekly} "
-            "UNION ALL SELECT w.id, 'extension' FROM extension_request r JOIN work_item w ON w.id = r.work_item_id "
-            "  JOIN task t ON t.id = w.task_id WHERE r.status = 'pending' AND r.requested_at < :ext_cut "
-            "UNION ALL SELECT w.id, 'verification' FROM work_item w JOIN task t ON t.id = w.task_id "
-            f"  WHERE w.status = 'submitted' AND w.submitted_at IS NOT NULL AND {ver}"
-        )
-        stamps = [bindparam(k, type_=UTCDateTime()) for k in ("ext_cut", "ver_cut", "ver_prev", "since") if f":{k}" in sql]
-        stmt = text(sql).bindparams(*stamps)
-        return len(session.execute(stmt, {k: v for k, v in params.items() if f":{k}" in sql}).all())
-    sql = (
-        "SELECT (SELECT count(*) FROM work_item w JOIN task t ON t.id = w.task_id "
-        f"        WHERE w.status IN {LEVEL_STATES} AND {open_task} AND (" + " OR ".join(preds) + ")) "
-        "     + (SELECT count(*) FROM work_item w JOIN task t ON t.id = w.task_id "
-        f"        WHERE w.status IN {LEVEL_STATES} AND {open_task} AND {weekly}) "
-        "     + (SELECT count(*) FROM extension_request r JOIN work_item w ON w.id = r.work_item_id "
-        "        JOIN task t ON t.id = w.task_id WHERE r.status = 'pending' AND r.requested_at < :ext_cut) "
-        "     + (SELECT count(*) FROM work_item w JOIN task t ON t.id = w.task_id "
-        f"        WHERE w.status = 'submitted' AND w.submitted_at IS NOT NULL AND {ver})"
-    )
+        sql = " UNION ALL ".join(f"SELECT w.id, '{rule}' {body}" for rule, body in parts)
+    else:
+        sql = "SELECT " + " + ".join(f"(SELECT count(*) {body})" for _, body in parts)
     stamps = [bindparam(k, type_=UTCDateTime()) for k in ("ext_cut", "ver_cut", "ver_prev", "since") if f":{k}" in sql]
-    stmt = text(sql).bindparams(*stamps)
-    return int(session.execute(stmt, {k: v for k, v in params.items() if f":{k}" in sql}).scalar_one())
+    result = session.execute(text(sql).bindparams(*stamps), {k: v for k, v in params.items() if f":{k}" in sql})
+    return len(result.all()) if fetch else int(result.scalar_one())
 
 
 def examined_by_detect(session: Session, ctx: esc.Context, previous: datetime | None) -> int:

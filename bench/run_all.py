@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "RESULTS.md"
+NOTES = ROOT / "bench" / "NOTES.md"  # the why behind the figures, included in RESULTS.md
 MARK = "@@RESULT@@"
 
 # name -> (python snippet run in a subprocess; it prints MARK + a JSON list of result rows last)
@@ -177,6 +178,15 @@ def main() -> None:
         ratio = "—" if r.get("ratio") is None else f"{r['ratio']:.2f}×"
         lines.append(f"| {name} | {r['backend']} | {r['measure']}{extra} | {fmt(r.get('ours'), r['unit'])} | "
                      f"{fmt(r.get('floor'), r['unit'])} | {ratio} | {verdict(r)} |")
+    missed = [(name, r) for name, r in summary if verdict(r).startswith("MISSED")]
+    lines += ["", "## Goals missed in this run", ""]
+    if missed:
+        lines += [f"- {name}, {r['backend']}: {r['measure']} — {verdict(r)}, measured "
+                  f"{'—' if r.get('ratio') is None else format(r['ratio'], '.2f') + '×'}" for name, r in missed]
+    else:
+        lines.append("None: every figure with a goal met it in this run.")
+    if NOTES.exists():  # why, where a goal is missed or a floor needs explaining (hand-written, versioned)
+        lines += ["", NOTES.read_text(encoding="utf-8").strip()]
     lines += ["", "## Output of each benchmark", ""] + sections
     Path(a.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {a.out}")
