@@ -680,7 +680,7 @@ def detect(session: Session, *, now: datetime, policy: Policy | None = None, ctx
         if jit is not None:
             session.execute(select(func.set_config("jit", jit, True)))
     else:
-        counts = list(Counter(session.execute(ins).scalars()).items())
+        counts = list(Counter(session.execute(ins).scalars().all()).items())  # one fetchall
     for level, n in counts:
         result.by_level[level] = result.by_level.get(level, 0) + int(n)
         result.inserted += int(n)
