@@ -8,7 +8,9 @@ stored timeliness is the one of ``--today`` (as if tracked that morning).
 
 What is timed, on each side:
 
-* **detect** — ``engine.escalation.detect(session, now=…)`` at 08:00, then the commit:
+* **detect** — ``engine.escalation.detect(session, now=…)`` at 08:00, then the commit (the
+  best of three: two rehearsals rolled back, then the pass that is committed; the first run
+  ever, which writes the whole backlog, once):
   loading the policy and the directory, then one ``INSERT … SELECT … ON CONFLICT DO
   NOTHING`` that selects the examined items, fans them out to their recipients, drops the
   rows that exist already and inserts the new ones. Timeliness tracking is not part of it
@@ -268,9 +270,10 @@ def _floor(session: Session, ctx: esc.Context, previous: datetime | None, *, fet
 
 
 def _pass(eng, now: datetime, *, incremental: bool = True, trace: list | None = None,  # type: ignore[no-untyped-def]
-          breakdown: dict | None = None, counts: dict | None = None):
-    """(floor pairs, floor s (rows selected), examined pairs, detect result, detect s incl.
-    commit); ``counts`` gets the count-only floor ("count_s")."""
+          breakdown: dict | None = None, counts: dict | None = None, rehearsals: int = 2):
+    """(floor pairs, floor s (rows selected), examined pairs, detect result, detect s); the
+    floor is the best of two runs, and so is detect: ``rehearsals`` passes rolled back, then
+    the one committed (its time includes the commit), the best of them."""
     with Session(eng) as s:
         ctx = esc.context(s, now=now)
         previous = esc.last_run(s, now) if incremental else None
@@ -290,12 +293,21 @@ def _pass(eng, now: datetime, *, incremental: bool = True, trace: list | None = 
                 times.append(t.seconds)
             breakdown["select_s"] = min(times)
         s.rollback()
+    times = []
+    for _ in range(rehearsals):  # rolled back: the same pass, timed like the floor (best of)
+        with Session(eng) as s, s.begin():
+            with Timer() as t:
+                esc.detect(s, now=now, incremental=incremental)
+                s.flush()
+            times.append(t.seconds)
+            s.rollback()
     if trace is not None:
         trace.clear()
     with Timer() as t:
         with dbmod.transaction(eng) as s:
             result = esc.detect(s, now=now, incremental=incremental)
-    return pairs, floor, checked, result, t.seconds
+    times.append(t.seconds)  # the pass that counts, with its commit
+    return pairs, floor, checked, result, min(times)
 
 
 def run(backend: str, n_items: int, today: date, workdir: Path) -> dict[str, float]:
@@ -320,7 +332,7 @@ def run(backend: str, n_items: int, today: date, workdir: Path) -> dict[str, flo
         nxt = local_datetime(today + timedelta(days=1), time(8, 0))
         cnt: dict[str, dict] = {k: {} for k in ("first run ever", "same day again", "full rescan (incremental=False)",
                                                 "next day")}
-        first = _pass(eng, now, counts=cnt["first run ever"])
+        first = _pass(eng, now, counts=cnt["first run ever"], rehearsals=0)  # writes the whole backlog: once
         again = _pass(eng, now, counts=cnt["same day again"])
         full = _pass(eng, now, incremental=False, counts=cnt["full rescan (incremental=False)"])
         # the next day: tracking, then detection
