@@ -684,7 +684,24 @@ def detect(session: Session, *, now: datetime, policy: Policy | None = None, ctx
     for level, n in counts:
         result.by_level[level] = result.by_level.get(level, 0) + int(n)
         result.inserted += int(n)
+    if dialect == "postgresql" and result.inserted >= ANALYZE_AFTER_ROWS:
+        _analyze_if_grown(session, result.inserted)
     return result
+
+
+# PostgreSQL: refresh the outbox's statistics when one pass grew it by this many rows and by
+# more than a fifth (e.g. the first run writes the whole backlog). Until autovacuum gets to it
+# the planner believes the old size — a few rows — and runs the next pass's anti-joins as
+# nested loops (measured, 1M items: 8.5 s instead of 0.25 s for the next run).
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def _analyze_if_grown(session: Session, inserted: int) -> None:
+    from sqlalchemy import text
+
+    known = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'outbox'::regclass")).scalar()
+    if known is None or known < 0 or inserted > 0.2 * float(known):
+        session.execute(text("ANALYZE outbox"))
 
 
 def preview(session: Session, *, now: datetime, policy: Policy | None = None, ctx: Context | None = None,

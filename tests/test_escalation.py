@@ -311,3 +311,24 @@ def test_cli_dry_run_writes_nothing_and_direct_run_queues_then_ack_and_outbox(en
     assert {r["level"] for r in data["rows"]} == {"chair"}  # 10 wd overdue on 13/06
     code, out = _cli(db_url, "--lang", "en", "escalation", "ack", "KH-TEST/9", "--as", "chair")
     assert code == 1 and "Error" in out and "no task «9»" in out
+
+
+def test_a_pass_that_grows_the_outbox_a_lot_refreshes_its_statistics_on_postgresql(engine, monkeypatch):
+    """After a pass writes a large share of the outbox (the first run writes the whole
+    backlog), the planner must not keep believing the old, tiny size until autovacuum
+    comes: the next pass's anti-joins would run as nested loops (8.5 s instead of 0.25 s
+    at 1M items). Scaled down here: the threshold is lowered to one row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL planner statistics")
+    from sqlalchemy import text
+
+    seed(engine, tasks=TASKS)
+    with engine.begin() as c:
+        c.execute(text("ANALYZE outbox"))  # as after migrations: analysed while empty
+        before = c.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'outbox'::regclass")).scalar()
+    monkeypatch.setattr(esc, "ANALYZE_AFTER_ROWS", 1)
+    r = _detect(engine, "2025-06-06 08:00")
+    assert r.inserted > 0
+    with engine.begin() as c:
+        after = c.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'outbox'::regclass")).scalar()
+    assert before <= 0 and after == r.inserted
