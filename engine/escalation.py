@@ -30,7 +30,7 @@ run, and the items changed since, are looked at). The bounded
 windows are examined whole every run; the rows they already have are dropped before the
 INSERT (SQLite: ``NOT EXISTS`` on the dedupe key, an index probe per item; PostgreSQL: a
 hashed anti-join against the keys of the level's rows for the window's deadlines, read from
-``ix_outbox_level_deadline``) rather than left to ON CONFLICT, which only settles races.
+``ix_outbox_deadline_level_item``) rather than left to ON CONFLICT, which only settles races.
 
 Acknowledgements (``acknowledge``): a recipient who acknowledges an item stops the levels
 up to the current one (and the weekly repeats) for themselves, until the next level or a
@@ -444,7 +444,7 @@ class _Builder:
         if known is not None and not self.anti_join:
             # PostgreSQL, windows whose items mostly got their row on an earlier day: an
             # anti-join against the keys of this level's rows for these deadlines
-            # (ix_outbox_level_deadline; written together, so on few pages), which the planner
+            # (ix_outbox_deadline_level_item; written together, so on few pages), which the planner
             # hashes once, instead of one unique-index probe per item inside ON CONFLICT
             # (which still settles the rest: a race between two workers). Restricted to the
             # window: unrestricted, the planner hashes the whole outbox.

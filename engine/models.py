@@ -423,13 +423,16 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
-        # an item's rows for its deadline in force (acknowledgements); deadline first, so a
-        # day's new rows (a few windows of deadlines) go to neighbouring pages
-        Index("ix_outbox_deadline_item", "deadline", "work_item_id"),
+        # one index for: detection (PostgreSQL) reading a level's rows for a window of
+        # deadlines, to skip the items notified on an earlier day (engine.escalation,
+        # Rule.known), and an item's rows for its deadline in force (acknowledgements).
+        # Deadline first, so a day's new rows (a few windows of deadlines) go to
+        # neighbouring pages; every index here is paid by each row detection writes.
+        Index("ix_outbox_deadline_level_item", "deadline", "level", "work_item_id"),
         Index("ix_outbox_created_at", "created_at"),
-        # detection (PostgreSQL) reads a level's rows for a window of deadlines to skip the
-        # items notified on an earlier day (engine.escalation, Rule.known)
-        Index("ix_outbox_level_deadline", "level", "deadline"),
+        # a batch's rows (delivery); detection writes rows without one, which stay out of it
+        Index("ix_outbox_batch_key", "batch_key", sqlite_where=text("batch_key IS NOT NULL"),
+              postgresql_where=text("batch_key IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -451,7 +454,7 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(100))
-    batch_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    batch_key: Mapped[str | None] = mapped_column(String(100))
     # fingerprints of the targets that already accepted this batch (skipped on a retry)
     delivered: Mapped[list[str] | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
