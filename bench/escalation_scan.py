@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import bindparam, func, insert, select, text, union_all  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Timer, backends, fresh_db, machine  # noqa: E402
+from bench.common import QuietTimer, Timer, backends, fresh_db, machine  # noqa: E402
 from engine import db as dbmod  # noqa: E402
 from engine import escalation as esc  # noqa: E402
 from engine import tracking  # noqa: E402
@@ -263,7 +263,7 @@ def write_floor(eng, now: datetime) -> float:  # type: ignore[no-untyped-def]
 def _floor(session: Session, ctx: esc.Context, previous: datetime | None, *, fetch: bool = False) -> tuple[int, float]:
     times, pairs = [], 0
     for _ in range(2):
-        with Timer() as t:
+        with QuietTimer() as t:
             pairs = floor_query(session, ctx, previous, fetch=fetch)
         times.append(t.seconds)
     return pairs, min(times)
@@ -273,7 +273,8 @@ def _pass(eng, now: datetime, *, incremental: bool = True, trace: list | None = 
           breakdown: dict | None = None, counts: dict | None = None, rehearsals: int = 2):
     """(floor pairs, floor s (rows selected), examined pairs, detect result, detect s); the
     floor is the best of two runs, and so is detect: ``rehearsals`` passes rolled back, then
-    the one committed (its time includes the commit), the best of them."""
+    the one committed (its time includes the commit), the best of them. Both sides are timed
+    with the garbage collector paused (QuietTimer)."""
     with Session(eng) as s:
         ctx = esc.context(s, now=now)
         previous = esc.last_run(s, now) if incremental else None
@@ -296,14 +297,14 @@ def _pass(eng, now: datetime, *, incremental: bool = True, trace: list | None = 
     times = []
     for _ in range(rehearsals):  # rolled back: the same pass, timed like the floor (best of)
         with Session(eng) as s, s.begin():
-            with Timer() as t:
+            with QuietTimer() as t:
                 esc.detect(s, now=now, incremental=incremental)
                 s.flush()
             times.append(t.seconds)
             s.rollback()
     if trace is not None:
         trace.clear()
-    with Timer() as t:
+    with QuietTimer() as t:
         with dbmod.transaction(eng) as s:
             result = esc.detect(s, now=now, incremental=incremental)
     times.append(t.seconds)  # the pass that counts, with its commit
