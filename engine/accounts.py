@@ -26,13 +26,13 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
 from engine.clock import require_aware
 from engine.errors import UserError
-from engine.lifecycle import ROLES
+from engine.lifecycle import ROLES, Actor, actor_from_rows, actor_select
 from engine.models import Account, ApiToken, IcalFeed, LoginAttempt, Person, Unit
 
 MIN_PASSWORD = 8
@@ -249,6 +249,32 @@ def active_login(session: Session, person_id: str) -> tuple[Person, Account] | N
     return p, acc
 
 
+@cache
+def _login_stmt():  # -> Select (built once)
+    return (actor_select(Account.active, Account.password_changed_at)
+            .join(Account, Account.person_id == Person.id).where(Person.id == bindparam("person_id")))
+
+
+@cache
+def _token_stmt():  # -> Select (built once)
+    return (actor_select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, Account.active)
+            .join(ApiToken, ApiToken.person_id == Person.id)
+            .outerjoin(Account, Account.person_id == Person.id)
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime] | None:
+    """The ``Actor`` of an active person with an active account, and the time its password was
+    last set (a session from before then is void), in one statement; None otherwise.
+    What ``active_login`` + ``engine.lifecycle.load_actor`` give, checked on every web request."""
+    if not person_id:
+        return None
+    rows = session.execute(_login_stmt(), {"person_id": person_id}).all()
+    if not rows or not rows[0][4] or not rows[0][-2]:
+        return None
+    return actor_from_rows(rows), rows[0][-1]
+
+
 # --- API tokens ----------------------------------------------------------------------------------
 
 
@@ -287,6 +313,23 @@ def person_for_token(session: Session, token: str, *, now: datetime, touch: bool
     if touch and (row.last_used_at is None or now - row.last_used_at > timedelta(hours=1)):
         row.last_used_at = now
     return p
+
+
+def actor_for_token(session: Session, token: str, *, now: datetime, touch: bool = True) -> Actor | None:
+    """``person_for_token`` as an ``Actor`` (role, unit, groups), in one statement (plus the
+    hourly ``last_used_at`` write when ``touch``)."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    rows = session.execute(_token_stmt(), {"token_hash": sha256(token)}).all()
+    if not rows:
+        return None
+    token_id, revoked_at, last_used_at, account_active = rows[0][-4:]
+    if revoked_at is not None or not rows[0][4] or account_active is False:
+        return None
+    if touch and (last_used_at is None or now - last_used_at > timedelta(hours=1)):
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+                        .execution_options(synchronize_session=False))
+    return actor_from_rows(rows)
 
 
 def revoke_api_tokens(session: Session, person_id: str, *, now: datetime) -> int:

@@ -14,11 +14,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from engine.models import ChainHead, Event
 
@@ -54,40 +56,78 @@ def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + "\n" + blob).encode("utf-8")).hexdigest()
 
 
-def _lock_head(session: Session) -> ChainHead:
-    stmt = select(ChainHead).where(ChainHead.id == 1)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    head = session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
-    return head
+def _lock_head(conn: Connection) -> tuple[int, str]:
+    """(last event id, last hash) of the chain head, row-locked until the transaction ends
+    (``FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already holds the write lock).
+    A plain column read: no ORM object to load, refresh and expire on every append."""
+    last_id, last_hash = conn.execute(_head_stmt(conn.dialect.name == "postgresql")).one()
+    return int(last_id), last_hash
+
+
+@cache
+def _head_stmt(lock: bool):  # -> Select (built once)
+    stmt = select(ChainHead.last_event_id, ChainHead.last_hash).where(ChainHead.id == 1)
+    return stmt.with_for_update() if lock else stmt
+
+
+@cache
+def _event_insert():  # -> Insert (built once)
+    return insert(Event.__table__)
+
+
+@cache
+def _append_pg(n: int, keys: tuple[str, ...]):  # -> Update with the INSERT as a CTE (built once per shape)
+    t = Event.__table__
+    rows = [{t.c[k]: bindparam(f"e{i}_{k}", type_=t.c[k].type) for k in keys} for i in range(n)]
+    return _head_update().add_cte(insert(t).values(rows).cte("appended"))
+
+
+@cache
+def _head_update():  # -> Update (built once)
+    return (update(ChainHead).where(ChainHead.id == 1)
+            .values(last_event_id=bindparam("new_last"), last_hash=bindparam("new_hash"),
+                    count=ChainHead.count + bindparam("added"))
+            .execution_options(synchronize_session=False))
 
 
 def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: datetime) -> list[int]:
-    """Append events in order; returns their ids. Must run inside the caller's transaction."""
+    """Append events in order; returns their ids. Must run inside the caller's transaction.
+
+    The chain head is locked here, as late as the caller allows: everything the caller did
+    before (reads, the item's compare-and-set) runs without it, so concurrent writers on
+    PostgreSQL queue on the head only for the last statements of their transaction."""
     rows = list(rows)
     if not rows:
         return []
-    session.flush()
-    head = _lock_head(session)
-    prev, next_id = head.last_hash, head.last_event_id + 1
-    out: list[dict[str, Any]] = []
+    # hash everything that does not depend on the head before taking the lock
+    prepared: list[dict[str, Any]] = []
     for r in rows:
         row = {k: r.get(k) for k in HASHED if k not in ("id", "data", "recorded_at")}
-        row.update(id=next_id, recorded_at=now, data=_json_safe(r.get("data")))
+        row.update(recorded_at=now, data=_json_safe(r.get("data")))
         if row.get("at") is None:
             row["at"] = now
+        prepared.append(row)
+    session.flush()
+    conn = session.connection()  # Core statements: no ORM bulk machinery per append
+    last_id, prev = _lock_head(conn)
+    next_id = last_id + 1
+    for row in prepared:
+        row["id"] = next_id
         row["prev_hash"] = prev
         row["hash"] = prev = event_hash(prev, row)
-        out.append(row)
         next_id += 1
-    session.execute(insert(Event), out)
-    session.execute(
-        update(ChainHead)
-        .where(ChainHead.id == 1)
-        .values(last_event_id=next_id - 1, last_hash=prev, count=ChainHead.count + len(out))
-    )
-    session.expire(head)
-    return [r["id"] for r in out]
+    head = {"new_last": next_id - 1, "new_hash": prev, "added": len(prepared)}
+    if conn.dialect.name == "postgresql" and len(prepared) <= 8:
+        # one round trip for both while the head is locked: WITH (INSERT events) UPDATE head
+        params = {f"e{i}_{k}": v for i, row in enumerate(prepared) for k, v in row.items()}
+        conn.execute(_append_pg(len(prepared), tuple(prepared[0])), {**params, **head})
+    else:
+        conn.execute(_event_insert(), prepared)
+        conn.execute(_head_update(), head)
+    loaded = session.identity_map.get(identity_key(ChainHead, 1))
+    if loaded is not None:  # a head object someone loaded in this session is stale now
+        session.expire(loaded)
+    return [r["id"] for r in prepared]
 
 
 def append_event(session: Session, *, now: datetime, **fields: Any) -> int:

@@ -54,11 +54,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, false, select, true, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, distinct, event, exists, false, func, select, true, update
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.audit import append_event
@@ -168,27 +169,53 @@ def _t(lang: str, vi: str, en: str) -> str:
     return en if lang == "en" else vi
 
 
+_GROUP = aliased(Unit, name="grp")
+
+
+def actor_select(*extra: Any) -> Select[Any]:
+    """Everything an ``Actor`` is made of, in one statement: the person, their unit and every
+    group unit (one row per group; ``actor_from_rows``). Add a ``where`` (and joins for
+    ``extra`` columns, e.g. the account or an API token)."""
+    return (select(Person.id, Person.name, Person.role, Person.oversees, Person.active, Unit.code, Unit.groups,
+                   _GROUP.code, _GROUP.members, *extra)
+            .select_from(Person)
+            .outerjoin(Unit, Unit.id == Person.unit_id)
+            .outerjoin(_GROUP, and_(_GROUP.is_group.is_(True), Person.unit_id.is_not(None)))
+            .order_by(_GROUP.id))
+
+
+@cache
+def _actor_by_id() -> Select[Any]:
+    return actor_select().where(Person.id == bindparam("person_id"))
+
+
+def actor_from_rows(rows: Any) -> Actor:
+    """The ``Actor`` from the rows of ``actor_select`` for one person (groups: the unit's own
+    ``groups`` plus every group unit listing the unit among its members)."""
+    first = rows[0]
+    pid, name, role, oversees, _active, unit_code, unit_groups = first[:7]
+    groups: list[str] = list(unit_groups or []) if unit_code is not None else []
+    if unit_code is not None:
+        for r in rows:
+            if r[7] is not None and unit_code in (r[8] or []) and r[7] not in groups:
+                groups.append(r[7])
+    return Actor(id=pid, name=name, role=role, unit_code=unit_code, oversees=tuple(oversees or ()),
+                 groups=tuple(groups))
+
+
 def load_actor(session: Session, person_id: str, *, lang: str = "vi") -> Actor:
     """The acting person (``UserError`` when unknown or inactive)."""
-    p = session.get(Person, person_id) if person_id else None
-    if p is None or not p.active:
+    rows = session.execute(_actor_by_id(), {"person_id": person_id}).all() if person_id else []
+    if not rows or not rows[0][4]:
         known = session.execute(select(Person.id).where(Person.active.is_(True)).order_by(Person.id).limit(12)).scalars().all()
         hint = _t(lang, f" Ví dụ: {', '.join(known)}." if known else " Chưa có ai trong danh bạ.",
                   f" For example: {', '.join(known)}." if known else " The directory has no people yet.")
-        what = _t(lang, "không có" if p is None else "đã ngừng hoạt động", "is unknown" if p is None else "is inactive")
+        what = _t(lang, "không có" if not rows else "đã ngừng hoạt động", "is unknown" if not rows else "is inactive")
         raise UserError(_t(lang, f"Người dùng «{person_id}» {what} trong danh bạ. Xem danh sách bằng lệnh "
                                  f"«steer directory show».{hint}",
                            f"Person «{person_id}» {what} in the directory. See who is there with "
                            f"«steer directory show».{hint}"))
-    unit_code = p.unit.code if p.unit is not None else None
-    groups: list[str] = []
-    if p.unit is not None:
-        groups = list(p.unit.groups or [])
-        for g in session.execute(select(Unit).where(Unit.is_group.is_(True))).scalars():
-            if unit_code in (g.members or []) and g.code not in groups:
-                groups.append(g.code)
-    return Actor(id=p.id, name=p.name, role=p.role, unit_code=unit_code,
-                 oversees=tuple(p.oversees or ()), groups=tuple(groups))
+    return actor_from_rows(rows)
 
 
 def unit_scope(actor: Actor) -> set[str]:
@@ -307,9 +334,45 @@ def _permitted(actor: Actor, item: WorkItem, action: str) -> bool:
 # --- committee settings, formatting -------------------------------------------------------------
 
 
+# Facts read once per transaction (session.info[_TX]; dropped when the transaction ends):
+# the committee row's id, units per task, whether a task has prerequisites, item rows locked.
+_TX = "steer.lifecycle.tx"
+
+
+def _tx(session: Session) -> dict[Any, Any]:
+    return session.info.setdefault(_TX, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tx_facts(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TX, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_task_facts(session: Session, _ctx: Any) -> None:
+    facts = session.info.get(_TX)
+    if facts and any(isinstance(o, (WorkItem, TaskDependency)) for o in (*session.new, *session.deleted)):
+        for key in [k for k in facts if isinstance(k, tuple)]:
+            del facts[key]
+
+
+def _committee(session: Session) -> Committee | None:
+    facts = _tx(session)
+    cid = facts.get("committee")
+    if cid is not None:
+        c = session.get(Committee, cid)  # identity map: no statement
+        if c is not None:
+            return c
+    c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    if c is not None:
+        facts["committee"] = c.id
+    return c
+
+
 def committee_settings(session: Session, plan_id: int | None = None) -> tuple[str, dict[str, Any]]:
     """(timezone, settings): the committee row's (default Asia/Ho_Chi_Minh), plan overrides on top."""
-    c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    c = _committee(session)
     tz = (c.timezone if c is not None else None) or DEFAULT_TZ
     settings: dict[str, Any] = dict(c.settings or {}) if c is not None else {}
     if plan_id is not None:
@@ -317,6 +380,52 @@ def committee_settings(session: Session, plan_id: int | None = None) -> tuple[st
         if plan is not None and plan.settings:
             settings.update(plan.settings)
     return tz, settings
+
+
+@cache
+def _item_stmt(for_update: bool, dialect: str) -> Select[Any]:
+    """Built once (building it — the alias, the subqueries — costs more than running it)."""
+    other = aliased(WorkItem)
+    n_units = select(func.count(distinct(other.unit_id))).where(other.task_id == WorkItem.task_id).scalar_subquery()
+    has_deps = exists().where(TaskDependency.task_id == WorkItem.task_id)
+    first_committee = select(func.min(Committee.id)).scalar_subquery()
+    stmt = (select(WorkItem, Task, Unit, Plan, Committee, n_units, has_deps)
+            .join(Task, Task.id == WorkItem.task_id).join(Unit, Unit.id == WorkItem.unit_id)
+            .join(Plan, Plan.id == Task.plan_id).outerjoin(Committee, Committee.id == first_committee)
+            .where(WorkItem.id == bindparam("item_id")))
+    if for_update:
+        stmt = stmt.execution_options(populate_existing=True)
+        if dialect != "sqlite":
+            stmt = stmt.with_for_update(of=WorkItem)
+    return stmt
+
+
+def load_item(session: Session, item_id: int, *, for_update: bool = False) -> WorkItem | None:
+    """The work item with everything an action reads (its task, unit, plan, the committee row,
+    how many units share the task, whether the task has prerequisites) in one statement.
+
+    ``for_update``: lock the item's row until the transaction ends (PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` already serialises writers) and read its latest committed version."""
+    if not 0 < item_id <= 2**63 - 1:
+        return None
+    stmt = _item_stmt(for_update, session.get_bind().dialect.name)
+    row = session.execute(stmt, {"item_id": item_id}).one_or_none()
+    if row is None:
+        return None
+    w, task, unit, plan, committee, units, deps = row
+    # the identity map holds objects weakly: tie them to the item (and the plan and committee
+    # to this transaction), or they are gone, and read again, by the time they are used
+    set_committed_value(w, "task", task)
+    set_committed_value(w, "unit", unit)
+    facts = _tx(session)
+    facts.setdefault("keep", []).append((plan, committee))
+    if committee is not None:
+        facts["committee"] = committee.id
+    facts[("units", task.id)] = int(units)
+    facts[("deps", task.id)] = bool(deps)
+    if for_update:
+        facts.setdefault("locked", set()).add(w.id)
+    return w
 
 
 def fmt_local(moment: datetime | None, tz: str = DEFAULT_TZ) -> str:
@@ -362,11 +471,18 @@ def item_ref(item: WorkItem, session: Session | None = None) -> str:
     ``#OCCURRENCE`` for a recurring occurrence. E.g. ``KH-57-LS/12@SNV#2025-06``."""
     session = session or object_session(item)
     task = item.task
-    plan_code = session.execute(select(Plan.code).where(Plan.id == task.plan_id)).scalar_one() if session else "?"
+    plan_code = "?"
+    if session is not None:
+        plan = session.get(Plan, task.plan_id)  # usually in the identity map already
+        plan_code = plan.code if plan is not None else "?"
     ref = f"{plan_code}/{task.code}"
     if session is not None:
-        units = session.execute(select(WorkItem.unit_id).where(WorkItem.task_id == task.id).distinct()).scalars().all()
-        if len(units) > 1:
+        facts = _tx(session)
+        n = facts.get(("units", task.id))
+        if n is None:
+            n = len(session.execute(select(WorkItem.unit_id).where(WorkItem.task_id == task.id).distinct()).scalars().all())
+            facts[("units", task.id)] = n
+        if n > 1:
             ref += f"@{item.unit.code}"
     if item.occurrence:
         ref += f"#{item.occurrence}"
@@ -484,7 +600,7 @@ def _split_plan_task(session: Session, base: str, raw: str, lang: str) -> tuple[
 def _get_item(session: Session, item: WorkItem | int, lang: str) -> WorkItem:
     if isinstance(item, WorkItem):
         return item
-    obj = session.get(WorkItem, item)
+    obj = load_item(session, item)
     if obj is None:
         raise UserError(_t(lang, f"Không có phần việc số #{item}.", f"There is no work item #{item}."))
     return obj
@@ -547,15 +663,25 @@ def _require_text(value: str | None, what_vi: str, what_en: str, action: str, la
     return text
 
 
+@cache
+def _cas_stmt(keys: tuple[str, ...]) -> Any:
+    """``UPDATE work_item SET <keys>, version = version + 1 … WHERE id = :id AND version = :v``,
+    built once per set of columns (a Core statement: no ORM bulk-update machinery per write)."""
+    t = WorkItem.__table__
+    values = {t.c[k]: bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}
+    return (update(t).where(t.c.id == bindparam("w_id"), t.c.version == bindparam("w_version"))
+            .values({**values, t.c.version: t.c.version + 1,
+                     t.c.updated_at: bindparam("v_updated_at", type_=t.c.updated_at.type),
+                     t.c.updated_by: bindparam("v_updated_by", type_=t.c.updated_by.type)}))
+
+
 def _cas(session: Session, item: WorkItem, values: dict[str, Any], *, actor: Actor, now: datetime,
          tz: str, lang: str) -> None:
     """Compare-and-set write: succeeds only if nobody changed the row since it was read."""
-    res = session.execute(
-        update(WorkItem)
-        .where(WorkItem.id == item.id, WorkItem.version == item.version)
-        .values(**values, version=WorkItem.version + 1, updated_at=now, updated_by=actor.id)
-        .execution_options(synchronize_session=False)
-    )
+    session.flush()  # pending ORM changes first (nothing, usually), as session.execute would
+    params = {f"v_{k}": v for k, v in values.items()}
+    params.update(w_id=item.id, w_version=item.version, v_updated_at=now, v_updated_by=actor.id)
+    res = session.connection().execute(_cas_stmt(tuple(sorted(values))), params)
     if res.rowcount != 1:
         session.expire(item)
         raise _conflict(session, item, tz, lang)
@@ -611,6 +737,8 @@ def blocking_dependencies(session: Session, task_id: int) -> list[str]:
     (a cancelled task can never complete, so it must not block forever)."""
     from engine.queries import derive_task_status
 
+    if _tx(session).get(("deps", task_id)) is False:  # load_item saw none in this transaction
+        return []
     deps = session.execute(
         select(Task).join(TaskDependency, TaskDependency.depends_on_id == Task.id)
         .where(TaskDependency.task_id == task_id).order_by(Task.position, Task.code)
@@ -777,7 +905,8 @@ def add_note(session: Session, item: WorkItem | int, actor: Actor, *, now: datet
     percent = float(percent) if percent is not None else None  # the column is a float; the hash sees 70.0, not 70
     require_aware(now)
     w = _get_item(session, item, lang)
-    if expected_version is None and session.get_bind().dialect.name != "sqlite":
+    if (expected_version is None and session.get_bind().dialect.name != "sqlite"
+            and w.id not in _tx(session).get("locked", ())):
         # A note changes no state: two people noting the same item at once must both succeed,
         # so without an explicit version wait for the row instead of failing the CAS below.
         # (SQLite writers are already serialised by BEGIN IMMEDIATE.)

@@ -162,12 +162,12 @@ class Heatmap(BaseModel):
 
 
 def _user(request: Request, s: Session, creds: HTTPAuthorizationCredentials | None, *, touch: bool) -> User:
-    from engine.accounts import person_for_token
-    from web.core import _user_from_person
+    from engine.accounts import actor_for_token
 
     token = creds.credentials if creds is not None and creds.scheme.lower() == "bearer" else None
-    p = person_for_token(s, token or "", now=now(request), touch=touch) if token else None
-    user = _user_from_person(s, p.id, lang_of(request)) if p is not None else None
+    actor = actor_for_token(s, token or "", now=now(request), touch=touch) if token else None
+    user = (User(person_id=actor.id, name=actor.name, role=actor.role, unit_code=actor.unit_code, actor=actor)
+            if actor is not None else None)
     if user is None:
         raise WebError(401, "Invalid or missing API token." if lang_of(request) == "en"
                        else "Thiếu hoặc sai mã truy cập API.", headers={"WWW-Authenticate": "Bearer"})
@@ -203,23 +203,27 @@ def _item_out(s: Session, w: WorkItem, today: date) -> dict[str, Any]:
 
 
 def _today(s: Session, request: Request) -> date:
-    from engine.reporting import committee_today
+    """The committee-local date (as engine.reporting.committee_today; the committee row is
+    usually loaded already)."""
+    from engine.clock import local_date
 
-    return committee_today(s, now(request))
+    return local_date(now(request), lc.committee_settings(s)[0])
 
 
-def _action(request: Request, creds: HTTPAuthorizationCredentials | None, ref: str, action: str,
-            params: dict[str, Any]) -> dict[str, Any]:
+async def _action(request: Request, creds: HTTPAuthorizationCredentials | None, ref: str, action: str,
+                  params: dict[str, Any]) -> dict[str, Any]:
+    """One action, its blocking part off the event loop (``Db.run_write``; the response is then
+    serialised on the loop, not in a second trip to a worker thread)."""
     lang = lang_of(request)
 
     def run() -> dict[str, Any]:
         with db(request).tx() as s:
             user = _user(request, s, creds, touch=True)
-            item = get_item(s, user, ref, lang=lang)
+            item = get_item(s, user, ref, lang=lang, for_update=action == "note")
             perform(s, user, item, action, params, now=now(request), lang=lang)
             return _item_out(s, item, _today(s, request))
 
-    return _call(request, run)
+    return await db(request).run_write(lambda: _call(request, run))
 
 
 Creds = Depends(bearer)
@@ -273,53 +277,53 @@ def get_one(request: Request, ref: str, creds: HTTPAuthorizationCredentials | No
 
 
 @router.post("/items/{ref:path}/start", response_model=Item, responses=ACT_RESPONSES)
-def start(request: Request, ref: str, body: StartIn | None = None,
-          creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+async def start(request: Request, ref: str, body: StartIn | None = None,
+                creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     b = body or StartIn()
-    return _action(request, creds, ref, "start", {"note": b.note, "version": b.version})
+    return await _action(request, creds, ref, "start", {"note": b.note, "version": b.version})
 
 
 @router.post("/items/{ref:path}/submit", response_model=Item, responses=ACT_RESPONSES)
-def submit(request: Request, ref: str, body: SubmitIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
-    return _action(request, creds, ref, "submit", {"evidence": body.evidence, "note": body.note, "version": body.version})
+async def submit(request: Request, ref: str, body: SubmitIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return await _action(request, creds, ref, "submit", {"evidence": body.evidence, "note": body.note, "version": body.version})
 
 
 @router.post("/items/{ref:path}/notes", response_model=Item, status_code=201, responses=ACT_RESPONSES)
-def notes(request: Request, ref: str, body: NoteIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
-    return _action(request, creds, ref, "note", {"text": body.text, "percent": body.percent,
-                                                 "evidence": body.evidence, "version": body.version})
+async def notes(request: Request, ref: str, body: NoteIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return await _action(request, creds, ref, "note", {"text": body.text, "percent": body.percent,
+                                                       "evidence": body.evidence, "version": body.version})
 
 
 @router.post("/items/{ref:path}/extension/approve", response_model=Item, responses=ACT_RESPONSES)
-def approve_extension(request: Request, ref: str, body: NoteVersionIn | None = None,
-                      creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+async def approve_extension(request: Request, ref: str, body: NoteVersionIn | None = None,
+                            creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     b = body or NoteVersionIn()
-    return _action(request, creds, ref, "approve_extension", {"note": b.note, "version": b.version})
+    return await _action(request, creds, ref, "approve_extension", {"note": b.note, "version": b.version})
 
 
 @router.post("/items/{ref:path}/extension/reject", response_model=Item, responses=ACT_RESPONSES)
-def reject_extension(request: Request, ref: str, body: ReasonIn,
-                     creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
-    return _action(request, creds, ref, "reject_extension", {"reason": body.reason, "version": body.version})
+async def reject_extension(request: Request, ref: str, body: ReasonIn,
+                           creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return await _action(request, creds, ref, "reject_extension", {"reason": body.reason, "version": body.version})
 
 
 @router.post("/items/{ref:path}/extension", response_model=Item, responses=ACT_RESPONSES)
-def extension(request: Request, ref: str, body: ExtensionIn,
-              creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
-    return _action(request, creds, ref, "request_extension",
-                   {"until": body.until, "reason": body.reason, "version": body.version})
+async def extension(request: Request, ref: str, body: ExtensionIn,
+                    creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return await _action(request, creds, ref, "request_extension",
+                         {"until": body.until, "reason": body.reason, "version": body.version})
 
 
 @router.post("/items/{ref:path}/verify", response_model=Item, responses=ACT_RESPONSES)
-def verify(request: Request, ref: str, body: NoteVersionIn | None = None,
-           creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+async def verify(request: Request, ref: str, body: NoteVersionIn | None = None,
+                 creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     b = body or NoteVersionIn()
-    return _action(request, creds, ref, "verify", {"note": b.note, "version": b.version})
+    return await _action(request, creds, ref, "verify", {"note": b.note, "version": b.version})
 
 
 @router.post("/items/{ref:path}/reject", response_model=Item, responses=ACT_RESPONSES)
-def reject(request: Request, ref: str, body: ReasonIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
-    return _action(request, creds, ref, "reject", {"reason": body.reason, "version": body.version})
+async def reject(request: Request, ref: str, body: ReasonIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    return await _action(request, creds, ref, "reject", {"reason": body.reason, "version": body.version})
 
 
 @router.post("/items/{ref:path}/ack", response_model=AckOut, responses=ACT_RESPONSES)

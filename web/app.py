@@ -85,20 +85,48 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     await resp(scope, _noop, send)
 
 
-def _secure_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Callable[..., Any]) -> Response:
-        response: Response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        ctype = response.headers.get("content-type", "")
-        if ctype.startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("Cache-Control", "no-store")
-        lang = pick_lang(request.query_params.get("lang"))
-        if lang and lang != pick_lang(request.cookies.get(LANG_COOKIE)):
-            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
-        return response
+class SecureHeaders:
+    """Security headers on every response, CSP and no-store on HTML, and the language cookie
+    when ``?lang=`` picks another language than the cookie's. Plain ASGI (no
+    ``BaseHTTPMiddleware``: that one runs every request through an extra task and stream)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.static = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie: str | None = None
+        qs = scope.get("query_string", b"")
+        if b"lang=" in qs:
+            req = Request(scope)
+            lang = pick_lang(req.query_params.get("lang"))
+            if lang and lang != pick_lang(req.cookies.get(LANG_COOKIE)):
+                tmp = Response()
+                tmp.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+                cookie = tmp.headers["set-cookie"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for k, v in self.static:
+                    if k not in present:
+                        headers.append((k, v))
+                ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if ctype.startswith(b"text/html"):
+                    if b"content-security-policy" not in present:
+                        headers.append((b"content-security-policy", CSP.encode("latin-1")))
+                    if b"cache-control" not in present:
+                        headers.append((b"cache-control", b"no-store"))
+                if cookie is not None:
+                    headers.append((b"set-cookie", cookie.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -187,7 +215,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     session_key = hashlib.sha256(b"steer.session\0" + secret_key.encode()).hexdigest()
     app.add_middleware(SessionMiddleware, secret_key=session_key, session_cookie=SESSION_COOKIE,
                        max_age=SESSION_MAX_AGE, same_site="lax", https_only=https_only)
-    _secure_headers(app)
+    app.add_middleware(SecureHeaders)
     app.add_middleware(BodyLimit, limit=max_upload_bytes + 1024 * 1024)
     _error_handlers(app)
     app.include_router(pages.router)

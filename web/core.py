@@ -10,13 +10,15 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+import threading
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -29,9 +31,11 @@ from engine.lifecycle import ROLE_LABELS, STATUS_LABELS, Actor
 from web.i18n import STRINGS, pick_lang, tr
 
 HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
 LANG_COOKIE = "steer_lang"
 SESSION_COOKIE = "steer_session"
 SESSION_MAX_AGE = 8 * 3600
+PG_WRITERS = 4  # PostgreSQL: threads running write requests (Db.run_write)
 # Actions a one-click "open" link may perform on its one item (never verification or decisions).
 LINK_ACTIONS = frozenset({"start", "submit", "note", "request_extension", "block", "unblock", "ack"})
 
@@ -103,10 +107,37 @@ class Db:
     write: Engine
     read: Engine
     _extra: dict[str, Any] = field(default_factory=dict)
+    write_lock: Any = None  # threading.RLock for SQLite (see tx)
+    writer: Any = None  # SQLite: the one thread that runs the web's write requests (see run_write)
+
+    async def run_write(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (a blocking function doing one write transaction) off the event loop.
+
+        SQLite takes one writer at a time, so its writes run on one dedicated thread, queued
+        in order as futures, rather than on many pool threads parked on the write lock and
+        contending for the GIL. PostgreSQL: a few writer threads (``PG_WRITERS``), whose
+        transactions overlap up to the chain head."""
+        if self.writer is None:
+            from starlette.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(fn)
+        import asyncio
+        import contextvars
+
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self.writer, ctx.run, fn)
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
-        with Session(self.write, expire_on_commit=False) as s, s.begin():
+        if self.write_lock is None:
+            with Session(self.write, expire_on_commit=False) as s, s.begin():
+                yield s
+            return
+        # SQLite: one writer at a time. Queue this process's writers on a lock here (they wait
+        # without the GIL and wake in turn) instead of in SQLite's busy handler, which polls with
+        # growing sleeps (up to 100 ms each) and leaves the database idle while writers sleep.
+        # Other processes (CLI, more workers) still meet at BEGIN IMMEDIATE.
+        with self.write_lock, Session(self.write, expire_on_commit=False) as s, s.begin():
             yield s
 
     @contextmanager
@@ -125,8 +156,13 @@ def make_db(url: str) -> Db:
 
     write = make_engine(url)
     u = make_url(normalize_url(url))
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return Db(write=write, read=write)
+    if u.get_backend_name() != "sqlite":
+        # every write ends on the one chain-head row (engine.audit): a few writer threads keep
+        # that row busy; more would only wait there holding connections and contending for the GIL
+        return Db(write=write, read=write, writer=ThreadPoolExecutor(
+            max_workers=PG_WRITERS, thread_name_prefix="steer-pg-writer") if PG_WRITERS else None)
+    if not u.database or u.database == ":memory:":
+        return Db(write=write, read=write, write_lock=threading.RLock())
     read = create_engine(normalize_url(url), connect_args={"timeout": 30})
 
     @event.listens_for(read, "connect")
@@ -141,7 +177,8 @@ def make_db(url: str) -> Db:
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("BEGIN")
 
-    return Db(write=write, read=read)
+    return Db(write=write, read=read, write_lock=threading.RLock(),
+              writer=ThreadPoolExecutor(max_workers=1, thread_name_prefix="steer-sqlite-writer"))
 
 
 # --- request helpers -------------------------------------------------------------------------------
@@ -252,17 +289,21 @@ def load_user(request: Request, s: Session) -> User | None:
     cached = getattr(request.state, "user", "unset")
     if cached != "unset":
         return cached
-    from engine.accounts import active_login
+    from engine.accounts import login_actor
 
     user: User | None = None
     uid = request.session.get("uid")
     if uid:
-        found = active_login(s, uid)
-        stamp = found[1].password_changed_at.timestamp() if found else None
+        # one statement: an active person with an active account, their unit and groups, and
+        # when the password was last set (checked on every request: a disabled account or a
+        # changed password ends the session at once, in every worker)
+        found = login_actor(s, uid)
+        stamp = found[1].timestamp() if found else None
         if found is None or request.session.get("pw") != stamp:
             request.session.pop("uid", None)
         else:
-            user = _user_from_person(s, uid, lang_of(request))
+            actor = found[0]
+            user = User(person_id=actor.id, name=actor.name, role=actor.role, unit_code=actor.unit_code, actor=actor)
     if user is None:
         link = request.session.get("link")
         if link and link.get("e", 0) >= now(request).timestamp():

@@ -154,9 +154,15 @@ def item_page(request: Request, item_id: str) -> Response:
     return render(request, "item.html", ctx)
 
 
-def _act(request: Request, item_id: str, action: str, params: dict[str, Any], *,
-         upload: UploadFile | None = None, back: str | None = None) -> Response:
-    """Run one action on one item and come back to the item page (or ``back``)."""
+async def _act(request: Request, item_id: str, action: str, params: dict[str, Any], *,
+               upload: UploadFile | None = None, back: str | None = None) -> Response:
+    """Run one action on one item and come back to the item page (or ``back``); the blocking
+    part runs off the event loop (``Db.run_write``)."""
+    return await db(request).run_write(lambda: _act_now(request, item_id, action, params, upload=upload, back=back))
+
+
+def _act_now(request: Request, item_id: str, action: str, params: dict[str, Any], *,
+             upload: UploadFile | None = None, back: str | None = None) -> Response:
     lang = lang_of(request)
     c = cfg(request)
     stored: storage.Stored | None = None
@@ -164,7 +170,7 @@ def _act(request: Request, item_id: str, action: str, params: dict[str, Any], *,
         with db(request).tx() as s:
             user = require_login(request, s, allow_link=True)
             try:
-                item = get_item(s, user, item_id, lang=lang)
+                item = get_item(s, user, item_id, lang=lang, for_update=action == "note")
             except NotVisible:
                 raise WebError(404, t(request, "not_found")) from None
             moment = now(request)
@@ -213,71 +219,71 @@ def _back(request: Request, value: str | None) -> str | None:
 
 
 @router.post("/items/{item_id}/start", dependencies=CSRF)
-def act_start(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-              back: str = Form("")) -> Response:
-    return _act(request, item_id, "start", {"note": note, "version": version}, back=_back(request, back))
+async def act_start(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+                    back: str = Form("")) -> Response:
+    return await _act(request, item_id, "start", {"note": note, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/submit", dependencies=CSRF)
-def act_submit(request: Request, item_id: str, evidence: str = Form(""), note: str = Form(""),
-               version: str = Form(""), file: UploadFile | None = File(None), back: str = Form("")) -> Response:
-    return _act(request, item_id, "submit", {"evidence": evidence, "note": note, "version": version},
-                upload=file, back=_back(request, back))
+async def act_submit(request: Request, item_id: str, evidence: str = Form(""), note: str = Form(""),
+                     version: str = Form(""), file: UploadFile | None = File(None), back: str = Form("")) -> Response:
+    return await _act(request, item_id, "submit", {"evidence": evidence, "note": note, "version": version},
+                      upload=file, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/note", dependencies=CSRF)
-def act_note(request: Request, item_id: str, text: str = Form(""), percent: str = Form(""), evidence: str = Form(""),
-             version: str = Form(""), back: str = Form("")) -> Response:
-    return _act(request, item_id, "note", {"text": text, "percent": percent, "evidence": evidence, "version": version},
-                back=_back(request, back))
+async def act_note(request: Request, item_id: str, text: str = Form(""), percent: str = Form(""), evidence: str = Form(""),
+                   version: str = Form(""), back: str = Form("")) -> Response:
+    return await _act(request, item_id, "note", {"text": text, "percent": percent, "evidence": evidence, "version": version},
+                      back=_back(request, back))
 
 
 @router.post("/items/{item_id}/extension", dependencies=CSRF)
-def act_extension(request: Request, item_id: str, until: str = Form(""), reason: str = Form(""),
-                  version: str = Form(""), back: str = Form("")) -> Response:
-    return _act(request, item_id, "request_extension", {"until": until, "reason": reason, "version": version},
-                back=_back(request, back))
+async def act_extension(request: Request, item_id: str, until: str = Form(""), reason: str = Form(""),
+                        version: str = Form(""), back: str = Form("")) -> Response:
+    return await _act(request, item_id, "request_extension", {"until": until, "reason": reason, "version": version},
+                      back=_back(request, back))
 
 
 @router.post("/items/{item_id}/block", dependencies=CSRF)
-def act_block(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
-              back: str = Form("")) -> Response:
-    return _act(request, item_id, "block", {"reason": reason, "version": version}, back=_back(request, back))
+async def act_block(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
+                    back: str = Form("")) -> Response:
+    return await _act(request, item_id, "block", {"reason": reason, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/unblock", dependencies=CSRF)
-def act_unblock(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-                back: str = Form("")) -> Response:
-    return _act(request, item_id, "unblock", {"note": note, "version": version}, back=_back(request, back))
+async def act_unblock(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+                      back: str = Form("")) -> Response:
+    return await _act(request, item_id, "unblock", {"note": note, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/verify", dependencies=CSRF)
-def act_verify(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-               back: str = Form("")) -> Response:
-    return _act(request, item_id, "verify", {"note": note, "version": version}, back=_back(request, back))
+async def act_verify(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+                     back: str = Form("")) -> Response:
+    return await _act(request, item_id, "verify", {"note": note, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/reject", dependencies=CSRF)
-def act_reject(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
-               back: str = Form("")) -> Response:
-    return _act(request, item_id, "reject", {"reason": reason, "version": version}, back=_back(request, back))
+async def act_reject(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
+                     back: str = Form("")) -> Response:
+    return await _act(request, item_id, "reject", {"reason": reason, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/extension/approve", dependencies=CSRF)
-def act_approve_ext(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-                    back: str = Form("")) -> Response:
-    return _act(request, item_id, "approve_extension", {"note": note, "version": version}, back=_back(request, back))
+async def act_approve_ext(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
+                          back: str = Form("")) -> Response:
+    return await _act(request, item_id, "approve_extension", {"note": note, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/extension/reject", dependencies=CSRF)
-def act_reject_ext(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
-                   back: str = Form("")) -> Response:
-    return _act(request, item_id, "reject_extension", {"reason": reason, "version": version}, back=_back(request, back))
+async def act_reject_ext(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
+                         back: str = Form("")) -> Response:
+    return await _act(request, item_id, "reject_extension", {"reason": reason, "version": version}, back=_back(request, back))
 
 
 @router.post("/items/{item_id}/ack", dependencies=CSRF)
-def act_ack(request: Request, item_id: str, note: str = Form(""), back: str = Form("")) -> Response:
-    return _act(request, item_id, "ack", {"note": note}, back=_back(request, back))
+async def act_ack(request: Request, item_id: str, note: str = Form(""), back: str = Form("")) -> Response:
+    return await _act(request, item_id, "ack", {"note": note}, back=_back(request, back))
 
 
 @router.get("/items/{item_id}/evidence/{file_id}")
