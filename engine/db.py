@@ -86,6 +86,14 @@ def _install_sqlite_recipe(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def id_fits(session: Session, value: int) -> bool:
+    """Whether ``value`` can be a row id here: SQLite's integers are 64-bit, the ids on
+    PostgreSQL are ``integer`` (32-bit). Asking the driver for a larger number overflows
+    instead of finding nothing, so lookups of user-given ids check this first."""
+    bits = 64 if session.get_bind().dialect.name == "sqlite" else 32
+    return 0 < value < 2 ** (bits - 1)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -64,6 +64,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.audit import append_event
 from engine.clock import DEFAULT_TZ, local_date, require_aware
+from engine.db import id_fits
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.models import Committee, Event, ExtensionRequest, Person, Plan, Task, TaskDependency, Unit, WorkItem
 from engine.timeliness import completion_of
@@ -406,7 +407,7 @@ def load_item(session: Session, item_id: int, *, for_update: bool = False) -> Wo
 
     ``for_update``: lock the item's row until the transaction ends (PostgreSQL; SQLite's
     ``BEGIN IMMEDIATE`` already serialises writers) and read its latest committed version."""
-    if not 0 < item_id <= 2**63 - 1:
+    if not id_fits(session, item_id):
         return None
     stmt = _item_stmt(for_update, session.get_bind().dialect.name)
     row = session.execute(stmt, {"item_id": item_id}).one_or_none()
@@ -515,7 +516,7 @@ def resolve_item(session: Session, ref: str, *, actor: Actor | None = None, lang
     m = re.fullmatch(r"#\s*(\d+)", raw)
     if m:
         number = int(m.group(1))
-        item = session.get(WorkItem, number) if number <= 2**63 - 1 else None  # beyond any database integer
+        item = session.get(WorkItem, number) if id_fits(session, number) else None
         if item is None:
             raise UserError(_t(lang, f"Không có phần việc số {raw}.", f"There is no work item {raw}."))
         return item
@@ -981,7 +982,7 @@ def decide_extension(session: Session, item: WorkItem | int, actor: Actor, *, no
                    legal=True)
     ref = item_ref(w, session)
     if request_id is not None:
-        req = session.get(ExtensionRequest, request_id)
+        req = session.get(ExtensionRequest, request_id) if id_fits(session, request_id) else None
         if req is None or req.work_item_id != w.id or req.status != "pending":
             req = None
     else:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
+from engine.db import id_fits
 from engine.errors import UserError
 from engine.models import Plan, ReportSnapshot
 
@@ -47,11 +48,7 @@ def store_snapshot(session: Session, data: Mapping[str, Any], *, now: datetime, 
 
 
 def get_snapshot(session: Session, snapshot_id: int, *, lang: str = "vi") -> ReportSnapshot:
-    # An id beyond the column's integer (SQLite: 64-bit; PostgreSQL: ``integer``, 32-bit)
-    # cannot exist; asking the driver for it overflows instead of finding nothing.
-    bits = 64 if session.get_bind().dialect.name == "sqlite" else 32
-    fits = -(2 ** (bits - 1)) <= snapshot_id < 2 ** (bits - 1)
-    row = session.get(ReportSnapshot, snapshot_id) if fits else None
+    row = session.get(ReportSnapshot, snapshot_id) if id_fits(session, snapshot_id) else None
     if row is None:
         known = session.execute(select(ReportSnapshot.id).order_by(ReportSnapshot.id.desc()).limit(10)).scalars().all()
         hint = (f" Các báo cáo gần nhất: {', '.join(map(str, known))}." if known

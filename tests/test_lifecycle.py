@@ -555,3 +555,18 @@ def test_the_sample_history_replays_cleanly_on_the_sample_plan(engine):
         refused = lc.resolve_item(s, "KH-57-LS/47@HNS")
         assert refused.deadline == refused.original_deadline
         assert s.execute(select(ExtensionRequest.status).where(ExtensionRequest.work_item_id == refused.id)).scalar_one() == "rejected"
+
+
+@pytest.mark.parametrize("number", [2**31, 2**63, 10**20])
+def test_an_item_or_request_number_beyond_the_id_column_is_not_found_on_either_backend(engine, number):
+    """Ids are 64-bit on SQLite but 32-bit ``integer`` on PostgreSQL: a number beyond the
+    column is "not found", never a driver overflow (found by fuzzing on SQLite, 2**31 on PG)."""
+    seed(engine)
+    with transaction(engine) as s:
+        with pytest.raises(UserError, match=f"#{number}"):
+            lc.resolve_item(s, f"#{number}")
+        assert lc.load_item(s, number) is None
+        w = item_of(s, "KH-TEST", "1")
+        lc.request_extension(s, w, actor(s, "skhcn_focal"), now=T0, until=date(2025, 12, 31), reason="Chờ kinh phí")
+        with pytest.raises(UserError, match="đề nghị gia hạn"):
+            lc.decide_extension(s, w, actor(s, "secretariat"), now=T0, approve=True, request_id=number)
