@@ -182,7 +182,8 @@ def main() -> None:
     lines += ["", "## Goals missed in this run", ""]
     if missed:
         lines += [f"- {name}, {r['backend']}: {r['measure']} — {verdict(r)}, measured "
-                  f"{'—' if r.get('ratio') is None else format(r['ratio'], '.2f') + '×'}" for name, r in missed]
+                  f"{fmt(r.get('ours'), r['unit']) if r.get('ratio') is None else format(r['ratio'], '.2f') + '×'}"
+                  for name, r in missed]
     else:
         lines.append("None: every figure with a goal met it in this run.")
     if NOTES.exists():  # why, where a goal is missed or a floor needs explaining (hand-written, versioned)
