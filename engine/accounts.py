@@ -11,7 +11,7 @@ argon2 password hash (pwdlib). Everything here runs in the caller's transaction,
   (``login_attempt``), so it holds across web workers: after ``limit`` failures for a
   user name within ``window`` seconds (or ``4 × limit`` from one client address) further
   attempts are refused, even with the right password, until the window has passed.
-- API tokens (``issue_api_token``, ``person_for_token``) and per-unit iCalendar feed
+- API tokens (``issue_api_token``, ``actor_for_token``) and per-unit iCalendar feed
   secrets (``issue_ical_secret``, ``unit_for_ical``): random strings shown once; only
   their sha256 is stored.
 """
@@ -238,17 +238,6 @@ def purge_login_attempts(session: Session, *, now: datetime, window: int = DEFAU
     return int(res.rowcount or 0)
 
 
-def active_login(session: Session, person_id: str) -> tuple[Person, Account] | None:
-    """The person and account when both are active (checked on every web request)."""
-    acc = session.get(Account, person_id)
-    if acc is None or not acc.active:
-        return None
-    p = session.get(Person, person_id)
-    if p is None or not p.active:
-        return None
-    return p, acc
-
-
 @cache
 def _login_stmt():  # -> Select (built once)
     return (actor_select(Account.active, Account.password_changed_at)
@@ -266,7 +255,7 @@ def _token_stmt():  # -> Select (built once)
 def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime] | None:
     """The ``Actor`` of an active person with an active account, and the time its password was
     last set (a session from before then is void), in one statement; None otherwise.
-    What ``active_login`` + ``engine.lifecycle.load_actor`` give, checked on every web request."""
+    What ``engine.lifecycle.load_actor`` gives, for an active account; checked on every web request."""
     if not person_id:
         return None
     rows = session.execute(_login_stmt(), {"person_id": person_id}).all()
@@ -296,28 +285,10 @@ def issue_api_token(session: Session, person_id: str, *, now: datetime, label: s
     return token
 
 
-def person_for_token(session: Session, token: str, *, now: datetime, touch: bool = True) -> Person | None:
-    """The active person a bearer token belongs to, or None (unknown, revoked, disabled).
-    ``touch``: record the use (at most hourly) — off for read-only sessions."""
-    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == sha256(token))).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
-        return None
-    p = session.get(Person, row.person_id)
-    if p is None or not p.active:
-        return None
-    acc = session.get(Account, p.id)
-    if acc is not None and not acc.active:
-        return None
-    if touch and (row.last_used_at is None or now - row.last_used_at > timedelta(hours=1)):
-        row.last_used_at = now
-    return p
-
-
 def actor_for_token(session: Session, token: str, *, now: datetime, touch: bool = True) -> Actor | None:
-    """``person_for_token`` as an ``Actor`` (role, unit, groups), in one statement (plus the
-    hourly ``last_used_at`` write when ``touch``)."""
+    """The ``Actor`` (role, unit, groups) an API token belongs to, or None (unknown, revoked,
+    person inactive, account disabled), in one statement. ``touch``: record the use (at most
+    hourly) — off for read-only sessions."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     rows = session.execute(_token_stmt(), {"token_hash": sha256(token)}).all()

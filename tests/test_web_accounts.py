@@ -93,13 +93,13 @@ def test_api_tokens_are_hashed_revocable_and_tied_to_an_active_account(eng):  # 
     with transaction(eng) as s:
         row = s.execute(select(ApiToken)).scalar_one()
         assert row.token_hash == accounts.sha256(tok) and tok not in str(row.__dict__)
-        assert accounts.person_for_token(s, tok, now=NOW).id == "snv_focal"
-        assert accounts.person_for_token(s, tok + "x", now=NOW) is None
-        assert accounts.person_for_token(s, "", now=NOW) is None
+        assert accounts.actor_for_token(s, tok, now=NOW).id == "snv_focal"
+        assert accounts.actor_for_token(s, tok + "x", now=NOW) is None
+        assert accounts.actor_for_token(s, "", now=NOW) is None
     with transaction(eng) as s:
         accounts.disable(s, "snv_focal", now=NOW)
     with transaction(eng) as s:
-        assert accounts.person_for_token(s, tok, now=NOW) is None
+        assert accounts.actor_for_token(s, tok, now=NOW) is None
         with pytest.raises(UserError):
             accounts.issue_api_token(s, "snv_focal", now=NOW)
 
@@ -175,7 +175,7 @@ def test_user_commands(eng, db_url):  # type: ignore[no-untyped-def]
     r = _cli(db_url, "--lang", "en", "user", "disable", "skhcn_focal")
     assert r.exit_code == 0 and "disabled" in r.output
     with transaction(eng) as s:
-        assert accounts.person_for_token(s, token, now=NOW) is None
+        assert accounts.actor_for_token(s, token, now=NOW) is None
         assert not accounts.check_login(s, "skhcn_focal", "mat-khau-moi-1", now=NOW).ok
     r = _cli(db_url, "user", "disable", "nobody")
     assert r.exit_code == 1 and "nobody" in r.output
