@@ -62,6 +62,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
 )
@@ -697,8 +698,6 @@ ANALYZE_AFTER_ROWS = 10_000
 
 
 def _analyze_if_grown(session: Session, inserted: int) -> None:
-    from sqlalchemy import text
-
     known = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'outbox'::regclass")).scalar()
     if known is None or known < 0 or inserted > 0.2 * float(known):
         session.execute(text("ANALYZE outbox"))
@@ -891,10 +890,10 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
     refs = _item_refs(session, [v[0] for v in items.values()])
     notes: dict[int, tuple[str, datetime]] = {}
     if item_ids:
-        for wid, text, at in session.execute(select(Event.work_item_id, Event.note, Event.at)
+        for wid, note, at in session.execute(select(Event.work_item_id, Event.note, Event.at)
                                              .where(Event.work_item_id.in_(item_ids), Event.kind == "note")
                                              .order_by(Event.id.desc())).all():
-            notes.setdefault(wid, (text, at))
+            notes.setdefault(wid, (note, at))
     acks = {(a.work_item_id, a.recipient, a.deadline): a.level_rank for a in session.execute(
         select(EscalationAck).where(EscalationAck.work_item_id.in_(item_ids or {-1}),
                                     EscalationAck.recipient == recipient)).scalars()}
