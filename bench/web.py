@@ -31,7 +31,7 @@ a success status. Also reported: server CPU per request (all uvicorn processes; 
 own processes are not counted). The load generator runs on the same cores as the server.
 
     uv run python bench/web.py [--backend sqlite|postgres] [--seconds 8] [--users 50] [--rate 1]
-                               [--workers 1 --workers 2] [--no-access-log]
+                               [--workers 1 --workers 2] [--no-access-log] [--endpoint note-form …]
 """
 
 from __future__ import annotations
@@ -338,7 +338,7 @@ ENDPOINTS = [
 
 
 async def _bench_backend(backend: str, url: str, users: list[User], server: Server, seconds: float,
-                         rate: float | None = 1.0) -> list[dict]:
+                         rate: float | None = 1.0, only: list[str] | None = None) -> list[dict]:
     import httpx
 
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -410,6 +410,8 @@ async def _bench_backend(backend: str, url: str, users: list[User], server: Serv
         rows: list[dict] = []
         floor_rps: float | None = None
         for name, label, check in ENDPOINTS:
+            if only and name != "floor" and name not in only:
+                continue
             for mode_rate in modes:
                 before = count_writes(url) if check else (0, 0)
                 cpu0 = server_cpu_seconds(server.proc.pid)
@@ -450,10 +452,12 @@ async def _bench_backend(backend: str, url: str, users: list[User], server: Serv
 
 
 def run(backends: list[str] | None = None, seconds: float = 8.0, *, users: int = 50, tasks: int = 6000,
-        workers: list[int] | None = None, access_log: bool = True, rate: float | None = 1.0) -> list[dict]:
+        workers: list[int] | None = None, access_log: bool = True, rate: float | None = 1.0,
+        only: list[str] | None = None) -> list[dict]:
     """Rows (backend, server, endpoint, mode, req/s, p50, p99, ratio to floor, ...) for bench/run_all.py.
 
-    ``rate``: requests/s per user in the paced phase (None: saturation phase only)."""
+    ``rate``: requests/s per user in the paced phase (None: saturation phase only);
+    ``only``: these endpoints (names as in ENDPOINTS) besides the floor (None: all)."""
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
@@ -464,7 +468,7 @@ def run(backends: list[str] | None = None, seconds: float = 8.0, *, users: int =
                     server = Server(url, tmpd, w, access_log=access_log)
                     try:
                         server.wait()
-                        rows += asyncio.run(_bench_backend(backend, url, people, server, seconds, rate))
+                        rows += asyncio.run(_bench_backend(backend, url, people, server, seconds, rate, only))
                     except BaseException:
                         print(server.tail(), file=sys.stderr)
                         raise
@@ -503,6 +507,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, action="append", help="uvicorn worker processes (repeatable; default 1)")
     ap.add_argument("--no-access-log", action="store_true",
                     help="diagnostic: run the app with uvicorn directly, access log off (default: `steer web`)")
+    ap.add_argument("--endpoint", action="append", choices=[e[0] for e in ENDPOINTS if e[0] != "floor"],
+                    help="run only this endpoint besides the floor (repeatable; default: all)")
     a = ap.parse_args()
     print(f"# web app under {a.users} concurrent users, {a.seconds:g} s per endpoint and load — {machine()}")
     print(f"# load 'max': closed loop (next request on the answer) → throughput, × the floor's; goal ≥ {GOAL_RATIO:.2f}")
@@ -511,7 +517,7 @@ def main() -> None:
               f"send → goal p99 < {GOAL_P99_MS:.0f} ms")
     print("# cpu ms: server CPU per request (all worker processes); the load generator shares the same cores")
     rows = run(a.backend, a.seconds, users=a.users, tasks=a.tasks, workers=a.workers,
-               access_log=not a.no_access_log, rate=a.rate or None)
+               access_log=not a.no_access_log, rate=a.rate or None, only=a.endpoint)
     print_table(rows)
 
 
