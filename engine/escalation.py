@@ -263,11 +263,6 @@ def _overseer_expr(mapping: dict[int, str]) -> Any:
     return type_coerce(case(*whens, else_=null()), String)
 
 
-def vice_chair_of(session: Session, item: WorkItem, mapping: dict[int, str] | None = None) -> str | None:
-    mapping = overseer_map(session) if mapping is None else mapping
-    return item.task.vice_chair_id or mapping.get(item.unit_id)
-
-
 def recipient_label(session: Session, recipient: str) -> str:
     kind, _, ident = recipient.partition(":")
     if kind == "unit":
