@@ -18,7 +18,7 @@ from functools import cache
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, event, exists, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -92,12 +92,59 @@ def _head_update():  # -> Update (built once)
             .execution_options(synchronize_session=False))
 
 
+# The chain head read (and locked) by ``update_locking_head`` for this transaction's next append.
+_LOCKED_HEAD = "steer.audit.locked_head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locked_head(session: Session, _transaction: Any) -> None:
+    # any end (a savepoint's too): a head read in a transaction or savepoint that ended is
+    # not known to be locked and current any more; the next append reads it again
+    session.info.pop(_LOCKED_HEAD, None)
+
+
+@cache
+def _update_with_head(stmt: Update, dialect: str) -> Any:
+    """``stmt`` (an UPDATE of one row by its key) that also reads the chain head when it
+    changed the row. PostgreSQL: ``WITH cas AS (UPDATE … RETURNING id) SELECT head … WHERE
+    EXISTS (SELECT FROM cas) FOR UPDATE`` — the EXISTS is an init plan, so the row is updated
+    (and locked) before the head is locked, the order every writer takes them in; SQLite:
+    ``UPDATE … RETURNING (SELECT head)`` (its writers are serialised by BEGIN IMMEDIATE)."""
+    h = ChainHead.__table__
+    if dialect == "postgresql":
+        cas = stmt.returning(stmt.table.c.id).cte("cas")
+        return (select(h.c.last_event_id, h.c.last_hash)
+                .where(h.c.id == 1, exists(select(cas.c.id)))
+                .with_for_update(of=h))
+    head = h.alias("head")
+    return stmt.returning(select(head.c.last_event_id).where(head.c.id == 1).scalar_subquery(),
+                          select(head.c.last_hash).where(head.c.id == 1).scalar_subquery())
+
+
+def update_locking_head(session: Session, stmt: Update, params: Mapping[str, Any]) -> bool:
+    """Run ``stmt``, an UPDATE of at most one row (a compare-and-set) that an event append
+    follows in this transaction; True when it changed the row. In the same statement it
+    reads — on PostgreSQL locks — the chain head, which the next ``append_events`` of the
+    transaction then uses instead of reading it again: one round trip fewer per action. The
+    head is locked from here on rather than from the append, which follows right after."""
+    conn = session.connection()
+    dialect = conn.dialect
+    if dialect.name not in ("postgresql", "sqlite") or not dialect.update_returning:
+        return conn.execute(stmt, params).rowcount == 1
+    rows = conn.execute(_update_with_head(stmt, dialect.name), params).all()
+    if not rows:
+        return False
+    session.info[_LOCKED_HEAD] = (int(rows[0][0]), rows[0][1])
+    return True
+
+
 def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: datetime) -> list[int]:
     """Append events in order; returns their ids. Must run inside the caller's transaction.
 
     The chain head is locked here, as late as the caller allows: everything the caller did
     before (reads, the item's compare-and-set) runs without it, so concurrent writers on
-    PostgreSQL queue on the head only for the last statements of their transaction."""
+    PostgreSQL queue on the head only for the last statements of their transaction. (When
+    the caller's compare-and-set read it already, ``update_locking_head``, that is used.)"""
     rows = list(rows)
     if not rows:
         return []
@@ -111,7 +158,8 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
         prepared.append(row)
     session.flush()
     conn = session.connection()  # Core statements: no ORM bulk machinery per append
-    last_id, prev = _lock_head(conn)
+    locked = session.info.pop(_LOCKED_HEAD, None)
+    last_id, prev = locked if locked is not None else _lock_head(conn)
     next_id = last_id + 1
     for row in prepared:
         row["id"] = next_id

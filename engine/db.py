@@ -11,12 +11,13 @@ The schema is created and upgraded only by Alembic migrations (``migrations/``).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,7 +55,11 @@ def redact(url: str) -> str:
         return "<database>"
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None,
+                ping_idle: float | None = None) -> Engine:
+    """An engine on ``url`` (SQLite: the recipe above). PostgreSQL: a pooled connection is
+    checked with a ping on every checkout (``pool_pre_ping``); with ``ping_idle`` (seconds)
+    only when it has been idle in the pool longer than that (``_ping_when_idle``)."""
     url = normalize_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -64,10 +69,46 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         _install_sqlite_recipe(engine)
         return engine
-    kwargs = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": ping_idle is None}
     if pool_size:
         kwargs["pool_size"] = pool_size
-    return create_engine(url, echo=echo, **kwargs)
+    engine = create_engine(url, echo=echo, **kwargs)
+    if ping_idle is not None:
+        _ping_when_idle(engine, ping_idle)
+    return engine
+
+
+_IDLE_SINCE = "steer.idle_since"
+
+
+def _ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Pre-ping only connections that sat in the pool more than ``seconds``: one round trip
+    fewer per transaction for a busy server (the web app), while a connection the server
+    dropped during a quiet spell is still found dead at checkout and replaced (SQLAlchemy's
+    custom pessimistic-disconnect recipe: ``DisconnectionError`` from a checkout listener).
+    A connection lost within ``seconds`` of its last use fails that one transaction, and
+    SQLAlchemy then invalidates the pool's older connections."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since <= seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_conn, None):
+                raise exc.DisconnectionError(str(err)) from err  # the pool reconnects and checks out again
+            raise
 
 
 def _install_sqlite_recipe(engine: Engine) -> None:

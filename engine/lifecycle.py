@@ -59,10 +59,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, distinct, event, exists, false, func, select, true, update
-from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm import Session, aliased, load_only, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.audit import append_event
+from engine.audit import append_event, update_locking_head
 from engine.clock import DEFAULT_TZ, local_date, require_aware
 from engine.db import id_fits
 from engine.errors import Conflict, PermissionDenied, UserError
@@ -383,8 +383,21 @@ def committee_settings(session: Session, plan_id: int | None = None) -> tuple[st
     return tz, settings
 
 
+# What an action (and the web's answer to it) reads of the rows load_item joins to the item:
+# with ``for_action`` the rest (long texts, the directory's aliases and notification
+# addresses, the plan's metadata) is left unloaded: fewer columns for the driver to
+# describe and convert, fewer JSON documents to parse on every write. An unloaded column
+# is read on first use (one statement), so code that needs more still gets it.
+_ACTION_COLUMNS: tuple[tuple[type, tuple[str, ...]], ...] = (
+    (Task, ("id", "plan_id", "code", "title", "deadline", "deadline_kind", "vice_chair_id", "status")),
+    (Unit, ("id", "code", "name", "members", "groups", "is_group")),
+    (Plan, ("id", "code", "settings")),
+    (Committee, ("id", "timezone", "settings")),
+)
+
+
 @cache
-def _item_stmt(for_update: bool, dialect: str) -> Select[Any]:
+def _item_stmt(for_update: bool, dialect: str, for_action: bool = False) -> Select[Any]:
     """Built once (building it — the alias, the subqueries — costs more than running it)."""
     other = aliased(WorkItem)
     n_units = select(func.count(distinct(other.unit_id))).where(other.task_id == WorkItem.task_id).scalar_subquery()
@@ -394,6 +407,8 @@ def _item_stmt(for_update: bool, dialect: str) -> Select[Any]:
             .join(Task, Task.id == WorkItem.task_id).join(Unit, Unit.id == WorkItem.unit_id)
             .join(Plan, Plan.id == Task.plan_id).outerjoin(Committee, Committee.id == first_committee)
             .where(WorkItem.id == bindparam("item_id")))
+    if for_action:
+        stmt = stmt.options(*(load_only(*(getattr(entity, c) for c in cols)) for entity, cols in _ACTION_COLUMNS))
     if for_update:
         stmt = stmt.execution_options(populate_existing=True)
         if dialect != "sqlite":
@@ -401,15 +416,17 @@ def _item_stmt(for_update: bool, dialect: str) -> Select[Any]:
     return stmt
 
 
-def load_item(session: Session, item_id: int, *, for_update: bool = False) -> WorkItem | None:
+def load_item(session: Session, item_id: int, *, for_update: bool = False, for_action: bool = False) -> WorkItem | None:
     """The work item with everything an action reads (its task, unit, plan, the committee row,
     how many units share the task, whether the task has prerequisites) in one statement.
 
     ``for_update``: lock the item's row until the transaction ends (PostgreSQL; SQLite's
-    ``BEGIN IMMEDIATE`` already serialises writers) and read its latest committed version."""
+    ``BEGIN IMMEDIATE`` already serialises writers) and read its latest committed version.
+    ``for_action``: load only the columns the actions read (``_ACTION_COLUMNS``), for a
+    transaction that acts on the item rather than shows it."""
     if not id_fits(session, item_id):
         return None
-    stmt = _item_stmt(for_update, session.get_bind().dialect.name)
+    stmt = _item_stmt(for_update, session.get_bind().dialect.name, for_action)
     row = session.execute(stmt, {"item_id": item_id}).one_or_none()
     if row is None:
         return None
@@ -682,8 +699,8 @@ def _cas(session: Session, item: WorkItem, values: dict[str, Any], *, actor: Act
     session.flush()  # pending ORM changes first (nothing, usually), as session.execute would
     params = {f"v_{k}": v for k, v in values.items()}
     params.update(w_id=item.id, w_version=item.version, v_updated_at=now, v_updated_by=actor.id)
-    res = session.connection().execute(_cas_stmt(tuple(sorted(values))), params)
-    if res.rowcount != 1:
+    # the chain head is read (PostgreSQL: locked) in the same statement, for the event that follows
+    if not update_locking_head(session, _cas_stmt(tuple(sorted(values))), params):
         session.expire(item)
         raise _conflict(session, item, tz, lang)
     # mirror the row we just wrote into the (already loaded) object: no reload needed

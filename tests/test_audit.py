@@ -113,3 +113,65 @@ def test_audit_log_json_lists_every_event(logged, db_url):
 def test_audit_log_bad_item_is_one_message(logged, db_url):
     r = run(db_url, "audit", "log", "--item", "KH-TEST/99")
     assert r.exit_code == 1 and "không có nhiệm vụ số «99»" in r.output and "Traceback" not in r.output
+
+
+# --- the compare-and-set reads the chain head for the event that follows ----------------------------
+
+
+def test_a_head_read_by_a_compare_and_set_that_was_rolled_back_is_not_used(logged, db_url):  # type: ignore[no-untyped-def]
+    """An action's compare-and-set reads the head for its event (engine.audit.update_locking_head).
+    If that transaction ends without the event, a later append in the same session reads
+    the head again: the chain stays whole although other events were appended meanwhile."""
+    from sqlalchemy.orm import Session
+
+    from engine.audit import append_event
+
+    with Session(logged, expire_on_commit=False) as s:
+        s.begin()
+        w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+        lc._cas(s, w, {}, actor=a, now=at("2025-08-02 09:00"), tz="Asia/Ho_Chi_Minh", lang="vi")
+        s.rollback()
+        with transaction(logged) as other:  # someone else appends in between
+            lc.add_note(other, item_of(other, "KH-TEST", "1"), actor(other, "skhcn_focal"),
+                        now=at("2025-08-02 10:00"), text="ghi chú khác")
+        s.begin()
+        append_event(s, now=at("2025-08-02 11:00"), at=at("2025-08-02 11:00"), actor="system", actor_role=None,
+                     kind="account", note="x", data={})
+        s.commit()
+    r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
+    assert r.exit_code == 0, r.output
+
+
+def test_a_failed_compare_and_set_leaves_the_head_to_the_next_append(logged, db_url):  # type: ignore[no-untyped-def]
+    from engine.audit import update_locking_head
+    from engine.errors import Conflict
+
+    with transaction(logged) as s:
+        w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+        stale = w.version - 1
+        assert not update_locking_head(s, lc._cas_stmt(()), {"w_id": w.id, "w_version": stale,
+                                                              "v_updated_at": at("2025-08-02 09:00"),
+                                                              "v_updated_by": a.id})
+        with pytest.raises(Conflict):
+            lc.add_note(s, w, a, now=at("2025-08-02 09:00"), text="cũ", expected_version=stale)
+        lc.add_note(s, w, a, now=at("2025-08-02 09:05"), text="mới")
+    with transaction(logged) as s:
+        assert s.execute(select(func.count()).select_from(Event)).scalar() == 7
+    assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0
+
+
+def test_an_actions_compare_and_set_locks_the_chain_head_on_postgresql(logged, db_url):  # type: ignore[no-untyped-def]
+    """From the compare-and-set on, no other writer can take the head (it would otherwise
+    append an event between the head this action read and its own event)."""
+    from sqlalchemy.exc import OperationalError
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+    with transaction(logged) as s:
+        w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+        lc._cas(s, w, {}, actor=a, now=at("2025-08-02 09:00"), tz="Asia/Ho_Chi_Minh", lang="vi")
+        with logged.connect() as other:
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(text("SELECT last_event_id FROM chain_head WHERE id = 1 FOR UPDATE NOWAIT"))
+        lc._event(s, w, a, now=at("2025-08-02 09:00"), kind="note", note="sau khi khóa")
+    assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0

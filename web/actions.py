@@ -54,16 +54,18 @@ def _legal_now(s: Session, item: WorkItem, action: str) -> bool:
     return ACTIONS[action][0] in legal
 
 
-def get_item(s: Session, user: User, ref: str | int, *, lang: str = "vi", for_update: bool = False) -> WorkItem:
+def get_item(s: Session, user: User, ref: str | int, *, lang: str = "vi", for_update: bool = False,
+             for_action: bool = False) -> WorkItem:
     """The work item ``ref`` (an id, ``#id`` or a CLI reference) if ``user`` may see it.
 
     An id loads the item with its task, unit, plan and the committee row in one statement
     (``engine.lifecycle.load_item``); ``for_update`` also locks its row (PostgreSQL) — for a
-    note, which would otherwise lock it with a second read."""
+    note, which would otherwise lock it with a second read; ``for_action``: only the columns
+    an action reads (a write request, not a page showing the item)."""
     item: WorkItem | None
     raw = str(ref).strip()
     if re.fullmatch(r"\d{1,18}", raw):
-        item = lc.load_item(s, int(raw), for_update=for_update)
+        item = lc.load_item(s, int(raw), for_update=for_update, for_action=for_action)
     else:
         try:
             item = lc.resolve_item(s, raw, actor=user.actor, lang=lang)

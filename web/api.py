@@ -219,7 +219,7 @@ async def _action(request: Request, creds: HTTPAuthorizationCredentials | None, 
     def run() -> dict[str, Any]:
         with db(request).tx() as s:
             user = _user(request, s, creds, touch=True)
-            item = get_item(s, user, ref, lang=lang, for_update=action == "note")
+            item = get_item(s, user, ref, lang=lang, for_update=action == "note", for_action=True)
             perform(s, user, item, action, params, now=now(request), lang=lang)
             return _item_out(s, item, _today(s, request))
 
@@ -335,7 +335,7 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
     def run() -> dict[str, Any]:
         with db(request).tx() as s:
             user = _user(request, s, creds, touch=True)
-            item = get_item(s, user, ref, lang=lang)
+            item = get_item(s, user, ref, lang=lang, for_action=True)
             r = perform(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang)
             return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients}
 

@@ -36,6 +36,9 @@ LANG_COOKIE = "steer_lang"
 SESSION_COOKIE = "steer_session"
 SESSION_MAX_AGE = 8 * 3600
 PG_WRITERS = 4  # PostgreSQL: threads running write requests (Db.run_write)
+# PostgreSQL: ping a pooled connection before use only after it sat idle this long (seconds;
+# engine.db._ping_when_idle) — a busy server saves a round trip on every request
+PG_PING_IDLE = 2.0
 # Actions a one-click "open" link may perform on its one item (never verification or decisions).
 LINK_ACTIONS = frozenset({"start", "submit", "note", "request_extension", "block", "unblock", "ack"})
 
@@ -154,8 +157,8 @@ def make_db(url: str) -> Db:
 
     from engine.db import make_engine, normalize_url
 
-    write = make_engine(url)
     u = make_url(normalize_url(url))
+    write = make_engine(url, ping_idle=PG_PING_IDLE if u.get_backend_name() != "sqlite" else None)
     if u.get_backend_name() != "sqlite":
         # every write ends on the one chain-head row (engine.audit): a few writer threads keep
         # that row busy; more would only wait there holding connections and contending for the GIL
@@ -243,7 +246,12 @@ async def check_csrf(request: Request) -> None:
 def flash(request: Request, kind: str, message: str) -> None:
     """A message for the next page. Kept in the (cookie) session compressed, at most the last two,
     so long Vietnamese engine messages never push the cookie past the browsers' 4 KB limit."""
-    packed = base64.b64encode(zlib.compress(message[:1500].encode("utf-8"), 9)).decode("ascii")
+    # a 4 KB window and a small memory level instead of zlib's defaults (32 KB, 8): about the
+    # same output for texts this short, without setting up ~300 KB of compressor state per write
+    # (pop_flash's zlib.decompress reads either)
+    z = zlib.compressobj(9, zlib.DEFLATED, 12, 4)
+    data = message[:1500].encode("utf-8")
+    packed = base64.b64encode(z.compress(data) + z.flush()).decode("ascii")
     msgs = list(request.session.get("flash") or [])
     msgs.append([kind, packed])
     request.session["flash"] = msgs[-2:]

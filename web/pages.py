@@ -6,9 +6,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile as StarletteUploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import lifecycle as lc
 from engine.errors import Conflict, PermissionDenied, UserError
@@ -170,7 +173,7 @@ def _act_now(request: Request, item_id: str, action: str, params: dict[str, Any]
         with db(request).tx() as s:
             user = require_login(request, s, allow_link=True)
             try:
-                item = get_item(s, user, item_id, lang=lang, for_update=action == "note")
+                item = get_item(s, user, item_id, lang=lang, for_update=action == "note", for_action=True)
             except NotVisible:
                 raise WebError(404, t(request, "not_found")) from None
             moment = now(request)
@@ -218,72 +221,118 @@ def _back(request: Request, value: str | None) -> str | None:
     return safe_next(value) if value else None
 
 
-@router.post("/items/{item_id}/start", dependencies=CSRF)
-async def act_start(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-                    back: str = Form("")) -> Response:
-    return await _act(request, item_id, "start", {"note": note, "version": version}, back=_back(request, back))
+async def _read_form(request: Request) -> FormData:
+    """The request's form, parsed once (``check_csrf`` reads the same cached copy)."""
+    try:
+        return await request.form()
+    except StarletteHTTPException:
+        raise  # 413 from the body limit
+    except Exception as exc:
+        raise StarletteHTTPException(400, "There was an error parsing the body") from exc
 
 
-@router.post("/items/{item_id}/submit", dependencies=CSRF)
-async def act_submit(request: Request, item_id: str, evidence: str = Form(""), note: str = Form(""),
-                     version: str = Form(""), file: UploadFile | None = File(None), back: str = Form("")) -> Response:
-    return await _act(request, item_id, "submit", {"evidence": evidence, "note": note, "version": version},
-                      upload=file, back=_back(request, back))
+def _fields(form: FormData, names: tuple[str, ...], file: str | None = None) -> tuple[dict[str, str], UploadFile | None]:
+    """The action forms' fields as ``name: str = Form("")`` and ``file: UploadFile | None =
+    File(None)`` parameters gave them, without FastAPI solving one parameter per field on
+    every request: a field missing, empty, or an empty file input is ""; a file where text is
+    expected, or text where the file is expected, is a validation error (400)."""
+    values: dict[str, str] = {}
+    errors: list[dict[str, Any]] = []
+    for name in names:
+        v = form.get(name)
+        if v is None or v == "" or _empty_file(v):
+            values[name] = ""
+        elif isinstance(v, str):
+            values[name] = v
+        else:
+            errors.append({"type": "string_type", "loc": ("body", name), "msg": "Input should be a valid string",
+                           "input": v})
+    upload: UploadFile | None = None
+    if file is not None:
+        v = form.get(file)
+        if isinstance(v, StarletteUploadFile) and not _empty_file(v):
+            upload = v  # type: ignore[assignment]
+        elif v is not None and v != "" and not _empty_file(v):
+            errors.append({"type": "value_error", "loc": ("body", file),
+                           "msg": f"Value error, Expected UploadFile, received: {type(v)}", "input": v})
+    if errors:
+        raise RequestValidationError(errors)
+    return values, upload
 
 
-@router.post("/items/{item_id}/note", dependencies=CSRF)
-async def act_note(request: Request, item_id: str, text: str = Form(""), percent: str = Form(""), evidence: str = Form(""),
-                   version: str = Form(""), back: str = Form("")) -> Response:
-    return await _act(request, item_id, "note", {"text": text, "percent": percent, "evidence": evidence, "version": version},
-                      back=_back(request, back))
+def _empty_file(value: Any) -> bool:
+    # browsers send an empty file part (no name, no content) when no file is chosen
+    return isinstance(value, StarletteUploadFile) and value.filename == "" and value.size == 0
 
 
-@router.post("/items/{item_id}/extension", dependencies=CSRF)
-async def act_extension(request: Request, item_id: str, until: str = Form(""), reason: str = Form(""),
-                        version: str = Form(""), back: str = Form("")) -> Response:
-    return await _act(request, item_id, "request_extension", {"until": until, "reason": reason, "version": version},
-                      back=_back(request, back))
+async def _form_act(request: Request, item_id: str, action: str, names: tuple[str, ...], *,
+                    file: str | None = None) -> Response:
+    """An action form, checked in the order FastAPI's form parameters and the ``CSRF``
+    dependency did: an unreadable body (400, or 413), the CSRF token (403), the fields (400);
+    then ``_act`` (the field "back": where to return)."""
+    form = await _read_form(request)
+    try:
+        await check_csrf(request)
+        f, upload = _fields(form, (*names, "back"), file)
+        back = _back(request, f.pop("back"))
+        return await _act(request, item_id, action, f, upload=upload, back=back)
+    finally:
+        await form.close()  # uploaded files' temporary copies
 
 
-@router.post("/items/{item_id}/block", dependencies=CSRF)
-async def act_block(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
-                    back: str = Form("")) -> Response:
-    return await _act(request, item_id, "block", {"reason": reason, "version": version}, back=_back(request, back))
+@router.post("/items/{item_id}/start")
+async def act_start(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "start", ("note", "version"))
 
 
-@router.post("/items/{item_id}/unblock", dependencies=CSRF)
-async def act_unblock(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-                      back: str = Form("")) -> Response:
-    return await _act(request, item_id, "unblock", {"note": note, "version": version}, back=_back(request, back))
+@router.post("/items/{item_id}/submit")
+async def act_submit(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "submit", ("evidence", "note", "version"), file="file")
 
 
-@router.post("/items/{item_id}/verify", dependencies=CSRF)
-async def act_verify(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-                     back: str = Form("")) -> Response:
-    return await _act(request, item_id, "verify", {"note": note, "version": version}, back=_back(request, back))
+@router.post("/items/{item_id}/note")
+async def act_note(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "note", ("text", "percent", "evidence", "version"))
 
 
-@router.post("/items/{item_id}/reject", dependencies=CSRF)
-async def act_reject(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
-                     back: str = Form("")) -> Response:
-    return await _act(request, item_id, "reject", {"reason": reason, "version": version}, back=_back(request, back))
+@router.post("/items/{item_id}/extension")
+async def act_extension(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "request_extension", ("until", "reason", "version"))
 
 
-@router.post("/items/{item_id}/extension/approve", dependencies=CSRF)
-async def act_approve_ext(request: Request, item_id: str, note: str = Form(""), version: str = Form(""),
-                          back: str = Form("")) -> Response:
-    return await _act(request, item_id, "approve_extension", {"note": note, "version": version}, back=_back(request, back))
+@router.post("/items/{item_id}/block")
+async def act_block(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "block", ("reason", "version"))
 
 
-@router.post("/items/{item_id}/extension/reject", dependencies=CSRF)
-async def act_reject_ext(request: Request, item_id: str, reason: str = Form(""), version: str = Form(""),
-                         back: str = Form("")) -> Response:
-    return await _act(request, item_id, "reject_extension", {"reason": reason, "version": version}, back=_back(request, back))
+@router.post("/items/{item_id}/unblock")
+async def act_unblock(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "unblock", ("note", "version"))
 
 
-@router.post("/items/{item_id}/ack", dependencies=CSRF)
-async def act_ack(request: Request, item_id: str, note: str = Form(""), back: str = Form("")) -> Response:
-    return await _act(request, item_id, "ack", {"note": note}, back=_back(request, back))
+@router.post("/items/{item_id}/verify")
+async def act_verify(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "verify", ("note", "version"))
+
+
+@router.post("/items/{item_id}/reject")
+async def act_reject(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "reject", ("reason", "version"))
+
+
+@router.post("/items/{item_id}/extension/approve")
+async def act_approve_ext(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "approve_extension", ("note", "version"))
+
+
+@router.post("/items/{item_id}/extension/reject")
+async def act_reject_ext(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "reject_extension", ("reason", "version"))
+
+
+@router.post("/items/{item_id}/ack")
+async def act_ack(request: Request, item_id: str) -> Response:
+    return await _form_act(request, item_id, "ack", ("note",))
 
 
 @router.get("/items/{item_id}/evidence/{file_id}")
