@@ -18,7 +18,7 @@ from functools import cache
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, event, exists, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -48,12 +48,35 @@ def _json_safe(data: Mapping[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str))
 
 
-def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+def _payload(row: Mapping[str, Any]) -> dict[str, Any]:
     payload = {k: _canon(row.get(k)) for k in HASHED}
     if row.get("percent") is not None:  # stored as a float column: 70 and 70.0 must hash alike
         payload["percent"] = repr(float(row["percent"]))
-    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return payload
+
+
+def event_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+    blob = json.dumps(_payload(row), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + "\n" + blob).encode("utf-8")).hexdigest()
+
+
+def hashed_text_around_id(row: Mapping[str, Any]) -> tuple[str, str]:
+    """(before, after): the text ``event_hash`` hashes after the previous hash and its newline
+    is ``before + str(id) + after`` — so the database can hash an event whose id it assigns
+    (``_append_one_pg``). Built key by key exactly as ``json.dumps(…, sort_keys=True)`` does."""
+    payload = _payload({**row, "id": 0})
+    parts: list[str] = []
+    cut = -1
+    for k in sorted(payload):
+        if k == "id":
+            cut = len(parts)
+            parts.append("")
+            continue
+        parts.append(json.dumps(k) + ":" + json.dumps(payload[k], ensure_ascii=False, sort_keys=True,
+                                                      separators=(",", ":")))
+    before = "{" + ",".join(parts[:cut]) + ("," if cut > 0 else "") + '"id":'
+    after = ("," if cut < len(parts) - 1 else "") + ",".join(parts[cut + 1:]) + "}"
+    return before, after
 
 
 def _lock_head(conn: Connection) -> tuple[int, str]:
@@ -85,6 +108,32 @@ def _append_pg(n: int, keys: tuple[str, ...]):  # -> Update with the INSERT as a
 
 
 @cache
+def _append_one_pg(keys: tuple[str, ...]) -> Any:
+    """PostgreSQL, one event: lock the head, insert the event with the next id and its hash
+    (computed here: sha256 of the previous hash, a newline and the event's canonical text,
+    ``hashed_text_around_id``), and move the head — one statement, so the head stays locked
+    only for it and the commit."""
+    from sqlalchemy import Integer, String, cast, func, literal_column
+
+    t, h = Event.__table__, ChainHead.__table__
+    head = select(h.c.last_event_id, h.c.last_hash).where(h.c.id == 1).with_for_update().cte("head")
+    new_id = head.c.last_event_id + 1
+    text_ = (head.c.last_hash + literal_column("E'\\n'", String) + bindparam("pre", type_=String)
+             + cast(new_id, String) + bindparam("post", type_=String))
+    digest = func.encode(func.sha256(func.convert_to(text_, literal_column("'UTF8'"))), literal_column("'hex'"))
+    cols = [t.c[k] for k in keys]
+    values = select(new_id.label("id"), *(bindparam(f"e_{k}", type_=t.c[k].type) for k in keys),
+                    head.c.last_hash.label("prev_hash"), digest.label("hash"))
+    ins = (insert(t).from_select([t.c.id, *cols, t.c.prev_hash, t.c.hash], values)
+           .returning(t.c.id, t.c.hash).cte("appended"))
+    return (update(h).where(h.c.id == 1)
+            .values(last_event_id=select(ins.c.id).scalar_subquery(), last_hash=select(ins.c.hash).scalar_subquery(),
+                    count=h.c.count + 1)
+            .returning(select(ins.c.id).scalar_subquery(), select(ins.c.hash).scalar_subquery())
+            .execution_options(synchronize_session=False))
+
+
+@cache
 def _head_update():  # -> Update (built once)
     return (update(ChainHead).where(ChainHead.id == 1)
             .values(last_event_id=bindparam("new_last"), last_hash=bindparam("new_hash"),
@@ -104,34 +153,27 @@ def _forget_locked_head(session: Session, _transaction: Any) -> None:
 
 
 @cache
-def _update_with_head(stmt: Update, dialect: str) -> Any:
-    """``stmt`` (an UPDATE of one row by its key) that also reads the chain head when it
-    changed the row. PostgreSQL: ``WITH cas AS (UPDATE … RETURNING id) SELECT head … WHERE
-    EXISTS (SELECT FROM cas) FOR UPDATE`` — the EXISTS is an init plan, so the row is updated
-    (and locked) before the head is locked, the order every writer takes them in; SQLite:
+def _update_with_head(stmt: Update) -> Any:
+    """SQLite: ``stmt`` (an UPDATE of one row by its key) that also reads the chain head,
     ``UPDATE … RETURNING (SELECT head)`` (its writers are serialised by BEGIN IMMEDIATE)."""
-    h = ChainHead.__table__
-    if dialect == "postgresql":
-        cas = stmt.returning(stmt.table.c.id).cte("cas")
-        return (select(h.c.last_event_id, h.c.last_hash)
-                .where(h.c.id == 1, exists(select(cas.c.id)))
-                .with_for_update(of=h))
-    head = h.alias("head")
+    head = ChainHead.__table__.alias("head")
     return stmt.returning(select(head.c.last_event_id).where(head.c.id == 1).scalar_subquery(),
                           select(head.c.last_hash).where(head.c.id == 1).scalar_subquery())
 
 
 def update_locking_head(session: Session, stmt: Update, params: Mapping[str, Any]) -> bool:
     """Run ``stmt``, an UPDATE of at most one row (a compare-and-set) that an event append
-    follows in this transaction; True when it changed the row. In the same statement it
-    reads — on PostgreSQL locks — the chain head, which the next ``append_events`` of the
-    transaction then uses instead of reading it again: one round trip fewer per action. The
-    head is locked from here on rather than from the append, which follows right after."""
+    follows in this transaction; True when it changed the row. On SQLite the same statement
+    reads the chain head, which the next ``append_events`` of the transaction then uses
+    instead of reading it again (one statement fewer per action; BEGIN IMMEDIATE already
+    holds the write lock). On PostgreSQL the head is left alone: the append locks it in the
+    statement that writes the event (``_append_one_pg``), so concurrent writers queue on it
+    only for that statement and the commit."""
     conn = session.connection()
     dialect = conn.dialect
-    if dialect.name not in ("postgresql", "sqlite") or not dialect.update_returning:
+    if dialect.name != "sqlite" or not dialect.update_returning:
         return conn.execute(stmt, params).rowcount == 1
-    rows = conn.execute(_update_with_head(stmt, dialect.name), params).all()
+    rows = conn.execute(_update_with_head(stmt), params).all()
     if not rows:
         return False
     session.info[_LOCKED_HEAD] = (int(rows[0][0]), rows[0][1])
@@ -143,8 +185,10 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
 
     The chain head is locked here, as late as the caller allows: everything the caller did
     before (reads, the item's compare-and-set) runs without it, so concurrent writers on
-    PostgreSQL queue on the head only for the last statements of their transaction. (When
-    the caller's compare-and-set read it already, ``update_locking_head``, that is used.)"""
+    PostgreSQL queue on the head only for the last statements of their transaction — for
+    one event, only for the one statement that locks it, writes the event and moves it, and
+    the commit. (On SQLite, when the caller's compare-and-set read the head already,
+    ``update_locking_head``, that is used.)"""
     rows = list(rows)
     if not rows:
         return []
@@ -159,6 +203,15 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
     session.flush()
     conn = session.connection()  # Core statements: no ORM bulk machinery per append
     locked = session.info.pop(_LOCKED_HEAD, None)
+    if locked is None and len(prepared) == 1 and conn.dialect.name == "postgresql":
+        # the usual action: head locked, event written and head moved in one statement
+        row = prepared[0]
+        pre, post = hashed_text_around_id(row)
+        keys = tuple(k for k in row if k != "id")
+        new_id, _hash = conn.execute(_append_one_pg(keys), {**{f"e_{k}": row[k] for k in keys},
+                                                            "pre": pre, "post": post}).one()
+        _expire_head(session)
+        return [int(new_id)]
     last_id, prev = locked if locked is not None else _lock_head(conn)
     next_id = last_id + 1
     for row in prepared:
@@ -174,10 +227,14 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
     else:
         conn.execute(_event_insert(), prepared)
         conn.execute(_head_update(), head)
+    _expire_head(session)
+    return [r["id"] for r in prepared]
+
+
+def _expire_head(session: Session) -> None:
     loaded = session.identity_map.get(identity_key(ChainHead, 1))
     if loaded is not None:  # a head object someone loaded in this session is stale now
         session.expire(loaded)
-    return [r["id"] for r in prepared]
 
 
 def append_event(session: Session, *, now: datetime, **fields: Any) -> int:

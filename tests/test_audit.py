@@ -160,18 +160,70 @@ def test_a_failed_compare_and_set_leaves_the_head_to_the_next_append(logged, db_
     assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0
 
 
-def test_an_actions_compare_and_set_locks_the_chain_head_on_postgresql(logged, db_url):  # type: ignore[no-untyped-def]
-    """From the compare-and-set on, no other writer can take the head (it would otherwise
-    append an event between the head this action read and its own event)."""
+def test_on_postgresql_the_chain_head_is_locked_by_the_append_and_held_to_the_commit(logged, db_url):  # type: ignore[no-untyped-def]
+    """The head is taken as late as possible — by the statement that writes the event (the
+    item's compare-and-set leaves it free for other writers) — and held until the commit, so
+    no other writer appends between the head this action read and its own event."""
     from sqlalchemy.exc import OperationalError
 
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+    nowait = text("SELECT last_event_id FROM chain_head WHERE id = 1 FOR UPDATE NOWAIT")
     with transaction(logged) as s:
         w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
         lc._cas(s, w, {}, actor=a, now=at("2025-08-02 09:00"), tz="Asia/Ho_Chi_Minh", lang="vi")
         with logged.connect() as other:
-            with pytest.raises(OperationalError, match="could not obtain lock"):
-                other.execute(text("SELECT last_event_id FROM chain_head WHERE id = 1 FOR UPDATE NOWAIT"))
+            other.execute(nowait)  # free: the compare-and-set does not hold it
+            other.rollback()
         lc._event(s, w, a, now=at("2025-08-02 09:00"), kind="note", note="sau khi khóa")
+        with logged.connect() as other:
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(nowait)
     assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0
+
+
+# --- PostgreSQL hashes a single event in the statement that writes it --------------------------------
+
+TRICKY = [
+    dict(note='dấu "ngoặc" \\ gạch chéo\nxuống dòng', evidence=None, percent=70, data={}),
+    dict(note=None, evidence="Quyết định số 1234/QĐ-UBND", percent=33.3,
+         data={"id": 0, "nested": {"id": "x", "b": [1, 2.5, None]}, "ưu tiên": True}),
+    dict(note="😀 ký tự ngoài BMP, \u0000 NUL và \t tab", evidence="", percent=None, data={"a": "\"id\":0"}),
+]
+
+
+@pytest.mark.parametrize("fields", TRICKY)
+def test_the_hashed_text_split_around_the_id_rebuilds_exactly_what_event_hash_hashes(fields):
+    import hashlib
+
+    from engine.audit import event_hash, hashed_text_around_id
+
+    row = dict(id=4242, at=at("2025-08-02 09:00"), recorded_at=at("2025-08-02 09:01"), actor="skhcn_focal",
+               actor_role="focal_point", kind="note", plan_id=1, task_id=2, work_item_id=3, from_status=None,
+               to_status=None, deadline_before=date(2025, 8, 31), deadline_after=None, **fields)
+    before, after = hashed_text_around_id(row)
+    text_ = before + "4242" + after
+    assert hashlib.sha256(("ab" * 32 + "\n" + text_).encode("utf-8")).hexdigest() == event_hash("ab" * 32, row)
+
+
+@pytest.mark.parametrize("fields", TRICKY)
+def test_events_hashed_by_postgresql_verify_like_events_hashed_in_python(logged, db_url, fields):  # type: ignore[no-untyped-def]
+    """On PostgreSQL a single event's hash is computed by the database; the chain must verify
+    (verify_chain recomputes every hash in Python) whatever the event's text holds."""
+    from engine.audit import append_event, append_events
+
+    with transaction(logged) as s:
+        note = fields["note"]
+        if db_url.startswith("postgresql") and note and "\u0000" in note:
+            note = note.replace("\u0000", "")  # PostgreSQL text cannot hold NUL
+        append_event(s, now=at("2025-08-02 11:00"), at=at("2025-08-02 11:00"), actor="system", actor_role=None,
+                     kind="account", note=note, evidence=fields["evidence"], percent=fields["percent"],
+                     data=fields["data"])
+        # a multi-event append (hashed in Python) right after, on the same chain
+        append_events(s, [dict(at=at("2025-08-02 11:05"), actor="system", kind="account", note=f"#{i}", data={})
+                          for i in range(2)], now=at("2025-08-02 11:05"))
+        append_event(s, now=at("2025-08-02 11:10"), at=at("2025-08-02 11:10"), actor="system", actor_role=None,
+                     kind="account", note="sau", data={"k": fields["percent"]})
+    r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
+    assert r.exit_code == 0, r.output
+    assert count(logged) == 10
