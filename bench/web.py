@@ -1,7 +1,8 @@
 """Benchmark: 50 concurrent assignees writing through the running web app, next to its floor.
 
-The app runs as a real server in a subprocess, as deployed: ``steer web --workers N``
-(uvicorn, access log on; default one worker; ``--no-access-log`` runs the same app factory
+The app runs as a real server in a subprocess, as deployed: ``steer web`` (uvicorn, access
+log on; by default as many worker processes as ``steer web`` starts by itself — one per CPU
+core, at most 4 — or ``--workers N``; ``--no-access-log`` runs the same app factory
 with uvicorn directly and the access log off, to measure what the log costs), on a fresh
 database holding the sample directory and a generated plan (``--tasks``, default 6,000
 tasks ≈ 9,600 work items over 12 departments). 50 users (focal points of those
@@ -152,7 +153,10 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, url: str, workdir: Path, workers: int, *, access_log: bool = True) -> None:
+    def __init__(self, url: str, workdir: Path, workers: int | None, *, access_log: bool = True) -> None:
+        from cli.web import default_workers
+
+        chosen = default_workers(workers or 0)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         uploads = workdir / f"uploads-{secrets.token_hex(3)}"
@@ -162,13 +166,13 @@ class Server:
         env.pop("STEER_NOW", None)
         steer = Path(sys.executable).parent / "steer"
         if access_log:  # what a deployment runs: `steer web` (uvicorn, access log at info level)
-            self.label = f"steer web ×{workers}"
+            self.label = f"steer web ×{chosen}" + (" (default)" if not workers else "")
             cmd = [str(steer), "--db", url, "web", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--upload-dir", str(uploads), "--workers", str(workers)]
+                   "--upload-dir", str(uploads)] + (["--workers", str(workers)] if workers else [])
         else:  # diagnostic: the same app factory without uvicorn's access log
-            self.label = f"uvicorn ×{workers} no-log"
+            self.label = f"uvicorn ×{chosen} no-log"
             cmd = [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_from_env", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+                   "--port", str(self.port), "--workers", str(chosen), "--no-access-log", "--log-level", "warning"]
         self.log = (workdir / f"server-{self.port}.log").open("w+")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -462,7 +466,7 @@ def run(backends: list[str] | None = None, seconds: float = 8.0, *, users: int =
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
         for backend in available_backends(backends):
-            for w in workers or [1]:
+            for w in workers or [None]:
                 with fresh_db(backend, tmpd) as url:
                     people = seed(url, tmpd, tasks=tasks, users=users)
                     server = Server(url, tmpd, w, access_log=access_log)
@@ -504,7 +508,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=6000, help="tasks in the generated plan")
     ap.add_argument("--rate", type=float, default=1.0,
                     help="requests/s per user in the paced phase (0: saturation phase only)")
-    ap.add_argument("--workers", type=int, action="append", help="uvicorn worker processes (repeatable; default 1)")
+    ap.add_argument("--workers", type=int, action="append", help="uvicorn worker processes (repeatable; default: what `steer web` starts, one per core, at most 4)")
     ap.add_argument("--no-access-log", action="store_true",
                     help="diagnostic: run the app with uvicorn directly, access log off (default: `steer web`)")
     ap.add_argument("--endpoint", action="append", choices=[e[0] for e in ENDPOINTS if e[0] != "floor"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -36,7 +37,7 @@ def web(
     upload_dir: Annotated[Path, typer.Option("--upload-dir", help="Where evidence files and pending plan uploads are kept (env STEER_UPLOAD_DIR).")] = Path(".steer-web"),
     https_only: Annotated[bool, typer.Option("--https-only", help="Send the session cookie over HTTPS only (behind TLS).")] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest accepted upload, in MB.")] = 10,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes (uvicorn).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (uvicorn); 0 = one per CPU core, at most 4.")] = 0,
     cli_bridge: Annotated[bool, typer.Option("--cli-bridge/--no-cli-bridge", help="Let local `steer task …` commands run in this warm process (loopback + a token in a 0600 file next to the database).")] = True,
 ) -> None:
     """Run the web app (pages for focal points, the secretariat and the chair; JSON API at /api/v1).
@@ -81,13 +82,22 @@ def web(
         # uvicorn re-raises the signal that stopped it: make SIGTERM an exit, so the finally below runs
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, workers=max(1, workers),
+            uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, workers=default_workers(workers),
                         log_level="info", proxy_headers=True)
         finally:
             if token:
                 from web import cli_bridge as bridge
 
                 bridge.remove_server_file(url, token)
+
+
+def default_workers(requested: int = 0) -> int:
+    """``requested``, or (0) one worker process per CPU core, at most 4: a request's Python
+    work runs on one core per process (the GIL); the workers' SQLite writes still go one at
+    a time (web.writelock), PostgreSQL's meet at the audit chain's head."""
+    if requested > 0:
+        return requested
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def add(

@@ -110,7 +110,7 @@ class Db:
     write: Engine
     read: Engine
     _extra: dict[str, Any] = field(default_factory=dict)
-    write_lock: Any = None  # threading.RLock for SQLite (see tx)
+    write_lock: Any = None  # SQLite: web.writelock.WriterLock (a threading.RLock in memory; see tx)
     writer: Any = None  # SQLite: the one thread that runs the web's write requests (see run_write)
 
     async def run_write(self, fn: Callable[[], T]) -> T:
@@ -138,8 +138,9 @@ class Db:
             return
         # SQLite: one writer at a time. Queue this process's writers on a lock here (they wait
         # without the GIL and wake in turn) instead of in SQLite's busy handler, which polls with
-        # growing sleeps (up to 100 ms each) and leaves the database idle while writers sleep.
-        # Other processes (CLI, more workers) still meet at BEGIN IMMEDIATE.
+        # growing sleeps (up to 100 ms each) and leaves the database idle while writers sleep;
+        # the web's other worker processes queue on the same lock's file (web.writelock).
+        # Other programs (CLI, flows) still meet at BEGIN IMMEDIATE.
         with self.write_lock, Session(self.write, expire_on_commit=False) as s, s.begin():
             yield s
 
@@ -180,7 +181,10 @@ def make_db(url: str) -> Db:
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("BEGIN")
 
-    return Db(write=write, read=read, write_lock=threading.RLock(),
+    from web.writelock import WriterLock, lock_path
+
+    # this process's writers queue on the lock, and the web's worker processes on its file
+    return Db(write=write, read=read, write_lock=WriterLock(lock_path(u.database)),
               writer=ThreadPoolExecutor(max_workers=1, thread_name_prefix="steer-sqlite-writer"))
 
 
