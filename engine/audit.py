@@ -18,7 +18,7 @@ from functools import cache
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, event, insert, select, update
+from sqlalchemy import Connection, String, Update, bindparam, cast, event, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -100,11 +100,11 @@ def _event_insert():  # -> Insert (built once)
 
 @cache
 def _append_pg(n: int, keys: tuple[str, ...]):  # -> Update with the INSERT as a CTE (built once per shape)
+    """PostgreSQL, a few events (a single one goes through ``_append_one_pg``): the head is
+    locked already; insert them and move the head in one statement."""
     t = Event.__table__
     rows = [{t.c[k]: bindparam(f"e{i}_{k}", type_=t.c[k].type) for k in keys} for i in range(n)]
-    # one row as a plain VALUES mapping: SQLAlchemy caches its compiled form (a multi-row
-    # VALUES has no cache key and is compiled again on every execution, ~1.5 ms)
-    return _head_update().add_cte(insert(t).values(rows[0] if n == 1 else rows).cte("appended"))
+    return _head_update().add_cte(insert(t).values(rows).cte("appended"))
 
 
 @cache
@@ -113,8 +113,6 @@ def _append_one_pg(keys: tuple[str, ...]) -> Any:
     (computed here: sha256 of the previous hash, a newline and the event's canonical text,
     ``hashed_text_around_id``), and move the head — one statement, so the head stays locked
     only for it and the commit."""
-    from sqlalchemy import Integer, String, cast, func, literal_column
-
     t, h = Event.__table__, ChainHead.__table__
     head = select(h.c.last_event_id, h.c.last_hash).where(h.c.id == 1).with_for_update().cte("head")
     new_id = head.c.last_event_id + 1
@@ -129,7 +127,7 @@ def _append_one_pg(keys: tuple[str, ...]) -> Any:
     return (update(h).where(h.c.id == 1)
             .values(last_event_id=select(ins.c.id).scalar_subquery(), last_hash=select(ins.c.hash).scalar_subquery(),
                     count=h.c.count + 1)
-            .returning(select(ins.c.id).scalar_subquery(), select(ins.c.hash).scalar_subquery())
+            .returning(select(ins.c.id).scalar_subquery())
             .execution_options(synchronize_session=False))
 
 
@@ -207,9 +205,8 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
         # the usual action: head locked, event written and head moved in one statement
         row = prepared[0]
         pre, post = hashed_text_around_id(row)
-        keys = tuple(k for k in row if k != "id")
-        new_id, _hash = conn.execute(_append_one_pg(keys), {**{f"e_{k}": row[k] for k in keys},
-                                                            "pre": pre, "post": post}).one()
+        new_id = conn.execute(_append_one_pg(tuple(row)), {**{f"e_{k}": v for k, v in row.items()},
+                                                          "pre": pre, "post": post}).scalar_one()
         _expire_head(session)
         return [int(new_id)]
     last_id, prev = locked if locked is not None else _lock_head(conn)

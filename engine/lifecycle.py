@@ -699,7 +699,7 @@ def _cas(session: Session, item: WorkItem, values: dict[str, Any], *, actor: Act
     session.flush()  # pending ORM changes first (nothing, usually), as session.execute would
     params = {f"v_{k}": v for k, v in values.items()}
     params.update(w_id=item.id, w_version=item.version, v_updated_at=now, v_updated_by=actor.id)
-    # the chain head is read (PostgreSQL: locked) in the same statement, for the event that follows
+    # on SQLite the same statement reads the chain head for the event that follows (audit.update_locking_head)
     if not update_locking_head(session, _cas_stmt(tuple(sorted(values))), params):
         session.expire(item)
         raise _conflict(session, item, tz, lang)
