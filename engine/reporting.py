@@ -1404,9 +1404,12 @@ def _changes(session: Session, ld: _Loaded, newly_completed_cs: list[tuple[Any, 
 
 
 def committee_today(session: Session, now: datetime) -> date:
-    """The committee-local calendar date of the instant ``now`` (the default as-of date)."""
-    tz = session.execute(select(Committee.timezone).order_by(Committee.id).limit(1)).scalar_one_or_none()
-    return local_date(now, tz or DEFAULT_TZ)
+    """The committee-local calendar date of the instant ``now`` (the default as-of date); the
+    committee row as ``engine.lifecycle.committee_settings`` reads it (no statement when this
+    transaction loaded it already)."""
+    from engine.lifecycle import committee_settings
+
+    return local_date(now, committee_settings(session)[0])
 
 
 def report_title(data: Mapping[str, Any]) -> str:

@@ -166,8 +166,7 @@ def _user(request: Request, s: Session, creds: HTTPAuthorizationCredentials | No
 
     token = creds.credentials if creds is not None and creds.scheme.lower() == "bearer" else None
     actor = actor_for_token(s, token or "", now=now(request), touch=touch) if token else None
-    user = (User(person_id=actor.id, name=actor.name, role=actor.role, unit_code=actor.unit_code, actor=actor)
-            if actor is not None else None)
+    user = User.of(actor) if actor is not None else None
     if user is None:
         raise WebError(401, "Invalid or missing API token." if lang_of(request) == "en"
                        else "Thiếu hoặc sai mã truy cập API.", headers={"WWW-Authenticate": "Bearer"})
@@ -203,11 +202,9 @@ def _item_out(s: Session, w: WorkItem, today: date) -> dict[str, Any]:
 
 
 def _today(s: Session, request: Request) -> date:
-    """The committee-local date (as engine.reporting.committee_today; the committee row is
-    usually loaded already)."""
-    from engine.clock import local_date
+    from engine.reporting import committee_today
 
-    return local_date(now(request), lc.committee_settings(s)[0])
+    return committee_today(s, now(request))
 
 
 async def _action(request: Request, creds: HTTPAuthorizationCredentials | None, ref: str, action: str,

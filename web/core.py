@@ -92,6 +92,10 @@ class User:
     link_item: int | None = None  # set when acting through a one-click link (no login)
     link_unit: str | None = None
 
+    @classmethod
+    def of(cls, actor: Actor) -> User:
+        return cls(person_id=actor.id, name=actor.name, role=actor.role, unit_code=actor.unit_code, actor=actor)
+
     @property
     def via_link(self) -> bool:
         return self.link_item is not None
@@ -293,7 +297,7 @@ def _user_from_person(s: Session, person_id: str, lang: str) -> User | None:
         actor = load_actor(s, person_id, lang=lang)
     except UserError:
         return None
-    return User(person_id=actor.id, name=actor.name, role=actor.role, unit_code=actor.unit_code, actor=actor)
+    return User.of(actor)
 
 
 def load_user(request: Request, s: Session) -> User | None:
@@ -315,7 +319,7 @@ def load_user(request: Request, s: Session) -> User | None:
             request.session.pop("uid", None)
         else:
             actor = found[0]
-            user = User(person_id=actor.id, name=actor.name, role=actor.role, unit_code=actor.unit_code, actor=actor)
+            user = User.of(actor)
     if user is None:
         link = request.session.get("link")
         if link and link.get("e", 0) >= now(request).timestamp():
