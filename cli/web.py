@@ -37,7 +37,7 @@ def web(
     upload_dir: Annotated[Path, typer.Option("--upload-dir", help="Where evidence files and pending plan uploads are kept (env STEER_UPLOAD_DIR).")] = Path(".steer-web"),
     https_only: Annotated[bool, typer.Option("--https-only", help="Send the session cookie over HTTPS only (behind TLS).")] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest accepted upload, in MB.")] = 10,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes (uvicorn); 0 = one per CPU core, at most 4.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes (uvicorn); 0 = one per CPU core, at most 4.")] = 0,
     cli_bridge: Annotated[bool, typer.Option("--cli-bridge/--no-cli-bridge", help="Let local `steer task …` commands run in this warm process (loopback + a token in a 0600 file next to the database).")] = True,
 ) -> None:
     """Run the web app (pages for focal points, the secretariat and the chair; JSON API at /api/v1).
@@ -47,8 +47,6 @@ def web(
     links), else a random key kept in UPLOAD_DIR/.secret_key.
     Example: steer --db sqlite:///steer.db web --port 8000 --base-url https://steer.example.gov.vn
     """
-    import os
-
     with handled():
         import uvicorn
 
@@ -177,7 +175,6 @@ def ical(
 
     Example: steer user ical SXD --base-url https://steer.example.gov.vn
     """
-    import os
     from urllib.parse import quote
 
     with handled():

@@ -186,3 +186,18 @@ def test_web_command_help_has_an_example():
 
     r = CliRunner().invoke(app, ["web", "--help"])
     assert r.exit_code == 0 and "Example:" in r.output and "--base-url" in r.output
+
+
+def test_web_workers_default_to_one_per_core_and_a_negative_count_is_refused(monkeypatch):
+    from cli.main import app
+    from cli.web import default_workers
+
+    assert default_workers(3) == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_workers() == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert default_workers() == 4
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert default_workers() == 1
+    r = CliRunner().invoke(app, ["web", "--workers", "-1"])
+    assert r.exit_code == 2 and "--workers" in r.output and "Traceback" not in r.output
