@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from engine.db import make_engine, transaction
 from engine.models import Event, EvidenceFile
 from tests.web_helpers import (
-    NOW, PEOPLE, SECRET, anon, fast_hasher, flashes, fresh_item, item_id, login, seed_world, snapshot,
+    NOW, PEOPLE, SECRET, anon, flashes, fresh_item, item_id, login, running_world, snapshot,
 )
 
 ROLES = ["anon", *PEOPLE]
@@ -247,11 +247,8 @@ def _route_keys(app: Any) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, cli_bridge_token="bridge-" + "t" * 30)
-    yield w
-    w.app.state.db.write.dispose()
-    w.app.state.db.read.dispose()
+    with running_world(db_url, tmp_path, monkeypatch, cli_bridge_token="bridge-" + "t" * 30) as w:
+        yield w
 
 
 def test_every_route_is_in_the_matrix(world):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.db import make_engine, transaction
 from engine.models import EscalationAck, Event, EvidenceFile, Plan, Task, WorkItem
 from tests.web_helpers import (
-    NOW, SECRET, anon, fast_hasher, flashes, fresh_item, item_id, login, seed_world, snapshot,
+    NOW, SECRET, anon, flashes, fresh_item, item_id, login, running_world, snapshot,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,11 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, report=True)
-    yield w
-    w.app.state.db.write.dispose()
-    w.app.state.db.read.dispose()
+    with running_world(db_url, tmp_path, monkeypatch, report=True) as w:
+        yield w
 
 
 def _item(url: str, iid: int) -> WorkItem:

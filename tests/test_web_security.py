@@ -12,17 +12,14 @@ from engine import accounts
 from engine.db import make_engine, transaction
 from engine.links import make_token
 from tests.web_helpers import (
-    HOSTILE, NOW, PASSWORD, SECRET, anon, fast_hasher, flashes, fresh_item, item_id, login, seed_world, snapshot,
+    HOSTILE, NOW, PASSWORD, SECRET, anon, flashes, fresh_item, item_id, login, running_world, snapshot,
 )
 
 
 @pytest.fixture
 def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, report=False)
-    yield w
-    w.app.state.db.write.dispose()
-    w.app.state.db.read.dispose()
+    with running_world(db_url, tmp_path, monkeypatch, report=False) as w:
+        yield w
 
 
 # --- CSRF ------------------------------------------------------------------------------------------
@@ -174,15 +171,10 @@ def test_session_cookie_flags_and_security_headers(world):  # type: ignore[no-un
 
 
 def test_https_only_sets_secure_cookie(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, report=False, https_only=True)
-    try:
+    with running_world(db_url, tmp_path, monkeypatch, report=False, https_only=True) as w:
         c, _ = anon(w.app)
         r = c.get("/login")
         assert "secure" in r.headers["set-cookie"].lower()
-    finally:
-        w.app.state.db.write.dispose()
-        w.app.state.db.read.dispose()
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
@@ -308,9 +300,7 @@ def test_link_scope_ends_when_the_link_expires(world, tmp_path):  # type: ignore
 
 
 def test_oversized_evidence_is_refused_and_nothing_is_kept(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, report=False, max_upload_bytes=1000)
-    try:
+    with running_world(db_url, tmp_path, monkeypatch, report=False, max_upload_bytes=1000) as w:
         iid = fresh_item(w.url, "in_progress")
         client, csrf = login(w.app, "skhcn_focal")
         before = snapshot(w.url)
@@ -326,9 +316,6 @@ def test_oversized_evidence_is_refused_and_nothing_is_kept(db_url, tmp_path, mon
                         files={"file": ("big.pdf", b"x" * (3 * 1024 * 1024), "application/pdf")})
         assert r.status_code == 413
         assert snapshot(w.url) == before
-    finally:
-        w.app.state.db.write.dispose()
-        w.app.state.db.read.dispose()
 
 
 def test_uploaded_file_names_cannot_escape_the_upload_dir(world):  # type: ignore[no-untyped-def]

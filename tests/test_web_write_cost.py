@@ -20,18 +20,15 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 import web.actions
-from tests.web_helpers import fast_hasher, flashes, fresh_item, login, seed_world
+from tests.web_helpers import flashes, fresh_item, login, running_world
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
 def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, report=False)
-    yield w
-    w.app.state.db.write.dispose()
-    w.app.state.db.read.dispose()
+    with running_world(db_url, tmp_path, monkeypatch, report=False) as w:
+        yield w
 
 
 @contextmanager
@@ -134,32 +131,32 @@ def _shape(sql: list[str]) -> list[str]:
     return [re.sub(r"\d+", "N", s.split(" FROM ")[0] if s.startswith("SELECT work_item.id") else s) for s in sql]
 
 
-@pytest.mark.parametrize("case", FORMS, ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[4]}" for c in FORMS])
-def test_a_page_action_reads_no_column_it_left_unloaded(world, monkeypatch, case):  # type: ignore[no-untyped-def]
-    who, state, path, fields, expected = case
-    outcome, lean = _run_form(world, who, state, path, fields)
+def _lean_matches_full(monkeypatch, run, expected, *, no_lazy_loads: bool) -> None:  # type: ignore[no-untyped-def]
+    """``run()`` ends as ``expected`` with the lighter item load (no unloaded column read when
+    ``no_lazy_loads``) and again with every column loaded, running as many statements."""
+    outcome, lean = run()
     assert outcome == expected
-    if not (expected == "error" and "version" in fields):
+    if no_lazy_loads:
         assert lean["lazy"] == [], lean["lazy"]
     _full_columns(monkeypatch)
-    outcome_full, full = _run_form(world, who, state, path, fields)
+    outcome_full, full = run()
     assert outcome_full == expected
     assert len(lean["sql"]) == len(full["sql"]), (lean["sql"], full["sql"])
     assert len(lean["lazy"]) == len(full["lazy"])
 
 
+@pytest.mark.parametrize("case", FORMS, ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[4]}" for c in FORMS])
+def test_a_page_action_reads_no_column_it_left_unloaded(world, monkeypatch, case):  # type: ignore[no-untyped-def]
+    who, state, path, fields, expected = case
+    _lean_matches_full(monkeypatch, lambda: _run_form(world, who, state, path, fields), expected,
+                       no_lazy_loads=not (expected == "error" and "version" in fields))
+
+
 @pytest.mark.parametrize("case", APIS, ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[4]}" for c in APIS])
 def test_an_api_action_reads_no_column_it_left_unloaded(world, monkeypatch, case):  # type: ignore[no-untyped-def]
     who, state, path, body, expected = case
-    status, lean = _run_api(world, who, state, path, body)
-    assert status == expected
-    if "version" not in body:
-        assert lean["lazy"] == [], lean["lazy"]
-    _full_columns(monkeypatch)
-    status_full, full = _run_api(world, who, state, path, body)
-    assert status_full == expected
-    assert len(lean["sql"]) == len(full["sql"]), (lean["sql"], full["sql"])
-    assert len(lean["lazy"]) == len(full["lazy"])
+    _lean_matches_full(monkeypatch, lambda: _run_api(world, who, state, path, body), expected,
+                       no_lazy_loads="version" not in body)
 
 
 def test_a_note_is_one_statement_per_step(world):  # type: ignore[no-untyped-def]
@@ -282,9 +279,7 @@ def test_the_web_app_replaces_a_connection_lost_during_a_quiet_spell(db_url, tmp
     if db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL connection pool")
     monkeypatch.setattr(web.core, "PG_PING_IDLE", 0.2)
-    fast_hasher(monkeypatch)
-    w = seed_world(db_url, tmp_path, report=False)
-    try:
+    with running_world(db_url, tmp_path, monkeypatch, report=False) as w:
         client, csrf = login(w.app, "skhcn_focal")
         iid = fresh_item(w.url, "in_progress")
         engine = w.app.state.db.write
@@ -302,5 +297,3 @@ def test_the_web_app_replaces_a_connection_lost_during_a_quiet_spell(db_url, tmp
         r = client.post(f"/items/{iid}/note", data={"csrf_token": csrf, "text": "sau khi mất kết nối"})
         assert r.status_code == 303
         assert flashes(client.get(f"/items/{iid}").text)[0][0] == "ok"
-    finally:
-        w.app.state.db.write.dispose()

@@ -34,6 +34,19 @@ def _record(path: str, log: str, n: int) -> None:
                 f.write("exit\n")
 
 
+def _take_in_thread(lock: WriterLock) -> tuple[threading.Thread, threading.Event]:
+    """A thread that takes ``lock`` and sets the event once it holds it (started)."""
+    got = threading.Event()
+
+    def take() -> None:
+        with lock:
+            got.set()
+
+    t = threading.Thread(target=take)
+    t.start()
+    return t, got
+
+
 def test_the_lock_file_sits_beside_the_database(tmp_path):
     assert lock_path(tmp_path / "steer.db") == (tmp_path / "steer.db.steer-writer.lock").resolve()
 
@@ -46,15 +59,7 @@ def test_a_second_process_waits_for_the_holder_and_gets_the_lock_as_soon_as_it_i
     holder.start()
     try:
         assert ready.wait(30)
-        mine = WriterLock(path)
-        got = threading.Event()
-
-        def take() -> None:
-            with mine:
-                got.set()
-
-        t = threading.Thread(target=take)
-        t.start()
+        t, got = _take_in_thread(WriterLock(path))
         assert not got.wait(0.3), "the lock was taken while another process held it"
         released_at = time.monotonic()
         release.set()
@@ -87,14 +92,7 @@ def test_the_lock_is_reentrant_in_a_thread_and_exclusive_between_threads(tmp_pat
     with lock:
         with lock:  # re-entered by the same thread (a write inside a write)
             pass
-        other = threading.Event()
-
-        def take() -> None:
-            with lock:
-                other.set()
-
-        t = threading.Thread(target=take)
-        t.start()
+        t, other = _take_in_thread(lock)
         assert not other.wait(0.2)
     assert other.wait(5)
     t.join()

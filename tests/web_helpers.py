@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -83,6 +85,19 @@ def seed_world(db_url: str, tmp_path: Path, *, report: bool = True, **app_kw: An
     upload = tmp_path / "uploads"
     app = create_app(db_url, secret_key=SECRET, upload_dir=upload, now=lambda: NOW, **app_kw)
     return World(url=db_url, app=app, upload_dir=upload, tokens=tokens)
+
+
+@contextmanager
+def running_world(db_url: str, tmp_path: Path, monkeypatch: Any, **kw: Any) -> Iterator[World]:
+    """``seed_world`` with the cheap password hasher, its engines disposed afterwards (the
+    body of each web test file's ``world`` fixture)."""
+    fast_hasher(monkeypatch)
+    w = seed_world(db_url, tmp_path, **kw)
+    try:
+        yield w
+    finally:
+        w.app.state.db.write.dispose()
+        w.app.state.db.read.dispose()
 
 
 def csrf_of(html: str) -> str:
