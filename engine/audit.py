@@ -6,6 +6,12 @@ append locks (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
 serialises writers). Each event's hash covers its content and the previous hash, so
 ``verify_chain`` finds an edited row (hash mismatch), a deleted row (gap in ids or a
 broken link) and a deleted tail (head disagrees with the last row).
+
+On PostgreSQL a lifecycle action's event takes its place in the chain when its transaction
+commits (``append_event_at_commit``: the row waits in ``event_pending`` and a deferred
+trigger chains it inside COMMIT), so concurrent writers hold the head only while a commit
+runs. Within the transaction, reading the event log first settles the waiting events
+(``settle``), so the transaction sees its own events as before.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from functools import cache
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, Update, bindparam, cast, event, func, insert, literal_column, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, String, Update, bindparam, cast, event, func, insert, inspect, literal_column, select, update
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.orm.util import identity_key
 
-from engine.models import ChainHead, Event
+from engine.models import ChainHead, Event, PendingEvent
 
 GENESIS = "0" * 64
 
@@ -143,11 +150,63 @@ def _head_update():  # -> Update (built once)
 _LOCKED_HEAD = "steer.audit.locked_head"
 
 
+# Set while this transaction has events waiting in ``event_pending`` for its commit.
+_WAITING = "steer.audit.events_waiting"
+# The deferred constraint trigger that chains them (migration 0008).
+_TRIGGER = "event_pending_chain"
+
+
 @event.listens_for(Session, "after_transaction_end")
-def _forget_locked_head(session: Session, _transaction: Any) -> None:
+def _forget_locked_head(session: Session, transaction: Any) -> None:
     # any end (a savepoint's too): a head read in a transaction or savepoint that ended is
     # not known to be locked and current any more; the next append reads it again
     session.info.pop(_LOCKED_HEAD, None)
+    if transaction.parent is None:  # waiting events belong to the whole transaction
+        session.info.pop(_WAITING, None)
+
+
+@cache
+def _pending_insert():  # -> Insert (built once)
+    return insert(PendingEvent.__table__)
+
+
+def append_event_at_commit(session: Session, *, now: datetime, **fields: Any) -> None:
+    """Append one event whose place in the chain (id, hash) is taken when the transaction
+    commits — PostgreSQL: the row waits in ``event_pending`` and the deferred trigger
+    ``event_pending_chain`` locks the head, writes the event and moves the head inside
+    COMMIT (events of one transaction keep their order). Everything the transaction does
+    after this runs without the head, which concurrent writers would otherwise wait for.
+    Elsewhere (SQLite, whose writers are serialised anyway) it is ``append_event``.
+
+    The event has no id before the commit; reads of the event log later in the same
+    transaction see it (``settle`` runs first), and so does any append of events that
+    takes its ids at once."""
+    conn = session.connection()
+    # (the trigger comes with the table, migration 0008; were it dropped or disabled, the
+    # events would stay in event_pending, and verify_chain says so)
+    if conn.dialect.name != "postgresql" or session.info.get(_LOCKED_HEAD) is not None:
+        append_events(session, [fields], now=now)
+        return
+    row = _prepare(fields, now)
+    pre, post = hashed_text_around_id(row)
+    session.flush()
+    conn.execute(_pending_insert(), {**row, "pre": pre, "post": post})
+    session.info[_WAITING] = True
+
+
+def settle(session: Session) -> None:
+    """Chain this transaction's waiting events now (``SET CONSTRAINTS … IMMEDIATE``: the
+    deferred trigger fires at once, and for the rest of the transaction at each insert),
+    so they have ids and are visible to the transaction's own reads and later appends."""
+    if session.info.pop(_WAITING, None):
+        session.connection().exec_driver_sql(f"SET CONSTRAINTS {_TRIGGER} IMMEDIATE")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _settle_before_reading_events(state: ORMExecuteState) -> None:
+    # only sessions with waiting events pay for the look at the statement
+    if _WAITING in state.session.info and Event.__table__ in find_tables(state.statement, include_crud=True):
+        settle(state.session)
 
 
 @cache
@@ -191,13 +250,8 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
     if not rows:
         return []
     # hash everything that does not depend on the head before taking the lock
-    prepared: list[dict[str, Any]] = []
-    for r in rows:
-        row = {k: r.get(k) for k in HASHED if k not in ("id", "data", "recorded_at")}
-        row.update(recorded_at=now, data=_json_safe(r.get("data")))
-        if row.get("at") is None:
-            row["at"] = now
-        prepared.append(row)
+    prepared = [_prepare(r, now) for r in rows]
+    settle(session)  # events waiting for the commit come first
     session.flush()
     conn = session.connection()  # Core statements: no ORM bulk machinery per append
     locked = session.info.pop(_LOCKED_HEAD, None)
@@ -226,6 +280,14 @@ def append_events(session: Session, rows: Iterable[Mapping[str, Any]], *, now: d
         conn.execute(_head_update(), head)
     _expire_head(session)
     return [r["id"] for r in prepared]
+
+
+def _prepare(r: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    row = {k: r.get(k) for k in HASHED if k not in ("id", "data", "recorded_at")}
+    row.update(recorded_at=now, data=_json_safe(r.get("data")))
+    if row.get("at") is None:
+        row["at"] = now
+    return row
 
 
 def _expire_head(session: Session) -> None:
@@ -280,4 +342,10 @@ def verify_chain(session: Session, *, batch: int = 5000, limit_problems: int = 5
         )
     if head.count != report.count:
         report.problems.append(f"the head counts {head.count} events but {report.count} are present")
+    waiting = 0
+    if inspect(session.connection()).has_table(PendingEvent.__tablename__):  # (a backup's older schema)
+        waiting = session.scalar(select(func.count()).select_from(PendingEvent)) or 0
+    if waiting:  # committed rows there were never chained: the trigger is missing or disabled
+        report.problems.append(f"{waiting} events are outside the chain, in event_pending "
+                               f"(the trigger {_TRIGGER} that chains them at commit is missing or disabled)")
     return report

@@ -62,7 +62,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, distinct, event, 
 from sqlalchemy.orm import Session, aliased, load_only, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.audit import append_event, update_locking_head
+from engine.audit import append_event_at_commit, update_locking_head
 from engine.clock import DEFAULT_TZ, local_date, require_aware
 from engine.db import id_fits
 from engine.errors import Conflict, PermissionDenied, UserError
@@ -708,9 +708,10 @@ def _cas(session: Session, item: WorkItem, values: dict[str, Any], *, actor: Act
         set_committed_value(item, key, value)
 
 
-def _event(session: Session, item: WorkItem, actor: Actor, *, now: datetime, kind: str, **fields: Any) -> int:
+def _event(session: Session, item: WorkItem, actor: Actor, *, now: datetime, kind: str, **fields: Any) -> None:
+    # chained at commit on PostgreSQL: concurrent actions hold the audit head only while committing
     task = item.task
-    return append_event(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind=kind,
+    append_event_at_commit(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind=kind,
                         plan_id=task.plan_id, task_id=task.id, work_item_id=item.id, **fields)
 
 

@@ -370,6 +370,41 @@ class Event(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class PendingEvent(Base):
+    """PostgreSQL: an event whose place in the chain is taken when its transaction commits.
+
+    A lifecycle action writes its event here (``engine.audit.append_event_at_commit``); the
+    deferred constraint trigger ``event_pending_chain`` (migration 0008) then, inside COMMIT,
+    locks the chain head, writes the event to ``event`` with the next id and its hash
+    (sha256 of the previous hash, a newline and ``pre + id + post``) and deletes this row.
+    So concurrent writers hold the head only while their commit runs, not from their append
+    to their commit. Empty outside transactions; unused on SQLite. Same columns as ``Event``
+    minus the chain's (no foreign keys here: ``event``'s are checked when the row moves)."""
+
+    __tablename__ = "event_pending"
+
+    pending_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    plan_id: Mapped[int | None] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    work_item_id: Mapped[int | None] = mapped_column(Integer)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    percent: Mapped[float | None] = mapped_column(Float)
+    deadline_before: Mapped[date | None] = mapped_column(Date)
+    deadline_after: Mapped[date | None] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the event's canonical text before and after its id (engine.audit.hashed_text_around_id)
+    pre: Mapped[str] = mapped_column(Text)
+    post: Mapped[str] = mapped_column(Text)
+
+
 class ChainHead(Base):
     """Single row (id=1): the last event's id and hash. Locked to append."""
 

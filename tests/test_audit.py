@@ -160,26 +160,128 @@ def test_a_failed_compare_and_set_leaves_the_head_to_the_next_append(logged, db_
     assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0
 
 
-def test_on_postgresql_the_chain_head_is_locked_by_the_append_and_held_to_the_commit(logged, db_url):  # type: ignore[no-untyped-def]
-    """The head is taken as late as possible — by the statement that writes the event (the
-    item's compare-and-set leaves it free for other writers) — and held until the commit, so
-    no other writer appends between the head this action read and its own event."""
-    from sqlalchemy.exc import OperationalError
+NOWAIT = text("SELECT last_event_id FROM chain_head WHERE id = 1 FOR UPDATE NOWAIT")
 
+
+def _pg_only(db_url: str) -> None:
     if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
-    nowait = text("SELECT last_event_id FROM chain_head WHERE id = 1 FOR UPDATE NOWAIT")
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; actions append at once")
+
+
+def _head(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as c:
+        last, n = c.execute(text("SELECT last_event_id, count FROM chain_head WHERE id = 1")).one()
+        waiting = c.execute(text("SELECT count(*) FROM event_pending")).scalar_one()
+    assert waiting == 0, "committed rows left in event_pending"
+    return int(last), int(n)
+
+
+def test_on_postgresql_an_actions_event_leaves_the_chain_head_free_until_its_commit(logged, db_url):  # type: ignore[no-untyped-def]
+    """The action's event waits for the commit (engine.audit.append_event_at_commit): neither
+    the item's compare-and-set nor the event holds the head, so another writer appends and
+    commits in between; the waiting event then takes the next place in the chain."""
+    _pg_only(db_url)
+    before, _ = _head(logged)
     with transaction(logged) as s:
         w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
         lc._cas(s, w, {}, actor=a, now=at("2025-08-02 09:00"), tz="Asia/Ho_Chi_Minh", lang="vi")
+        lc._event(s, w, a, now=at("2025-08-02 09:00"), kind="note", note="chờ commit")
         with logged.connect() as other:
-            other.execute(nowait)  # free: the compare-and-set does not hold it
+            other.execute(NOWAIT)  # free: nothing this transaction did holds it
             other.rollback()
-        lc._event(s, w, a, now=at("2025-08-02 09:00"), kind="note", note="sau khi khóa")
-        with logged.connect() as other:
-            with pytest.raises(OperationalError, match="could not obtain lock"):
-                other.execute(nowait)
+        with transaction(logged) as s2:  # another writer, committed first
+            s2.execute(text("SET LOCAL lock_timeout = '5s'"))  # were the head held, fail instead of hanging
+            w2, a2 = item_of(s2, "KH-TEST", "2"), actor(s2, "secretariat")
+            lc.add_note(s2, w2, a2, now=at("2025-08-02 09:01"), text="người khác")
+    assert _head(logged) == (before + 2, before + 2)
+    with logged.connect() as c:
+        notes = c.execute(text("SELECT id, note FROM event WHERE id > :b ORDER BY id"), {"b": before}).all()
+    assert [n for _, n in notes] == ["người khác", "chờ commit"]  # chained in commit order
     assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0
+
+
+def test_on_postgresql_the_head_is_held_only_by_the_commit_that_chains_the_event(logged, db_url):  # type: ignore[no-untyped-def]
+    """Inside COMMIT the trigger locks the head: a second writer's commit waits for it and
+    then chains after it (no lost or doubled id), also when both commit at once."""
+    import threading
+
+    from engine.audit import append_event_at_commit
+
+    _pg_only(db_url)
+    before, _ = _head(logged)
+    barrier = threading.Barrier(4)
+
+    def writer(k: int) -> None:
+        eng = make_engine(db_url)
+        try:
+            for i in range(5):
+                with transaction(eng) as s:
+                    append_event_at_commit(s, now=at("2025-08-02 10:00"), actor="system", kind="account",
+                                           note=f"{k}-{i}")
+                    if i == 0:
+                        barrier.wait()
+        finally:
+            eng.dispose()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _head(logged) == (before + 20, before + 20)
+    r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
+    assert r.exit_code == 0, r.output
+
+
+def test_on_postgresql_a_transaction_reads_its_own_waiting_events_in_order(logged, db_url):  # type: ignore[no-untyped-def]
+    """Reading the log in the transaction that appended settles the waiting events first, and
+    an append that takes its ids at once (several events) comes after them."""
+    from engine.audit import append_events
+
+    _pg_only(db_url)
+    with transaction(logged) as s:
+        w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+        lc.add_note(s, w, a, now=at("2025-08-03 09:00"), text="một")
+        lc.add_note(s, w, a, now=at("2025-08-03 09:01"), text="hai")
+        last = lc._last_event(s, w.id, kind="note")
+        assert last is not None and last.note == "hai" and last.id is not None
+        append_events(s, [dict(at=at("2025-08-03 09:02"), actor="system", kind="account", note=f"#{i}", data={})
+                          for i in range(2)], now=at("2025-08-03 09:02"))
+        lc.add_note(s, w, a, now=at("2025-08-03 09:03"), text="ba")  # after a settle: chained at once
+        notes = s.execute(select(Event.note).where(Event.id > last.id - 2).order_by(Event.id)).scalars().all()
+    assert notes == ["một", "hai", "#0", "#1", "ba"]
+    _head(logged)
+    assert runner.invoke(app, ["--db", db_url, "audit", "verify"]).exit_code == 0
+
+
+def test_on_postgresql_a_rolled_back_action_leaves_no_event_and_no_waiting_row(logged, db_url):  # type: ignore[no-untyped-def]
+    _pg_only(db_url)
+    before = _head(logged)
+    with pytest.raises(RuntimeError):
+        with transaction(logged) as s:
+            w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+            lc.add_note(s, w, a, now=at("2025-08-03 09:00"), text="bỏ")
+            raise RuntimeError("rolled back")
+    assert _head(logged) == before
+    assert count(logged) == 6
+
+
+def test_events_left_outside_the_chain_are_named_by_verify(logged, db_url):  # type: ignore[no-untyped-def]
+    """If the chaining trigger were disabled, committed events would stay in event_pending:
+    ``audit verify`` says so (exit 1) instead of calling the chain intact."""
+    _pg_only(db_url)
+    with logged.begin() as c:
+        c.execute(text("ALTER TABLE event_pending DISABLE TRIGGER event_pending_chain"))
+    try:
+        with transaction(logged) as s:
+            w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
+            lc.add_note(s, w, a, now=at("2025-08-03 09:00"), text="lạc")
+    finally:  # the PostgreSQL test schema is shared by the session's tests
+        with logged.begin() as c:
+            c.execute(text("ALTER TABLE event_pending ENABLE TRIGGER event_pending_chain"))
+    r = run(db_url, "--lang", "en", "audit", "verify")
+    assert r.exit_code == 1
+    assert "1 events are outside the chain, in event_pending" in r.output
 
 
 # --- PostgreSQL hashes a single event in the statement that writes it --------------------------------
@@ -210,7 +312,7 @@ def test_the_hashed_text_split_around_the_id_rebuilds_exactly_what_event_hash_ha
 def test_events_hashed_by_postgresql_verify_like_events_hashed_in_python(logged, db_url, fields):  # type: ignore[no-untyped-def]
     """On PostgreSQL a single event's hash is computed by the database; the chain must verify
     (verify_chain recomputes every hash in Python) whatever the event's text holds."""
-    from engine.audit import append_event, append_events
+    from engine.audit import append_event, append_event_at_commit, append_events
 
     with transaction(logged) as s:
         note = fields["note"]
@@ -224,6 +326,12 @@ def test_events_hashed_by_postgresql_verify_like_events_hashed_in_python(logged,
                           for i in range(2)], now=at("2025-08-02 11:05"))
         append_event(s, now=at("2025-08-02 11:10"), at=at("2025-08-02 11:10"), actor="system", actor_role=None,
                      kind="account", note="sau", data={"k": fields["percent"]})
+    # events hashed by the trigger that chains them at commit (PostgreSQL), two in one transaction
+    with transaction(logged) as s:
+        for minute in (15, 16):
+            append_event_at_commit(s, now=at(f"2025-08-02 11:{minute}"), at=at(f"2025-08-02 11:{minute}"),
+                                   actor="system", actor_role=None, kind="account", note=note,
+                                   evidence=fields["evidence"], percent=fields["percent"], data=fields["data"])
     r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
     assert r.exit_code == 0, r.output
-    assert count(logged) == 10
+    assert count(logged) == 12

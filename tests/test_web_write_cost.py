@@ -160,9 +160,9 @@ def test_an_api_action_reads_no_column_it_left_unloaded(world, monkeypatch, case
 
 
 def test_a_note_is_one_statement_per_step(world):  # type: ignore[no-untyped-def]
-    """login; the item (locked on PostgreSQL); the compare-and-set, reading (PostgreSQL:
-    locking) the chain head in the same statement; the event (on SQLite then the head's
-    update, on PostgreSQL in the same statement)."""
+    """login; the item (locked on PostgreSQL); the compare-and-set (on SQLite reading the
+    chain head in the same statement); the event (on SQLite then the head's update; on
+    PostgreSQL into event_pending, chained inside COMMIT, so no statement takes the head)."""
     iid = fresh_item(world.url, "in_progress")
     client, csrf = login(world.app, "skhcn_focal")
     with _watch(world.app) as seen:
