@@ -4,8 +4,9 @@ The app runs as a real server in a subprocess, as deployed: ``steer web`` (uvico
 log on; by default as many worker processes as ``steer web`` starts by itself — one per CPU
 core, at most 4 — or ``--workers N``; ``--no-access-log`` runs the same app factory
 with uvicorn directly and the access log off, to measure what the log costs), on a fresh
-database holding the sample directory and a generated plan (``--tasks``, default 6,000
-tasks ≈ 9,600 work items over 12 departments). 50 users (focal points of those
+database holding the sample directory and a generated plan (``--tasks``, default 16,000
+tasks ≈ 25,000 work items over 12 departments: enough items reserved for both submit
+endpoints at the fastest rate measured, each item submitted once). 50 users (focal points of those
 departments, each with a session cookie from the real login form and an API token) run
 from one asyncio load generator (an httpx AsyncClient per user, one keep-alive connection
 each) against each endpoint:
@@ -455,7 +456,7 @@ async def _bench_backend(backend: str, url: str, users: list[User], server: Serv
         await asyncio.gather(*(c.aclose() for c in clients + api))
 
 
-def run(backends: list[str] | None = None, seconds: float = 8.0, *, users: int = 50, tasks: int = 6000,
+def run(backends: list[str] | None = None, seconds: float = 8.0, *, users: int = 50, tasks: int = 16000,
         workers: list[int] | None = None, access_log: bool = True, rate: float | None = 1.0,
         only: list[str] | None = None) -> list[dict]:
     """Rows (backend, server, endpoint, mode, req/s, p50, p99, ratio to floor, ...) for bench/run_all.py.
@@ -505,7 +506,7 @@ def main() -> None:
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
     ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per endpoint and load (after 1 s warm-up)")
     ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--tasks", type=int, default=6000, help="tasks in the generated plan")
+    ap.add_argument("--tasks", type=int, default=16000, help="tasks in the generated plan")
     ap.add_argument("--rate", type=float, default=1.0,
                     help="requests/s per user in the paced phase (0: saturation phase only)")
     ap.add_argument("--workers", type=int, action="append", help="uvicorn worker processes (repeatable; default: what `steer web` starts, one per core, at most 4)")

@@ -92,7 +92,7 @@ def web(
 def default_workers(requested: int = 0) -> int:
     """``requested``, or (0) one worker process per CPU core, at most 4: a request's Python
     work runs on one core per process (the GIL); the workers' SQLite writes still go one at
-    a time (web.writelock), PostgreSQL's meet at the audit chain's head."""
+    a time (web.writelock), PostgreSQL's meet at the audit chain's head while committing."""
     if requested > 0:
         return requested
     return max(1, min(4, os.cpu_count() or 1))

@@ -123,7 +123,7 @@ class Db:
         SQLite takes one writer at a time, so its writes run on one dedicated thread, queued
         in order as futures, rather than on many pool threads parked on the write lock and
         contending for the GIL. PostgreSQL: a few writer threads (``PG_WRITERS``), whose
-        transactions overlap up to the chain head."""
+        transactions overlap up to their commits (the audit chain's head is taken inside COMMIT)."""
         if self.writer is None:
             from starlette.concurrency import run_in_threadpool
 
