@@ -54,11 +54,20 @@ def server_file(url: str) -> str:
         path = url[len("sqlite:///"):].partition("?")[0]
         if path and path != ":memory:":
             return path + SERVER_FILE_SUFFIX
-    import hashlib  # only for server databases (OpenSSL import)
-
     base = os.environ.get("STEER_RUNTIME_DIR") or os.path.join(
         os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".cache"), "steer")
-    return os.path.join(base, "server-" + hashlib.sha256(url.encode()).hexdigest()[:16] + ".server")
+    return os.path.join(base, f"server-{_fnv1a64(url.encode()):016x}.server")
+
+
+def _fnv1a64(data: bytes) -> int:
+    """FNV-1a, 64 bits: names a server database's file without importing hashlib (its OpenSSL
+    load costs a quarter of what the launcher may spend). Not a secret and not a check: two
+    URLs sharing a name would only make the server refuse the other database (409), and the
+    command then runs in-process."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
 
 
 def _split(argv: list[str]) -> tuple[str | None, str | None, list[str]] | None:

@@ -41,6 +41,10 @@ def _run(ref: str, person: str, when: str | None, action: str, call: Any) -> Non
         with transaction(STATE.engine()) as s:
             actor = lc.load_actor(s, person, lang=_lang())
             item = lc.resolve_item(s, ref, actor=actor, lang=_lang())
+            # what the action reads (task, unit, plan, committee) in one statement, kept for the
+            # transaction, as the web does; a note also locks the row at once (add_note would
+            # otherwise lock it with a second read)
+            item = lc.load_item(s, item.id, for_update=action == "note", for_action=True) or item
             before_status, before_deadline = item.status, item.deadline
             w = call(lc, s, item, actor, moment)
             msg = _done_message(lc, s, w, action, before_status, before_deadline)

@@ -176,3 +176,32 @@ def test_task_note_does_not_import_prefect_or_apprise(db):
     p = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "HEAVY []" in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("cmd", [["note", "--note", "Đã họp"], ["start"]])
+def test_a_task_command_reads_the_item_and_what_it_needs_once(db, cmd):  # type: ignore[no-untyped-def]
+    """After resolving the reference, the action's item, task, unit, plan and committee come
+    in one statement (lifecycle.load_item, as the web does) and stay loaded for the
+    transaction: no table is read twice, nothing is lazy-loaded afterwards."""
+    import re
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    url, _ = db
+    assert steer(url, "task", "note", "KH-TEST/2", "--as", "snv_focal", "--note", "warm").exit_code == 0
+    seen: list[str] = []
+
+    def on_sql(conn, cursor, stmt, params, ctx, many):  # type: ignore[no-untyped-def]
+        seen.append(re.sub(r"\s+", " ", stmt))
+
+    event.listen(Engine, "before_cursor_execute", on_sql)
+    try:
+        r = steer(url, "task", cmd[0], "KH-TEST/1", "--as", "skhcn_focal", *cmd[1:], "--now", "2025-04-02")
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_sql)
+    assert r.exit_code == 0, r.output
+    reads = Counter(re.match(r'SELECT (?:DISTINCT )?"?(\w+)"?\.', s).group(1) for s in seen  # type: ignore[union-attr]
+                    if s.startswith("SELECT") and re.match(r'SELECT (?:DISTINCT )?"?(\w+)"?\.', s))
+    # the reference: the person, the plan, the task, its items and their units; then load_item
+    assert reads == Counter(person=1, plan=1, task=1, work_item=2, unit=1), seen
