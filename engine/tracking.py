@@ -133,14 +133,10 @@ def track(session: Session, *, now: datetime, dry_run: bool = False) -> TrackRes
     result.by_transition = dict(Counter(f"{f.from_status or '∅'}→{f.to_status}" for f in flips))
     if dry_run or not flips:
         return result
-    append_events(session, ({
-        "at": now, "actor": SYSTEM_ACTOR, "actor_role": SYSTEM_ACTOR, "kind": EVENT_KIND,
-        "plan_id": f.plan_id, "task_id": f.task_id, "work_item_id": f.work_item_id,
-        "from_status": f.from_status, "to_status": f.to_status,
-        "data": {"deadline": f.deadline.isoformat() if f.deadline else None, "today": today.isoformat(),
-                 "from": f.from_status, "to": f.to_status},
-    } for f in flips), now=now)
-    # one UPDATE per new value (and per UPDATE_CHUNK items), not one per item
+    # the items first, then the events: like every writer (an action's compare-and-set, then
+    # its event; a plan load's rows, then its events) take item rows before the audit chain's
+    # head, or a concurrent action holding an item and waiting for the head at its commit
+    # deadlocks with this pass. One UPDATE per new value (and per UPDATE_CHUNK items).
     table = WorkItem.__table__
     by_value: dict[str, list[int]] = {}
     for f in flips:
@@ -148,6 +144,13 @@ def track(session: Session, *, now: datetime, dry_run: bool = False) -> TrackRes
     for value, ids in by_value.items():
         for i in range(0, len(ids), UPDATE_CHUNK):
             session.execute(update(table).where(table.c.id.in_(ids[i:i + UPDATE_CHUNK])).values(timeliness=value))
+    append_events(session, ({
+        "at": now, "actor": SYSTEM_ACTOR, "actor_role": SYSTEM_ACTOR, "kind": EVENT_KIND,
+        "plan_id": f.plan_id, "task_id": f.task_id, "work_item_id": f.work_item_id,
+        "from_status": f.from_status, "to_status": f.to_status,
+        "data": {"deadline": f.deadline.isoformat() if f.deadline else None, "today": today.isoformat(),
+                 "from": f.from_status, "to": f.to_status},
+    } for f in flips), now=now)
     return result
 
 

@@ -335,3 +335,50 @@ def test_events_hashed_by_postgresql_verify_like_events_hashed_in_python(logged,
     r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
     assert r.exit_code == 0, r.output
     assert count(logged) == 12
+
+
+def test_on_postgresql_tracking_and_an_action_on_the_same_item_do_not_deadlock(logged, db_url):  # type: ignore[no-untyped-def]
+    """Every writer takes item rows before the chain head: an action holds its item from the
+    compare-and-set and takes the head inside COMMIT; tracking updates its items before it
+    appends its flips. (The other way round, tracking would hold the head while waiting for
+    the item, the action's commit would wait for the head, and PostgreSQL would abort one.)"""
+    import threading
+    import time
+
+    from engine.tracking import compute_flips, track
+
+    _pg_only(db_url)
+    later = at("2025-12-01 09:00")
+    with transaction(logged) as s:
+        w2 = item_of(s, "KH-TEST", "2")
+        assert w2.id in {f.work_item_id for f in compute_flips(s, now=later)[1]}
+    errors: list[BaseException] = []
+    blocked = threading.Event()
+
+    def tracking() -> None:
+        eng = make_engine(db_url)
+        try:
+            with transaction(eng) as s:
+                blocked.set()
+                track(s, now=later)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            eng.dispose()
+
+    with transaction(logged) as s:
+        w, a = item_of(s, "KH-TEST", "2"), actor(s, "secretariat")
+        lc.add_note(s, w, a, now=at("2025-08-03 09:00"), text="trong lúc theo dõi")  # holds the item
+        t = threading.Thread(target=tracking)
+        t.start()
+        blocked.wait(10)
+        with logged.connect() as c:  # wait until tracking waits for this transaction's item
+            for _ in range(100):
+                if c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
+                    break
+                time.sleep(0.05)
+        time.sleep(0.2)
+    t.join(30)
+    assert not errors, errors
+    r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
+    assert r.exit_code == 0, r.output
