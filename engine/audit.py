@@ -157,7 +157,7 @@ _TRIGGER = "event_pending_chain"
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_locked_head(session: Session, transaction: Any) -> None:
+def _forget_transaction_state(session: Session, transaction: Any) -> None:
     # any end (a savepoint's too): a head read in a transaction or savepoint that ended is
     # not known to be locked and current any more; the next append reads it again
     session.info.pop(_LOCKED_HEAD, None)
@@ -184,7 +184,7 @@ def append_event_at_commit(session: Session, *, now: datetime, **fields: Any) ->
     conn = session.connection()
     # (the trigger comes with the table, migration 0008; were it dropped or disabled, the
     # events would stay in event_pending, and verify_chain says so)
-    if conn.dialect.name != "postgresql" or session.info.get(_LOCKED_HEAD) is not None:
+    if conn.dialect.name != "postgresql":
         append_events(session, [fields], now=now)
         return
     row = _prepare(fields, now)
@@ -223,9 +223,9 @@ def update_locking_head(session: Session, stmt: Update, params: Mapping[str, Any
     follows in this transaction; True when it changed the row. On SQLite the same statement
     reads the chain head, which the next ``append_events`` of the transaction then uses
     instead of reading it again (one statement fewer per action; BEGIN IMMEDIATE already
-    holds the write lock). On PostgreSQL the head is left alone: the append locks it in the
-    statement that writes the event (``_append_one_pg``), so concurrent writers queue on it
-    only for that statement and the commit."""
+    holds the write lock). On PostgreSQL the head is left alone: an action's event takes it
+    inside COMMIT (``append_event_at_commit``), so concurrent writers queue on it only while
+    a commit runs."""
     conn = session.connection()
     dialect = conn.dialect
     if dialect.name != "sqlite" or not dialect.update_returning:

@@ -382,3 +382,23 @@ def test_on_postgresql_tracking_and_an_action_on_the_same_item_do_not_deadlock(l
     assert not errors, errors
     r = runner.invoke(app, ["--db", db_url, "audit", "verify"])
     assert r.exit_code == 0, r.output
+
+
+def test_event_pending_holds_every_column_of_event_but_the_chains(db_url):  # type: ignore[no-untyped-def]
+    """The chaining trigger (migration 0008) copies the waiting row into ``event`` column by
+    column: both tables, as migrated, must keep the same columns of the same types (a column
+    added to ``event`` alone would be silently left out of actions' events)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    eng = make_engine(db_url)
+    try:
+        insp = sa_inspect(eng)
+        ev = {c["name"]: str(c["type"]) for c in insp.get_columns("event")}
+        pending = {c["name"]: str(c["type"]) for c in insp.get_columns("event_pending")}
+    finally:
+        eng.dispose()
+    for name in ("id", "prev_hash", "hash"):
+        ev.pop(name)
+    for name in ("pending_id", "pre", "post"):
+        pending.pop(name)
+    assert pending == ev
