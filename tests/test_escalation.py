@@ -235,6 +235,48 @@ def test_acknowledging_stops_repeats_for_that_recipient_until_the_next_level(eng
                              ("overdue", "unit:SKHCN", date(2025, 6, 20))]
 
 
+def test_acknowledging_covers_a_level_already_queued_above_the_current_one(engine):
+    """The chair was alerted; the committee then relaxes the chair's threshold (the item is
+    back at the vice-chair's level by the policy): the chair's acknowledgement still covers
+    the chair level queued for this deadline, read from the outbox."""
+    seed(engine, tasks=TASKS)
+    _detect(engine, "2025-06-13 08:00")  # chair level for items 1 and 2 (10 wd overdue)
+    with transaction(engine) as s:
+        s.execute(select(Plan)).scalar_one().settings = {"escalation": {"levels": [
+            {"name": "overdue", "overdue_working_days": 0, "to": ["lead_unit"]},
+            {"name": "vice_chair", "overdue_working_days": 5, "to": ["vice_chair"]},
+            {"name": "chair", "overdue_working_days": 30, "to": ["chair"]}]}}
+    with transaction(engine) as s:
+        item = item_of(s, "KH-TEST", "1")
+        r = esc.acknowledge(s, item, actor(s, "chair"), now=at("2025-06-13 10:00"))
+        assert (r.level, r.level_rank) == ("chair", 5)
+        # item 3 (deadline 30/06) has nothing queued and no level yet
+        with pytest.raises(UserError):
+            esc.acknowledge(s, item_of(s, "KH-TEST", "3"), actor(s, "chair"), now=at("2025-06-13 10:00"))
+
+
+def test_key_ranges_hold_exactly_a_levels_rows_for_a_window_of_deadlines(engine):
+    """keys_between: the half-open range of the unique dedupe key that holds a level's rows
+    whose deadline lies in a window — and no other level's (detection's anti-join and the
+    acknowledgement's lookup read these ranges)."""
+    seed(engine, tasks=TASKS)
+    _detect(engine, "2025-06-13 08:00")
+    _detect(engine, "2025-06-20 08:00")
+    with transaction(engine) as s:
+        rows = s.execute(select(OutboxMessage.dedupe_key, OutboxMessage.level, OutboxMessage.deadline)).all()
+        assert rows
+        for level, first, last in [("chair", date(2025, 5, 30), date(2025, 5, 30)),
+                                   ("remind_7", date(2025, 6, 1), date(2025, 6, 30)),
+                                   ("overdue", None, date(2025, 5, 29)), ("weekly", None, None)]:
+            lo, hi = esc.keys_between(level, first, last)
+            in_range = {k for (k,) in s.execute(select(OutboxMessage.dedupe_key)
+                                                 .where(OutboxMessage.dedupe_key >= lo, OutboxMessage.dedupe_key < hi))}
+            expected = {k for k, lv, d in rows if lv == level and (level == "weekly" or (
+                (first is None or d >= first) and (last is None or d <= last)))}
+            assert in_range == expected, level
+        assert any(lv == "chair" for _, lv, _ in rows) and any(lv == "weekly" for _, lv, _ in rows)
+
+
 def test_acknowledging_needs_a_recipient_and_an_escalation(engine):
     seed(engine, tasks=TASKS)
     with transaction(engine) as s:
@@ -332,3 +374,33 @@ def test_a_pass_that_grows_the_outbox_a_lot_refreshes_its_statistics_on_postgres
     with engine.begin() as c:
         after = c.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'outbox'::regclass")).scalar()
     assert before <= 0 and after == r.inserted
+
+
+def test_the_anti_join_of_a_bounded_window_is_hashed_not_a_nested_loop_on_postgresql(engine):
+    """PostgreSQL estimates a short range of the unique text key at one row; written as an
+    anti-join it then compared every item with every key (1M items: 14 s instead of 0.1 s).
+    Written NOT IN, it is a hashed subplan whatever the estimate."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL plans")
+    from sqlalchemy import event
+
+    seed(engine, tasks=TASKS)
+    _detect(engine, "2025-06-12 08:00")
+    seen: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if "INSERT INTO outbox" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with transaction(engine) as s:
+            esc.detect(s, now=at("2025-06-13 08:00"))
+            s.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    (statement, params), = seen
+    with engine.begin() as c:
+        plan = "\n".join(r[0] for r in c.exec_driver_sql("EXPLAIN " + statement, params))  # type: ignore[arg-type]
+    assert "hashed SubPlan" in plan and "uq_outbox_dedupe_key" in plan
+    assert "Anti Join" not in plan

@@ -69,3 +69,41 @@ def test_upgrade_0007_rewrites_existing_dedupe_keys_so_nothing_is_notified_twice
         again = esc.detect(s, now=now, incremental=False)
     assert again.inserted == 0
     eng.dispose()
+
+
+def test_upgrade_0009_keeps_detection_incremental_and_compares_keys_bytewise(db_url):
+    """0009 moves "when did detection last run" from the outbox's rows to detection_run: the
+    latest instant detection wrote rows at becomes a run, so the first pass after the
+    upgrade is incremental from it as before. On PostgreSQL the dedupe key is compared
+    bytewise (its prefix ranges are exact whatever the database's collation)."""
+    from datetime import date, datetime, timezone
+
+    from sqlalchemy import text
+
+    from engine import escalation as esc
+    from engine.models import DetectionRun
+    from tests.factories import seed
+
+    eng = dbmod.make_engine(db_url)
+    now = datetime(2025, 6, 2, 1, 0, tzinfo=timezone.utc)
+    seed(eng, tasks=[{"code": "1", "lead": ["SKHCN"], "deadline": date(2025, 5, 12)}])
+    with dbmod.transaction(eng) as s:
+        assert esc.detect(s, now=now).inserted > 0
+    cfg = dbmod.alembic_config(eng)
+    command.downgrade(cfg, "0008")
+    with eng.begin() as c:
+        assert "detection_run" not in inspect(c).get_table_names()
+    command.upgrade(cfg, "head")
+    with dbmod.transaction(eng) as s:
+        runs = s.execute(text("SELECT today, incremental FROM detection_run")).all()
+        assert [(str(d)[:10], bool(i)) for d, i in runs] == [("2025-06-02", True)]
+        assert esc.last_run(s, datetime(2025, 6, 3, 1, 0, tzinfo=timezone.utc)) == now
+        assert s.query(DetectionRun).count() == 1
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as c:
+            coll = c.execute(text("SELECT collation_name FROM information_schema.columns WHERE table_schema = "
+                                  "current_schema() AND table_name = 'outbox' AND column_name = 'dedupe_key'")).scalar()
+        assert coll == "C"
+    names = {ix["name"] for ix in inspect(eng).get_indexes("outbox")}
+    assert "ix_outbox_created_at" not in names and "ix_outbox_deadline_level_item" not in names
+    eng.dispose()
