@@ -71,7 +71,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from engine.audit import append_event
-from engine.clock import local_date, local_datetime, require_aware
+from engine.clock import DEFAULT_TZ, local_date, local_datetime, require_aware
 from engine.errors import PermissionDenied, UserError
 from engine.models import (
     Committee,
@@ -146,8 +146,8 @@ def committee(session: Session) -> tuple[str, dict[str, Any], str]:
     """(timezone, settings, display name) of the committee (defaults without a row)."""
     c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
     if c is None:
-        return "Asia/Ho_Chi_Minh", {}, "Ban Chỉ đạo"
-    return c.timezone or "Asia/Ho_Chi_Minh", dict(c.settings or {}), c.short_name or c.name
+        return DEFAULT_TZ, {}, "Ban Chỉ đạo"
+    return c.timezone or DEFAULT_TZ, dict(c.settings or {}), c.short_name or c.name
 
 
 def context(session: Session, *, now: datetime, policy: Policy | None = None, lang: str = "vi") -> Context:
@@ -666,9 +666,19 @@ def detect(session: Session, *, now: datetime, policy: Policy | None = None, ctx
     for name, _ in selects:
         result.by_level.setdefault(name, 0)
     branches = [b for _, bs in selects for b in bs]
-    if not branches:
-        _record_run(session, ctx, result, incremental)
-        return result
+    counts = _insert_rows(session, branches, rule_list, dialect) if branches else []
+    for level, n in counts:
+        result.by_level[level] = result.by_level.get(level, 0) + n
+        result.inserted += n
+    _record_run(session, ctx, result, incremental)
+    if dialect == "postgresql" and result.inserted >= ANALYZE_AFTER_ROWS:
+        _analyze_if_grown(session, result.inserted)
+    return result
+
+
+def _insert_rows(session: Session, branches: list[Any], rule_list: Sequence[Rule], dialect: str) -> list[tuple[str, int]]:
+    """Run the one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` of ``branches``: (rule name,
+    rows inserted) per rule that inserted any."""
     table = OutboxMessage.__table__
     body = union_all(*branches) if len(branches) > 1 else branches[0]
     ins = _insert(session)(table).from_select(list(_COLUMNS), body).on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -690,15 +700,8 @@ def detect(session: Session, *, now: datetime, policy: Policy | None = None, ctx
         counts = session.execute(select(done.c.level, func.count()).group_by(done.c.level)).all()
         if jit is not None:
             session.execute(select(func.set_config("jit", jit, True)))
-    else:
-        counts = list(Counter(session.execute(ins).scalars().all()).items())  # one fetchall
-    for level, n in counts:
-        result.by_level[level] = result.by_level.get(level, 0) + int(n)
-        result.inserted += int(n)
-    _record_run(session, ctx, result, incremental)
-    if dialect == "postgresql" and result.inserted >= ANALYZE_AFTER_ROWS:
-        _analyze_if_grown(session, result.inserted)
-    return result
+        return [(level, int(n)) for level, n in counts]
+    return list(Counter(session.execute(ins).scalars().all()).items())  # one fetchall
 
 
 def _record_run(session: Session, ctx: Context, result: DetectResult, incremental: bool) -> None:
@@ -808,8 +811,7 @@ def _highest_queued(session: Session, ctx: Context, item: WorkItem) -> tuple[str
     if item.deadline is None:
         return None
     o = OutboxMessage
-    names = sorted({lv.name for scope in ctx.scopes for lv in scope.policy.levels}
-                   | {lv.name for lv in ctx.policy.levels})
+    names = sorted({lv.name for scope in ctx.scopes for lv in scope.policy.levels})  # (the committee's is a scope)
     prefix = f"{item.deadline.isoformat()}:{item.id}"
     ranges = [and_(o.dedupe_key >= f"{n}:{prefix}:", o.dedupe_key < f"{n}:{prefix};") for n in names]
     row = session.execute(select(o.level, o.level_rank)

@@ -26,13 +26,13 @@ Create Date: 2026-11-25
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
 
 import engine.models
+from engine.clock import DEFAULT_TZ
 
 revision: str = '0009'
 down_revision: str | None = '0008'
@@ -68,13 +68,9 @@ def _seed_detection_run() -> None:
                       sa.column("work_item_id", sa.Integer()))
     latest = bind.execute(sa.select(sa.func.max(outbox.c.created_at))
                           .where(outbox.c.work_item_id.is_not(None))).scalar()
-    if latest is None:
+    if latest is None:  # (an aware UTC datetime otherwise: max() keeps the column's type)
         return
-    if isinstance(latest, str):  # (SQLite, should max() lose the column's type)
-        latest = datetime.fromisoformat(latest)
-    if latest.tzinfo is None:
-        latest = latest.replace(tzinfo=timezone.utc)
-    tz = bind.execute(sa.text("SELECT timezone FROM committee ORDER BY id LIMIT 1")).scalar() or "Asia/Ho_Chi_Minh"
+    tz = bind.execute(sa.text("SELECT timezone FROM committee ORDER BY id LIMIT 1")).scalar() or DEFAULT_TZ
     run = sa.table("detection_run", sa.column("at", engine.models.UTCDateTime(timezone=True)),
                    sa.column("today", sa.Date()), sa.column("incremental", sa.Boolean()),
                    sa.column("inserted", sa.Integer()), sa.column("by_level", sa.JSON()))
