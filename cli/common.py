@@ -85,14 +85,9 @@ def vi(vi_text: str, en_text: str) -> str:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Exception types that are the user's mistake: printed as one message, exit 1."""
-    from engine.db import SchemaError
-    from engine.directory import DirectoryError
     from engine.errors import UserError
-    from engine.planfile.spec import PlanFileError
-    from engine.planfile.validate import PlanValidationError
-    from engine.queries import NotFound
 
-    return (SchemaError, DirectoryError, PlanFileError, PlanValidationError, NotFound, UserError)
+    return (UserError,)
 
 
 @contextmanager

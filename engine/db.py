@@ -20,6 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from engine.errors import SchemaError  # noqa: F401  (re-exported)
 
 DEFAULT_URL = "sqlite:///steer.db"
 # The newest migration. Lets every command confirm a current schema with one SELECT,
@@ -30,8 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SchemaState = Literal["empty", "current", "behind", "ahead", "foreign"]
 
 
-class SchemaError(Exception):
-    """The database is not at the schema this code expects (message for a person)."""
 
 
 def database_url(cli_value: str | None = None) -> str:

@@ -74,6 +74,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from engine.errors import UserError
 from engine.workdays import WorkCalendar, default_calendar
 
 __all__ = [
@@ -108,7 +109,7 @@ class DeadlineSpec:
     precision: Precision | None = None
 
 
-class DeadlineError(ValueError):
+class DeadlineError(UserError, ValueError):
     """A deadline text that cannot be understood; the message is Vietnamese.
 
     ``text`` is the offending text (stripped), ``reason`` the explanation alone.

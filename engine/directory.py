@@ -65,6 +65,8 @@ from typing import Any, Literal
 
 import yaml
 
+from engine.errors import InputFileError
+
 __all__ = [
     "KINDS",
     "STANDARD_PATH",
@@ -92,7 +94,7 @@ _UNIT_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "pare
 _GROUP_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "members", "notify"})
 
 
-class DirectoryError(Exception):
+class DirectoryError(InputFileError):
     """A directory that cannot be used; the message names source, item, field and text."""
 
 

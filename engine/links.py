@@ -25,12 +25,14 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from engine.errors import SteerError
+
 PURPOSES = ("open", "ack")
 DEFAULT_DAYS = 14
 SECRET_ENV = "STEER_SECRET_KEY"
 
 
-class LinkError(Exception):
+class LinkError(SteerError):
     """Base: the link cannot be used. ``reason`` is "invalid" or "expired"."""
 
     reason = "invalid"

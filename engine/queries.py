@@ -10,10 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
-
-
-class NotFound(LookupError):
-    pass
+from engine.errors import NotFound  # noqa: F401  (re-exported: the one NotFound)
 
 
 def derive_task_status(item_states: list[tuple[str, date | None]], *, recurring: bool = False) -> str:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import clock
 from web.core import HERE, LANG_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, Config, LoginRequired, WebError, make_db
-from web.i18n import pick_lang, tr
+from engine.i18n import pick_lang, tr
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

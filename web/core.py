@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.lifecycle import ROLE_LABELS, STATUS_LABELS, Actor
-from web.i18n import STRINGS, pick_lang, tr
+from engine.i18n import has, pick_lang, tr
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -374,7 +374,7 @@ def render(request: Request, name: str, ctx: dict[str, Any] | None = None, *, st
         "flashes": pop_flash(request),
         "status_label": lambda st: (STATUS_LABELS.get(st, (st, st))[1 if lang == "en" else 0]) if st else "—",
         "tl_label": lambda tl: tr(lang, f"tl_{tl}") if tl else "—",
-        "event_label": lambda kind: (tr(lang, f"ev_{kind}") if f"ev_{kind}" in STRINGS else kind),
+        "event_label": lambda kind: (tr(lang, f"ev_{kind}") if has(f"ev_{kind}") else kind),
         "path": request.url.path,
         "query": str(request.url.query),
     }

@@ -23,7 +23,7 @@ from web.core import (
     User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
     load_user, now, redirect, render, require_login, safe_next, t,
 )
-from web.i18n import tr
+from engine.i18n import tr
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from engine.errors import InputFileError
 
-class PlanFileError(Exception):
+
+class PlanFileError(InputFileError):
     """A plan file that cannot be read at all (wrong format, no header, junk).
 
     The message is one paragraph for a person and names the file (and row/column

@@ -19,6 +19,7 @@ from typing import Literal
 
 from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, DeadlineSpec, parse_deadline
 from engine.directory import Directory, UnitMatch, normalize_name
+from engine.errors import InputFileError
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
 
 Level = Literal["error", "warning"]
@@ -98,7 +99,7 @@ class ValidatedPlan:
         return not self.errors
 
 
-class PlanValidationError(Exception):
+class PlanValidationError(InputFileError):
     def __init__(self, plan: ValidatedPlan, lang: str = "vi"):
         self.plan = plan
         n = len(plan.errors)

@@ -1,17 +1,6 @@
-"""Every user-facing string of the web app, Vietnamese first, English second.
+"""Messages of the web app (pages, forms, flashes). Keys are unprefixed for the templates' ``t("key")``."""
 
-Templates call ``t("key")``; Python code calls ``tr(lang, "key", **fmt)``. Status and
-role labels come from the engine (``engine.lifecycle.STATUS_LABELS`` / ``ROLE_LABELS``)
-so the CLI, the reports and the web say the same thing.
-"""
-
-from __future__ import annotations
-
-from typing import Any
-
-LANGS = ("vi", "en")
-
-STRINGS: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "app_name": ("Steer — Theo dõi nhiệm vụ Ban Chỉ đạo", "Steer — steering committee tasks"),
     "nav_items": ("Nhiệm vụ", "Tasks"),
     "nav_my_items": ("Nhiệm vụ của đơn vị", "My unit's tasks"),
@@ -193,22 +182,3 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ev_task_changed": ("điều chỉnh nhiệm vụ", "task changed"),
     "ev_task_cancelled": ("hủy nhiệm vụ", "task cancelled"),
 }
-
-
-def tr(lang: str, key: str, **fmt: Any) -> str:
-    pair = STRINGS.get(key)
-    if pair is None:
-        return key
-    text = pair[1] if lang == "en" else pair[0]
-    return text.format(**fmt) if fmt else text
-
-
-def pick_lang(value: str | None) -> str | None:
-    if not value:
-        return None
-    v = value.strip().lower()
-    if v.startswith("en"):
-        return "en"
-    if v.startswith("vi"):
-        return "vi"
-    return None
