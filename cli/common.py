@@ -78,6 +78,18 @@ def engine_cache() -> Iterator[None]:
         _ENGINE_CACHE.reset(token)
 
 
+def state() -> State:
+    """This invocation's settings (``--db``, ``--lang``) and its database engine."""
+    return STATE
+
+
+def msg(key: str, **fmt: Any) -> str:
+    """The catalog's text of ``key`` in this invocation's language (``engine.i18n.tr``)."""
+    from engine.i18n import tr
+
+    return tr(state().lang, key, **fmt)
+
+
 def vi(vi_text: str, en_text: str) -> str:
     """Pick the user-facing text for the current language (Vietnamese by default)."""
     return en_text if STATE.lang == "en" else vi_text
