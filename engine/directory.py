@@ -94,6 +94,14 @@ _UNIT_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "pare
 _GROUP_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "members", "notify"})
 
 
+@dataclass
+class People:
+    """What validation needs to know about people: ids, and who oversees which unit."""
+
+    ids: set[str] = field(default_factory=set)
+    vice_chair_of_unit: dict[str, str] = field(default_factory=dict)  # unit code -> person id
+
+
 class DirectoryError(InputFileError):
     """A directory that cannot be used; the message names source, item, field and text."""
 

@@ -18,9 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
-from engine.directory import Directory, DirectoryError, UnitEntry
+from engine.directory import Directory, DirectoryError, People, UnitEntry
 from engine.models import Committee, Person, Unit
-from engine.planfile.validate import People
 from engine.yamltext import load_yaml
 
 ROLES = ("chair", "vice_chair", "secretariat", "focal_point", "viewer")

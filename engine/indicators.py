@@ -649,7 +649,7 @@ def _xlsx_rows(data: bytes, source: str) -> list[TableRow]:
 
 
 def _docx_rows(data: bytes, source: str) -> list[TableRow]:
-    from engine.planfile.readers import check_office_size
+    from engine.planfile.office import check_office_size
 
     check_office_size(data, source)
     try:

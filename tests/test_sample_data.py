@@ -503,7 +503,8 @@ def test_sample_plan_validates_against_sample_directory_with_only_the_documented
     pytest.importorskip("engine.directory")
     from engine.directory_store import parse_directory_file
     from engine.planfile.readers import read_plan_file
-    from engine.planfile.validate import People, validate_plan
+    from engine.directory import People
+    from engine.planfile.validate import validate_plan
 
     parsed = parse_directory_file(DIRECTORY_FILE)
     people = People(

@@ -8,6 +8,7 @@ import warnings
 from datetime import date, datetime, time
 from typing import Any
 
+from engine.planfile.office import check_office_size
 from engine.planfile.read_table import RawRow, find_header, no_header_error, rows_to_plan
 from engine.planfile.spec import PlanFileError, PlanSpec
 
@@ -84,7 +85,6 @@ def sheet_rows(ws: Any) -> list[RawRow]:
 def load_workbook_bytes(data: bytes, source: str) -> Any:
     import openpyxl
 
-    from engine.planfile.readers import check_office_size
 
     check_office_size(data, source)
 

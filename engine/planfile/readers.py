@@ -13,6 +13,7 @@ import io
 import zipfile
 from pathlib import Path, PurePath
 
+from engine.planfile.office import check_office_size
 from engine.planfile.spec import PlanFileError, PlanSpec
 
 FORMATS: dict[str, str] = {
@@ -94,22 +95,6 @@ def read_plan_bytes(data: bytes, filename: str, *, sheet: str | None = None) -> 
 
 # Uncompressed size an Office plan may have. Real annexes are a few MB; a "zip bomb" (a
 # member of gigabytes of blanks compressed to kilobytes) would otherwise be unpacked in memory.
-MAX_OFFICE_UNCOMPRESSED = 200 * 1024 * 1024
-
-
-def check_office_size(data: bytes, source: str) -> None:
-    """Refuse an .xlsx/.docx whose members unpack to more than MAX_OFFICE_UNCOMPRESSED bytes."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(max(0, i.file_size) for i in zf.infolist())
-    except Exception:  # damaged: the Office reader reports it
-        return
-    if total > MAX_OFFICE_UNCOMPRESSED:
-        raise PlanFileError(
-            f"Tệp «{source}» giải nén ra {total // (1024 * 1024)} MB (tối đa "
-            f"{MAX_OFFICE_UNCOMPRESSED // (1024 * 1024)} MB): không phải một phụ lục kế hoạch bình thường. "
-            f"Hãy mở tệp bằng Excel/Word, xóa phần thừa và lưu lại."
-        )
 
 
 # --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Literal
 
 from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, DeadlineSpec, parse_deadline
-from engine.directory import Directory, UnitMatch, normalize_name
+from engine.directory import Directory, People, UnitMatch, normalize_name
 from engine.errors import InputFileError
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
 
@@ -198,14 +198,6 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
                 color[node] = BLACK
                 path.pop()
     return None
-
-
-@dataclass
-class People:
-    """What validation needs to know about people: ids, and who oversees which unit."""
-
-    ids: set[str] = field(default_factory=set)
-    vice_chair_of_unit: dict[str, str] = field(default_factory=dict)  # unit code -> person id
 
 
 def validate_plan(
