@@ -171,8 +171,7 @@ def disable(session: Session, person_id: str, *, now: datetime, by: str = "syste
     if acc is None:
         raise UserError(_t(lang, f"«{p.id}» chưa có tài khoản đăng nhập.", f"«{p.id}» has no login."))
     acc.active = False
-    session.execute(update(ApiToken).where(ApiToken.person_id == p.id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=now))
+    revoke_api_tokens(session, p.id, now=now)
     session.flush()
     _log(session, now=now, by=by, action="account_disabled", person_id=p.id)
 

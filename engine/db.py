@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from engine.errors import SchemaError  # noqa: F401  (re-exported)
 
 DEFAULT_URL = "sqlite:///steer.db"
@@ -132,14 +132,6 @@ def id_fits(session: Session, value: int) -> bool:
     instead of finding nothing, so lookups of user-given ids check this first."""
     bits = 64 if session.get_bind().dialect.name == "sqlite" else 32
     return 0 < value < 2 ** (bits - 1)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -101,8 +101,6 @@ __all__ = [
     "record_measurement",
 ]
 
-COMPARATORS = (">=", "<=", ">", "<", "=", "range", "text")
-
 
 class IndicatorFileError(UserError):
     """An indicator file that cannot be loaded; the message names file, row and column."""

@@ -82,6 +82,20 @@ def _emit(changes: list[Any], today: date) -> int:
     return n
 
 
+@task(name="housekeeping", retries=2, retry_delay_seconds=5)
+def housekeeping_task(db_url: str | None, now_iso: str) -> dict[str, int]:
+    """Prune expired rows (engine.maintenance.housekeeping: old failed-login attempts)."""
+    from engine.db import transaction
+    from engine.maintenance import housekeeping
+
+    eng = _engine(db_url)
+    try:
+        with transaction(eng) as s:
+            return housekeeping(s, now=datetime.fromisoformat(now_iso))
+    finally:
+        eng.dispose()
+
+
 @task(name="detect", retries=2, retry_delay_seconds=5)
 def detect_task(db_url: str | None, now_iso: str, policy_path: str | None = None,
                 full_rescan: bool = False) -> dict[str, Any]:
@@ -118,12 +132,13 @@ def dispatch_task(db_url: str | None, now_iso: str | None = None, policy_path: s
 @flow(name="steer-escalate", log_prints=False)
 def escalate(db_url: str | None = None, as_of: str | None = None, policy: str | None = None,
              dispatch: bool = True, full_rescan: bool = False) -> dict[str, Any]:
-    """Daily: record timeliness flips, enqueue reminders/escalations, deliver them."""
+    """Daily: record timeliness flips, enqueue reminders/escalations, deliver them, prune expired rows."""
     now = run_time(as_of, committee_tz_task(db_url))
     tracked = track_task(db_url, now.isoformat())
     detected = detect_task(db_url, now.isoformat(), policy, full_rescan)
     delivered = dispatch_task(db_url, now.isoformat() if as_of else None, policy) if dispatch else None
-    return {"now": now.isoformat(), "track": tracked, "detect": detected, "dispatch": delivered}
+    kept = housekeeping_task(db_url, now.isoformat())
+    return {"now": now.isoformat(), "track": tracked, "detect": detected, "dispatch": delivered, "housekeeping": kept}
 
 
 @flow(name="steer-dispatch", log_prints=False)

@@ -17,8 +17,6 @@ from tests.receivers import HttpReceiver
 pytest.importorskip("prefect")
 
 
-
-
 def test_escalate_flow_tracks_enqueues_and_delivers_once(prefect_harness, tmp_path):
     from flows.escalate import escalate
     from flows.settings import no_heartbeat
@@ -52,6 +50,33 @@ def test_escalate_flow_tracks_enqueues_and_delivers_once(prefect_harness, tmp_pa
     with transaction(eng) as s:
         assert len(s.execute(select(Event).where(Event.kind == "timeliness")).all()) == 2
         assert set(s.execute(select(OutboxMessage.status)).scalars()) == {"sent"}
+    eng.dispose()
+
+
+def test_the_daily_flow_prunes_failed_logins_older_than_the_rate_limit_window(prefect_harness, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from engine import db as dbmod
+    from engine.accounts import DEFAULT_LOGIN_WINDOW
+    from engine.models import LoginAttempt
+    from flows.escalate import escalate
+    from flows.settings import no_heartbeat
+
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    eng = make_engine(url)
+    dbmod.upgrade(eng)
+    seed(eng, tasks=[{"code": "1", "lead": ["SNV"], "deadline": date(2025, 9, 30)}])
+    run_at = datetime(2025, 6, 4, 1, 0, tzinfo=timezone.utc)  # 08:00 in Hà Nội, as the flow's as_of gives
+    with transaction(eng) as s:
+        s.add_all([LoginAttempt(key="user:chair", at=run_at - timedelta(days=3)),
+                   LoginAttempt(key="ip:127.0.0.1", at=run_at - timedelta(seconds=DEFAULT_LOGIN_WINDOW + 60)),
+                   LoginAttempt(key="user:chair", at=run_at - timedelta(seconds=60))])
+    with no_heartbeat():
+        out = escalate(db_url=url, as_of="2025-06-04", dispatch=False)
+    assert out["housekeeping"] == {"login_attempts_pruned": 2}
+    with transaction(eng) as s:
+        assert [a.at.replace(tzinfo=timezone.utc) if a.at.tzinfo is None else a.at
+                for a in s.execute(select(LoginAttempt)).scalars()] == [run_at - timedelta(seconds=60)]
     eng.dispose()
 
 
