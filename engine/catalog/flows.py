@@ -20,4 +20,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flow.worker_s_online": ("{n_online} worker đang chạy", "{n_online} worker(s) online"),
     "flow.no_worker_online_prefect_worker": ("không có worker nào đang chạy: prefect worker start --pool {pool}",
                                              "no worker online: prefect worker start --pool {pool}"),
+    "flow.starting_local_prefect_server_data": ("Khởi động máy chủ Prefect cục bộ (dữ liệu ở {home}) …",
+                                                "Starting a local Prefect server (data in {home}) …"),
+    "flow.prefect_server": ("Máy chủ Prefect: {url}", "Prefect server: {url}"),
+    "flow.serving_timezone_press_ctrl_c": ("Đang chạy lịch: {names} (múi giờ {tz}). Nhấn Ctrl-C để dừng.",
+                                           "Serving: {names} (timezone {tz}). Press Ctrl-C to stop."),
+    "flow.stopping_prefect_server": ("Đang dừng máy chủ Prefect …", "Stopping the Prefect server …"),
+    "flow.stopped": ("Đã dừng.", "Stopped."),
+    "flow.report_mail_body": ("{title} (số liệu đến {as_of:%d/%m/%Y}): {due} phần việc đến hạn, {completed} đã hoàn thành, "
+                              "{overdue} quá hạn. Tệp đính kèm: {files}.",
+                              "{title} (figures as of {as_of:%Y-%m-%d}): {due} work items due, {completed} completed, "
+                              "{overdue} overdue. Attached: {files}."),
 }

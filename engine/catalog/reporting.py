@@ -63,4 +63,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "{where} must be a whole number >= 0 (got «{v}»)."),
     "rep.hint_loaded_plans": (" Các kế hoạch hiện có: {plans}.", " Loaded plans: {plans}."),
     "rep.hint_no_plan": (" Chưa có kế hoạch nào được nạp.", " No plan is loaded."),
+    "rep.snapshot_hint_latest": (" Các báo cáo gần nhất: {ids}.", " Latest reports: {ids}."),
+    "rep.snapshot_hint_none": (" Chưa có báo cáo nào được lưu.", " No report has been stored yet."),
+    "rep.snapshot_not_found": ("Không có báo cáo đã lưu số {snapshot_id}.{hint}", "There is no stored report {snapshot_id}.{hint}"),
+    "rep.snapshot_altered": ("Báo cáo đã lưu số {snapshot_id} đã bị sửa sau khi lưu (mã kiểm tra không khớp).",
+                             "Stored report {snapshot_id} was altered after it was stored (checksum mismatch)."),
 }
