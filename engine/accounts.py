@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from engine.audit import append_event
 from engine.clock import require_aware
 from engine.errors import UserError
+from engine.i18n import tr
 from engine.lifecycle import ROLES, Actor, actor_from_rows, actor_select
 from engine.models import Account, ApiToken, IcalFeed, LoginAttempt, Person, Unit
 
@@ -41,10 +42,6 @@ TOKEN_PREFIX = "stk_"
 DEFAULT_LOGIN_LIMIT = 5
 DEFAULT_LOGIN_WINDOW = 900  # seconds
 IP_FACTOR = 4  # one client address may fail this many times the per-user limit
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 @cache
@@ -70,11 +67,9 @@ def sha256(text: str) -> str:
 def _check_password_text(password: str | None, lang: str) -> str:
     pw = password or ""
     if len(pw) < MIN_PASSWORD:
-        raise UserError(_t(lang, f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.",
-                           f"The password must have at least {MIN_PASSWORD} characters."))
+        raise UserError(tr(lang, "acc.password_must_have_at_least", min_password=MIN_PASSWORD))
     if len(pw) > MAX_PASSWORD:
-        raise UserError(_t(lang, f"Mật khẩu quá dài (tối đa {MAX_PASSWORD} ký tự).",
-                           f"The password is too long (at most {MAX_PASSWORD} characters)."))
+        raise UserError(tr(lang, "acc.password_too_long_at_most", max_password=MAX_PASSWORD))
     return pw
 
 
@@ -82,10 +77,8 @@ def _person(session: Session, person_id: str, lang: str) -> Person:
     p = session.get(Person, (person_id or "").strip())
     if p is None:
         known = session.execute(select(Person.id).order_by(Person.id).limit(10)).scalars().all()
-        hint = _t(lang, f" Ví dụ: {', '.join(known)}." if known else " Danh bạ chưa có ai (steer directory load).",
-                  f" For example: {', '.join(known)}." if known else " The directory is empty (steer directory load).")
-        raise UserError(_t(lang, f"Không có người dùng «{person_id}» trong danh bạ.{hint}",
-                           f"There is no person «{person_id}» in the directory.{hint}"))
+        hint = tr(lang, "acc.hint_examples", ids=", ".join(known)) if known else tr(lang, "acc.hint_empty_directory")
+        raise UserError(tr(lang, "acc.there_no_person_in_directory", person_id=person_id, hint=hint))
     return p
 
 
@@ -100,8 +93,7 @@ def set_password(session: Session, person_id: str, password: str, *, now: dateti
     require_aware(now)
     p = _person(session, person_id, lang)
     if not p.active:
-        raise UserError(_t(lang, f"Người dùng «{p.id}» đã ngừng hoạt động trong danh bạ; không thể đặt mật khẩu.",
-                           f"Person «{p.id}» is inactive in the directory; cannot set a password."))
+        raise UserError(tr(lang, "acc.person_inactive_in_directory_cannot", p_id=p.id))
     pw = _check_password_text(password, lang)
     acc = session.get(Account, p.id)
     created = acc is None
@@ -124,26 +116,20 @@ def add_user(session: Session, person_id: str, *, password: str, now: datetime, 
     require_aware(now)
     pid = (person_id or "").strip()
     if not pid or len(pid) > 64 or any(c.isspace() for c in pid):
-        raise UserError(_t(lang, f"Mã người dùng «{person_id}» không hợp lệ (1–64 ký tự, không có khoảng trắng).",
-                           f"Invalid user id «{person_id}» (1-64 characters, no spaces)."))
+        raise UserError(tr(lang, "acc.invalid_user_id_1_64", person_id=person_id))
     p = session.get(Person, pid)
     if p is None:
         if not name or not role:
-            raise UserError(_t(lang, f"«{pid}» chưa có trong danh bạ; để tạo mới hãy cho --name và --role "
-                                     f"(và --unit với đầu mối đơn vị).",
-                               f"«{pid}» is not in the directory; to create it give --name and --role "
-                               f"(and --unit for a focal point)."))
+            raise UserError(tr(lang, "acc.not_in_directory_create_it", pid=pid))
         if role not in ROLES:
-            raise UserError(_t(lang, f"Vai trò «{role}» không hợp lệ; chọn: {', '.join(ROLES)}.",
-                               f"Unknown role «{role}»; choose: {', '.join(ROLES)}."))
+            raise UserError(tr(lang, "acc.unknown_role_choose", role=role, roles=', '.join(ROLES)))
         unit_row = None
         if unit:
             unit_row = session.execute(select(Unit).where(Unit.code == unit.strip())).scalar_one_or_none()
             if unit_row is None:
-                raise UserError(_t(lang, f"Không có đơn vị mã «{unit}» (xem «steer directory show»).",
-                                   f"There is no unit «{unit}» (see «steer directory show»)."))
+                raise UserError(tr(lang, "acc.there_no_unit_see_steer", unit=unit))
         if role == "focal_point" and unit_row is None:
-            raise UserError(_t(lang, "Đầu mối đơn vị cần --unit (mã đơn vị).", "A focal point needs --unit (a unit code)."))
+            raise UserError(tr(lang, "acc.focal_point_needs_unit_unit"))
         p = Person(id=pid, name=name.strip(), title=(title or None), role=role,
                    unit_id=unit_row.id if unit_row else None, oversees=[], notify=[], active=True, created_at=now)
         session.add(p)
@@ -151,15 +137,10 @@ def add_user(session: Session, person_id: str, *, password: str, now: datetime, 
         _log(session, now=now, by=by, action="person_created", person_id=pid)
     else:
         if role and role != p.role:
-            raise UserError(_t(lang, f"«{pid}» đã có trong danh bạ với vai trò {p.role}; vai trò được quản lý trong "
-                                     f"tệp danh bạ (steer directory load), không đổi ở đây.",
-                               f"«{pid}» is already in the directory as {p.role}; roles are managed in the directory "
-                               f"file (steer directory load), not here."))
+            raise UserError(tr(lang, "acc.already_in_directory_as_roles", pid=pid, p_role=p.role))
         if unit and (p.unit is None or p.unit.code != unit.strip()):
-            raise UserError(_t(lang, f"«{pid}» đã có trong danh bạ thuộc đơn vị {p.unit.code if p.unit else '—'}; "
-                                     "đơn vị được quản lý trong tệp danh bạ.",
-                               f"«{pid}» is already in the directory in unit {p.unit.code if p.unit else '-'}; "
-                               "units are managed in the directory file."))
+            raise UserError(tr(lang, "acc.already_in_directory_in_unit", pid=pid,
+                               unit=p.unit.code if p.unit else tr(lang, "acc.no_unit")))
     return set_password(session, pid, password, now=now, by=by, lang=lang)
 
 
@@ -169,7 +150,7 @@ def disable(session: Session, person_id: str, *, now: datetime, by: str = "syste
     p = _person(session, person_id, lang)
     acc = session.get(Account, p.id)
     if acc is None:
-        raise UserError(_t(lang, f"«{p.id}» chưa có tài khoản đăng nhập.", f"«{p.id}» has no login."))
+        raise UserError(tr(lang, "acc.has_no_login", p_id=p.id))
     acc.active = False
     revoke_api_tokens(session, p.id, now=now)
     session.flush()
@@ -282,11 +263,10 @@ def issue_api_token(session: Session, person_id: str, *, now: datetime, label: s
     require_aware(now)
     p = _person(session, person_id, lang)
     if not p.active:
-        raise UserError(_t(lang, f"Người dùng «{p.id}» đã ngừng hoạt động.", f"Person «{p.id}» is inactive."))
+        raise UserError(tr(lang, "acc.person_inactive", p_id=p.id))
     acc = session.get(Account, p.id)
     if acc is not None and not acc.active:
-        raise UserError(_t(lang, f"Tài khoản «{p.id}» đã bị khóa (steer user passwd để mở lại).",
-                           f"The account «{p.id}» is disabled (steer user passwd re-enables it)."))
+        raise UserError(tr(lang, "acc.account_disabled_steer_user_passwd", p_id=p.id))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(person_id=p.id, token_hash=sha256(token), label=(label or None), created_at=now))
     session.flush()
@@ -327,8 +307,7 @@ def issue_ical_secret(session: Session, unit_code: str, *, now: datetime, by: st
     require_aware(now)
     unit = session.execute(select(Unit).where(Unit.code == (unit_code or "").strip())).scalar_one_or_none()
     if unit is None:
-        raise UserError(_t(lang, f"Không có đơn vị mã «{unit_code}» (xem «steer directory show»).",
-                           f"There is no unit «{unit_code}» (see «steer directory show»)."))
+        raise UserError(tr(lang, "acc.there_no_unit_see_steer_2", unit_code=unit_code))
     secret = secrets.token_urlsafe(24)
     row = session.get(IcalFeed, unit.id)
     if row is None:

@@ -28,6 +28,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from engine.errors import UserError
+from engine.i18n import tr
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Tables a freshly migrated, unused database already fills (ignored by the "holds data" test).
@@ -52,10 +53,6 @@ class Snapshot:
     @property
     def chain_ok(self) -> bool:
         return not self.chain_problems
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -102,21 +99,11 @@ def pg_commands(url: str, path: str | Path) -> tuple[str, str]:
 def _postgres_error(url: str, path: str | Path, *, restore: bool, lang: str) -> PostgresBackup:
     dump, rest = pg_commands(url, path)
     has_password = make_url(url).password is not None
-    pw = _t(lang, " Mật khẩu lấy từ PGPASSWORD hoặc ~/.pgpass.", " The password comes from PGPASSWORD or ~/.pgpass.") \
+    pw = tr(lang, "backup.password_comes_from_pgpassword_or") \
         if has_password else ""
     if restore:
-        return PostgresBackup(_t(
-            lang,
-            "Cơ sở dữ liệu là PostgreSQL: «steer db restore» chỉ dùng cho SQLite. Khôi phục bằng pg_restore "
-            f"(dừng worker và web trước):\n  {rest}\nrồi kiểm tra: steer db status && steer audit verify.{pw}",
-            "The database is PostgreSQL: «steer db restore» is for SQLite only. Restore with pg_restore "
-            f"(stop the worker and the web app first):\n  {rest}\nthen check: steer db status && steer audit verify.{pw}"))
-    return PostgresBackup(_t(
-        lang,
-        f"Cơ sở dữ liệu là PostgreSQL: «steer db backup» chỉ dùng cho SQLite. Sao lưu bằng pg_dump:\n  {dump}\n"
-        f"Khôi phục sau này bằng:\n  {rest}{pw}",
-        f"The database is PostgreSQL: «steer db backup» is for SQLite only. Back up with pg_dump:\n  {dump}\n"
-        f"Restore later with:\n  {rest}{pw}"))
+        return PostgresBackup(tr(lang, "backup.database_postgresql_steer_db_restore", rest=rest, pw=pw))
+    return PostgresBackup(tr(lang, "backup.database_postgresql_steer_db_backup", dump=dump, rest=rest, pw=pw))
 
 
 # --- inspection ----------------------------------------------------------------------------------
@@ -157,11 +144,10 @@ def inspect_file(path: Path, *, lang: str = "vi") -> Snapshot:
     try:
         ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
-            raise UserError(_t(lang, f"Tệp {path} bị hỏng (integrity_check: {ok}).", f"{path} is corrupt (integrity_check: {ok})."))
+            raise UserError(tr(lang, "backup.corrupt_integrity_check", path=path, ok=ok))
         tables = set(_tables(conn))
         if "alembic_version" not in tables or "event" not in tables or "chain_head" not in tables:
-            raise UserError(_t(lang, f"Tệp {path} không phải cơ sở dữ liệu Steer (thiếu bảng alembic_version/event/chain_head).",
-                               f"{path} is not a Steer database (no alembic_version/event/chain_head table)."))
+            raise UserError(tr(lang, "backup.not_steer_database_no_alembic", path=path))
         rev = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         counts = _counts(conn)
     finally:
@@ -178,10 +164,10 @@ def inspect_file(path: Path, *, lang: str = "vi") -> Snapshot:
 
 def _require_sqlite_file(path: Path, lang: str) -> None:
     if not path.is_file():
-        raise UserError(_t(lang, f"Không tìm thấy tệp {path}.", f"No such file: {path}."))
+        raise UserError(tr(lang, "backup.no_such_file", path=path))
     with open(path, "rb") as fh:
         if fh.read(16) != SQLITE_MAGIC:
-            raise UserError(_t(lang, f"Tệp {path} không phải cơ sở dữ liệu SQLite.", f"{path} is not a SQLite database."))
+            raise UserError(tr(lang, "backup.not_sqlite_database", path=path))
 
 
 def _copy(src_path: Path, dst_path: Path) -> None:
@@ -259,9 +245,9 @@ def backup(url: str, dest: str | Path, *, force: bool = False, lang: str = "vi")
         raise _postgres_error(url, dest, restore=False, lang=lang)
     _require_sqlite_file(src, lang)
     if dest == src:
-        raise UserError(_t(lang, "Tệp sao lưu phải khác tệp cơ sở dữ liệu.", "The backup file must differ from the database file."))
+        raise UserError(tr(lang, "backup.backup_file_must_differ_from"))
     if dest.exists() and not force:
-        raise UserError(_t(lang, f"Tệp {dest} đã có; dùng --force để ghi đè.", f"{dest} already exists; use --force to overwrite it."))
+        raise UserError(tr(lang, "backup.already_exists_use_force_overwrite", dest=dest))
     created = make_folders(dest.parent)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     done = False
@@ -270,8 +256,7 @@ def backup(url: str, dest: str | Path, *, force: bool = False, lang: str = "vi")
         try:
             _copy(src, tmp)
         except sqlite3.OperationalError as exc:  # e.g. a path longer than SQLite opens
-            raise UserError(_t(lang, f"Không ghi được tệp sao lưu «{_shown(dest)}»: {exc}.",
-                               f"Cannot write the backup file «{_shown(dest)}»: {exc}.")) from None
+            raise UserError(tr(lang, "backup.cannot_write_backup_file", dest=_shown(dest), exc=exc)) from None
         snap = inspect_file(tmp, lang=lang)
         _fsync(tmp)
         os.replace(tmp, dest)
@@ -301,12 +286,11 @@ def restore(backup_file: str | Path, url: str, *, force: bool = False, lang: str
         raise _postgres_error(url, path, restore=True, lang=lang)
     _require_sqlite_file(path, lang)
     if path == target:
-        raise UserError(_t(lang, "Tệp sao lưu trùng với cơ sở dữ liệu đích.", "The backup file is the target database itself."))
+        raise UserError(tr(lang, "backup.backup_file_target_database_itself"))
     existing = holds_data(target)
     if existing and not force:
         shown = ", ".join(f"{t} {n}" for t, n in sorted(existing.items())[:6])
-        raise UserError(_t(lang, f"Cơ sở dữ liệu đích {target} đang có dữ liệu ({shown}); dùng --force để thay bằng bản sao lưu.",
-                           f"The target database {target} holds data ({shown}); use --force to replace it with the backup."))
+        raise UserError(tr(lang, "backup.target_database_holds_data_use", target=target, shown=shown))
     staging = target.with_name(f".{target.name}.restore-{os.getpid()}")
     _cleanup(staging)
     make_folders(target.parent)
@@ -315,19 +299,18 @@ def restore(backup_file: str | Path, url: str, *, force: bool = False, lang: str
         upgraded_from = _bring_to_head(staging, path, lang)
         snap = inspect_file(staging, lang=lang)
         if snap.revision != dbmod.SCHEMA_HEAD:
-            raise UserError(_t(lang, f"Bản sao lưu {path} ở phiên bản lược đồ {snap.revision}, cần {dbmod.SCHEMA_HEAD}.",
-                               f"The backup {path} is at schema revision {snap.revision}, expected {dbmod.SCHEMA_HEAD}."))
+            raise UserError(tr(lang, "backup.backup_at_schema_revision_expected", path=path,
+                               snap_revision=snap.revision,
+                               dbmod_schema_head=dbmod.SCHEMA_HEAD))
         if not snap.chain_ok:
-            raise UserError(_t(lang, f"Bản sao lưu {path} có chuỗi nhật ký kiểm toán bị sửa, không khôi phục: ",
-                               f"The backup {path} has a tampered audit chain; not restored: ")
+            raise UserError(tr(lang, "backup.backup_has_tampered_audit_chain", path=path)
                             + "; ".join(snap.chain_problems[:5]))
         _swap_in(staging, target)
     finally:
         _cleanup(staging)
     after = inspect_file(target, lang=lang)
     if after.counts != snap.counts or not after.chain_ok:  # pragma: no cover - would be a SQLite bug
-        raise UserError(_t(lang, f"Khôi phục {target} không khớp bản sao lưu; hãy kiểm tra lại.",
-                           f"The restored {target} does not match the backup; check it."))
+        raise UserError(tr(lang, "backup.restored_does_not_match_backup", target=target))
     after.upgraded_from = upgraded_from
     return after
 
@@ -346,12 +329,9 @@ def _bring_to_head(staging: Path, original: Path, lang: str) -> str | None:
             dbmod.upgrade(eng)
             return old
         if state == "ahead":
-            raise UserError(_t(lang, f"Bản sao lưu {original} do phiên bản Steer mới hơn tạo ra (lược đồ "
-                                     f"{dbmod.current_revision(eng)}); hãy cập nhật phần mềm.",
-                               f"The backup {original} was made by a newer Steer (schema {dbmod.current_revision(eng)}); "
-                               "update the software."))
-        raise UserError(_t(lang, f"Tệp {original} không phải bản sao lưu Steer (trạng thái lược đồ: {state}).",
-                           f"{original} is not a Steer backup (schema state: {state})."))
+            raise UserError(tr(lang, "backup.backup_was_made_by_newer", original=original,
+                               current_revision=dbmod.current_revision(eng)))
+        raise UserError(tr(lang, "backup.not_steer_backup_schema_state", original=original, state=state))
     finally:
         eng.dispose()
         conn = sqlite3.connect(str(staging))  # back to a single file (make_engine switched it to WAL)

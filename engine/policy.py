@@ -57,6 +57,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from engine.errors import UserError
+from engine.i18n import tr
 from engine.workdays import WorkCalendar, default_calendar
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "plans" / "escalation-policy.yaml"
@@ -223,26 +224,19 @@ class Policy:
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
-
-
-def _err(source: str, key: str, vi: str, en: str, lang: str) -> PolicyError:
-    return PolicyError(_t(lang, f"Chính sách nhắc việc «{source}», mục {key}: {vi}",
-                          f"Escalation policy «{source}», key {key}: {en}"))
+def _err(source: str, key: str, detail: str, lang: str) -> PolicyError:
+    return PolicyError(tr(lang, "pol.error", source=source, field=key, detail=detail))
 
 
 def _int(value: Any, source: str, key: str, lang: str, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _err(source, key, f"phải là số nguyên ≥ {minimum} (nhận được «{value}»)",
-                   f"must be an integer ≥ {minimum} (got «{value}»)", lang)
+        raise _err(source, key, tr(lang, "pol.must_be_integer_got", minimum=minimum, value=value), lang)
     return value
 
 
 def _bool(value: Any, source: str, key: str, lang: str) -> bool:
     if not isinstance(value, bool):
-        raise _err(source, key, f"phải là true hoặc false (nhận được «{value}»)",
-                   f"must be true or false (got «{value}»)", lang)
+        raise _err(source, key, tr(lang, "pol.must_be_true_or_false", value=value), lang)
     return value
 
 
@@ -253,8 +247,7 @@ def _time(value: Any, source: str, key: str, lang: str) -> time | None:
         value = f"{value // 60:02d}:{value % 60:02d}"
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise _err(source, key, f"giờ «{value}» không hợp lệ; viết HH:MM, ví dụ \"21:00\"",
-                   f"invalid time «{value}»; write HH:MM, e.g. \"21:00\"", lang)
+        raise _err(source, key, tr(lang, "pol.invalid_time_write_hh_mm", value=value), lang)
     return time(int(m.group(1)), int(m.group(2)))
 
 
@@ -262,13 +255,11 @@ def _to(value: Any, allowed: tuple[str, ...], source: str, key: str, lang: str) 
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise _err(source, key, f"phải là danh sách người nhận, chọn trong: {', '.join(allowed)}",
-                   f"must be a list of recipients, from: {', '.join(allowed)}", lang)
+        raise _err(source, key, tr(lang, "pol.must_be_list_recipients_from", allowed=', '.join(allowed)), lang)
     out: list[str] = []
     for v in value:
         if str(v) not in allowed:
-            raise _err(source, key, f"người nhận «{v}» không hợp lệ; chọn trong: {', '.join(allowed)}",
-                       f"unknown recipient «{v}»; use: {', '.join(allowed)}", lang)
+            raise _err(source, key, tr(lang, "pol.unknown_recipient_use", v=v, allowed=', '.join(allowed)), lang)
         if str(v) not in out:
             out.append(str(v))
     return tuple(out)
@@ -278,11 +269,10 @@ def _mapping(value: Any, source: str, key: str, lang: str, keys: set[str]) -> di
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _err(source, key, "phải là một bảng (mapping)", "must be a mapping", lang)
+        raise _err(source, key, tr(lang, "pol.must_be_mapping"), lang)
     bad = set(map(str, value)) - keys
     if bad:
-        raise _err(source, key, f"khóa không hợp lệ: {', '.join(sorted(bad))} (dùng: {', '.join(sorted(keys))})",
-                   f"unknown key(s): {', '.join(sorted(bad))} (use: {', '.join(sorted(keys))})", lang)
+        raise _err(source, key, tr(lang, "pol.unknown_key_s_use", bad=', '.join(sorted(bad)), keys=', '.join(sorted(keys))), lang)
     return dict(value)
 
 
@@ -300,24 +290,20 @@ def _repeat(raw: Any, source: str, key: str, lang: str, default: Repeat, allowed
 def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Policy:
     """Validate a policy mapping completely (every error names ``source`` and the key)."""
     if not isinstance(data, dict):
-        raise PolicyError(_t(lang, f"Chính sách nhắc việc «{source}» phải là một bảng YAML (levels, weekly, ...).",
-                             f"Escalation policy «{source}» must be a YAML mapping (levels, weekly, ...)."))
+        raise PolicyError(tr(lang, "pol.escalation_policy_must_be_yaml", source=source))
     bad = set(map(str, data)) - TOP_KEYS
     if bad:
-        raise _err(source, "cấp cao nhất" if lang != "en" else "top level",
-                   f"khóa không hợp lệ: {', '.join(sorted(bad))} (dùng: {', '.join(sorted(TOP_KEYS))})",
-                   f"unknown key(s): {', '.join(sorted(bad))} (use: {', '.join(sorted(TOP_KEYS))})", lang)
+        raise _err(source, tr(lang, "pol.top_level"),
+                   tr(lang, "pol.unknown_key_s_use", bad=", ".join(sorted(bad)), keys=", ".join(sorted(TOP_KEYS))), lang)
     language = data.get("language")
     if language not in (None, "", "vi", "en"):
-        raise _err(source, "language", f"«{language}» không hợp lệ (vi hoặc en)", f"«{language}» is not vi or en", lang)
+        raise _err(source, "language", tr(lang, "pol.not_vi_or_en", language=language), lang)
     base_url = data.get("base_url") or None
     if base_url is not None and not re.match(r"^https?://\S+$", str(base_url)):
-        raise _err(source, "base_url", f"«{base_url}» phải là địa chỉ http(s)://…",
-                   f"«{base_url}» must be an http(s)://… address", lang)
+        raise _err(source, "base_url", tr(lang, "pol.must_be_http_s_address", base_url=base_url), lang)
     raw_levels = data.get("levels")
     if not isinstance(raw_levels, list) or not raw_levels:
-        raise _err(source, "levels", "phải là danh sách các mức nhắc/cảnh báo (ít nhất một mức)",
-                   "must be a non-empty list of levels", lang)
+        raise _err(source, "levels", tr(lang, "pol.must_be_non_empty_list"), lang)
     parsed: list[tuple[str, str, int, tuple[str, ...]]] = []
     names: set[str] = set()
     for i, lv in enumerate(raw_levels, start=1):
@@ -325,16 +311,14 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
         m = _mapping(lv, source, key, lang, LEVEL_KEYS)
         name = str(m.get("name") or "").strip()
         if not NAME_RE.match(name) or name == "weekly":
-            raise _err(source, f"{key}.name", f"tên mức «{name}» không hợp lệ (chữ thường, số, dấu _; khác «weekly»)",
-                       f"invalid level name «{name}» (lower case letters, digits, _; not «weekly»)", lang)
+            raise _err(source, f"{key}.name", tr(lang, "pol.invalid_level_name_lower_case", name=name), lang)
         if name in names:
-            raise _err(source, f"{key}.name", f"tên mức «{name}» bị trùng", f"duplicate level name «{name}»", lang)
+            raise _err(source, f"{key}.name", tr(lang, "pol.duplicate_level_name", name=name), lang)
         names.add(name)
         key = f"levels[{i}] ({name})"
         has_before, has_over = "before_working_days" in m, "overdue_working_days" in m
         if has_before == has_over:
-            raise _err(source, key, "cần đúng một trong hai khóa before_working_days hoặc overdue_working_days",
-                       "needs exactly one of before_working_days or overdue_working_days", lang)
+            raise _err(source, key, tr(lang, "pol.needs_exactly_one_before_working"), lang)
         kind = "before" if has_before else "overdue"
         days = _int(m["before_working_days" if has_before else "overdue_working_days"], source,
                     f"{key}.{'before' if has_before else 'overdue'}_working_days", lang)
@@ -344,10 +328,7 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
     order = [p for p in parsed if p[1] == "before"] + [p for p in parsed if p[1] == "overdue"]
     if order != parsed or any(a[2] <= b[2] for a, b in zip(order, order[1:]) if a[1] == b[1] == "before") \
             or any(a[2] >= b[2] for a, b in zip(order, order[1:]) if a[1] == b[1] == "overdue"):
-        raise _err(source, "levels", "các mức phải theo thứ tự tăng dần mức độ: nhắc trước hạn (số ngày giảm dần), "
-                   "rồi quá hạn (số ngày tăng dần), không trùng số ngày",
-                   "levels must go from mild to severe: reminders (days decreasing), then overdue levels "
-                   "(days increasing), without repeating a number of days", lang)
+        raise _err(source, "levels", tr(lang, "pol.levels_must_go_from_mild"), lang)
     levels = tuple(Level(name=n, rank=r, kind=k, working_days=d, to=t)
                    for r, (n, k, d, t) in enumerate(parsed, start=1))
     last_over = max((lv.working_days for lv in levels if lv.kind == "overdue"), default=0)
@@ -364,8 +345,7 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
                        weekends=_bool(qh.get("weekends", False), source, "quiet_hours.weekends", lang),
                        holidays=_bool(qh.get("holidays", False), source, "quiet_hours.holidays", lang))
     if (quiet.start is None) != (quiet.end is None):
-        raise _err(source, "quiet_hours", "cần cả start và end (ví dụ \"21:00\" và \"07:00\")",
-                   "needs both start and end (e.g. \"21:00\" and \"07:00\")", lang)
+        raise _err(source, "quiet_hours", tr(lang, "pol.needs_both_start_end_e"), lang)
     dm = _mapping(data.get("delivery"), source, "delivery", lang, set(DELIVERY_DEFAULTS))
     dvals = {k: _int(dm.get(k, v), source, f"delivery.{k}", lang, minimum=1) for k, v in DELIVERY_DEFAULTS.items()}
     return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, quiet_hours=quiet,
@@ -379,21 +359,18 @@ def read_policy_file(path: str | Path, *, lang: str = "vi") -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise PolicyError(_t(lang, f"Không đọc được tệp chính sách nhắc việc «{source}»: {exc.strerror or exc}.",
-                             f"Cannot read the escalation policy «{source}»: {exc.strerror or exc}.")) from None
+        raise PolicyError(tr(lang, "pol.cannot_read_escalation_policy", source=source, value=exc.strerror or exc)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = _t(lang, f" (dòng {mark.line + 1}, cột {mark.column + 1})",
-                   f" (line {mark.line + 1}, column {mark.column + 1})") if mark else ""
-        raise PolicyError(_t(lang, f"Tệp chính sách nhắc việc «{source}» có lỗi cú pháp YAML{where}: {getattr(exc, 'problem', exc)}.",
-                             f"The escalation policy «{source}» is not valid YAML{where}: {getattr(exc, 'problem', exc)}.")) from None
+        where = tr(lang, "pol.line_column", mark_line=mark.line + 1, mark_column=mark.column + 1) if mark else ""
+        raise PolicyError(tr(lang, "pol.escalation_policy_not_valid_yaml", source=source, where=where,
+                             problem=getattr(exc, 'problem', exc))) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise PolicyError(_t(lang, f"Tệp chính sách nhắc việc «{source}» phải là một bảng YAML.",
-                             f"The escalation policy «{source}» must be a YAML mapping."))
+        raise PolicyError(tr(lang, "pol.escalation_policy_must_be_yaml_2", source=source))
     return data
 
 
@@ -437,8 +414,7 @@ def with_override(base: Policy, override: Any, *, source: str, lang: str = "vi")
     if override in (None, {}):
         return base
     if not isinstance(override, dict):
-        raise PolicyError(_t(lang, f"{source}: phần ghi đè chính sách nhắc việc phải là một bảng.",
-                             f"{source}: an escalation policy override must be a mapping."))
+        raise PolicyError(tr(lang, "pol.escalation_policy_override_must_be", source=source))
     return parse_policy(merge(base.raw, override), source=source, lang=lang)
 
 
@@ -452,8 +428,7 @@ def calendar_from_settings(settings: Mapping[str, Any], *, lang: str = "vi") -> 
             try:
                 days[key].append(date.fromisoformat(str(d)))
             except ValueError:
-                raise PolicyError(_t(lang, f"Thiết lập của Ban Chỉ đạo, mục settings.{key}: ngày «{d}» không hợp lệ (YYYY-MM-DD).",
-                                     f"Committee settings, key settings.{key}: invalid date «{d}» (YYYY-MM-DD).")) from None
+                raise PolicyError(tr(lang, "pol.committee_settings_key_settings_invalid", field=key, d=d)) from None
     if not days["extra_holidays"] and not days["extra_workdays"]:
         return default_calendar()
     try:

@@ -88,6 +88,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import DEFAULT_TZ, end_of_local_day, local_date, local_datetime
 from engine.errors import UserError
+from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
 from engine.timeliness import completion_of
 
@@ -103,11 +104,6 @@ COUNT_KEYS: tuple[str, ...] = (
     "no_deadline", "due_soon", "due_soon_without_progress", "cancelled",
 )  # fmt: skip
 DEADLINE_EVENTS = ("extension_approved", "deadline_changed")
-ROMAN = ("I", "II", "III", "IV")
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 # =====================================================================================
@@ -145,8 +141,7 @@ def normalise_kind(kind: str, *, lang: str = "vi") -> str:
     k = (kind or "").strip().lower()
     k = KIND_ALIASES.get(k, k)
     if k not in KINDS:
-        raise UserError(_t(lang, f"Loại báo cáo «{kind}» không hợp lệ; dùng: {', '.join(KINDS)}.",
-                           f"Unknown report kind «{kind}»; use: {', '.join(KINDS)}."))
+        raise UserError(tr(lang, "rep.unknown_report_kind_use", kind=kind, KINDS=', '.join(KINDS)))
     return k
 
 
@@ -154,10 +149,7 @@ def check_cutoff(cutoff_day: int | None, *, lang: str = "vi") -> int | None:
     if cutoff_day in (None, 0):
         return None
     if not isinstance(cutoff_day, int) or not 1 <= cutoff_day <= 28:
-        raise UserError(_t(lang, f"Ngày chốt số liệu «{cutoff_day}» không hợp lệ: dùng 1–28 (ví dụ 14: kỳ tháng "
-                                 "chạy từ ngày 15 tháng trước đến ngày 14 tháng này), hoặc bỏ trống để tính theo tháng dương lịch.",
-                           f"Invalid cut-off day «{cutoff_day}»: use 1-28 (e.g. 14: a month runs from the 15th of the "
-                           "previous month to the 14th), or leave it out for calendar periods."))
+        raise UserError(tr(lang, "rep.invalid_cut_off_day_use", cutoff_day=cutoff_day))
     return cutoff_day
 
 
@@ -166,8 +158,7 @@ def check_as_of(as_of: date, *, lang: str = "vi") -> date:
     :func:`parse_period`): a date far outside would only overflow the date arithmetic."""
     if not 2000 <= as_of.year <= 2100:
         d, m, y = as_of.day, as_of.month, as_of.year
-        raise UserError(_t(lang, f"Ngày số liệu {d:02d}/{m:02d}/{y:04d} nằm ngoài khoảng năm 2000–2100.",
-                           f"The as-of date {y:04d}-{m:02d}-{d:02d} is outside the years 2000-2100."))
+        raise UserError(tr(lang, "rep.as_date_outside_years_2000", d=d, m=m, y=y))
     return as_of
 
 
@@ -207,7 +198,6 @@ _PERIOD_FORMS: tuple[tuple[re.Pattern[str], str, bool], ...] = (
     (re.compile(r"h([12])\s*[/-]\s*(\d{4})", re.I), "semiannual", True),
     (re.compile(r"(\d{4})"), "annual", False),
 )
-PERIOD_EXAMPLES = "2025-05 (tháng), 2025-Q2 (quý), 2025-H1 (6 tháng), 2025 (năm)"
 
 
 def parse_period(text: str, *, kind: str | None = None, cutoff_day: int | None = None,
@@ -227,17 +217,14 @@ def parse_period(text: str, *, kind: str | None = None, cutoff_day: int | None =
             a, b = int(m.group(1)), int(m.group(2))
             y, n = (b, a) if swapped else (a, b)
         if not 2000 <= y <= 2100:
-            raise UserError(_t(lang, f"Kỳ «{s}»: năm {y} nằm ngoài khoảng 2000–2100.",
-                               f"Period «{s}»: year {y} is outside 2000-2100."))
+            raise UserError(tr(lang, "rep.period_year_outside_2000_2100", s=s, y=y))
         if k == "monthly" and not 1 <= n <= 12:
-            raise UserError(_t(lang, f"Kỳ «{s}»: không có tháng {n}.", f"Period «{s}»: there is no month {n}."))
+            raise UserError(tr(lang, "rep.period_there_no_month", s=s, n=n))
         if want and k != want:
-            raise UserError(_t(lang, f"Kỳ «{s}» không phải kỳ {kind_label(want, 'vi')}; ví dụ: {_example(want)}.",
-                               f"Period «{s}» is not a {want} period; e.g. {_example(want)}."))
+            raise UserError(tr(lang, "rep.period_not_of_kind", s=s, kind=tr(lang, f"rep.kind_word.{want}"),
+                               example=_example(want)))
         return make_period(k, y, n, cutoff_day=cutoff_day)
-    raise UserError(_t(lang, f"Kỳ báo cáo «{s}» không hợp lệ; dùng một trong các dạng: {PERIOD_EXAMPLES}.",
-                       f"Invalid period «{s}»; use one of: 2025-05 (month), 2025-Q2 (quarter), 2025-H1 "
-                       "(half year), 2025 (year)."))
+    raise UserError(tr(lang, "rep.invalid_period", s=s))
 
 
 def _example(kind: str) -> str:
@@ -258,9 +245,7 @@ def previous_period(p: ReportPeriod) -> ReportPeriod:
 
 
 def kind_label(kind: str, lang: str = "vi") -> str:
-    vi = {"monthly": "tháng", "quarterly": "quý", "semiannual": "6 tháng", "annual": "năm"}
-    en = {"monthly": "monthly", "quarterly": "quarterly", "semiannual": "half-yearly", "annual": "annual"}
-    return (en if lang == "en" else vi)[kind]
+    return tr(lang, f"rep.kind.{kind}")
 
 
 def period_label(p: ReportPeriod | Mapping[str, Any], lang: str = "vi") -> str:
@@ -270,13 +255,12 @@ def period_label(p: ReportPeriod | Mapping[str, Any], lang: str = "vi") -> str:
     else:
         kind, year, number = p.kind, p.year, p.number
     if kind == "monthly":
-        return _t(lang, f"tháng {number:02d}/{year}", f"{date(year, number, 1):%B %Y}")
+        return tr(lang, "rep.period.monthly", month=date(year, number, 1))
     if kind == "quarterly":
-        return _t(lang, f"quý {ROMAN[number - 1]}/{year}", f"Q{number} {year}")
+        return tr(lang, "rep.period.quarterly", quarter=tr(lang, f"rep.quarter.{number}"), year=year)
     if kind == "semiannual":
-        return _t(lang, f"6 tháng {'đầu' if number == 1 else 'cuối'} năm {year}",
-                  f"{'first' if number == 1 else 'second'} half of {year}")
-    return _t(lang, f"năm {year}", f"{year}")
+        return tr(lang, "rep.period.first_half" if number == 1 else "rep.period.second_half", year=year)
+    return tr(lang, "rep.period.annual", year=year)
 
 
 # =====================================================================================
@@ -319,50 +303,43 @@ def parse_rules(raw: Any, *, source: str = "status_rules", lang: str = "vi") -> 
     if raw is None:
         return StatusRules()
     if not isinstance(raw, Mapping):
-        raise UserError(_t(lang, f"{source}: quy tắc xếp loại phải là một bảng có «red» và/hoặc «yellow».",
-                           f"{source}: the status rules must be a mapping with «red» and/or «yellow»."))
+        raise UserError(tr(lang, "rep.status_rules_must_be_mapping", source=source))
     bad = set(raw) - set(RULE_KEYS)
     if bad:
-        raise UserError(_t(lang, f"{source}: khóa không hợp lệ {', '.join(sorted(map(str, bad)))}; dùng red, yellow.",
-                           f"{source}: unknown key(s) {', '.join(sorted(map(str, bad)))}; use red, yellow."))
+        raise UserError(tr(lang, "rep.unknown_key_s_use_red", source=source, sorted=', '.join(sorted(map(str, bad)))))
     vals: dict[str, Any] = {}
     for level, keys in RULE_KEYS.items():
         sub = raw.get(level) or {}
         if not isinstance(sub, Mapping):
-            raise UserError(_t(lang, f"{source}.{level} phải là một bảng.", f"{source}.{level} must be a mapping."))
+            raise UserError(tr(lang, "rep.must_be_mapping", source=source, level=level))
         unknown = set(sub) - keys
         if unknown:
-            raise UserError(_t(lang, f"{source}.{level}: khóa không hợp lệ {', '.join(sorted(map(str, unknown)))}; "
-                                     f"dùng {', '.join(sorted(keys))}.",
-                               f"{source}.{level}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                               f"use {', '.join(sorted(keys))}."))
+            raise UserError(tr(lang, "rep.unknown_key_s_use", source=source, level=level,
+                               sorted=', '.join(sorted(map(str, unknown))),
+                               sorted2=', '.join(sorted(keys))))
         for k, v in sub.items():
             where = f"{source}.{level}.{k}"
             if k == "without_progress":
                 if not isinstance(v, bool):
-                    raise UserError(_t(lang, f"{where} phải là true hoặc false (nhận «{v}»).",
-                                       f"{where} must be true or false (got «{v}»)."))
+                    raise UserError(tr(lang, "rep.must_be_true_or_false", where=where, v=v))
                 vals["yellow_require_progress"] = v
                 continue
             if v is None:
                 if level == "red":
-                    raise UserError(_t(lang, f"{where} không được để trống.", f"{where} cannot be empty."))
+                    raise UserError(tr(lang, "rep.cannot_be_empty", where=where))
                 vals[f"{level}_{k}"] = None
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise UserError(_t(lang, f"{where} phải là một số (nhận «{v}»).", f"{where} must be a number (got «{v}»)."))
+                raise UserError(tr(lang, "rep.must_be_number_got", where=where, v=v))
             if k == "on_time_rate_below":
                 rate = float(v) / 100 if v > 1 else float(v)
                 if not 0 <= rate <= 1:
-                    raise UserError(_t(lang, f"{where} phải nằm trong 0–1 hoặc 0–100% (nhận «{v}»).",
-                                       f"{where} must be within 0-1 or 0-100% (got «{v}»)."))
+                    raise UserError(tr(lang, "rep.must_be_within_0_1", where=where, v=v))
                 vals[f"{level}_{k}"] = rate
             else:
                 if v < 0 or int(v) != v or (k == "overdue_at_least" and v < 1):
-                    raise UserError(_t(lang, f"{where} phải là số nguyên {'≥ 1' if k == 'overdue_at_least' else '≥ 0'} "
-                                             f"(nhận «{v}»).",
-                                       f"{where} must be a whole number {'>= 1' if k == 'overdue_at_least' else '>= 0'} "
-                                       f"(got «{v}»)."))
+                    key = "rep.rule_whole_number_min1" if k == "overdue_at_least" else "rep.rule_whole_number_min0"
+                    raise UserError(tr(lang, key, where=where, v=v))
                 vals[f"{level}_{k}"] = int(v)
     return StatusRules(**vals)
 
@@ -375,13 +352,11 @@ def load_rules_file(path: str | Path, *, lang: str = "vi") -> StatusRules:
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise UserError(_t(lang, f"Không đọc được tệp quy tắc «{p}»: {exc.strerror or exc}.",
-                           f"Cannot read the rules file «{p}»: {exc.strerror or exc}.")) from None
+        raise UserError(tr(lang, "rep.cannot_read_rules_file", p=p, value=exc.strerror or exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" ({_t(lang, 'dòng', 'line')} {mark.line + 1})" if mark else ""
-        raise UserError(_t(lang, f"Tệp quy tắc «{p}» có lỗi cú pháp YAML{where}.",
-                           f"The rules file «{p}» is not valid YAML{where}.")) from None
+        where = f" ({tr(lang, 'rep.line')} {mark.line + 1})" if mark else ""
+        raise UserError(tr(lang, "rep.rules_file_not_valid_yaml", p=p, where=where)) from None
     if isinstance(data, Mapping) and "status_rules" in data:
         data = data["status_rules"]
     return parse_rules(data, source=p.name, lang=lang)
@@ -438,19 +413,17 @@ def _plan_for(session: Session, plan_code: str | None, lang: str) -> Plan:
         plan = session.execute(select(Plan).where(Plan.code == plan_code.strip())).scalar_one_or_none()
         if plan is None:
             known = session.execute(select(Plan.code).order_by(Plan.code)).scalars().all()
-            hint = _t(lang, f" Các kế hoạch hiện có: {', '.join(known)}." if known else " Chưa có kế hoạch nào được nạp.",
-                      f" Loaded plans: {', '.join(known)}." if known else " No plan is loaded.")
-            raise UserError(_t(lang, f"Không có kế hoạch mã «{plan_code}».{hint}", f"There is no plan «{plan_code}».{hint}"))
+            hint = tr(lang, "rep.hint_loaded_plans", plans=", ".join(known)) if known else tr(lang, "rep.hint_no_plan")
+            raise UserError(tr(lang, "rep.there_no_plan", plan_code=plan_code, hint=hint))
         return plan
     plans = session.execute(select(Plan).where(Plan.status != "cancelled", Plan.parent_plan_id.is_(None))
                             .order_by(Plan.code)).scalars().all()
     if len(plans) == 1:
         return plans[0]
     if not plans:
-        raise UserError(_t(lang, "Chưa có kế hoạch nào được nạp (dùng «steer plan load»).",
-                           "No plan is loaded (use «steer plan load»)."))
-    raise UserError(_t(lang, f"Có {len(plans)} kế hoạch; hãy chọn một bằng --plan: {', '.join(p.code for p in plans)}.",
-                       f"There are {len(plans)} plans; pick one with --plan: {', '.join(p.code for p in plans)}."))
+        raise UserError(tr(lang, "rep.no_plan_loaded_use_steer"))
+    raise UserError(tr(lang, "rep.there_plans_pick_one_with", n_plans=len(plans),
+                       items=', '.join(p.code for p in plans)))
 
 
 def _load(session: Session, plan: Plan, cut: datetime) -> _Loaded:
@@ -1059,10 +1032,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     else:
         p = period_for(kind, as_of, cutoff_day=cutoff_day)
     if as_of < p.start:
-        raise UserError(_t(lang, f"Ngày số liệu {as_of:%d/%m/%Y} trước ngày bắt đầu kỳ {period_label(p)} "
-                                 f"({p.start:%d/%m/%Y}).",
-                           f"The as-of date {as_of.isoformat()} is before the start of {period_label(p, 'en')} "
-                           f"({p.start.isoformat()})."))
+        raise UserError(tr(lang, "rep.as_of_before_period", as_of=as_of, period=period_label(p, lang), start=p.start))
     rules = rules or committee_rules(session, lang=lang)
     tz = session.execute(select(Committee.timezone).order_by(Committee.id).limit(1)).scalar_one_or_none() or DEFAULT_TZ
     due_soon_days = rules.yellow_due_within_days if rules.yellow_due_within_days is not None else 7
@@ -1224,7 +1194,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
 
     return {
         "schema": SCHEMA,
-        "lang": "en" if lang == "en" else "vi",
+        "lang": norm_lang(lang),
         "kind": kind,
         "period": {**p.as_dict(), "label": period_label(p, lang)},
         "as_of": as_of.isoformat(),
@@ -1415,8 +1385,7 @@ def committee_today(session: Session, now: datetime) -> date:
 def report_title(data: Mapping[str, Any]) -> str:
     """"Báo cáo tình hình thực hiện KH-57-LS tháng 05/2025" (for file names and mail subjects)."""
     lang = data.get("lang", "vi")
-    return _t(lang, f"Báo cáo tình hình thực hiện {data['plan']['code']} {data['period']['label']}",
-              f"Progress report {data['plan']['code']} {data['period']['label']}")
+    return tr(lang, "rep.progress_report", code=data['plan']['code'], label=data['period']['label'])
 
 
 __all__ = [

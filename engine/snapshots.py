@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.audit import append_event
 from engine.db import id_fits
 from engine.errors import UserError
+from engine.i18n import tr
 from engine.models import Plan, ReportSnapshot
 
 
@@ -51,11 +52,9 @@ def get_snapshot(session: Session, snapshot_id: int, *, lang: str = "vi") -> Rep
     row = session.get(ReportSnapshot, snapshot_id) if id_fits(session, snapshot_id) else None
     if row is None:
         known = session.execute(select(ReportSnapshot.id).order_by(ReportSnapshot.id.desc()).limit(10)).scalars().all()
-        hint = (f" Các báo cáo gần nhất: {', '.join(map(str, known))}." if known
-                else " Chưa có báo cáo nào được lưu.") if lang != "en" else \
-            (f" Latest reports: {', '.join(map(str, known))}." if known else " No report has been stored yet.")
-        raise UserError(f"Không có báo cáo đã lưu số {snapshot_id}.{hint}" if lang != "en"
-                        else f"There is no stored report {snapshot_id}.{hint}")
+        hint = (tr(lang, "rep.snapshot_hint_latest", ids=", ".join(map(str, known))) if known
+                else tr(lang, "rep.snapshot_hint_none"))
+        raise UserError(tr(lang, "rep.snapshot_not_found", snapshot_id=snapshot_id, hint=hint))
     return row
 
 
@@ -64,8 +63,7 @@ def snapshot_data(session: Session, snapshot_id: int, *, lang: str = "vi", verif
     row = get_snapshot(session, snapshot_id, lang=lang)
     data = dict(row.data)
     if verify and checksum(data) != row.checksum:
-        raise UserError(f"Báo cáo đã lưu số {snapshot_id} đã bị sửa sau khi lưu (mã kiểm tra không khớp)." if lang != "en"
-                        else f"Stored report {snapshot_id} was altered after it was stored (checksum mismatch).")
+        raise UserError(tr(lang, "rep.snapshot_altered", snapshot_id=snapshot_id))
     return data
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.i18n import tr
 from flows.settings import configure
 
 DEFAULT_POOL = "steer"
@@ -49,10 +50,6 @@ class Registered:
     id: str
     schedule: str  # "cron 0 8 * * 1-5 (Asia/Ho_Chi_Minh)" / "every 600 s"
     entrypoint: str
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 def api_url() -> str | None:
@@ -113,22 +110,13 @@ def deploy(*, db_url: str, pool: str = DEFAULT_POOL, policy: str | None = None, 
 
     url = api_url()
     if not url:
-        raise DeployError(_t(lang, "Chưa đặt PREFECT_API_URL (ví dụ http://127.0.0.1:4200/api): «steer deploy» cần một "
-                                   "máy chủ Prefect thật («prefect server start»).",
-                             "PREFECT_API_URL is not set (e.g. http://127.0.0.1:4200/api): «steer deploy» needs a real "
-                             "Prefect server («prefect server start»)."))
+        raise DeployError(tr(lang, "flow.prefect_api_url_not_set"))
     db = database_url(db_url)
     if make_url(db).password is not None and not db_from_worker_env:
-        raise DeployError(_t(lang, f"Địa chỉ cơ sở dữ liệu {redact(db)} có mật khẩu; không ghi nó vào deployment (ai mở "
-                                   "được giao diện Prefect đều thấy). Đặt STEER_DATABASE_URL trong môi trường của worker và "
-                                   "chạy lại với --db-from-worker-env, hoặc dùng ~/.pgpass.",
-                             f"The database URL {redact(db)} has a password; it will not be written into the deployments "
-                             "(anyone who can open the Prefect UI would see it). Set STEER_DATABASE_URL in the worker's "
-                             "environment and rerun with --db-from-worker-env, or use ~/.pgpass."))
+        raise DeployError(tr(lang, "flow.database_url_has_password_it", db=redact(db)))
     ok, detail = _health(url)
     if not ok:
-        raise DeployError(_t(lang, f"Không kết nối được máy chủ Prefect {url}: {detail}",
-                             f"Cannot reach the Prefect server {url}: {detail}"))
+        raise DeployError(tr(lang, "flow.cannot_reach_prefect_server", url=url, detail=detail))
     if db.startswith("sqlite") and ":///" in db and not db.startswith("sqlite:////"):
         # a relative SQLite path would resolve against the worker's working directory
         db = "sqlite:///" + str(Path(db.split(":///", 1)[1]).resolve())
@@ -176,8 +164,7 @@ def ensure_pool(name: str, *, lang: str = "vi") -> str:
                                                    base_job_template=ProcessWorker.get_default_base_job_template()))
             return "created"
     if pool.type != "process":
-        raise DeployError(_t(lang, f"Work pool «{name}» có kiểu {pool.type}, cần kiểu process.",
-                             f"Work pool «{name}» is of type {pool.type}; Steer needs a process pool."))
+        raise DeployError(tr(lang, "flow.work_pool_type_steer_needs", name=name, pool_type=pool.type))
     return "exists"
 
 
@@ -203,10 +190,9 @@ def prefect_checks(*, timeout: float = 5.0, lang: str = "vi", names: Sequence[st
     from notifications.doctor import FAIL, OK, Check
 
     url = api_url()
-    label = _t(lang, "Máy chủ Prefect", "Prefect API")
+    label = tr(lang, "flow.prefect_api")
     if not url:
-        return [Check(label, FAIL, _t(lang, "chưa đặt PREFECT_API_URL (vd. http://127.0.0.1:4200/api)",
-                                     "PREFECT_API_URL is not set (e.g. http://127.0.0.1:4200/api)"))]
+        return [Check(label, FAIL, tr(lang, "flow.prefect_api_url_not_set_2"))]
     ok, detail = _health(url, timeout)
     if not ok:
         return [Check(label, FAIL, f"{url}: {detail}")]
@@ -216,14 +202,14 @@ def prefect_checks(*, timeout: float = 5.0, lang: str = "vi", names: Sequence[st
     headers = _auth_headers()
     with httpx.Client(timeout=timeout, headers=headers) as http:
         for name in names:
-            row = _t(lang, f"Deployment {name}", f"Deployment {name}")
+            row = tr(lang, "flow.deployment", name=name)
             try:
                 r = http.get(f"{base}/deployments/name/{name}")
             except httpx.HTTPError as exc:
                 out.append(Check(row, FAIL, type(exc).__name__))
                 continue
             if r.status_code == 404:
-                out.append(Check(row, FAIL, _t(lang, "chưa đăng ký (chạy «steer deploy»)", "not registered (run «steer deploy»)")))
+                out.append(Check(row, FAIL, tr(lang, "flow.not_registered_run_steer_deploy")))
                 continue
             if r.status_code != 200:
                 out.append(Check(row, FAIL, f"HTTP {r.status_code}"))
@@ -235,11 +221,10 @@ def prefect_checks(*, timeout: float = 5.0, lang: str = "vi", names: Sequence[st
             text = ", ".join(f"cron {s['cron']} ({s.get('timezone')})" if s.get("cron") else
                              f"every {int(float(s.get('interval', 0)))} s" for s in sched)
             if dep.get("paused") or not active:
-                out.append(Check(row, FAIL, _t(lang, f"đang tạm dừng ({text})", f"paused ({text})")))
+                out.append(Check(row, FAIL, tr(lang, "flow.paused", text=text)))
                 continue
             if not pool:
-                out.append(Check(row, FAIL, _t(lang, "không gắn work pool (chạy «steer deploy»)",
-                                               "no work pool (run «steer deploy»)")))
+                out.append(Check(row, FAIL, tr(lang, "flow.no_work_pool_run_steer")))
                 continue
             pools.add(pool)
             out.append(Check(row, OK, f"pool {pool}; {text}"))
@@ -256,10 +241,9 @@ def prefect_checks(*, timeout: float = 5.0, lang: str = "vi", names: Sequence[st
                 continue
             online = [w for w in workers if str(w.get("status", "")).upper() == "ONLINE"]
             if online:
-                out.append(Check(row, OK, _t(lang, f"{len(online)} worker đang chạy", f"{len(online)} worker(s) online")))
+                out.append(Check(row, OK, tr(lang, "flow.worker_s_online", n_online=len(online))))
             else:
-                out.append(Check(row, FAIL, _t(lang, f"không có worker nào đang chạy: prefect worker start --pool {pool}",
-                                               f"no worker online: prefect worker start --pool {pool}")))
+                out.append(Check(row, FAIL, tr(lang, "flow.no_worker_online_prefect_worker", pool=pool)))
     return out
 
 

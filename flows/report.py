@@ -27,6 +27,8 @@ from typing import Any
 from flows import settings as _quiet  # noqa: F401  (quiet Prefect environment, before prefect loads)
 from prefect import flow, task
 
+from engine.i18n import tr
+
 MONTHLY_CRON = "0 8 20 * *"
 QUARTERLY_CRON = "0 8 20 3,6,9,12 *"
 DEFAULT_FORMATS: tuple[str, ...] = ("xlsx", "docx", "html")
@@ -131,14 +133,9 @@ def deliver_report(report: dict[str, Any], files: Sequence[str], *, db_url: str 
     from notifications.report_delivery import send_report
 
     s = report["summary"]
-    if lang == "en":
-        body = (f"{report['title']} (figures as of {report['as_of']}): {s['due']} work items due, "
-                f"{s['completed']} completed, {s['overdue']} overdue. Attached: "
-                + ", ".join(Path(f).name for f in files) + ".")
-    else:
-        body = (f"{report['title']} (số liệu đến {date.fromisoformat(report['as_of']):%d/%m/%Y}): {s['due']} phần việc "
-                f"đến hạn, {s['completed']} đã hoàn thành, {s['overdue']} quá hạn. Tệp đính kèm: "
-                + ", ".join(Path(f).name for f in files) + ".")
+    body = tr(lang, "flow.report_mail_body", title=report["title"], as_of=date.fromisoformat(report["as_of"]),
+              due=s["due"], completed=s["completed"], overdue=s["overdue"],
+              files=", ".join(Path(f).name for f in files))
     return send_report(recipients(db_url=db_url), title=report["title"], body=body, attachments=files)
 
 

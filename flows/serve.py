@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.i18n import tr
 from flows.settings import QUIET_ENV, configure
 
 
@@ -124,18 +125,14 @@ def serve(*, db_url: str | None = None, data_dir: Path = Path(".steer"), port: i
           policy: str | None = None, say: Callable[[str], None] = print, lang: str = "vi") -> None:
     """Start (or use) a Prefect server and serve the deployments until Ctrl-C."""
     configure()
-    def t(vi: str, en: str) -> str:
-        return en if lang == "en" else vi
-
     server: LocalServer | None = None
     if not os.environ.get("PREFECT_API_URL"):
         home = (data_dir / "prefect").resolve()
-        say(t(f"Khởi động máy chủ Prefect cục bộ (dữ liệu ở {home}) …",
-              f"Starting a local Prefect server (data in {home}) …"))
+        say(tr(lang, "flow.starting_local_prefect_server_data", home=home))
         os.environ.setdefault("PREFECT_HOME", str(home))
         server = start_server(home, port=port)
         os.environ["PREFECT_API_URL"] = server.api_url
-        say(t(f"Máy chủ Prefect: {server.api_url.removesuffix('/api')}", f"Prefect server: {server.api_url.removesuffix('/api')}"))
+        say(tr(lang, "flow.prefect_server", url=server.api_url.removesuffix('/api')))
     try:
         from engine.db import database_url, make_engine, transaction
         from engine.escalation import committee
@@ -151,8 +148,7 @@ def serve(*, db_url: str | None = None, data_dir: Path = Path(".steer"), port: i
 
         deps = deployments(url, tz=tz, policy=policy) + report_deployments(url, tz)
         names = ", ".join(f"{d.flow_name}/{d.name}" for d in deps)
-        say(t(f"Đang chạy lịch: {names} (múi giờ {tz}). Nhấn Ctrl-C để dừng.",
-              f"Serving: {names} (timezone {tz}). Press Ctrl-C to stop."))
+        say(tr(lang, "flow.serving_timezone_press_ctrl_c", names=names, tz=tz))
         try:
             prefect_serve(*deps, print_starting_message=False, pause_on_shutdown=False)
         except (KeyboardInterrupt, SystemExit):
@@ -164,9 +160,9 @@ def serve(*, db_url: str | None = None, data_dir: Path = Path(".steer"), port: i
         previous = _ignore_sigint()
         try:
             if server is not None:
-                say(t("Đang dừng máy chủ Prefect …", "Stopping the Prefect server …"))
+                say(tr(lang, "flow.stopping_prefect_server"))
                 server.stop()
-            say(t("Đã dừng.", "Stopped."))
+            say(tr(lang, "flow.stopped"))
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)

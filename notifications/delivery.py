@@ -37,6 +37,7 @@ from engine import clock
 from engine import escalation as esc
 from engine import outbox
 from engine.db import transaction
+from engine.i18n import tr
 from engine.outbox import TargetOutcome, fingerprint
 from engine.policy import Policy
 from notifications.messages import Message, render
@@ -249,8 +250,7 @@ def _deliver(engine: Engine, batch: outbox.Batch, *, notifier: Notifier, ctx: es
         status = outbox.record_outcome(
             s, batch, outcomes, now=clock_fn(), worker=worker, delivery=pol.delivery, quiet=pol.quiet_hours, tz=ctx.tz,
             calendar=ctx.calendar, obsolete=digest.obsolete if message is not None else list(batch.row_ids),
-            no_targets_error=("không có địa chỉ nhận thông báo (notify)" if ctx.language != "en"
-                              else "no notify address"))
+            no_targets_error=tr(ctx.language, "notify.no_targets"))
     if message is None:
         return status, None
     return status, Sent(batch.recipient, digest.recipient_name, message.subject, message.items, status, batch.key)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.i18n import tr
 from notifications.delivery import MAIL_SCHEMES, _apprise, redact, redact_text
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
@@ -180,9 +181,6 @@ def check_targets(owners: Sequence[Owner], *, timeout: float = 5.0, lang: str = 
     if not (math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
 
-    def t(vi: str, en: str) -> str:
-        return en if lang == "en" else vi
-
     parsed: list[tuple[Owner, str, Endpoint | None, str]] = []
     for o in owners:
         for url in o.urls:
@@ -196,16 +194,16 @@ def check_targets(owners: Sequence[Owner], *, timeout: float = 5.0, lang: str = 
                 results[ep] = res
     out: list[Check] = []
     for o, url, ep, why in parsed:
-        name = f"{t('Nơi nhận', 'Target')} {o.ref}: {redact(url)}"
+        name = tr(lang, "notify.target", ref=o.ref, url=redact(url))
         if ep is None:
             if why == "invalid":
-                out.append(Check(name, FAIL, t("Apprise không đọc được địa chỉ này", "Apprise cannot parse this URL")))
+                out.append(Check(name, FAIL, tr(lang, "notify.apprise_cannot_parse_this_url")))
             else:
-                out.append(Check(name, SKIP, t("không kiểm tra được khi không gửi thật", "not checkable without sending")))
+                out.append(Check(name, SKIP, tr(lang, "notify.not_checkable_without_sending")))
             continue
         ok, detail = results[ep]
         if ok:
-            out.append(Check(name, OK, t(f"{ep.label()} kết nối được", f"{ep.label()} reachable")))
+            out.append(Check(name, OK, tr(lang, "notify.reachable", label=ep.label())))
         else:
             out.append(Check(name, FAIL, f"{ep.label()}: {detail}"))
     return out

@@ -20,27 +20,12 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from engine.escalation import STATE_ORDER, Digest
+from engine.i18n import has, norm_lang, tr
 from engine.lifecycle import status_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "overdue": ("Quá hạn", "Overdue"),
-    "due_soon": ("Sắp đến hạn", "Due soon"),
-    "extension_pending": ("Đề nghị gia hạn chờ quyết định", "Extension request awaiting a decision"),
-    "verification_pending": ("Chờ xác nhận hoàn thành", "Awaiting verification"),
-    "delivery_failed": ("Không gửi được thông báo", "Notification not delivered"),
-}
-# subject phrases: (vi, en singular, en plural)
-COUNT_PHRASES: dict[str, tuple[str, str, str]] = {
-    "overdue": ("{n} nhiệm vụ quá hạn", "{n} overdue task", "{n} overdue tasks"),
-    "delivery_failed": ("{n} thông báo không gửi được", "{n} notification not delivered", "{n} notifications not delivered"),
-    "extension_pending": ("{n} đề nghị gia hạn chờ quyết định", "{n} extension request awaiting a decision",
-                          "{n} extension requests awaiting a decision"),
-    "verification_pending": ("{n} kết quả chờ xác nhận", "{n} submission awaiting verification",
-                             "{n} submissions awaiting verification"),
-    "due_soon": ("{n} nhiệm vụ sắp đến hạn", "{n} task due soon", "{n} tasks due soon"),
-}
+# state labels and subject phrases: the catalog's notify.state.<state>, notify.count[_one].<state>
 
 
 @dataclass(frozen=True)
@@ -53,8 +38,9 @@ class Message:
     items: int = 0
 
 
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[1] if lang == "en" else pair[0]
+def state_label(state: str, lang: str) -> str:
+    key = f"notify.state.{state}"
+    return tr(lang, key) if has(key) else state
 
 
 @cache
@@ -81,20 +67,19 @@ def subject_parts(digest: Digest) -> list[str]:
         n = digest.counts.get(state, 0)
         if not n:
             continue
-        vi, en1, en2 = COUNT_PHRASES[state]
-        out.append((en1 if n == 1 else en2).format(n=n) if digest.lang == "en" else vi.format(n=n))
+        out.append(tr(digest.lang, f"notify.count_one.{state}" if n == 1 else f"notify.count.{state}", n=n))
     return out
 
 
 def render(digest: Digest) -> Message:
     from engine.links import digest_links
 
-    lang = "en" if digest.lang == "en" else "vi"
+    lang = norm_lang(digest.lang)
     digest_links(digest)  # signed one-click links when STEER_SECRET_KEY is set (engine/links.py)
     env = _env()
     ctx = {
         "digest": digest, "parts": subject_parts(digest), "tz": digest.tz,
-        "state_label": lambda s: _pick(STATE_LABELS.get(s, (s, s)), lang),
+        "state_label": lambda s: state_label(s, lang),
         "status_label": lambda s: status_label(s, lang),
     }
     subject = env.get_template(f"subject.{lang}.txt.j2").render(ctx).strip()

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.lifecycle import ROLE_LABELS, STATUS_LABELS, Actor
+from engine.lifecycle import ROLE_LABELS, Actor, status_label
 from engine.i18n import has, pick_lang, tr
 
 HERE = Path(__file__).resolve().parent
@@ -372,7 +372,7 @@ def render(request: Request, name: str, ctx: dict[str, Any] | None = None, *, st
         "t": lambda key, **fmt: tr(lang, key, **fmt),
         "csrf": csrf_token(request),
         "flashes": pop_flash(request),
-        "status_label": lambda st: (STATUS_LABELS.get(st, (st, st))[1 if lang == "en" else 0]) if st else "—",
+        "status_label": lambda st: status_label(st, lang) if st else "—",
         "tl_label": lambda tl: tr(lang, f"tl_{tl}") if tl else "—",
         "event_label": lambda kind: (tr(lang, f"ev_{kind}") if has(f"ev_{kind}") else kind),
         "path": request.url.path,

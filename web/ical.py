@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.i18n import tr
 from engine.lifecycle import OPEN_STATES, status_label
 from engine.models import Plan, Task, Unit, WorkItem
 
@@ -54,13 +55,13 @@ def unit_calendar(session: Session, unit: Unit, *, now: datetime, base_url: str,
     host = base_url.split("//", 1)[-1].split("/", 1)[0] or "steer"
     base = base_url.rstrip("/")
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Steer//Steering committee deadlines//VI", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", _fold(f"X-WR-CALNAME:{_escape(('Deadlines ' if lang == 'en' else 'Thời hạn ') + unit.name)}")]
+             "METHOD:PUBLISH", _fold(f"X-WR-CALNAME:{_escape(tr(lang, 'ical.name', unit=unit.name))}")]
     for w, task, plan_code, ucode in rows:
         start = w.deadline
         end = start + timedelta(days=1)
         summary = f"[{plan_code}/{task.code}] {task.title}"
-        desc = (f"{'Status' if lang == 'en' else 'Trạng thái'}: {status_label(w.status, lang)}\n"
-                f"{'Unit' if lang == 'en' else 'Đơn vị'}: {ucode}\n{base}/items/{w.id}")
+        desc = tr(lang, "ical.description", status=status_label(w.status, lang), unit=ucode,
+                  link=f"{base}/items/{w.id}")
         lines += [
             "BEGIN:VEVENT",
             f"UID:steer-item-{w.id}@{host}",

@@ -28,6 +28,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from engine.i18n import LANGS, tr
 from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanFileError, PlanSpec, SectionSpec, TaskSpec
 
@@ -59,56 +60,10 @@ _OPTIONAL_COLUMNS: tuple[_Column, ...] = (
     _Column("progress", 30),
 )
 
+ANNEX_FIELDS: tuple[str, ...] = ("code", "title", "lead", "coordinating", "deliverable", "deadline", "depends_on", "vice_chair", "note", "status", "completed_on", "progress")
+# the annex's column headers per language (catalog entries plan.annex_header.<field>)
 ANNEX_HEADERS: dict[str, dict[str, str]] = {
-    "vi": {
-        "code": "TT",
-        "title": "Tên nhiệm vụ",
-        "lead": "Cơ quan chủ trì",
-        "coordinating": "Cơ quan phối hợp",
-        "deliverable": "Kết quả/Sản phẩm",
-        "deadline": "Thời gian hoàn thành",
-        "depends_on": "Phụ thuộc",
-        "vice_chair": "Lãnh đạo phụ trách",
-        "note": "Ghi chú",
-        "status": "Trạng thái",
-        "completed_on": "Ngày hoàn thành",
-        "progress": "Kết quả hiện nay",
-    },
-    "en": {
-        "code": "No.",
-        "title": "Task",
-        "lead": "Lead agency",
-        "coordinating": "Coordinating agencies",
-        "deliverable": "Deliverable",
-        "deadline": "Deadline",
-        "depends_on": "Depends on",
-        "vice_chair": "Leader in charge",
-        "note": "Note",
-        "status": "Status",
-        "completed_on": "Completed on",
-        "progress": "Current result",
-    },
-}
-
-_TEXTS: dict[str, dict[str, str]] = {
-    "vi": {
-        "annex": "PHỤ LỤC",
-        "list": "DANH MỤC NHIỆM VỤ",
-        "list_of": "DANH MỤC NHIỆM VỤ THỰC HIỆN {title}",
-        "attached": "Kèm theo {document}",
-        "dated": " ngày {date}",
-        "by": " của {issuer}",
-        "sheet": "Phụ lục",
-    },
-    "en": {
-        "annex": "ANNEX",
-        "list": "LIST OF TASKS",
-        "list_of": "LIST OF TASKS UNDER {title}",
-        "attached": "Attached to {document}",
-        "dated": " dated {date}",
-        "by": " of {issuer}",
-        "sheet": "Annex",
-    },
+    lang: {field: tr(lang, f"plan.annex_header.{field}") for field in ANNEX_FIELDS} for lang in LANGS
 }
 
 _THIN = Side(style="thin")
@@ -118,10 +73,10 @@ _WRAP_CENTER = Alignment(wrap_text=True, horizontal="center", vertical="center")
 _FONT = "Times New Roman"
 
 
-def _lang_table(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+def _headers(lang: str) -> dict[str, str]:
     if lang not in ANNEX_HEADERS:
         raise ValueError(f"Unsupported language {lang!r}; use one of: {', '.join(ANNEX_HEADERS)}")
-    return ANNEX_HEADERS[lang], _TEXTS[lang]
+    return ANNEX_HEADERS[lang]
 
 
 def _join(values: Sequence[str]) -> str | None:
@@ -159,14 +114,14 @@ def _ordered_rows(spec: PlanSpec) -> list[SectionSpec | TaskSpec]:
     return rows
 
 
-def _attachment_line(spec: PlanSpec, texts: dict[str, str], issuer: str | None) -> str | None:
+def _attachment_line(spec: PlanSpec, lang: str, issuer: str | None) -> str | None:
     if not spec.document:
         return None
-    line = texts["attached"].format(document=spec.document)
+    line = tr(lang, "plan.annex.attached", document=spec.document)
     if spec.issued_on is not None:
-        line += texts["dated"].format(date=spec.issued_on.strftime("%d/%m/%Y"))
+        line += tr(lang, "plan.annex.dated", date=spec.issued_on.strftime("%d/%m/%Y"))
     if issuer:
-        line += texts["by"].format(issuer=issuer)
+        line += tr(lang, "plan.annex.by", issuer=issuer)
     return f"({line})"
 
 
@@ -187,7 +142,7 @@ def write_plan_xlsx(spec: PlanSpec, dest: Path, *, lang: str = "vi",
     ``issuer_name`` is the issuing body as printed in "(Kèm theo ... của <issuer>)";
     it defaults to ``spec.issued_by`` (which may be a unit code).
     """
-    headers, texts = _lang_table(lang)
+    headers = _headers(lang)
     dest = Path(dest)
     columns = list(_COLUMNS)
     values = [_task_values(t) for t in spec.tasks]
@@ -196,17 +151,17 @@ def write_plan_xlsx(spec: PlanSpec, dest: Path, *, lang: str = "vi",
 
     wb = Workbook()
     ws = wb.active
-    ws.title = texts["sheet"]
+    ws.title = tr(lang, "plan.annex.sheet")
 
     # Title block.
     row = 1
-    _title_row(ws, row, texts["annex"], ncols, bold=True, italic=False)
+    _title_row(ws, row, tr(lang, "plan.annex.annex"), ncols, bold=True, italic=False)
     row += 1
-    heading = texts["list_of"].format(title=spec.title.upper()) if spec.title else texts["list"]
+    heading = tr(lang, "plan.annex.list_of", title=spec.title.upper()) if spec.title else tr(lang, "plan.annex.list")
     _title_row(ws, row, heading, ncols, bold=True, italic=False,
                height=18 * max(1, len(heading) // 150 + 1))
     row += 1
-    attached = _attachment_line(spec, texts, issuer_name or spec.issued_by)
+    attached = _attachment_line(spec, lang, issuer_name or spec.issued_by)
     if attached:
         _title_row(ws, row, attached, ncols, bold=False, italic=True)
         row += 1

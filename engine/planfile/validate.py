@@ -20,6 +20,7 @@ from typing import Literal
 from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, DeadlineSpec, parse_deadline
 from engine.directory import Directory, People, UnitMatch, normalize_name
 from engine.errors import InputFileError
+from engine.i18n import tr
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
 
 Level = Literal["error", "warning"]
@@ -103,13 +104,10 @@ class PlanValidationError(InputFileError):
     def __init__(self, plan: ValidatedPlan, lang: str = "vi"):
         self.plan = plan
         n = len(plan.errors)
-        en = lang == "en"
-        head = (f"Plan «{plan.spec.source_file}» has {n} error(s); nothing was written to the database:" if en
-                else f"Kế hoạch «{plan.spec.source_file}» có {n} lỗi, chưa nạp gì vào cơ sở dữ liệu:")
+        head = (tr(lang, "plan.plan_has_error_s_nothing", file=plan.spec.source_file, n=n))
         lines = [head] + [f"  - {e}" for e in plan.errors[:20]]
         if n > 20:
-            lines.append(f"  … and {n - 20} more (see them all with «steer plan validate --format json»)" if en
-                         else f"  … và {n - 20} lỗi khác (dùng «steer plan validate --format json» để xem hết)")
+            lines.append(tr(lang, "plan.more_see_them_all_with", n=n - 20))
         super().__init__("\n".join(lines))
 
 
@@ -209,7 +207,6 @@ def validate_plan(
     lang: str = "vi",
 ) -> ValidatedPlan:
     people = people or People()
-    vi = lang != "en"
     plan_code = (code or spec.code or "").strip()
     issues: list[Issue] = []
     file_ref = SourceRef(spec.source_file)
@@ -217,33 +214,32 @@ def validate_plan(
         stem = re.sub(r"[^A-Za-z0-9]+", "-", spec.source_file.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip("-").upper()
         plan_code = stem or "PLAN"
         issues.append(Issue("warning", "plan_code_from_filename",
-                            f"Tệp không ghi mã kế hoạch; dùng mã «{plan_code}» lấy từ tên tệp (đặt bằng --code)."
-                            if vi else f"No plan code in the file; using «{plan_code}» from the file name (set it with --code).",
+                            tr(lang, "plan.no_plan_code_in_file", plan_code=plan_code),
                             file_ref))
     out = ValidatedPlan(spec=spec, code=plan_code, title=(spec.title or plan_code).strip(), issues=issues)
 
-    def too_long(text: str, limit: int, what_vi: str, what_en: str, ref: SourceRef, task: str | None = None) -> bool:
+    def too_long(text: str, limit: int, what: str, ref: SourceRef, task: str | None = None) -> bool:
         """Texts longer than their database column are refused here, with their place."""
         if len(text) <= limit:
             return False
         shown = " ".join(text.split())[:40]
         issues.append(Issue("error", "too_long",
-                            f"{what_vi} «{shown}…» dài {len(text)} ký tự, tối đa {limit}." if vi
-                            else f"{what_en} «{shown}…» is {len(text)} characters long; at most {limit}.",
+                            tr(lang, "plan.too_long", what=tr(lang, f"plan.what.{what}"), shown=shown, n=len(text),
+                               limit=limit),
                             ref, task))
         return True
 
-    too_long(plan_code, MAX_CODE, "Mã kế hoạch", "The plan code", file_ref.at("code"))
-    too_long(spec.document or "", 300, "Số văn bản", "The document number", file_ref.at("document"))
+    too_long(plan_code, MAX_CODE, "plan_code", file_ref.at("code"))
+    too_long(spec.document or "", 300, "document", file_ref.at("document"))
     for sec in spec.sections:
-        too_long(sec.code, 32, "Mã phần", "The section code", sec.source.at("code"))
+        too_long(sec.code, 32, "section_code", sec.source.at("code"))
     if spec.issued_on is not None and not MIN_YEAR <= spec.issued_on.year <= MAX_YEAR:
         # Deadlines ("trong 15 ngày", recurring ones) count from the issue date: a date in
         # 1900 or 9999 would make thousands of work items or dates past the calendar.
         shown = spec.issued_on.strftime("%d/%m/") + f"{spec.issued_on.year:04d}"
         issues.append(Issue("error", "bad_issued_on",
-                            f"Ngày ban hành kế hoạch «{shown}» nằm ngoài khoảng năm {MIN_YEAR}–{MAX_YEAR}."
-                            if vi else f"The plan's issue date «{shown}» is outside the years {MIN_YEAR}–{MAX_YEAR}.",
+                            tr(lang, "plan.plan_s_issue_date_outside", shown=shown, min_year=MIN_YEAR,
+                               max_year=MAX_YEAR),
                             file_ref.at("issued_on")))
 
     taken_codes = set(directory.units)
@@ -265,12 +261,12 @@ def validate_plan(
                     seen.add(ru.code)
                     result.append(ru)
                     if ru.new and ru.code not in out.new_units:
-                        if too_long(ru.name, 500, "Tên cơ quan", "The unit name", ref, task_code):
+                        if too_long(ru.name, 500, "unit_name", ref, task_code):
                             continue
                         out.new_units[ru.code] = ru
                         issues.append(Issue("warning", "new_unit",
-                                            f"Cơ quan «{ru.text}» chưa có trong danh mục; sẽ được thêm mới với mã {ru.code}."
-                                            if vi else f"Unit «{ru.text}» is not in the directory; it will be registered as {ru.code}.",
+                                            tr(lang, "plan.unit_not_in_directory_it", ru_text=ru.text,
+                                               ru_code=ru.code),
                                             ref, task_code))
         return result
 
@@ -303,17 +299,17 @@ def validate_plan(
         if tcode in seen_codes:
             first = seen_codes[tcode]
             issues.append(Issue("error", "duplicate_code",
-                                f"Mã nhiệm vụ «{tcode}» bị trùng (đã dùng ở dòng {first.source.row})."
-                                if vi else f"Duplicate task code «{tcode}» (first used on row {first.source.row}).",
+                                tr(lang, "plan.duplicate_task_code_first_used", tcode=tcode,
+                                   first_source_row=first.source.row),
                                 t.ref("code"), tcode))
             continue
         seen_codes[tcode] = t
-        too_long(tcode, MAX_CODE, "Mã nhiệm vụ", "The task code", t.ref("code"), tcode[:MAX_CODE])
-        too_long((t.deadline_text or "").strip(), 300, "Thời hạn", "The deadline", t.ref("deadline"), tcode[:MAX_CODE])
+        too_long(tcode, MAX_CODE, "task_code", t.ref("code"), tcode[:MAX_CODE])
+        too_long((t.deadline_text or "").strip(), 300, "deadline", t.ref("deadline"), tcode[:MAX_CODE])
         title = " ".join(t.title.split()) if t.title else ""
         if not title:
             issues.append(Issue("error", "no_title",
-                                "Nhiệm vụ không có tên (rõ việc)." if vi else "Task has no title (clear work).",
+                                tr(lang, "plan.task_has_no_title_clear"),
                                 t.ref("title"), tcode))
         # deadline
         key = t.deadline_text or ""
@@ -332,24 +328,23 @@ def validate_plan(
             dl = DeadlineSpec(text=(t.deadline_text or "").strip(), kind=None)
         elif dl.kind is None:
             issues.append(Issue("warning", "no_deadline",
-                                "Thiếu thời hạn hoàn thành (rõ thời gian)." if vi else "No deadline (clear time).",
+                                tr(lang, "plan.no_deadline_clear_time"),
                                 t.ref("deadline"), tcode))
         lead = resolve_cell(t.lead, t.ref("lead"), tcode)
         coord = resolve_cell(t.coordinating, t.ref("coordinating"), tcode)
         if not lead:
             issues.append(Issue("warning", "no_lead",
-                                "Thiếu cơ quan chủ trì (rõ người)." if vi else "No lead unit (clear person).",
+                                tr(lang, "plan.no_lead_unit_clear_person"),
                                 t.ref("lead"), tcode))
         deliverable = (t.deliverable or "").strip()
         if not deliverable:
             issues.append(Issue("warning", "no_deliverable",
-                                "Thiếu sản phẩm/kết quả (rõ sản phẩm)." if vi else "No deliverable (clear product).",
+                                tr(lang, "plan.no_deliverable_clear_product"),
                                 t.ref("deliverable"), tcode))
         vice, derived = (t.vice_chair or "").strip() or None, False
         if vice and vice not in people.ids:
             issues.append(Issue("warning", "unknown_person",
-                                f"Lãnh đạo phụ trách «{vice}» không có trong danh mục người; bỏ qua."
-                                if vi else f"Vice-chair «{vice}» is not in the directory; ignored.",
+                                tr(lang, "plan.vice_chair_not_in_directory", vice=vice),
                                 t.ref("vice_chair"), tcode))
             vice = None
         if not vice:
@@ -359,23 +354,21 @@ def validate_plan(
                     break
         if not vice:
             issues.append(Issue("warning", "no_vice_chair",
-                                "Chưa có lãnh đạo phụ trách (rõ thẩm quyền)." if vi else "No vice-chair in charge (clear authority).",
+                                tr(lang, "plan.no_vice_chair_in_charge"),
                                 t.ref("vice_chair"), tcode))
         status, percent, completed_on = None, None, None
         if t.status_text and t.status_text.strip():
             status, percent = parse_status(t.status_text)
             if status == "?":
                 issues.append(Issue("warning", "unknown_status",
-                                    f"Không hiểu trạng thái «{t.status_text.strip()}»; bỏ qua."
-                                    if vi else f"Unknown status «{t.status_text.strip()}»; ignored.",
+                                    tr(lang, "plan.unknown_status_ignored", status=t.status_text.strip()),
                                     t.ref("status"), tcode))
                 status = None
         if t.completed_on_text and t.completed_on_text.strip():
             completed_on = _parse_day(t.completed_on_text)
             if completed_on is None:
                 issues.append(Issue("error", "bad_completed_on",
-                                    f"Ngày hoàn thành «{t.completed_on_text.strip()}» không hợp lệ (dd/mm/yyyy)."
-                                    if vi else f"Completion date «{t.completed_on_text.strip()}» is not a date (dd/mm/yyyy).",
+                                    tr(lang, "plan.completion_date_not_date_dd", text=t.completed_on_text.strip()),
                                     t.ref("completed_on"), tcode))
         out.tasks.append(ResolvedTask(
             spec=t, code=tcode, position=pos, section=t.section, title=title, deliverable=deliverable,
@@ -392,12 +385,11 @@ def validate_plan(
         for d in t.depends_on:
             if d == t.code:
                 issues.append(Issue("error", "self_dependency",
-                                    "Nhiệm vụ phụ thuộc vào chính nó." if vi else "Task depends on itself.",
+                                    tr(lang, "plan.task_depends_on_itself"),
                                     t.spec.ref("depends_on"), t.code))
             elif d not in known:
                 issues.append(Issue("error", "unknown_dependency",
-                                    f"Phụ thuộc vào nhiệm vụ «{d}» không có trong kế hoạch."
-                                    if vi else f"Depends on task «{d}», which is not in the plan.",
+                                    tr(lang, "plan.depends_on_task_which_not", d=d),
                                     t.spec.ref("depends_on"), t.code))
             else:
                 graph[t.code].append(d)
@@ -405,6 +397,6 @@ def validate_plan(
     if cycle:
         t0 = next(t for t in out.tasks if t.code == cycle[0])
         issues.append(Issue("error", "cycle",
-                            "Phụ thuộc vòng tròn: " + " → ".join(cycle) if vi else "Dependency cycle: " + " → ".join(cycle),
+                            tr(lang, "plan.cycle", path=" → ".join(cycle)),
                             t0.spec.ref("depends_on"), t0.code))
     return out

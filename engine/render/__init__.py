@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import UserError
+from engine.i18n import tr
 
 FORMATS: tuple[str, ...] = ("json", "md", "html", "xlsx", "docx")
 EXTENSIONS = {"json": ".json", "md": ".md", "html": ".html", "xlsx": ".xlsx", "docx": ".docx"}
@@ -49,6 +50,4 @@ def render(data: Mapping[str, Any], fmt: str) -> bytes:
         from engine.render.docx import render_docx
 
         return render_docx(data)
-    lang = data.get("lang", "vi")
-    raise UserError(f"Unknown format «{fmt}»; use: {', '.join(FORMATS)}." if lang == "en"
-                    else f"Định dạng «{fmt}» không hợp lệ; dùng: {', '.join(FORMATS)}.")
+    raise UserError(tr(data.get("lang", "vi"), "render.unknown_format", fmt=fmt, formats=", ".join(FORMATS)))

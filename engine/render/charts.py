@@ -12,7 +12,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from engine.render.labels import BUCKET, COMPLETION, fmt_date, t
+from engine.i18n import tr
+from engine.render.labels import fmt_date, pick
 
 COLORS = {
     "completed_on_time": "#2e7d32",
@@ -37,14 +38,11 @@ def _svg(fig: Any) -> str:
 
 def _breakdown_parts(s: Mapping[str, Any], lang: str) -> list[tuple[str, str, int]]:
     parts = [
-        ("completed_on_time", f"{BUCKET['completed'][1 if lang == 'en' else 0]} {COMPLETION['on_time'][1 if lang == 'en' else 0]}"),
-        ("completed_late", f"{BUCKET['completed'][1 if lang == 'en' else 0]} {COMPLETION['late'][1 if lang == 'en' else 0]}"),
-        ("completed_unknown", f"{BUCKET['completed'][1 if lang == 'en' else 0]}, {COMPLETION['unknown'][1 if lang == 'en' else 0]}"),
-        ("in_progress_within_deadline", BUCKET["in_progress_within_deadline"][1 if lang == "en" else 0]),
-        ("overdue", BUCKET["overdue"][1 if lang == "en" else 0]),
-        ("not_yet_due", BUCKET["not_yet_due"][1 if lang == "en" else 0]),
-        ("ongoing", BUCKET["ongoing"][1 if lang == "en" else 0]),
-        ("no_deadline", BUCKET["no_deadline"][1 if lang == "en" else 0]),
+        ("completed_on_time", tr(lang, "render.chart_completed_on_time")),
+        ("completed_late", tr(lang, "render.chart_completed_late")),
+        ("completed_unknown", tr(lang, "render.chart_completed_unknown")),
+        *((k, pick("bucket", k, lang)) for k in ("in_progress_within_deadline", "overdue", "not_yet_due", "ongoing",
+                                                 "no_deadline")),
     ]
     return [(k, label, int(s[k])) for k, label in parts if s.get(k)]
 
@@ -64,10 +62,10 @@ def status_breakdown_svg(data: Mapping[str, Any]) -> str:
         if total:
             ax.pie([n for _, _, n in parts], colors=[COLORS[k] for k, _, _ in parts], startangle=90, counterclock=False,
                    wedgeprops={"width": 0.38, "edgecolor": "white"})
-            ax.legend([f"{label}: {n} ({n * 100 / total:.1f}%)".replace(".", "," if lang != "en" else ".")
+            ax.legend([f"{label}: {n} ({n * 100 / total:.1f}%)".replace(".", tr(lang, "render.decimal_sep"))
                        for _, label, n in parts], loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-        ax.text(0, 0, f"{total}\n{t(lang, 'phần việc', 'items')}", ha="center", va="center", fontsize=12)
-        ax.set_title(t(lang, "Cơ cấu phần việc theo tình trạng", "Work items by status"), loc="left")
+        ax.text(0, 0, f"{total}\n{tr(lang, 'render.chart_items')}", ha="center", va="center", fontsize=12)
+        ax.set_title(tr(lang, "render.chart_status_title"), loc="left")
         return _svg(fig)
 
 
@@ -87,14 +85,14 @@ def units_svg(data: Mapping[str, Any], *, limit: int = 40) -> str:
         left = [0] * len(units)
         for k in keys:
             vals = [u["counts"][k] for u in units]
-            ax.barh(y, vals, left=left, color=COLORS[k], label=BUCKET[k][1 if lang == "en" else 0], height=0.7)
+            ax.barh(y, vals, left=left, color=COLORS[k], label=pick("bucket", k, lang), height=0.7)
             left = [a + b for a, b in zip(left, vals)]
         ax.set_yticks(y, names)
-        ax.set_xlabel(t(lang, "Số phần việc", "Work items"))
+        ax.set_xlabel(tr(lang, "render.chart_axis_items"))
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=8)
-        title = t(lang, "Kết quả theo đơn vị", "Completion by unit")
+        title = tr(lang, "render.chart_units_title")
         if len(data["units"]) > limit:
-            title += t(lang, f" ({limit}/{len(data['units'])} đơn vị đầu)", f" (first {limit} of {len(data['units'])})")
+            title += tr(lang, "render.chart_units_first", limit=limit, n=len(data['units']))
         ax.set_title(title, loc="left", pad=34)
         return _svg(fig)
 
@@ -110,17 +108,17 @@ def timeline_svg(data: Mapping[str, Any]) -> str:
         fig = Figure(figsize=(8, 3.4))
         ax = fig.subplots()
         x = list(range(len(pts)))
-        ax.plot(x, [p["due"] for p in pts], marker="o", color="#546e7a", label=t(lang, "Đã đến hạn (cộng dồn)", "Due (cumulative)"))
+        ax.plot(x, [p["due"] for p in pts], marker="o", color="#546e7a", label=tr(lang, "render.chart_due_cumulative"))
         ax.plot(x, [p["completed"] for p in pts], marker="o", color=COLORS["completed"],
-                label=t(lang, "Đã hoàn thành (cộng dồn)", "Completed (cumulative)"))
+                label=tr(lang, "render.chart_completed_cumulative"))
         ax.fill_between(x, [p["completed"] for p in pts], color=COLORS["completed"], alpha=0.12)
         step = max(1, len(pts) // 12)
         ax.set_xticks(x[::step], [fmt_date(p["date"], lang) for p in pts][::step], rotation=30, ha="right", fontsize=8)
-        ax.set_ylabel(t(lang, "Số phần việc", "Work items"))
+        ax.set_ylabel(tr(lang, "render.chart_axis_items"))
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(frameon=False, loc="upper left")
-        ax.set_title(t(lang, "Tiến độ hoàn thành cộng dồn theo thời gian", "Cumulative completion over time"), loc="left")
+        ax.set_title(tr(lang, "render.chart_timeline_title"), loc="left")
         return _svg(fig)
 
 

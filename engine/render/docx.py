@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timezone
 from typing import Any
 
-from engine.render.labels import t
+from engine.i18n import tr
 from engine.render.view import Part, Table, View, build_view, cell_text
 
 STATUS_RGB = {"green": (0x1B, 0x5E, 0x20), "yellow": (0x9A, 0x6B, 0x00), "red": (0xB7, 0x1C, 0x1C)}
@@ -86,9 +86,9 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     cell_para(left, v.authority, size=12)
     cell_para(left, v.committee, bold=True, size=12)
     cell_para(left, "―――――", size=10)
-    cell_para(left, t(lang, "Số:        /BC-BCĐ", "No.:        /BC-BCĐ"), size=13)
-    cell_para(right, t(lang, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIET NAM"), bold=True, size=12)
-    cell_para(right, t(lang, "Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness"), bold=True, size=13,
+    cell_para(left, tr(lang, "render.no_bc_bc"), size=13)
+    cell_para(right, tr(lang, "render.republic"), bold=True, size=12)
+    cell_para(right, tr(lang, "render.motto"), bold=True, size=13,
               underline=True)
     cell_para(right, "", size=8)
     cell_para(right, v.place_date, italic=True, size=13)
@@ -141,7 +141,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     sign.autofit = False
     to, signer = sign.rows[0].cells
     to.width, signer.width = Cm(8.5), Cm(8)
-    cell_para(to, t(lang, "Nơi nhận:", "Distribution:"), bold=True, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_para(to, tr(lang, "render.distribution"), bold=True, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.LEFT)
     for r in v.recipients:
         cell_para(to, f"- {r}", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
     cell_para(signer, v.signer_title, bold=True, size=13)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from engine.render.labels import t
+from engine.i18n import tr
 from engine.render.view import Table, build_view, cell_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -31,8 +31,10 @@ def render_html(data: Mapping[str, Any], *, charts: bool = True) -> str:
     def cell(value: Any, i: int, tb: Table) -> str:
         return cell_text(value, lang, percent=i in tb.percent_cols, status=i == tb.status_col)
 
-    labels = {"status_chart": t(lang, "Biểu đồ cơ cấu phần việc theo tình trạng", "Work items by status"),
-              "timeline_chart": t(lang, "Biểu đồ tiến độ hoàn thành cộng dồn", "Cumulative completion"),
-              "units_chart": t(lang, "Biểu đồ kết quả theo đơn vị", "Completion by unit")}
+    labels = {"status_chart": tr(lang, "render.work_items_by_status"),
+              "timeline_chart": tr(lang, "render.cumulative_completion"),
+              "units_chart": tr(lang, "render.completion_by_unit"),
+              "republic": tr(lang, "render.republic"), "motto": tr(lang, "render.motto"),
+              "distribution": tr(lang, "render.distribution")}
     template = _environment().get_template("report.html.j2")
     return template.render(v=v, charts=chart_uris(data) if charts else {}, cell=cell, labels=labels)

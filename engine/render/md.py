@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.i18n import tr
 from engine.render.view import Part, Table, View, build_view, cell_text
 
 
@@ -44,8 +45,8 @@ def render_markdown(data: Mapping[str, Any]) -> str:
         f"{v.authority}  ",
         f"**{v.committee}**",
         "",
-        "**CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM**  " if v.lang != "en" else "**SOCIALIST REPUBLIC OF VIET NAM**  ",
-        "**Độc lập - Tự do - Hạnh phúc**" if v.lang != "en" else "**Independence - Freedom - Happiness**",
+        "**" + tr(v.lang, "render.republic") + "**  ",
+        "**" + tr(v.lang, "render.motto") + "**",
         "",
         f"*{v.place_date}*",
         "",
@@ -58,7 +59,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     ]
     for part in v.parts:
         lines += _part(part, v.lang)
-    lines += ["**Nơi nhận:**" if v.lang != "en" else "**Distribution:**"]
+    lines += ["**" + tr(v.lang, "render.distribution") + "**"]
     lines += [f"- {r}" for r in v.recipients]
     lines += ["", f"**{v.signer_title}**", ""]
     if v.signer_name:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, time
 from typing import Any
 
-from engine.render.labels import t
+from engine.i18n import tr
 from engine.render.view import Part, build_view, status_text
 
 STATUS_FILL = {"green": "C8E6C9", "yellow": "FFF3C4", "red": "FFCDD2"}
@@ -16,10 +16,10 @@ HEADER_FILL = "DCE6F1"
 
 def _sheet_name(part: Part, lang: str) -> str:
     names = {
-        "I": t(lang, "Tổng hợp", "Summary"), "II": t(lang, "Theo phần", "By section"),
-        "III": t(lang, "Theo đơn vị", "By unit"), "IV": t(lang, "KH triển khai", "Implementing plans"),
-        "V": t(lang, "Chỉ tiêu", "Indicators"), "VI": t(lang, "Thay đổi", "Changes"),
-        "VII": t(lang, "Quá hạn", "Overdue"), "": t(lang, "Phụ lục", "Appendix"),
+        "I": tr(lang, "render.summary"), "II": tr(lang, "render.by_section"),
+        "III": tr(lang, "render.by_unit"), "IV": tr(lang, "render.implementing_plans"),
+        "V": tr(lang, "render.indicators_2"), "VI": tr(lang, "render.changes"),
+        "VII": tr(lang, "render.overdue_2"), "": tr(lang, "render.appendix_2"),
     }
     return names.get(part.number, part.title[:31])
 

@@ -1,0 +1,26 @@
+"""Messages of the notifications (notifications/): digest subjects, state labels, delivery checks. The digest bodies are Jinja templates per language (notifications/templates)."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "notify.state.overdue": ("Quá hạn", "Overdue"),
+    "notify.state.due_soon": ("Sắp đến hạn", "Due soon"),
+    "notify.state.extension_pending": ("Đề nghị gia hạn chờ quyết định", "Extension request awaiting a decision"),
+    "notify.state.verification_pending": ("Chờ xác nhận hoàn thành", "Awaiting verification"),
+    "notify.state.delivery_failed": ("Không gửi được thông báo", "Notification not delivered"),
+    "notify.count_one.overdue": ("{n} nhiệm vụ quá hạn", "{n} overdue task"),
+    "notify.count.overdue": ("{n} nhiệm vụ quá hạn", "{n} overdue tasks"),
+    "notify.count_one.delivery_failed": ("{n} thông báo không gửi được", "{n} notification not delivered"),
+    "notify.count.delivery_failed": ("{n} thông báo không gửi được", "{n} notifications not delivered"),
+    "notify.count_one.extension_pending": ("{n} đề nghị gia hạn chờ quyết định",
+                                           "{n} extension request awaiting a decision"),
+    "notify.count.extension_pending": ("{n} đề nghị gia hạn chờ quyết định",
+                                       "{n} extension requests awaiting a decision"),
+    "notify.count_one.verification_pending": ("{n} kết quả chờ xác nhận", "{n} submission awaiting verification"),
+    "notify.count.verification_pending": ("{n} kết quả chờ xác nhận", "{n} submissions awaiting verification"),
+    "notify.count_one.due_soon": ("{n} nhiệm vụ sắp đến hạn", "{n} task due soon"),
+    "notify.count.due_soon": ("{n} nhiệm vụ sắp đến hạn", "{n} tasks due soon"),
+    "notify.target": ("Nơi nhận {ref}: {url}", "Target {ref}: {url}"),
+    "notify.apprise_cannot_parse_this_url": ("Apprise không đọc được địa chỉ này", "Apprise cannot parse this URL"),
+    "notify.not_checkable_without_sending": ("không kiểm tra được khi không gửi thật", "not checkable without sending"),
+    "notify.reachable": ("{label} kết nối được", "{label} reachable"),
+    "notify.no_targets": ("không có địa chỉ nhận thông báo (notify)", "no notify address"),
+}
