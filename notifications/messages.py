@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from engine.escalation import STATE_ORDER, Digest
-from engine.lifecycle import status_label
+from engine.states import status_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

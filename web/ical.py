@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.lifecycle import OPEN_STATES, status_label
+from engine.states import OPEN_STATES, status_label
 from engine.models import Plan, Task, Unit, WorkItem
 
 MAX_EVENTS = 5000
