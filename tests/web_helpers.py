@@ -159,8 +159,8 @@ def fresh_item(url: str, state: str, *, unit: str = "SKHCN", deadline: date = da
     """A new one-item plan (lead ``unit``) in ``state``: not_started, in_progress, submitted,
     blocked, or "extension" (in progress with a pending extension request by the focal point)."""
     from engine import lifecycle as lc
-
     from engine.actors import load_actor
+
     code = f"M{next(_counter)}"
     eng = make_engine(url)
     try:
