@@ -47,7 +47,8 @@ def log(
     """
     with handled():
         from engine.db import transaction
-        from engine.lifecycle import resolve_item, status_label
+        from engine.refs import resolve_item
+        from engine.states import status_label
         from engine.queries import event_log
 
         with transaction(STATE.engine()) as s:

@@ -230,16 +230,17 @@ def ack(
     Example: steer escalation ack KH-57-LS/42 --as pct_nc
     """
     with handled():
-        from engine import lifecycle as lc
+        from engine.actors import load_actor
+        from engine.refs import item_ref, resolve_item
         from engine.db import transaction
         from engine.escalation import acknowledge
 
         moment = now_arg(now)
         with transaction(STATE.engine()) as s:
-            actor = lc.load_actor(s, as_, lang=STATE.lang)
-            w = lc.resolve_item(s, item, actor=actor, lang=STATE.lang)
+            actor = load_actor(s, as_, lang=STATE.lang)
+            w = resolve_item(s, item, actor=actor, lang=STATE.lang)
             r = acknowledge(s, w, actor, now=moment, policy=_policy(policy), note=note, lang=STATE.lang)
-            ref = lc.item_ref(w, s)
+            ref = item_ref(w, s)
         console.print(vi(f"Đã xác nhận nhắc việc phần việc {ref} (mức {r.level}); sẽ không nhắc lại {actor.name} "
                          "cho đến mức cảnh báo tiếp theo hoặc thời hạn mới.",
                          f"Acknowledged item {ref} (level {r.level}); {actor.name} gets no repeats until the next level "

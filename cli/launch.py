@@ -10,7 +10,8 @@ output and exit code. Without a server, or for any other command, the full CLI r
 in-process as before.
 
 Safety rules of the hand-over:
-- only ``steer task <action>`` commands in FAST_COMMANDS (no file arguments are read);
+- only ``steer task <action>`` commands in FAST_COMMANDS, and none naming a file to read
+  (``FILE_OPTIONS``: the server must never read a file on a client's behalf);
 - never when ``STEER_NOW`` pins the clock (the server has its own clock) or ``--help`` is asked;
 - the server refuses a request for another database (the client then runs in-process);
 - the command is re-run in-process only if the connection failed *before* the request was
@@ -29,6 +30,8 @@ FAST_COMMANDS = frozenset({
     "start", "submit", "verify", "reject", "block", "unblock", "note", "extend",
     "approve-extension", "reject-extension", "cancel", "reopen", "show",
 })
+# Options naming a local file the command reads: such a command always runs in-process.
+FILE_OPTIONS = ("--evidence-file",)
 DEFAULT_URL = "sqlite:///steer.db"  # keep equal to engine.db.DEFAULT_URL (a test checks)
 SERVER_FILE_SUFFIX = ".server"
 PATH = "/_cli/run"
@@ -91,9 +94,14 @@ def _split(argv: list[str]) -> tuple[str | None, str | None, list[str]] | None:
     rest = argv[i:]
     if len(rest) < 2 or rest[0] != "task" or rest[1] not in FAST_COMMANDS:
         return None
-    if any(x in ("--help", "-h") for x in rest):
+    if any(x in ("--help", "-h") for x in rest) or reads_a_file(rest):
         return None
     return db, lang, rest
+
+
+def reads_a_file(argv: list[str]) -> bool:
+    """Whether the command names a local file to read (``FILE_OPTIONS``)."""
+    return any(x == o or x.startswith(o + "=") for x in argv for o in FILE_OPTIONS)
 
 
 def encode_request(db_url: str, lang: str, argv: list[str]) -> bytes:

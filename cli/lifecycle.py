@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, msg, now_arg, print_json, state, vi
 
 ItemArg = Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")]
 AsOpt = Annotated[str, typer.Option("--as", help="Id of the person acting (see: steer directory show).", metavar="PERSON_ID")]
@@ -28,53 +29,43 @@ OverrideOpt = Annotated[Optional[str], typer.Option("--override", help="Secretar
 
 
 def _lang() -> str:
-    return STATE.lang
+    return state().lang
 
 
-def _run(ref: str, person: str, when: str | None, action: str, call: Any) -> None:
-    """Resolve, act in one transaction, print what happened."""
+def _run(ref: str, person: str, when: str | None, action: str, raw: dict[str, Any]) -> None:
+    """Resolve, perform the command in one transaction, print what happened."""
     with handled():
-        from engine import lifecycle as lc
+        from engine.actors import load_actor
+        from engine.commands import command_from, perform
         from engine.db import transaction
+        from engine.refs import resolve_item
+        from engine.txcache import load_item
 
+        lang = _lang()
         moment = now_arg(when)
-        with transaction(STATE.engine()) as s:
-            actor = lc.load_actor(s, person, lang=_lang())
-            item = lc.resolve_item(s, ref, actor=actor, lang=_lang())
+        command = command_from(action, raw, lang=lang)
+        with transaction(state().engine()) as s:
+            actor = load_actor(s, person, lang=lang)
+            item = resolve_item(s, ref, actor=actor, lang=lang)
             # what the action reads (task, unit, plan, committee) in one statement, kept for the
             # transaction, as the web does; a note also locks the row at once (add_note would
             # otherwise lock it with a second read)
-            item = lc.load_item(s, item.id, for_update=action == "note", for_action=True) or item
-            before_status, before_deadline = item.status, item.deadline
-            w = call(lc, s, item, actor, moment)
-            msg = _done_message(lc, s, w, action, before_status, before_deadline)
-        console.print(msg, markup=False)
+            item = load_item(s, item.id, for_update=action == "note", for_action=True) or item
+            outcome = perform(s, actor, item, command, now=moment, lang=lang)
+            done = outcome.message(lang)
+        console.print(done, markup=False)
 
 
-def _done_message(lc: Any, s: Any, w: Any, action: str, before: str, before_deadline: Any) -> str:
-    ref = lc.item_ref(w, s)
-    lang = _lang()
-    ver = vi(f"phiên bản {w.version}", f"version {w.version}")
-    if action in ("note",):
-        return vi(f"Đã ghi nhận tiến độ phần việc {ref} ({ver}).", f"Progress note recorded on item {ref} ({ver}).")
-    if action == "request_extension":
-        req = lc.pending_extension(s, w)
-        until = lc.fmt_date(req.until) if req else "?"
-        return vi(f"Đã gửi đề nghị gia hạn phần việc {ref} đến {until}; chờ Trưởng ban/Phó Trưởng ban phụ trách "
-                  f"hoặc Thường trực quyết định ({ver}).",
-                  f"Extension of item {ref} until {until} requested; awaiting a decision ({ver}).")
-    if action == "approve_extension":
-        return vi(f"Đã chấp thuận gia hạn phần việc {ref}: {lc.fmt_date(before_deadline)} → {lc.fmt_date(w.deadline)} ({ver}).",
-                  f"Extension approved for item {ref}: {lc.fmt_date(before_deadline)} → {lc.fmt_date(w.deadline)} ({ver}).")
-    if action == "reject_extension":
-        return vi(f"Đã không chấp thuận đề nghị gia hạn phần việc {ref}; thời hạn vẫn là {lc.fmt_date(w.deadline)} ({ver}).",
-                  f"Extension request for item {ref} rejected; the deadline stays {lc.fmt_date(w.deadline)} ({ver}).")
-    extra = ""
-    if w.status == "completed" and w.completion:
-        extra = vi(" — đúng hạn" if w.completion == "on_time" else " — trễ hạn",
-                   " — on time" if w.completion == "on_time" else " — late")
-    return vi(f"Phần việc {ref}: {lc.status_label(before, lang)} → {lc.status_label(w.status, lang)}{extra} ({ver}).",
-              f"Item {ref}: {lc.status_label(before, lang)} → {lc.status_label(w.status, lang)}{extra} ({ver}).")
+def _file(path: Path | None) -> Any:
+    """``--evidence-file``: the file opened for ``perform`` (``engine.evidence.Upload``)."""
+    if path is None:
+        return None
+    from engine.evidence import Upload
+
+    try:
+        return Upload(path.open("rb"), path.name)
+    except OSError as exc:
+        raise typer.BadParameter(msg("ev.cannot_read", path=path, reason=exc.strerror or exc)) from None
 
 
 def start(item: ItemArg, as_: AsOpt, note: NoteOpt = None, override: OverrideOpt = None, version: VersionOpt = None,
@@ -83,19 +74,24 @@ def start(item: ItemArg, as_: AsOpt, note: NoteOpt = None, override: OverrideOpt
 
     Example: steer task start KH-57-LS/12 --as skhcn_focal
     """
-    _run(item, as_, now, "start", lambda lc, s, w, a, t: lc.start(
-        s, w, a, now=t, note=note, override_note=override, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "start", {"note": note, "override": override, "version": version})
 
 
 def submit(item: ItemArg, as_: AsOpt,
-           evidence: Annotated[str, typer.Option("--evidence", help="Proof: a document number, a link or a file path.")],
+           evidence: Annotated[str, typer.Option("--evidence", help="Proof: a document number, a link or a file path.")] = "",
+           evidence_file: Annotated[Optional[Path], typer.Option("--evidence-file", help="Attach this file as evidence (kept in the web's upload folder, env STEER_UPLOAD_DIR; listed on the item page).", metavar="PATH", dir_okay=False)] = None,
            note: NoteOpt = None, override: OverrideOpt = None, version: VersionOpt = None, now: NowOpt = None) -> None:
     """Report an item done, with evidence (→ submitted; → completed when auto_verify is on).
 
-    Example: steer task submit KH-57-LS/12 --as skhcn_focal --evidence "Quyết định số 1234/QĐ-UBND"
+    Example: steer task submit KH-57-LS/12 --as skhcn_focal --evidence "Quyết định số 1234/QĐ-UBND" --evidence-file qd-1234.pdf
     """
-    _run(item, as_, now, "submit", lambda lc, s, w, a, t: lc.submit(
-        s, w, a, now=t, evidence=evidence, note=note, override_note=override, expected_version=version, lang=_lang()))
+    upload = _file(evidence_file)
+    try:
+        _run(item, as_, now, "submit", {"evidence": evidence, "note": note, "override": override, "version": version,
+                                        "evidence_file": upload})
+    finally:
+        if upload is not None:
+            upload.stream.close()
 
 
 def verify(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt = None, now: NowOpt = None) -> None:
@@ -103,8 +99,7 @@ def verify(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt 
 
     Example: steer task verify KH-57-LS/12 --as secretariat
     """
-    _run(item, as_, now, "verify", lambda lc, s, w, a, t: lc.verify(
-        s, w, a, now=t, note=note, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "verify", {"note": note, "version": version})
 
 
 def reject(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
@@ -112,8 +107,7 @@ def reject(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = N
 
     Example: steer task reject KH-57-LS/4 --as secretariat --reason "Mới là dự thảo, cần Quyết định đã ban hành"
     """
-    _run(item, as_, now, "reject", lambda lc, s, w, a, t: lc.reject(
-        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "reject", {"reason": reason, "version": version})
 
 
 def block(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
@@ -121,8 +115,7 @@ def block(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = No
 
     Example: steer task block KH-57-LS/52 --as skhcn_focal --reason "Chưa lựa chọn được nhà thầu"
     """
-    _run(item, as_, now, "block", lambda lc, s, w, a, t: lc.block(
-        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "block", {"reason": reason, "version": version})
 
 
 def unblock(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt = None, now: NowOpt = None) -> None:
@@ -130,8 +123,7 @@ def unblock(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt
 
     Example: steer task unblock KH-57-LS/52 --as skhcn_focal --note "Đã có nhà thầu"
     """
-    _run(item, as_, now, "unblock", lambda lc, s, w, a, t: lc.unblock(
-        s, w, a, now=t, note=note, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "unblock", {"note": note, "version": version})
 
 
 def cancel(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
@@ -139,8 +131,7 @@ def cancel(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = N
 
     Example: steer task cancel KH-57-LS/9@SNV --as secretariat --reason "Nhiệm vụ được điều chỉnh"
     """
-    _run(item, as_, now, "cancel", lambda lc, s, w, a, t: lc.cancel(
-        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "cancel", {"reason": reason, "version": version})
 
 
 def reopen(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
@@ -148,8 +139,7 @@ def reopen(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = N
 
     Example: steer task reopen KH-57-LS/2 --as secretariat --reason "Kết quả chưa đạt yêu cầu"
     """
-    _run(item, as_, now, "reopen", lambda lc, s, w, a, t: lc.reopen(
-        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "reopen", {"reason": reason, "version": version})
 
 
 def note(item: ItemArg, as_: AsOpt,
@@ -161,8 +151,7 @@ def note(item: ItemArg, as_: AsOpt,
 
     Example: steer task note KH-57-LS/3 --as bptth_focal --note "Đã phát sóng 8 số" --percent 50
     """
-    _run(item, as_, now, "note", lambda lc, s, w, a, t: lc.add_note(
-        s, w, a, now=t, text=text, percent=percent, evidence=evidence, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "note", {"text": text, "percent": percent, "evidence": evidence, "version": version})
 
 
 def extend(item: ItemArg, as_: AsOpt,
@@ -172,11 +161,7 @@ def extend(item: ItemArg, as_: AsOpt,
 
     Example: steer task extend KH-57-LS/36 --as sxd_focal --until 30/09/2025 --reason "Chờ dữ liệu của các huyện"
     """
-    def call(lc: Any, s: Any, w: Any, a: Any, t: Any) -> Any:
-        return lc.request_extension(s, w, a, now=t, until=lc.parse_day(until, lang=_lang()), reason=reason,
-                                    expected_version=version, lang=_lang())
-
-    _run(item, as_, now, "request_extension", call)
+    _run(item, as_, now, "request_extension", {"until": until, "reason": reason, "version": version})
 
 
 def approve_extension(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: VersionOpt = None,
@@ -185,8 +170,7 @@ def approve_extension(item: ItemArg, as_: AsOpt, note: NoteOpt = None, version: 
 
     Example: steer task approve-extension KH-57-LS/36 --as pct_kt
     """
-    _run(item, as_, now, "approve_extension", lambda lc, s, w, a, t: lc.approve_extension(
-        s, w, a, now=t, note=note, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "approve_extension", {"note": note, "version": version})
 
 
 def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: VersionOpt = None,
@@ -195,8 +179,7 @@ def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: Vers
 
     Example: steer task reject-extension KH-57-LS/47@HNS --as pct_tt --reason "Hoàn thành trong tháng 7"
     """
-    _run(item, as_, now, "reject_extension", lambda lc, s, w, a, t: lc.reject_extension(
-        s, w, a, now=t, reason=reason, expected_version=version, lang=_lang()))
+    _run(item, as_, now, "reject_extension", {"reason": reason, "version": version})
 
 
 # --- show -----------------------------------------------------------------------------------------------
@@ -242,26 +225,26 @@ def show(item: ItemArg,
     Example: steer task show KH-57-LS/36 --format json
     """
     with handled():
-        from engine import lifecycle as lc
+        from engine.actors import load_actor
         from engine.clock import local_date
         from engine.db import transaction
         from engine.errors import PermissionDenied
+        from engine.permissions import allowed_actions, can_see
         from engine.queries import item_detail
+        from engine.refs import resolve_item
+        from engine.txcache import committee_settings
 
         moment = now_arg(now)
-        with transaction(STATE.engine()) as s:
-            actor = lc.load_actor(s, as_, lang=_lang()) if as_ else None
-            w = lc.resolve_item(s, item, actor=actor, lang=_lang())
-            if actor is not None and not lc.can_see(actor, w):
-                raise PermissionDenied(vi(
-                    f"{actor.name} ({actor.id}) là đầu mối của {actor.unit_code or 'không đơn vị nào'}, không được xem "
-                    "phần việc của đơn vị khác.",
-                    f"{actor.name} ({actor.id}) is the focal point of {actor.unit_code or 'no unit'} and cannot see "
-                    "another unit's items."))
-            tz, _ = lc.committee_settings(s)
+        with transaction(state().engine()) as s:
+            actor = load_actor(s, as_, lang=_lang()) if as_ else None
+            w = resolve_item(s, item, actor=actor, lang=_lang())
+            if actor is not None and not can_see(actor, w):
+                raise PermissionDenied(msg("lc.denied_other_items", name=actor.name, pid=actor.id,
+                                           unit=actor.unit_code or msg("lc.no_unit")))
+            tz, _ = committee_settings(s)
             d = item_detail(s, w, today=local_date(moment, tz), lang=_lang())
             if actor is not None:
-                d["allowed_actions"] = lc.allowed_actions(w, actor)
+                d["allowed_actions"] = allowed_actions(w, actor)
         if fmt == "json":
             print_json(d)
             return
@@ -269,7 +252,8 @@ def show(item: ItemArg,
 
 
 def _print_detail(d: dict[str, Any]) -> None:
-    from engine.lifecycle import ACTION_LABELS, status_label
+    from engine.states import ACTION_COMMANDS
+    from engine.states import status_label
 
     lang = _lang()
     out = [f"{d['ref']} — {d['title']}"]
@@ -292,7 +276,7 @@ def _print_detail(d: dict[str, Any]) -> None:
         out.append(f"{vi('Nhiệm vụ tiên quyết', 'Depends on')}: {', '.join(d['depends_on'])} ({vi('đang chờ', 'waiting for')}: {waiting})")
     if d["vice_chair"]:
         out.append(f"{vi('Phó Trưởng ban phụ trách', 'Vice-chair in charge')}: {d['vice_chair_name'] or d['vice_chair']}")
-    acts = ", ".join(f"{ACTION_LABELS[a][2]}" for a in d["allowed_actions"]) or "—"
+    acts = ", ".join(ACTION_COMMANDS[a] for a in d["allowed_actions"]) or "—"
     out.append(f"{vi('Thao tác được phép', 'Allowed actions')}: {acts}")
     out.append("")
     out.append(vi(f"Lịch sử ({len(d['events'])} sự kiện, giờ {d['timezone']}):", f"History ({len(d['events'])} events, {d['timezone']} time):"))
@@ -353,15 +337,16 @@ def list_items(plan: str | None, unit: str | None, status: str | None, fmt: str,
             raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(ITEM_STATUSES)}",
                                         f"unknown status «{status}»; choose: {', '.join(ITEM_STATUSES)}"))
         days = _parse_days(due_within) if due_within is not None else None
-        from engine import lifecycle as lc
+        from engine.actors import load_actor
         from engine.clock import local_date
         from engine.db import transaction
         from engine.queries import list_items
+        from engine.txcache import committee_settings
 
         moment = now_arg(now)
-        with transaction(STATE.engine()) as s:
-            actor = lc.load_actor(s, as_, lang=_lang()) if as_ else None
-            tz, _ = lc.committee_settings(s)
+        with transaction(state().engine()) as s:
+            actor = load_actor(s, as_, lang=_lang()) if as_ else None
+            tz, _ = committee_settings(s)
             today = local_date(moment, tz)
             rows = list_items(s, plan=plan, unit=unit, status=status, actor=actor, due_within=days, today=today,
                               lang=_lang())
@@ -369,7 +354,7 @@ def list_items(plan: str | None, unit: str | None, status: str | None, fmt: str,
 
 
 def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
-    from engine.lifecycle import status_label
+    from engine.states import status_label
 
     cols = ["ref", "plan", "task", "title", "unit", "occurrence", "deadline", "original_deadline", "status",
             "timeliness", "version"]

@@ -123,7 +123,7 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
         fmt = _check_format(fmt)
         _check_out(out)
         from engine.db import transaction
-        from engine.lifecycle import parse_day
+        from engine.days import parse_day
         from engine.render import render
         from engine.reporting import load_rules_file
         from engine.snapshots import generate_report

@@ -34,7 +34,7 @@ def web(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Public address, for links in notifications and calendar feeds (env STEER_BASE_URL).", metavar="URL")] = None,
-    upload_dir: Annotated[Path, typer.Option("--upload-dir", help="Where evidence files and pending plan uploads are kept (env STEER_UPLOAD_DIR).")] = Path(".steer-web"),
+    upload_dir: Annotated[Optional[Path], typer.Option("--upload-dir", help="Where evidence files and pending plan uploads are kept (default: env STEER_UPLOAD_DIR, else .steer-web; `steer task submit --evidence-file` stores there too).")] = None,
     https_only: Annotated[bool, typer.Option("--https-only", help="Send the session cookie over HTTPS only (behind TLS).")] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest accepted upload, in MB.")] = 10,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes (uvicorn); 0 = one per CPU core, at most 4.")] = 0,
@@ -54,7 +54,9 @@ def web(
 
         url = database_url(STATE.db)
         ensure_schema(make_engine(url))
-        upload = upload_dir.resolve()
+        from engine.evidence import default_upload_dir
+
+        upload = (upload_dir or default_upload_dir()).resolve()
         from web.app import secret_key_for
 
         secret_key_for(upload)  # create it once, before workers start

@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 from engine.audit import append_event
 from engine.clock import require_aware
 from engine.errors import UserError
+from engine.actors import Actor, actor_from_rows, actor_select
 from engine.i18n import tr
-from engine.lifecycle import ROLES, Actor, actor_from_rows, actor_select
+from engine.states import ROLES
 from engine.models import Account, ApiToken, IcalFeed, LoginAttempt, Person, Unit
 
 MIN_PASSWORD = 8

@@ -70,9 +70,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from engine.audit import append_event
 from engine.clock import DEFAULT_TZ, local_date, local_datetime, require_aware
 from engine.errors import PermissionDenied, UserError
+from engine.lifecycle import append_item_event
 from engine.models import (
     Committee,
     DetectionRun,
@@ -96,9 +96,11 @@ from engine.policy import (
     load_policy,
     with_override,
 )
+from engine.permissions import can_see
+from engine.refs import item_ref, item_refs
+from engine.states import OPEN_STATES
 from engine.workdays import WorkCalendar
 
-OPEN_STATES: tuple[str, ...] = ("not_started", "in_progress", "submitted", "blocked")
 # Items the lead unit still has to act on: the levels and the weekly digest apply to these.
 # A submitted item waits for the secretariat instead (rule verification_pending).
 LEVEL_STATES: tuple[str, ...] = ("not_started", "in_progress", "blocked")
@@ -765,8 +767,6 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     level reached now — the higher of the policy's current level and the highest level
     already queued for this deadline; a higher level, or a new deadline, notifies again.
     One event (kind ``escalation_ack``)."""
-    from engine.lifecycle import can_see, item_ref
-
     require_aware(now)
     ref = item_ref(item, session)
     if not can_see(actor, item) or actor.role == "viewer":
@@ -796,11 +796,9 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
         elif row.level_rank < best[1]:
             row.level, row.level_rank, row.acked_by, row.acked_at = best[0], best[1], actor.id, now
     session.flush()
-    task = item.task
-    append_event(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind="escalation_ack",
-                 plan_id=task.plan_id, task_id=task.id, work_item_id=item.id, note=(note or "").strip() or None,
-                 data={"level": best[0], "level_rank": best[1], "recipients": recipients,
-                       "deadline": item.deadline.isoformat() if item.deadline else None})
+    append_item_event(session, item, actor, now=now, kind="escalation_ack", note=(note or "").strip() or None,
+                      data={"level": best[0], "level_rank": best[1], "recipients": recipients,
+                            "deadline": item.deadline.isoformat() if item.deadline else None})
     return AckResult(item.id, recipients, best[0], best[1], item.deadline)
 
 
@@ -917,9 +915,8 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
                                           .join(Plan, Plan.id == Task.plan_id).join(Unit, Unit.id == WorkItem.unit_id)
                                           .where(WorkItem.id.in_(item_ids))).all():
             items[w.id] = (w, t, p, u)
-    from engine.queries import _item_refs
 
-    refs = _item_refs(session, [v[0] for v in items.values()])
+    refs = item_refs(session, [v[0] for v in items.values()])
     notes: dict[int, tuple[str, datetime]] = {}
     if item_ids:
         for wid, note, at in session.execute(select(Event.work_item_id, Event.note, Event.at)

@@ -1,4 +1,4 @@
-"""Replay a scripted progress history (YAML) through the lifecycle functions.
+"""Replay a scripted progress history (YAML): each step is a command (``engine.commands``).
 
 Format (plans/README.md, "History file")::
 
@@ -11,7 +11,7 @@ Format (plans/README.md, "History file")::
 
 ``at`` is committee-local time ("YYYY-MM-DD HH:MM", a bare date means 08:00, or ISO with
 an offset); ``item`` is a task code of ``plan`` with an optional ``@UNIT`` and
-``#OCCURRENCE`` (or a full reference "PLAN/TASK…" or "#123"). Actions and their keys:
+``#OCCURRENCE`` (or a full reference "PLAN/TASK…" or "#123"). Actions (or their aliases in ``engine.commands.COMMANDS``) and their keys:
 
 =====================  ==========================================
 start                  note?, override?
@@ -44,14 +44,18 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import Engine, select
 
-from engine import lifecycle as lc
+from engine.actors import load_actor
 from engine.clock import DEFAULT_TZ, now as clock_now, require_aware
+from engine.commands import canonical, command_from, perform
 from engine.db import transaction
 from engine.errors import UserError
+from engine.i18n import tr
+from engine.refs import resolve_item
+from engine.txcache import committee_settings
 from engine.models import Plan
 
 ACTION_KEYS: dict[str, tuple[set[str], set[str]]] = {
-    # action: (required keys, optional keys) besides at/as/action/item
+    # action: (required keys, optional keys) besides at/as/action/item/version
     "start": (set(), {"note", "override"}),
     "submit": ({"evidence"}, {"note", "override"}),
     "verify": (set(), {"note"}),
@@ -65,10 +69,9 @@ ACTION_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "approve_extension": (set(), {"note"}),
     "reject_extension": ({"reason"}, set()),
 }
-ALIASES = {"extend": "request_extension", "approve-extension": "approve_extension",
-           "reject-extension": "reject_extension", "request-extension": "request_extension",
-           "add_note": "note", "complete": "verify"}
 COMMON_KEYS = {"at", "as", "action", "item", "version"}
+# A step's keys that the command calls otherwise (engine.commands.command_from).
+STEP_TO_COMMAND: dict[str, dict[str, str]] = {"note": {"note": "text"}}
 
 
 @dataclass
@@ -80,10 +83,6 @@ class ReplayResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 def _step_lines(text: str) -> list[int]:
@@ -111,8 +110,7 @@ def parse_local_time(value: Any, tz: str, *, lang: str = "vi") -> datetime:
             return datetime.combine(d, time(8, 0), tzinfo=ZoneInfo(tz))
         dt = datetime.fromisoformat(raw)
     except ValueError:
-        raise UserError(_t(lang, f"thời điểm «{raw}» không hợp lệ (viết \"YYYY-MM-DD HH:MM\", giờ địa phương)",
-                           f"invalid time «{raw}» (write \"YYYY-MM-DD HH:MM\", local time)")) from None
+        raise UserError(tr(lang, "hist.bad_time", raw=raw)) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return require_aware(dt)
@@ -122,18 +120,15 @@ def _load(path: Path, lang: str) -> tuple[str, list[Any], list[int]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise UserError(_t(lang, f"Không đọc được tệp lịch sử «{path}»: {exc.strerror or exc}.",
-                           f"Cannot read the history file «{path}»: {exc.strerror or exc}.")) from None
+        raise UserError(tr(lang, "hist.cannot_read", path=path, reason=exc.strerror or exc)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = _t(lang, f" (dòng {mark.line + 1}, cột {mark.column + 1})", f" (line {mark.line + 1}, column {mark.column + 1})") if mark else ""
-        raise UserError(_t(lang, f"Tệp lịch sử «{path}» có lỗi cú pháp YAML{where}: {getattr(exc, 'problem', exc)}.",
-                           f"The history file «{path}» is not valid YAML{where}: {getattr(exc, 'problem', exc)}.")) from None
+        where = tr(lang, "hist.where", line=mark.line + 1, column=mark.column + 1) if mark else ""
+        raise UserError(tr(lang, "hist.bad_yaml", path=path, where=where, problem=getattr(exc, "problem", exc))) from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or not str(data.get("plan") or "").strip():
-        raise UserError(_t(lang, f"Tệp lịch sử «{path}» phải có «plan: MÃ_KẾ_HOẠCH» và «steps:» là một danh sách.",
-                           f"The history file «{path}» needs «plan: PLAN_CODE» and a «steps:» list."))
+        raise UserError(tr(lang, "hist.bad_shape", path=path))
     return str(data["plan"]).strip(), data["steps"], _step_lines(text)
 
 
@@ -141,53 +136,27 @@ def _run_step(engine: Engine, plan: str, step: dict[str, Any], tz: str, now_fn: 
               lang: str) -> str:
     """Validate and perform one step; returns the canonical action name."""
     if not isinstance(step, dict):
-        raise UserError(_t(lang, "mỗi bước phải là một bảng {at, as, action, item, ...}",
-                           "each step must be a mapping {at, as, action, item, ...}"))
-    action = ALIASES.get(str(step.get("action") or "").strip(), str(step.get("action") or "").strip())
+        raise UserError(tr(lang, "hist.step_not_mapping"))
+    action = canonical(str(step.get("action") or "").strip())
     if action not in ACTION_KEYS:
-        raise UserError(_t(lang, f"thao tác «{step.get('action')}» không hợp lệ; dùng: {', '.join(ACTION_KEYS)}",
-                           f"unknown action «{step.get('action')}»; use: {', '.join(ACTION_KEYS)}"))
+        raise UserError(tr(lang, "act.unknown", action=step.get("action"), known=", ".join(ACTION_KEYS)))
     required, optional = ACTION_KEYS[action]
     missing = [k for k in ("as", "item", *sorted(required)) if step.get(k) in (None, "")]
     if missing:
-        raise UserError(_t(lang, f"thiếu {', '.join(missing)}", f"missing {', '.join(missing)}"))
+        raise UserError(tr(lang, "hist.missing", keys=", ".join(missing)))
     unknown = set(step) - COMMON_KEYS - required - optional
     if unknown:
-        raise UserError(_t(lang, f"khóa không dùng cho «{action}»: {', '.join(sorted(map(str, unknown)))}",
-                           f"keys not used by «{action}»: {', '.join(sorted(map(str, unknown)))}"))
+        raise UserError(tr(lang, "hist.unused_keys", action=action, keys=", ".join(sorted(map(str, unknown)))))
     now = parse_local_time(step["at"], tz, lang=lang) if step.get("at") not in (None, "") else now_fn()
     raw_item = str(step["item"]).strip()
     ref = raw_item if raw_item.startswith("#") or "/" in raw_item else f"{plan}/{raw_item}"
-    version = step.get("version")
+    renamed = STEP_TO_COMMAND.get(action, {})
+    command = command_from(action, {renamed.get(k, k): v for k, v in step.items() if k not in ("at", "as", "action", "item")},
+                           lang=lang)
     with transaction(engine) as s:
-        actor = lc.load_actor(s, str(step["as"]).strip(), lang=lang)
-        item = lc.resolve_item(s, ref, actor=actor, lang=lang)
-        common: dict[str, Any] = dict(now=now, expected_version=int(version) if version is not None else None, lang=lang)
-        if action == "start":
-            lc.start(s, item, actor, note=step.get("note"), override_note=step.get("override"), **common)
-        elif action == "submit":
-            lc.submit(s, item, actor, evidence=str(step["evidence"]), note=step.get("note"),
-                      override_note=step.get("override"), **common)
-        elif action == "verify":
-            lc.verify(s, item, actor, note=step.get("note"), **common)
-        elif action in ("reject", "block", "cancel", "reopen"):
-            getattr(lc, action)(s, item, actor, reason=str(step["reason"]), **common)
-        elif action == "unblock":
-            lc.unblock(s, item, actor, note=step.get("note"), **common)
-        elif action == "note":
-            pct = step.get("percent")
-            try:
-                percent = float(pct) if pct is not None else None
-            except (TypeError, ValueError):
-                raise UserError(_t(lang, f"percent «{pct}» phải là số 0–100", f"percent «{pct}» must be a number 0-100")) from None
-            lc.add_note(s, item, actor, text=str(step["note"]), percent=percent, evidence=step.get("evidence"), **common)
-        elif action == "request_extension":
-            lc.request_extension(s, item, actor, until=lc.parse_day(str(step["until"]), lang=lang),
-                                 reason=str(step["reason"]), **common)
-        elif action == "approve_extension":
-            lc.approve_extension(s, item, actor, note=step.get("note"), **common)
-        elif action == "reject_extension":
-            lc.reject_extension(s, item, actor, reason=str(step["reason"]), **common)
+        actor = load_actor(s, str(step["as"]).strip(), lang=lang)
+        item = resolve_item(s, ref, actor=actor, lang=lang)
+        perform(s, actor, item, command, now=now, lang=lang)
     return action
 
 
@@ -201,9 +170,8 @@ def replay_history(engine: Engine, path: str | Path, *, now_fn: Callable[[], dat
     plan, steps, lines = _load(path, lang)
     with transaction(engine) as s:
         if s.execute(select(Plan.id).where(Plan.code == plan)).scalar_one_or_none() is None:
-            raise UserError(_t(lang, f"Tệp lịch sử «{path}»: chưa nạp kế hoạch «{plan}».",
-                               f"History file «{path}»: plan «{plan}» is not loaded."))
-        tz, _ = lc.committee_settings(s)
+            raise UserError(tr(lang, "hist.plan_not_loaded", path=path, plan=plan))
+        tz, _ = committee_settings(s)
     tz = tz or DEFAULT_TZ
     result = ReplayResult()
     for n, step in enumerate(steps, start=1):
@@ -212,8 +180,8 @@ def replay_history(engine: Engine, path: str | Path, *, now_fn: Callable[[], dat
         except UserError as exc:
             line = lines[n - 1] if n - 1 < len(lines) else None
             text = yaml.safe_dump(step, allow_unicode=True, default_flow_style=True, sort_keys=False, width=10_000).strip()
-            where = _t(lang, f"dòng {line}, " if line else "", f"line {line}, " if line else "")
-            msg = _t(lang, f"{path.name}: bước {n} ({where}{text}): {exc}", f"{path.name}: step {n} ({where}{text}): {exc}")
+            where = tr(lang, "hist.line", line=line) if line else ""
+            msg = tr(lang, "hist.step_failed", file=path.name, n=n, where=where, text=text, error=exc)
             if strict:
                 raise UserError(msg) from None
             result.errors.append(msg)

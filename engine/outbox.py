@@ -245,7 +245,7 @@ def counts(session: Session) -> dict[str, int]:
 def list_rows(session: Session, *, status: str | None = None, limit: int | None = 200) -> list[dict[str, Any]]:
     """Outbox rows as dicts (JSON-ready; no target URLs), newest first, with their attempts."""
     from engine.escalation import recipient_label
-    from engine.queries import _item_refs
+    from engine.refs import item_refs
     from engine.models import WorkItem
 
     stmt = select(OutboxMessage)
@@ -257,7 +257,7 @@ def list_rows(session: Session, *, status: str | None = None, limit: int | None 
     rows = list(session.execute(stmt).scalars())
     item_ids = {r.work_item_id for r in rows if r.work_item_id}
     items = list(session.execute(select(WorkItem).where(WorkItem.id.in_(item_ids))).scalars()) if item_ids else []
-    refs = _item_refs(session, items)
+    refs = item_refs(session, items)
     keys = {r.batch_key for r in rows if r.batch_key}
     attempts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if keys:

@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
-from engine.errors import NotFound  # noqa: F401  (re-exported: the one NotFound)
-
-
-def derive_task_status(item_states: list[tuple[str, date | None]], *, recurring: bool = False) -> str:
-    """A task's status from its items' (status, deadline).
-
-    No items → unassigned; all cancelled → cancelled; all completed → completed; all
-    submitted/completed → submitted; any blocked → blocked; any started → in_progress.
-    A recurring task is judged on its earliest open occurrence.
-    """
-    live = [(s, d) for s, d in item_states if s != "cancelled"]
-    if not item_states:
-        return "unassigned"
-    if not live:
-        return "cancelled"
-    if recurring:
-        open_ = [(s, d) for s, d in live if s != "completed"]
-        if not open_:
-            return "completed"
-        first = min(d for _, d in open_ if d is not None) if any(d for _, d in open_) else None
-        live = [(s, d) for s, d in open_ if d == first]
-    states = {s for s, _ in live}
-    if states == {"completed"}:
-        return "completed"
-    if states <= {"submitted", "completed"}:
-        return "submitted"
-    if "blocked" in states:
-        return "blocked"
-    if states & {"in_progress", "submitted", "completed"}:
-        return "in_progress"
-    return "not_started"
+from engine.actors import unit_scope
+from engine.days import fmt_local
+from engine.directory_store import current_directory
+from engine.errors import NotFound, PermissionDenied
+from engine.i18n import tr
+from engine.lifecycle import blocking_dependencies
+from engine.models import (
+    Event, ExtensionRequest, Person, Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem,
+)
+from engine.permissions import allowed_actions, visible_filter
+from engine.refs import item_ref, item_refs
+from engine.states import OPEN_STATES, Role, derive_task_status
+from engine.timeliness import classify
+from engine.txcache import committee_settings
 
 
 def get_plan(session: Session, code: str) -> Plan:
@@ -98,8 +80,6 @@ def plan_detail(session: Session, code: str) -> dict[str, Any]:
 
 def resolve_unit(session: Session, ref: str) -> Unit:
     """A unit by code, name or alias (the directory's matching rules)."""
-    from engine.directory_store import current_directory
-
     u = session.execute(select(Unit).where(Unit.code == ref)).scalar_one_or_none()
     if u is not None:
         return u
@@ -174,44 +154,14 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
 # --- work items (lifecycle) ------------------------------------------------------------------------
 
 
-def _item_refs(session: Session, items: list[WorkItem]) -> dict[int, str]:
-    """Canonical refs (see engine.lifecycle.item_ref) for many items in three queries."""
-    if not items:
-        return {}
-    task_ids = {i.task_id for i in items}
-    multi = {tid for tid, n in session.execute(
-        select(WorkItem.task_id, func.count(func.distinct(WorkItem.unit_id)))
-        .where(WorkItem.task_id.in_(task_ids)).group_by(WorkItem.task_id)).all() if n > 1}
-    tasks = {tid: (code, pcode) for tid, code, pcode in session.execute(
-        select(Task.id, Task.code, Plan.code).join(Plan, Plan.id == Task.plan_id).where(Task.id.in_(task_ids))).all()}
-    units = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_({i.unit_id for i in items
-                                                                              if i.task_id in multi}))).all()) \
-        if multi else {}
-    out = {}
-    for i in items:
-        code, pcode = tasks[i.task_id]
-        ref = f"{pcode}/{code}"
-        if i.task_id in multi:
-            ref += f"@{units[i.unit_id]}"
-        if i.occurrence:
-            ref += f"#{i.occurrence}"
-        out[i.id] = ref
-    return out
-
-
 def list_items(session: Session, *, plan: str | None = None, unit: str | None = None, status: str | None = None,
                actor: Any = None, due_within: int | None = None, today: date | None = None,
                include_cancelled: bool = False, lang: str = "vi") -> list[dict[str, Any]]:
     """Work items as dicts (JSON-ready), filtered.
 
-    ``actor`` (engine.lifecycle.Actor): only the items they may see. ``due_within`` N (needs
+    ``actor`` (engine.actors.Actor): only the items they may see. ``due_within`` N (needs
     ``today``, the committee-local date): open items whose deadline in force falls in
     [today, today + N]. ``timeliness`` is engine.timeliness.classify on ``today``."""
-    from datetime import timedelta
-
-    from engine.lifecycle import OPEN_STATES, committee_settings, unit_scope, visible_filter
-    from engine.timeliness import classify
-
     tz, settings = committee_settings(session)
     due_soon_days = int(settings.get("due_soon_days", 7))
     stmt = (select(WorkItem, Task, Plan.code, Unit)
@@ -222,14 +172,10 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
         stmt = stmt.where(Task.plan_id == get_plan(session, plan).id)
     if unit:
         u = resolve_unit(session, unit)
-        if actor is not None and actor.role == "focal_point" and u.code not in unit_scope(actor):
-            from engine.errors import PermissionDenied
-
-            raise PermissionDenied(
-                f"{actor.name} ({actor.id}) is the focal point of {actor.unit_code or 'no unit'} and cannot see "
-                f"the items of {u.name} ({u.code})." if lang == "en" else
-                f"{actor.name} ({actor.id}) là đầu mối của {actor.unit_code or 'không đơn vị nào'}, không được xem "
-                f"phần việc của {u.name} ({u.code}).")
+        if actor is not None and actor.role == Role.FOCAL_POINT and u.code not in unit_scope(actor):
+            raise PermissionDenied(tr(lang, "lc.denied_unit_items", name=actor.name, pid=actor.id,
+                                      unit=actor.unit_code or tr(lang, "lc.no_unit"), unit_name=u.name,
+                                      unit_code=u.code))
         stmt = stmt.where(WorkItem.unit_id == u.id)
     if status:
         stmt = stmt.where(WorkItem.status == status)
@@ -241,7 +187,7 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
         stmt = stmt.where(WorkItem.status.in_(OPEN_STATES), WorkItem.deadline.is_not(None),
                           WorkItem.deadline >= today, WorkItem.deadline <= today + timedelta(days=due_within))
     rows = session.execute(stmt.order_by(Plan.code, Task.position, WorkItem.deadline, Unit.code, WorkItem.occurrence)).all()
-    refs = _item_refs(session, [w for w, *_ in rows])
+    refs = item_refs(session, [w for w, *_ in rows])
     out = []
     for w, t, plan_code, u in rows:
         out.append({
@@ -258,8 +204,6 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
 
 
 def _event_dict(session: Session, e: Any, tz: str, names: dict[str, str], refs: dict[int, str]) -> dict[str, Any]:
-    from engine.lifecycle import fmt_local
-
     return {
         "id": e.id, "at": e.at.isoformat(), "at_local": fmt_local(e.at, tz), "actor": e.actor,
         "actor_name": names.get(e.actor, e.actor), "actor_role": e.actor_role, "kind": e.kind,
@@ -274,9 +218,6 @@ def _event_dict(session: Session, e: Any, tz: str, names: dict[str, str], refs: 
 
 def event_log(session: Session, *, item_id: int | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
     """The newest ``limit`` events (all, or one item's), oldest first, as dicts."""
-    from engine.lifecycle import committee_settings
-    from engine.models import Event, Person
-
     tz, _ = committee_settings(session)
     stmt = select(Event)
     if item_id is not None:
@@ -288,16 +229,12 @@ def event_log(session: Session, *, item_id: int | None = None, limit: int | None
     names = dict(session.execute(select(Person.id, Person.name)).all())
     ids = {e.work_item_id for e in events if e.work_item_id}
     items = session.execute(select(WorkItem).where(WorkItem.id.in_(ids))).scalars().all() if ids else []
-    refs = _item_refs(session, list(items))
+    refs = item_refs(session, list(items))
     return [_event_dict(session, e, tz, names, refs) for e in events]
 
 
 def item_detail(session: Session, item: WorkItem, *, today: date | None = None, lang: str = "vi") -> dict[str, Any]:
     """Everything about one work item: fields, timeliness, allowed actions, full history, extensions."""
-    from engine.lifecycle import allowed_actions, blocking_dependencies, committee_settings, fmt_local, item_ref
-    from engine.models import ExtensionRequest, Person
-    from engine.timeliness import classify
-
     task = item.task
     plan = session.get(Plan, task.plan_id)
     tz, settings = committee_settings(session, task.plan_id)

@@ -1377,7 +1377,7 @@ def committee_today(session: Session, now: datetime) -> date:
     """The committee-local calendar date of the instant ``now`` (the default as-of date); the
     committee row as ``engine.lifecycle.committee_settings`` reads it (no statement when this
     transaction loaded it already)."""
-    from engine.lifecycle import committee_settings
+    from engine.txcache import committee_settings
 
     return local_date(now, committee_settings(session)[0])
 

@@ -61,7 +61,7 @@ class TrackResult:
 
 
 def _committee(session: Session) -> tuple[str, dict[str, Any]]:
-    from engine.lifecycle import committee_settings
+    from engine.txcache import committee_settings
 
     return committee_settings(session)
 

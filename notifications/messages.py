@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from engine.escalation import STATE_ORDER, Digest
 from engine.i18n import has, norm_lang, tr
-from engine.lifecycle import status_label
+from engine.states import status_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -32,7 +32,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.audit import GENESIS, append_event
-from engine.lifecycle import Actor, load_actor
+from engine.actors import Actor, load_actor
 from engine.models import ChainHead, Committee, Person, Plan, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -185,7 +185,7 @@ def test_on_postgresql_an_actions_event_leaves_the_chain_head_free_until_its_com
     with transaction(logged) as s:
         w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
         lc._cas(s, w, {}, actor=a, now=at("2025-08-02 09:00"), tz="Asia/Ho_Chi_Minh", lang="vi")
-        lc._event(s, w, a, now=at("2025-08-02 09:00"), kind="note", note="chờ commit")
+        lc.append_item_event(s, w, a, now=at("2025-08-02 09:00"), kind="note", note="chờ commit")
         with logged.connect() as other:
             other.execute(NOWAIT)  # free: nothing this transaction did holds it
             other.rollback()

@@ -33,6 +33,8 @@ url, ref, person, ready, go, mode, when = sys.argv[1:8]
 from datetime import datetime
 from engine.db import make_engine, transaction
 from engine import lifecycle as lc
+from engine.actors import load_actor
+from engine.refs import resolve_item
 from engine.errors import UserError
 eng = make_engine(url)
 now = datetime.fromisoformat(when)
@@ -46,19 +48,19 @@ def wait():
 try:
     if mode == "race":
         with transaction(eng) as s:
-            w = lc.resolve_item(s, ref)
-            a = lc.load_actor(s, person)
+            w = resolve_item(s, ref)
+            a = load_actor(s, person)
             wait()
             lc.verify(s, w, a, now=now)
     else:
         version = None
         with transaction(eng) as s:
-            a = lc.load_actor(s, person)
+            a = load_actor(s, person)
             if mode == "form":
-                version = lc.resolve_item(s, ref).version
+                version = resolve_item(s, ref).version
         wait()
         with transaction(eng) as s:
-            lc.verify(s, lc.resolve_item(s, ref), a, now=now, expected_version=version)
+            lc.verify(s, resolve_item(s, ref), a, now=now, expected_version=version)
     print("OK")
 except UserError as e:
     print("REFUSED", type(e).__name__, e)

@@ -33,7 +33,8 @@ from engine.clock import local_datetime
 from engine.db import transaction
 from engine.directory_store import parse_directory_file, store_directory
 from engine.history import parse_local_time, replay_history
-from engine.lifecycle import item_ref, load_actor, resolve_item
+from engine.actors import load_actor
+from engine.refs import item_ref, resolve_item
 from engine.models import Event, OutboxMessage
 from engine.planfile.loader import load_plan_file
 from engine.workdays import default_calendar

@@ -109,13 +109,15 @@ import sys
 from datetime import datetime, timedelta
 from engine.db import make_engine, transaction
 from engine import lifecycle as lc
+from engine.actors import load_actor
+from engine.refs import resolve_item
 url, ref, person, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 eng = make_engine(url)
 base = datetime.fromisoformat("2025-06-02T09:00:00+07:00")
 for i in range(n):
     with transaction(eng) as s:
-        a = lc.load_actor(s, person)
-        lc.add_note(s, lc.resolve_item(s, ref, actor=a), a, now=base + timedelta(seconds=i), text=f"{ref} #{i}")
+        a = load_actor(s, person)
+        lc.add_note(s, resolve_item(s, ref, actor=a), a, now=base + timedelta(seconds=i), text=f"{ref} #{i}")
 print("OK", n)
 """
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import base64
 import shutil
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
 
 from engine import db as dbmod
 from engine.db import transaction

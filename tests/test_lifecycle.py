@@ -11,6 +11,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine import lifecycle as lc
+from engine.actors import load_actor
+from engine.permissions import ALL_ACTIONS, check_permission, visible_items
+from engine.refs import item_ref, resolve_item
+from engine.states import ALLOWED_TRANSITIONS, STATUSES, TRANSITIONS
+from engine.txcache import load_item
 from engine.audit import verify_chain
 from engine.db import transaction
 from engine.errors import Conflict, PermissionDenied, UserError
@@ -42,20 +47,20 @@ def world(db_url, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def act(engine: Any, fn: Any, ref: str, person: str, when: str, **kw: Any) -> tuple[str, int]:
     with transaction(engine) as s:
-        w = fn(s, lc.resolve_item(s, ref), actor(s, person), now=at(when), **kw)
+        w = fn(s, resolve_item(s, ref), actor(s, person), now=at(when), **kw)
         return w.status, w.version
 
 
 def item(engine: Any, ref: str) -> WorkItem:
     with transaction(engine) as s:
-        w = lc.resolve_item(s, ref)
+        w = resolve_item(s, ref)
         s.expunge(w)
         return w
 
 
 def events(engine: Any, ref: str, kind: str | None = None) -> list[Event]:
     with transaction(engine) as s:
-        wid = lc.resolve_item(s, ref).id
+        wid = resolve_item(s, ref).id
         stmt = select(Event).where(Event.work_item_id == wid)
         if kind:
             stmt = stmt.where(Event.kind == kind)
@@ -179,17 +184,17 @@ def test_submit_needs_evidence(world):
 
 
 def test_allowed_transitions_table_is_closed_over_statuses():
-    for src, dst in lc.ALLOWED_TRANSITIONS:
-        assert src in lc.STATUSES and dst in lc.STATUSES and src != dst
-    for action, table in lc.TRANSITIONS.items():
-        assert set(table) <= set(lc.STATUSES), action
+    for src, dst in ALLOWED_TRANSITIONS:
+        assert src in STATUSES and dst in STATUSES and src != dst
+    for action, table in TRANSITIONS.items():
+        assert set(table) <= set(STATUSES), action
 
 
 # --- permissions -------------------------------------------------------------------------------------------
 
 # persona -> actions allowed on KH-TEST/1 (SKHCN's item; pct_kt oversees SKHCN)
 ASSIGNEE = {"start", "submit", "block", "unblock", "note", "request_extension"}
-EVERYTHING = lc.ALL_ACTIONS
+EVERYTHING = ALL_ACTIONS
 PERMISSIONS = {
     "secretariat": EVERYTHING,
     "chair": EVERYTHING,
@@ -208,16 +213,16 @@ def test_permission_table(world, person):
         a = actor(s, person)
         for action in sorted(EVERYTHING):
             if action in PERMISSIONS[person]:
-                lc.check_permission(s, a, w, action)
+                check_permission(s, a, w, action)
             else:
                 with pytest.raises(PermissionDenied):
-                    lc.check_permission(s, a, w, action)
+                    check_permission(s, a, w, action)
 
 
 def test_focal_point_may_act_on_a_group_item_of_its_unit_group(world):
     assert act(world, lc.start, f"{P}/4", "skhcn_focal", "2025-04-02 09:00")[0] == "in_progress"
     with transaction(world) as s:
-        assert [r.unit.code for r in s.execute(lc.visible_items(s, actor(s, "snv_focal"))).scalars()
+        assert [r.unit.code for r in s.execute(visible_items(s, actor(s, "snv_focal"))).scalars()
                 if r.task.code == "4"] == ["CSBN"]
 
 
@@ -247,14 +252,14 @@ def test_viewer_may_do_nothing(world):
 
 def test_unknown_person_points_to_the_directory_command(world):
     with transaction(world) as s, pytest.raises(UserError, match="steer directory show"):
-        lc.load_actor(s, "nobody")
+        load_actor(s, "nobody")
 
 
 def test_visible_items_hides_other_units_items(world):
     with transaction(world) as s:
-        seen = {(w.task.code, w.unit.code) for w in s.execute(lc.visible_items(s, actor(s, "snv_focal"))).scalars()}
+        seen = {(w.task.code, w.unit.code) for w in s.execute(visible_items(s, actor(s, "snv_focal"))).scalars()}
         assert seen == {("2", "SNV"), ("3", "SNV"), ("4", "CSBN"), ("6", "SNV"), ("7", "SNV")}
-        assert len(s.execute(lc.visible_items(s, actor(s, "observer"))).all()) == s.scalar(select(func.count()).select_from(WorkItem))
+        assert len(s.execute(visible_items(s, actor(s, "observer"))).all()) == s.scalar(select(func.count()).select_from(WorkItem))
 
 
 # --- extensions ---------------------------------------------------------------------------------------------
@@ -406,19 +411,19 @@ def test_naive_now_is_refused(world):
 def test_resolve_references(world):
     with transaction(world) as s:
         one = item_of(s, P, "1")
-        assert lc.resolve_item(s, f"#{one.id}").id == one.id
-        assert lc.resolve_item(s, f"{P}/1").id == one.id
+        assert resolve_item(s, f"#{one.id}").id == one.id
+        assert resolve_item(s, f"{P}/1").id == one.id
         for ref in (f"{P}/3@SNV", f"{P}/3@snv", f"{P}/3@Sở Nội vụ", f"{P}/3@ sở nội  vụ"):
-            assert lc.resolve_item(s, ref).unit.code == "SNV", ref
-        assert lc.resolve_item(s, f"{P}/3@Sở KH&CN").unit.code == "SKHCN"  # alias
-        assert lc.resolve_item(s, f"{P}/6").occurrence == "2025-04"  # earliest open
-        assert lc.resolve_item(s, f"{P}/6#2025-06").occurrence == "2025-06"
-        assert lc.resolve_item(s, f"{P}/6@SNV#2025-05").occurrence == "2025-05"
-        assert lc.resolve_item(s, f"{P}/3", actor=actor(s, "stc_focal")).unit.code == "STC"
+            assert resolve_item(s, ref).unit.code == "SNV", ref
+        assert resolve_item(s, f"{P}/3@Sở KH&CN").unit.code == "SKHCN"  # alias
+        assert resolve_item(s, f"{P}/6").occurrence == "2025-04"  # earliest open
+        assert resolve_item(s, f"{P}/6#2025-06").occurrence == "2025-06"
+        assert resolve_item(s, f"{P}/6@SNV#2025-05").occurrence == "2025-05"
+        assert resolve_item(s, f"{P}/3", actor=actor(s, "stc_focal")).unit.code == "STC"
         for w in s.execute(select(WorkItem)).scalars():
-            assert lc.resolve_item(s, lc.item_ref(w, s)).id == w.id
-        assert lc.item_ref(lc.resolve_item(s, f"{P}/3@STC")) == "KH-TEST/3@STC"
-        assert lc.item_ref(lc.resolve_item(s, f"{P}/6#2025-05")) == "KH-TEST/6#2025-05"
+            assert resolve_item(s, item_ref(w, s)).id == w.id
+        assert item_ref(resolve_item(s, f"{P}/3@STC")) == "KH-TEST/3@STC"
+        assert item_ref(resolve_item(s, f"{P}/6#2025-05")) == "KH-TEST/6#2025-05"
 
 
 def test_resolve_skips_completed_occurrences(world):
@@ -439,15 +444,15 @@ def test_resolve_skips_completed_occurrences(world):
 ])
 def test_bad_references_are_explained(world, ref, match):
     with transaction(world) as s, pytest.raises(UserError, match=match):
-        lc.resolve_item(s, ref)
+        resolve_item(s, ref)
 
 
 def test_plan_codes_with_a_slash_resolve(engine):
     with transaction(engine) as s:
         make_directory(s)
         make_plan(s, "57/KH-UBND", tasks=[{"code": "2", "lead": ["SNV"], "deadline": date(2025, 6, 30)}])
-        w = lc.resolve_item(s, "57/KH-UBND/2")
-        assert lc.item_ref(w) == "57/KH-UBND/2" and s.get(Plan, w.task.plan_id).code == "57/KH-UBND"
+        w = resolve_item(s, "57/KH-UBND/2")
+        assert item_ref(w) == "57/KH-UBND/2" and s.get(Plan, w.task.plan_id).code == "57/KH-UBND"
 
 
 def test_audit_chain_stays_intact_through_the_lifecycle(world):
@@ -550,9 +555,9 @@ def test_the_sample_history_replays_cleanly_on_the_sample_plan(engine):
     assert (r.steps, r.errors) == (n_steps, [])
     with transaction(engine) as s:
         assert verify_chain(s).ok
-        granted = lc.resolve_item(s, "KH-57-LS/36")
+        granted = resolve_item(s, "KH-57-LS/36")
         assert (granted.deadline, granted.original_deadline) == (date(2025, 9, 30), date(2025, 6, 30))
-        refused = lc.resolve_item(s, "KH-57-LS/47@HNS")
+        refused = resolve_item(s, "KH-57-LS/47@HNS")
         assert refused.deadline == refused.original_deadline
         assert s.execute(select(ExtensionRequest.status).where(ExtensionRequest.work_item_id == refused.id)).scalar_one() == "rejected"
 
@@ -564,8 +569,8 @@ def test_an_item_or_request_number_beyond_the_id_column_is_not_found_on_either_b
     seed(engine)
     with transaction(engine) as s:
         with pytest.raises(UserError, match=f"#{number}"):
-            lc.resolve_item(s, f"#{number}")
-        assert lc.load_item(s, number) is None
+            resolve_item(s, f"#{number}")
+        assert load_item(s, number) is None
         w = item_of(s, "KH-TEST", "1")
         lc.request_extension(s, w, actor(s, "skhcn_focal"), now=T0, until=date(2025, 12, 31), reason="Chờ kinh phí")
         with pytest.raises(UserError, match="đề nghị gia hạn"):

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import lifecycle as lc
+from engine.refs import resolve_item
+from engine.states import ALLOWED_TRANSITIONS, STATUSES
 from engine.audit import GENESIS, append_event, verify_chain
 from engine.db import make_engine, transaction
 from engine.errors import UserError
@@ -163,7 +165,7 @@ def test_random_action_sequences_keep_every_invariant(prop_engine, focus, n_step
     engine = prop_engine
     reset(engine)
     with transaction(engine) as s:
-        ids = {ref: lc.resolve_item(s, ref).id for ref in ITEMS}
+        ids = {ref: resolve_item(s, ref).id for ref in ITEMS}
     now = T0
     before_block: dict[str, str] = {}
     for _ in range(n_steps):
@@ -179,7 +181,7 @@ def test_random_action_sequences_keep_every_invariant(prop_engine, focus, n_step
             ok = False
         (after_items, after_events) = state(engine, ids)
         new_status, new_version = after_items[step["item"]]
-        assert new_status in lc.STATUSES
+        assert new_status in STATUSES
         # nothing else moved
         assert {k: v for k, v in after_items.items() if k != step["item"]} == {k: v for k, v in items.items() if k != step["item"]}
         if not ok:
@@ -209,7 +211,7 @@ def test_random_action_sequences_keep_every_invariant(prop_engine, focus, n_step
         current: dict[int, str] = {}
         for e in evs:
             if e.kind == "status":
-                assert (e.from_status, e.to_status) in lc.ALLOWED_TRANSITIONS
+                assert (e.from_status, e.to_status) in ALLOWED_TRANSITIONS
                 assert current.get(e.work_item_id, "not_started") == e.from_status
                 current[e.work_item_id] = e.to_status
         for w in s.execute(select(WorkItem)).scalars():

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.audit import verify_chain
 from engine.db import transaction
-from engine.models import Event, Plan, PlanRevision, Section, Task, TaskUnit, Unit, WorkItem
+from engine.models import Event, Plan, PlanRevision, Section, Task, Unit, WorkItem
 from engine.planfile.loader import load_plan_file
 from engine.planfile.spec import PlanFileError
 from engine.planfile.validate import PlanValidationError

@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from engine import db as dbmod
 from engine import lifecycle as lc
+from engine.permissions import allowed_actions, pending_extension
+from engine.states import TRANSITIONS
 from engine.audit import append_event
 from engine.clock import end_of_local_day, local_date, local_datetime
 from engine.db import transaction
@@ -126,7 +128,7 @@ def _scenario(engine: Engine, rnd: random.Random) -> None:
                     lc.add_note(s, w, who, now=when, text=f"Tiến độ {rnd.randint(1, 99)}",
                                 percent=rnd.choice([None, 30.0, 80.0]))
                 elif r < 0.32:
-                    if lc.pending_extension(s, w) is not None:
+                    if pending_extension(s, w) is not None:
                         if rnd.random() < 0.7:
                             lc.approve_extension(s, w, who, now=when, note="Đồng ý")
                         else:
@@ -135,7 +137,7 @@ def _scenario(engine: Engine, rnd: random.Random) -> None:
                         lc.request_extension(s, w, who, now=when, reason="Chờ số liệu",
                                              until=(w.deadline or date(2025, 6, 1)) + timedelta(days=rnd.randint(1, 60)))
                 else:
-                    acts = [a for a in lc.allowed_actions(w, who) if a in lc.TRANSITIONS]
+                    acts = [a for a in allowed_actions(w, who) if a in TRANSITIONS]
                     if acts:
                         weights = {"start": 5, "submit": 5, "verify": 6}
                         a = rnd.choices(acts, weights=[weights.get(x, 1) for x in acts])[0]

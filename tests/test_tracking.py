@@ -19,7 +19,7 @@ from engine.clock import local_datetime
 from engine.db import transaction
 from engine.directory_store import parse_directory_file, store_directory
 from engine.history import replay_history
-from engine.lifecycle import committee_settings
+from engine.txcache import committee_settings
 from engine.models import Event, Task, WorkItem
 from engine.planfile.loader import load_plan_file
 from engine.timeliness import classify

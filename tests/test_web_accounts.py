@@ -61,7 +61,7 @@ def test_add_user_mistakes_are_one_clear_message_and_write_nothing(eng, kwargs, 
 
 
 def test_add_user_creates_a_new_person_with_role_and_unit(eng):  # type: ignore[no-untyped-def]
-    from engine.lifecycle import load_actor
+    from engine.actors import load_actor
 
     with transaction(eng) as s:
         accounts.add_user(s, "stc_focal2", password="long-enough", now=NOW, name="Lê Văn B", role="focal_point", unit="STC")

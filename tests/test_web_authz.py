@@ -84,6 +84,13 @@ def _api_action(action_path: str, state: str, body: dict[str, Any] | None) -> Ca
     return prepare
 
 
+def _api_file_submit(ctx: Ctx) -> tuple[str, dict[str, Any]]:
+    iid = fresh_item(ctx.url, "in_progress")
+    ctx.extra["item"] = iid
+    return f"/api/v1/items/{iid}/submit/file", {"data": {"evidence": "Quyết định số 12/QĐ-UBND"},
+                                                 "files": {"file": ("qd-12.pdf", b"%PDF-1.4 test", "application/pdf")}}
+
+
 # Who may do which item action on an SKHCN item (from engine.lifecycle's rules):
 # staff everything; the overseeing vice-chair notes and extension decisions; the unit's focal
 # point the assignee actions; the other unit's focal point gets 404; the viewer 403.
@@ -170,6 +177,7 @@ def _matrix() -> dict[tuple[str, str], Cell]:
         ok = 201 if api_suffix == "notes" else 200
         m[("POST", f"/api/v1/items/{{ref}}/{api_suffix}")] = Cell(
             _api_codes(expect, ok), _api_action(api_suffix, state, data), api=True, action=True)
+    m[("POST", "/api/v1/items/{ref}/submit/file")] = Cell(_api_codes(ASSIGNEE), _api_file_submit, api=True, action=True)
     m[("GET", "/api/v1/heatmap")] = Cell(_codes(200, anon=401, focal_point=403, focal_other=403), get("/api/v1/heatmap"),
                                          api=True)
     m[("GET", "/api/v1/reports/summary")] = Cell(_codes(200, anon=401, focal_point=403, focal_other=403),

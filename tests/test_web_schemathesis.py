@@ -46,7 +46,7 @@ def api_world(tmp_path_factory, _sqlite_template) -> dict[str, Any]:  # type: ig
 
     from engine import accounts
     from engine.directory_store import parse_directory_file, store_directory
-    from engine.lifecycle import item_ref
+    from engine.refs import item_ref
     from engine.models import Unit, WorkItem
     from engine.planfile.loader import load_plan_file
     from web.app import create_app

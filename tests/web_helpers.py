@@ -159,6 +159,7 @@ def fresh_item(url: str, state: str, *, unit: str = "SKHCN", deadline: date = da
     """A new one-item plan (lead ``unit``) in ``state``: not_started, in_progress, submitted,
     blocked, or "extension" (in progress with a pending extension request by the focal point)."""
     from engine import lifecycle as lc
+    from engine.actors import load_actor
 
     code = f"M{next(_counter)}"
     eng = make_engine(url)
@@ -170,7 +171,7 @@ def fresh_item(url: str, state: str, *, unit: str = "SKHCN", deadline: date = da
             if status == "submitted":
                 w.submitted_at = NOW
             if state == "extension":
-                lc.request_extension(s, w, lc.load_actor(s, "skhcn_focal"), now=NOW, until=date(2025, 12, 31),
+                lc.request_extension(s, w, load_actor(s, "skhcn_focal"), now=NOW, until=date(2025, 12, 31),
                                      reason="cần thêm thời gian")
             return w.id
     finally:

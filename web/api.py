@@ -1,6 +1,6 @@
 """JSON API for provincial systems: ``/api/v1`` with bearer tokens (no cookies, no CSRF).
 
-Every action is the same engine call as the CLI and the pages (``web.actions.perform``).
+Every action is the same engine call as the CLI and the pages (``engine.commands.perform``).
 Errors: ``{"error": message}`` with 400 (bad input), 401 (no or bad token), 403 (not
 allowed), 404 (unknown, or not visible to the caller), 409 (version conflict).
 """
@@ -11,17 +11,19 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from engine import lifecycle as lc
+from engine.permissions import allowed_actions
+from engine.refs import item_ref
+from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
+from engine.evidence import Stored, Upload
 from engine.models import WorkItem
-from web.actions import NotVisible, StateConflict, get_item, perform
-from web.core import User, WebError, db, lang_of, now
+from web.actions import NotVisible, StateConflict, act, get_item
+from web.core import User, WebError, cfg, db, lang_of, now
 from web.listing import item_rows
 
 T = TypeVar("T")
@@ -190,10 +192,10 @@ def _item_out(s: Session, w: WorkItem, today: date) -> dict[str, Any]:
     from engine.models import Plan
     from engine.timeliness import classify
 
-    tz, settings = lc.committee_settings(s)
+    tz, settings = committee_settings(s)
     task = w.task
     return {
-        "id": w.id, "ref": lc.item_ref(w, s), "plan": s.get(Plan, task.plan_id).code, "task": task.code,
+        "id": w.id, "ref": item_ref(w, s), "plan": s.get(Plan, task.plan_id).code, "task": task.code,
         "title": task.title, "unit": w.unit.code, "unit_name": w.unit.name, "occurrence": w.occurrence or None,
         "deadline": w.deadline, "status": w.status, "version": w.version, "completion": w.completion,
         "timeliness": classify(w.status, w.deadline, w.completed_at, today, deadline_kind=task.deadline_kind,
@@ -212,13 +214,22 @@ async def _action(request: Request, creds: HTTPAuthorizationCredentials | None, 
     """One action, its blocking part off the event loop (``Db.run_write``; the response is then
     serialised on the loop, not in a second trip to a worker thread)."""
     lang = lang_of(request)
+    c = cfg(request)
 
     def run() -> dict[str, Any]:
-        with db(request).tx() as s:
-            user = _user(request, s, creds, touch=True)
-            item = get_item(s, user, ref, lang=lang, for_update=action == "note", for_action=True)
-            perform(s, user, item, action, params, now=now(request), lang=lang)
-            return _item_out(s, item, _today(s, request))
+        stored: Stored | None = None
+        try:
+            with db(request).tx() as s:
+                user = _user(request, s, creds, touch=True)
+                item = get_item(s, user, ref, lang=lang, for_update=action == "note", for_action=True)
+                outcome = act(s, user, item, action, params, now=now(request), lang=lang, upload_dir=c.upload_dir,
+                              max_upload_bytes=c.max_upload_bytes)
+                stored = outcome.evidence_file
+                return _item_out(s, item, _today(s, request))
+        except BaseException:
+            if stored is not None:
+                stored.discard()  # the transaction did not commit
+            raise
 
     return await db(request).run_write(lambda: _call(request, run))
 
@@ -266,7 +277,7 @@ def get_one(request: Request, ref: str, creds: HTTPAuthorizationCredentials | No
             out = _item_out(s, w, _today(s, request))
             out["deliverable"] = w.task.deliverable or ""
             out["original_deadline"] = w.original_deadline
-            out["allowed_actions"] = lc.allowed_actions(w, user.actor)
+            out["allowed_actions"] = allowed_actions(w, user.actor)
             out["events"] = [{k: e[k] for k in Event.model_fields} for e in event_log(s, item_id=w.id, limit=None)]
             return out
 
@@ -283,6 +294,21 @@ async def start(request: Request, ref: str, body: StartIn | None = None,
 @router.post("/items/{ref:path}/submit", response_model=Item, responses=ACT_RESPONSES)
 async def submit(request: Request, ref: str, body: SubmitIn, creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     return await _action(request, creds, ref, "submit", {"evidence": body.evidence, "note": body.note, "version": body.version})
+
+
+@router.post("/items/{ref:path}/submit/file", response_model=Item, responses=ACT_RESPONSES)
+async def submit_file(request: Request, ref: str,
+                      file: UploadFile = File(description="The evidence file (kept under a random name; its name, "
+                                                          "size and sha256 are recorded)"),
+                      evidence: str = Form("", max_length=5000, description="Evidence text besides the file"),
+                      note: str | None = Form(None, max_length=20000),
+                      version: int | None = Form(None),
+                      creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    """Submit with an evidence file (multipart/form-data), as the web's submit form does: the
+    file is listed on the item page and named in the event's evidence."""
+    upload = Upload(file.file, file.filename, file.content_type or None)
+    return await _action(request, creds, ref, "submit", {"evidence": evidence, "note": note, "version": version,
+                                                         "evidence_file": upload})
 
 
 @router.post("/items/{ref:path}/notes", response_model=Item, status_code=201, responses=ACT_RESPONSES)
@@ -333,7 +359,8 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
         with db(request).tx() as s:
             user = _user(request, s, creds, touch=True)
             item = get_item(s, user, ref, lang=lang, for_action=True)
-            r = perform(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang)
+            r = act(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang).ack
+            assert r is not None
             return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients}
 
     return _call(request, run)

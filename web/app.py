@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -235,11 +234,11 @@ def app_from_env() -> FastAPI:
     import os
 
     from engine.db import database_url
+    from engine.evidence import default_max_bytes, default_upload_dir
 
-    upload = os.environ.get("STEER_UPLOAD_DIR", ".steer-web")
-    mb = int(os.environ.get("STEER_MAX_UPLOAD_MB") or 10)
-    return create_app(database_url(None), secret_key=secret_key_for(Path(upload)), upload_dir=upload,
-                      base_url=os.environ.get("STEER_BASE_URL") or None, max_upload_bytes=mb * 1024 * 1024,
+    upload = default_upload_dir()
+    return create_app(database_url(None), secret_key=secret_key_for(upload), upload_dir=upload,
+                      base_url=os.environ.get("STEER_BASE_URL") or None, max_upload_bytes=default_max_bytes(),
                       https_only=os.environ.get("STEER_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
                       cli_bridge_token=os.environ.get("STEER_CLI_BRIDGE_TOKEN") or None)
 

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from cli.launch import FAST_COMMANDS, decode_request, encode_response, normalize_url, read_server_file, server_file
+from cli.launch import FAST_COMMANDS, decode_request, reads_a_file, encode_response, normalize_url, read_server_file, server_file
 
 _LOCK = threading.Lock()
 _COMMAND: Any = None
@@ -80,7 +80,7 @@ def make_router(db_url: str, token: str) -> APIRouter:
             db, lang, argv = decode_request(await request.body())
         except (ValueError, UnicodeDecodeError):
             return JSONResponse({"error": "bad request"}, status_code=400)
-        if len(argv) < 2 or argv[0] != "task" or argv[1] not in FAST_COMMANDS:
+        if len(argv) < 2 or argv[0] != "task" or argv[1] not in FAST_COMMANDS or reads_a_file(argv):
             return JSONResponse({"error": "command not served"}, status_code=404)
         if normalize_url(db) != served:
             return JSONResponse({"error": "another database"}, status_code=409)

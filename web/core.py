@@ -27,7 +27,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.lifecycle import ROLE_LABELS, Actor, status_label
+from engine.actors import Actor
+from engine.states import role_label, status_label
 from engine.i18n import has, pick_lang, tr
 
 HERE = Path(__file__).resolve().parent
@@ -101,8 +102,7 @@ class User:
         return self.link_item is not None
 
     def role_label(self, lang: str) -> str:
-        pair = ROLE_LABELS.get(self.role, (self.role, self.role))
-        return pair[1] if lang == "en" else pair[0]
+        return role_label(self.role, lang)
 
 
 @dataclass
@@ -291,7 +291,7 @@ def safe_next(target: str | None) -> str:
 
 def _user_from_person(s: Session, person_id: str, lang: str) -> User | None:
     from engine.errors import UserError
-    from engine.lifecycle import load_actor
+    from engine.actors import load_actor
 
     try:
         actor = load_actor(s, person_id, lang=lang)

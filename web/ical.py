@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.i18n import tr
-from engine.lifecycle import OPEN_STATES, status_label
+from engine.states import OPEN_STATES, status_label
 from engine.models import Plan, Task, Unit, WorkItem
 
 MAX_EVENTS = 5000

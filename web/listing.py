@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle as lc
+from engine.permissions import visible_filter
+from engine.refs import item_refs
+from engine.states import OPEN_STATES, STATUSES
+from engine.txcache import committee_settings
 from engine.models import Plan, Task, Unit, WorkItem
 from web.core import User
 
@@ -18,18 +21,17 @@ PAGE = 100
 def item_rows(s: Session, user: User, *, today: date, status: str | None, unit: str | None, plan: str | None,
                q: str | None, page: int, overdue_only: bool = False, page_size: int = PAGE,
                due_within: int | None = None, offset: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    from engine.queries import _item_refs
     from engine.timeliness import classify
 
-    tz, settings = lc.committee_settings(s)
+    tz, settings = committee_settings(s)
     due_soon_days = int(settings.get("due_soon_days", 7))
     stmt = (select(WorkItem, Task, Plan.code, Unit)
             .join(Task, Task.id == WorkItem.task_id).join(Plan, Plan.id == Task.plan_id)
             .join(Unit, Unit.id == WorkItem.unit_id)
-            .where(lc.visible_filter(user.actor)))
+            .where(visible_filter(user.actor)))
     if status == "open" or overdue_only:
-        stmt = stmt.where(WorkItem.status.in_(lc.OPEN_STATES))
-    elif status in lc.STATUSES:
+        stmt = stmt.where(WorkItem.status.in_(OPEN_STATES))
+    elif status in STATUSES:
         stmt = stmt.where(WorkItem.status == status)
     else:
         stmt = stmt.where(WorkItem.status != "cancelled")
@@ -38,7 +40,7 @@ def item_rows(s: Session, user: User, *, today: date, status: str | None, unit: 
     if due_within is not None:
         from datetime import timedelta
 
-        stmt = stmt.where(WorkItem.status.in_(lc.OPEN_STATES), WorkItem.deadline.is_not(None),
+        stmt = stmt.where(WorkItem.status.in_(OPEN_STATES), WorkItem.deadline.is_not(None),
                           WorkItem.deadline <= today + timedelta(days=due_within))
     if unit:
         stmt = stmt.where(Unit.code == unit)
@@ -48,12 +50,12 @@ def item_rows(s: Session, user: User, *, today: date, status: str | None, unit: 
         like = f"%{q.strip()[:100]}%"
         stmt = stmt.where(or_(Task.title.ilike(like), Task.code.ilike(like)))
     total = s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    open_first = case((WorkItem.status.in_(lc.OPEN_STATES), 0), else_=1)
+    open_first = case((WorkItem.status.in_(OPEN_STATES), 0), else_=1)
     no_deadline_last = case((WorkItem.deadline.is_(None), 1), else_=0)
     stmt = stmt.order_by(open_first, no_deadline_last, WorkItem.deadline, Plan.code, Task.position, WorkItem.id)
     start = max(offset, 0) if offset is not None else max(page, 0) * page_size
     rows = s.execute(stmt.limit(page_size).offset(start)).all()
-    refs = _item_refs(s, [w for w, *_ in rows])
+    refs = item_refs(s, [w for w, *_ in rows])
     out = []
     for w, task, plan_code, u in rows:
         out.append({

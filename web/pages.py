@@ -13,11 +13,17 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine import lifecycle as lc
+from engine.actors import person_name
+from engine.days import fmt_local
+from engine.permissions import allowed_actions, pending_extension
+from engine.refs import item_ref, item_refs
+from engine.states import OPEN_STATES, STATUSES
+from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
-from engine.models import EvidenceFile, ExtensionRequest, Person, Plan, Task, Unit, WorkItem
+from engine.evidence import Stored, Upload
+from engine.models import EvidenceFile, ExtensionRequest, Person, Task, Unit, WorkItem
 from web import storage
-from web.actions import ACTIONS, NotVisible, get_item, perform
+from web.actions import NotVisible, act, get_item
 from web.listing import PAGE, item_rows
 from web.core import (
     User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
@@ -41,7 +47,7 @@ def _today(s: Session, request: Request):
 
 
 def _tz_settings(s: Session) -> tuple[str, dict[str, Any]]:
-    return lc.committee_settings(s)
+    return committee_settings(s)
 
 
 # --- health, language, login ---------------------------------------------------------------------
@@ -120,7 +126,7 @@ def items(request: Request, status: str = "", unit: str = "", plan: str = "", q:
             unit_name = s.execute(select(Unit.name).where(Unit.code == user.unit_code)).scalar_one_or_none()
     return render(request, "items.html", {
         "rows": rows, "total": total, "page": page, "pages": (total + PAGE - 1) // PAGE, "today": today,
-        "f": {"status": status, "unit": unit, "plan": plan, "q": q}, "statuses": lc.STATUSES, "unit_name": unit_name,
+        "f": {"status": status, "unit": unit, "plan": plan, "q": q}, "statuses": STATUSES, "unit_name": unit_name,
     })
 
 
@@ -130,17 +136,17 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
     today = _today(s, request)
     lang = lang_of(request)
     d = item_detail(s, item, today=today, lang=lang)
-    allowed = set(lc.allowed_actions(item, user.actor))
+    allowed = set(allowed_actions(item, user.actor))
     if user.via_link:
         allowed &= {"start", "submit", "note", "request_extension", "block", "unblock"}
-    can_ack = (item.status in lc.OPEN_STATES and user.role != "viewer"
+    can_ack = (item.status in OPEN_STATES and user.role != "viewer"
                and d.get("timeliness") in ("overdue", "due_soon"))
-    pending = lc.pending_extension(s, item)
+    pending = pending_extension(s, item)
     files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
                       .order_by(EvidenceFile.id)).scalars().all()
     coordinating = item.task.coordinating_text
     return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "pending": pending,
-            "pending_by": lc.person_name(s, pending.requested_by) if pending else None,
+            "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
 
@@ -168,7 +174,7 @@ def _act_now(request: Request, item_id: str, action: str, params: dict[str, Any]
              upload: UploadFile | None = None, back: str | None = None) -> Response:
     lang = lang_of(request)
     c = cfg(request)
-    stored: storage.Stored | None = None
+    stored: Stored | None = None
     try:
         with db(request).tx() as s:
             user = require_login(request, s, allow_link=True)
@@ -176,30 +182,14 @@ def _act_now(request: Request, item_id: str, action: str, params: dict[str, Any]
                 item = get_item(s, user, item_id, lang=lang, for_update=action == "note", for_action=True)
             except NotVisible:
                 raise WebError(404, t(request, "not_found")) from None
-            moment = now(request)
+            raw: dict[str, Any] = dict(params)
             if upload is not None and upload.filename:
-                try:
-                    stored = storage.save_evidence(upload.file, upload.filename, c.evidence_dir,
-                                                   max_bytes=c.max_upload_bytes)
-                except storage.TooLarge:
-                    raise UserError(t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024))) from None
-                text = str(params.get("evidence") or "").strip()
-                file_note = (f"tệp «{stored.original_name}» ({stored.size} byte, sha256 {stored.sha256}, "
-                             f"lưu {stored.stored_name})") if lang != "en" else (
-                             f"file «{stored.original_name}» ({stored.size} bytes, sha256 {stored.sha256}, "
-                             f"stored {stored.stored_name})")
-                params = {**params, "evidence": f"{text} — {file_note}" if text else file_note}
-            w = perform(s, user, item, action, params, now=moment, lang=lang)
-            if stored is not None:
-                s.add(EvidenceFile(work_item_id=item.id, stored_name=stored.stored_name,
-                                   original_name=stored.original_name,
-                                   content_type=(upload.content_type or None) if upload else None,
-                                   size=stored.size, sha256=stored.sha256, uploaded_by=user.person_id,
-                                   uploaded_at=moment))
-                s.flush()
-            ref = lc.item_ref(item, s)
-            del w
-        flash(request, "ok", t(request, ACTIONS[action][1], ref=ref))
+                raw["evidence_file"] = Upload(upload.file, upload.filename, upload.content_type or None)
+            outcome = act(s, user, item, action, raw, now=now(request), lang=lang, upload_dir=c.upload_dir,
+                          max_upload_bytes=c.max_upload_bytes)
+            stored = outcome.evidence_file
+            done = outcome.web_message(lang)
+        flash(request, "ok", done)
     except PermissionDenied as exc:
         _drop(stored)
         raise WebError(403, str(exc), reason="permission") from None
@@ -212,9 +202,10 @@ def _act_now(request: Request, item_id: str, action: str, params: dict[str, Any]
     return redirect(back or f"/items/{item_id}")
 
 
-def _drop(stored: storage.Stored | None) -> None:
+def _drop(stored: Stored | None) -> None:
+    """Remove a stored evidence file when its transaction did not commit."""
     if stored is not None:
-        stored.path.unlink(missing_ok=True)
+        stored.discard()
 
 
 def _back(request: Request, value: str | None) -> str | None:
@@ -361,7 +352,6 @@ def evidence_download(request: Request, item_id: str, file_id: int) -> Response:
 
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request) -> Response:
-    from engine.queries import _item_refs
 
     with db(request).ro() as s:
         require_login(request, s, STAFF)
@@ -373,7 +363,7 @@ def review(request: Request) -> Response:
                          .join(Task, Task.id == WorkItem.task_id).join(Unit, Unit.id == WorkItem.unit_id)
                          .where(ExtensionRequest.status == "pending")
                          .order_by(ExtensionRequest.requested_at, ExtensionRequest.id).limit(500)).all()
-        refs = _item_refs(s, [w for w, *_ in subs] + [w for _, w, *_ in exts])
+        refs = item_refs(s, [w for w, *_ in subs] + [w for _, w, *_ in exts])
         from engine.models import Event
 
         evid: dict[int, str | None] = {}
@@ -383,7 +373,7 @@ def review(request: Request) -> Response:
         names = dict(s.execute(select(Person.id, Person.name)).all())
         tz, _ = _tz_settings(s)
         sub_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "unit_name": u.name,
-                     "deadline": w.deadline, "submitted": lc.fmt_local(w.submitted_at, tz), "evidence": evid.get(w.id),
+                     "deadline": w.deadline, "submitted": fmt_local(w.submitted_at, tz), "evidence": evid.get(w.id),
                      "version": w.version} for w, task, u in subs]
         ext_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "deadline": w.deadline,
                      "until": r.until, "reason": r.reason, "by": names.get(r.requested_by, r.requested_by),
@@ -646,7 +636,7 @@ def link_open(request: Request, token: str) -> Response:
         if claims.purpose == "open":
             request.session["link"] = {"i": item.id, "u": claims.unit_code, "a": actor_id, "e": claims.expires}
             return redirect(f"/items/{item.id}")
-        ref = lc.item_ref(item, s)
+        ref = item_ref(item, s)
         title = item.task.title
     return render(request, "link_ack.html", {"token": token, "ref": ref, "title": title})
 
@@ -654,7 +644,7 @@ def link_open(request: Request, token: str) -> Response:
 @router.post("/l/{token}", dependencies=CSRF)
 def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
     from engine.escalation import acknowledge
-    from engine.lifecycle import load_actor
+    from engine.actors import load_actor
 
     claims = _read_link(request, token)
     if claims.purpose != "ack":
@@ -665,7 +655,7 @@ def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
             item, actor_id = _link_item(s, request, claims)
             actor = load_actor(s, actor_id, lang=lang)
             acknowledge(s, item, actor, now=now(request), note=note or None, lang=lang)
-            ref = lc.item_ref(item, s)
+            ref = item_ref(item, s)
             item_id = item.id
         msg, kind = t(request, "done_ack", ref=ref), "ok"
     except PermissionDenied as exc:

@@ -1,0 +1,440 @@
+"""Actions on work items as data: one frozen command class per action, one table of them
+(``COMMANDS``), one reading of raw input (``command_from``) and one place that performs a
+command (``perform``). The web pages, the JSON API, the CLI and the history replay all go
+through here; what differs between them (who the user is, which item they may see, how
+the answer is shown) stays with them.
+
+``perform`` checks the permission and the state, writes the item with a compare-and-set,
+appends the one audit event (``engine.lifecycle``; ``engine.escalation.acknowledge`` for
+an acknowledgement) and stores an evidence file (``engine.evidence``). Its ``Outcome``
+says what happened and gives the one-line confirmation every interface prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from engine import evidence as ev
+from engine import lifecycle as lc
+from engine.actors import Actor
+from engine.days import fmt_date, parse_day
+from engine.errors import Conflict, PermissionDenied, UserError
+from engine.escalation import AckResult, acknowledge
+from engine.i18n import tr
+from engine.models import WorkItem
+from engine.permissions import allowed_actions, pending_extension
+from engine.refs import item_ref
+from engine.states import Action, Status
+
+
+class StateConflict(Conflict):
+    """The action was refused because of the item's current state, not the input (the web
+    answers HTTP 409)."""
+
+
+# --- the commands -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """One action with its input. ``version``: refuse unless the item is still at it."""
+
+    name: ClassVar[str]  # the canonical action name
+    permission: ClassVar[str]  # the action checked by engine.permissions (allowed_actions)
+    web_done: ClassVar[str | None] = None  # the web's short confirmation (catalog key)
+    version: int | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        """Run the action (the engine's service function); ``stored``: the evidence file kept."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Start(Command):
+    name = Action.START
+    permission = Action.START
+    web_done = "done_start"
+    note: str | None = None
+    override: str | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.start(s, w, a, now=now, note=self.note, override_note=self.override, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submit(Command):
+    """``evidence_file``: a file attached as evidence (stored by ``perform``, named in the
+    event's evidence text, listed on the item page)."""
+
+    name = Action.SUBMIT
+    permission = Action.SUBMIT
+    web_done = "done_submit"
+    evidence: str = ""
+    note: str | None = None
+    override: str | None = None
+    evidence_file: ev.Upload | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        evidence = self.evidence
+        if stored is not None:
+            text, note = self.evidence.strip(), ev.file_note(stored, lang)
+            evidence = f"{text} — {note}" if text else note
+        lc.submit(s, w, a, now=now, evidence=evidence, note=self.note, override_note=self.override,
+                  expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verify(Command):
+    name = Action.VERIFY
+    permission = Action.VERIFY
+    web_done = "done_verify"
+    note: str | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.verify(s, w, a, now=now, note=self.note, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reject(Command):
+    name = Action.REJECT
+    permission = Action.REJECT
+    web_done = "done_reject"
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.reject(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Block(Command):
+    name = Action.BLOCK
+    permission = Action.BLOCK
+    web_done = "done_block"
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.block(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unblock(Command):
+    name = Action.UNBLOCK
+    permission = Action.UNBLOCK
+    web_done = "done_unblock"
+    note: str | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.unblock(s, w, a, now=now, note=self.note, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancel(Command):
+    name = Action.CANCEL
+    permission = Action.CANCEL
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.cancel(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reopen(Command):
+    name = Action.REOPEN
+    permission = Action.REOPEN
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.reopen(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Note(Command):
+    name = Action.NOTE
+    permission = Action.NOTE
+    web_done = "done_note"
+    text: str = ""
+    percent: float | None = None
+    evidence: str | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.add_note(s, w, a, now=now, text=self.text, percent=self.percent, evidence=self.evidence,
+                    expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestExtension(Command):
+    name = Action.REQUEST_EXTENSION
+    permission = Action.REQUEST_EXTENSION
+    web_done = "done_extension"
+    until: date
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.request_extension(s, w, a, now=now, until=self.until, reason=self.reason, expected_version=self.version,
+                             lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApproveExtension(Command):
+    name = "approve_extension"
+    permission = Action.DECIDE_EXTENSION
+    web_done = "done_approve_ext"
+    note: str | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.decide_extension(s, w, a, now=now, approve=True, note=self.note, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectExtension(Command):
+    name = "reject_extension"
+    permission = Action.DECIDE_EXTENSION
+    web_done = "done_reject_ext"
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        lc.decide_extension(s, w, a, now=now, approve=False, note=self.reason, expected_version=self.version,
+                            lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acknowledge(Command):
+    """Acknowledge the item's reminders/escalations (``engine.escalation.acknowledge``);
+    ``policy``: the escalation policy to judge the level by (default: the committee's)."""
+
+    name = "ack"
+    permission = "ack"
+    web_done = "done_ack"
+    note: str | None = None
+    policy: Any = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        return acknowledge(s, w, a, now=now, policy=self.policy, note=self.note, lang=lang)
+
+
+# The one table of actions: name (and the aliases the history file accepts) -> command.
+COMMANDS: dict[str, type[Command]] = {
+    "start": Start, "submit": Submit, "verify": Verify, "reject": Reject, "block": Block, "unblock": Unblock,
+    "cancel": Cancel, "reopen": Reopen, "note": Note, "request_extension": RequestExtension,
+    "approve_extension": ApproveExtension, "reject_extension": RejectExtension, "ack": Acknowledge,
+    # aliases
+    "extend": RequestExtension, "request-extension": RequestExtension, "approve-extension": ApproveExtension,
+    "reject-extension": RejectExtension, "add_note": Note, "complete": Verify, "acknowledge": Acknowledge,
+}  # fmt: skip
+
+
+def canonical(action: str) -> str | None:
+    """The canonical name of ``action`` (or an alias), None when unknown."""
+    cls = COMMANDS.get(str(action or "").strip())
+    return cls.name if cls is not None else None
+
+
+# --- reading raw input --------------------------------------------------------------------------------
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    v = str(v).strip()
+    return v or None
+
+
+def _required_text(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def _opt_int(v: Any, what: str, lang: str) -> int | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        raise UserError(tr(lang, "act.bad_int", what=what, value=v)) from None
+
+
+def _opt_percent(v: Any, lang: str) -> float | None:
+    """A percent: a number, or text such as "60", "60%", "60,5%" (comma decimals)."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    try:
+        return float(str(v).strip().rstrip("%").replace(",", "."))
+    except ValueError:
+        raise UserError(tr(lang, "act.bad_percent", value=v)) from None
+
+
+def _until(v: Any, lang: str) -> date:
+    if isinstance(v, date) and not isinstance(v, datetime):
+        return v
+    raw = str(v or "").strip()
+    if not raw:
+        raise UserError(tr(lang, "act.until_missing"))
+    return parse_day(raw, lang=lang)
+
+
+def command_from(action: str, raw: Mapping[str, Any], *, lang: str = "vi") -> Command:
+    """The command for ``action`` (a name or an alias in ``COMMANDS``) from raw input: form
+    fields, a JSON body, CLI options or a history step. Text is stripped; ``version`` is a
+    whole number; ``percent`` a number or text like "60,5%"; ``until`` a date or text in
+    YYYY-MM-DD or dd/mm/yyyy; ``evidence_file`` an ``engine.evidence.Upload``. Missing
+    required text is left empty for the action to refuse with its own message."""
+    cls = COMMANDS.get(str(action or "").strip())
+    if cls is None:
+        known = ", ".join(dict.fromkeys(c.name for c in COMMANDS.values()))
+        raise UserError(tr(lang, "act.unknown", action=action, known=known))
+    version = _opt_int(raw.get("version"), "version", lang)
+    if cls is Start:
+        return Start(version=version, note=_text(raw.get("note")), override=_text(raw.get("override")))
+    if cls is Submit:
+        return Submit(version=version, evidence=_required_text(raw.get("evidence")), note=_text(raw.get("note")),
+                      override=_text(raw.get("override")), evidence_file=raw.get("evidence_file"))
+    if cls is Note:
+        return Note(version=version, text=_required_text(raw.get("text")),
+                    percent=_opt_percent(raw.get("percent"), lang), evidence=_text(raw.get("evidence")))
+    if cls is RequestExtension:
+        return RequestExtension(version=version, until=_until(raw.get("until"), lang),
+                                reason=_required_text(raw.get("reason")))
+    if cls is Acknowledge:
+        return Acknowledge(version=version, note=_text(raw.get("note")), policy=raw.get("policy"))
+    if cls in (Reject, Block, Cancel, Reopen, RejectExtension):
+        return cls(version=version, reason=_required_text(raw.get("reason")))  # type: ignore[call-arg]
+    return cls(version=version, note=_text(raw.get("note")))  # type: ignore[call-arg]  # Verify, Unblock, ApproveExtension
+
+
+# --- performing one ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What an action did: the item (as written), its status and deadline before, and for an
+    acknowledgement the engine's answer. ``message(lang)`` is the one-line confirmation."""
+
+    command: Command
+    item: WorkItem
+    ref: str
+    actor: Actor
+    status_before: str
+    deadline_before: date | None
+    ack: AckResult | None = None
+    evidence_file: ev.Stored | None = field(default=None)
+
+    def message(self, lang: str = "vi") -> str:
+        """The confirmation the CLI prints (``steer task …``)."""
+        w, ref, cmd = self.item, self.ref, self.command
+        if isinstance(cmd, Acknowledge):
+            assert self.ack is not None
+            return tr(lang, "act.done_ack", ref=ref, level=self.ack.level, name=self.actor.name)
+        ver = tr(lang, "common.version", version=w.version)
+        if isinstance(cmd, Note):
+            return tr(lang, "act.done_note", ref=ref, ver=ver)
+        if isinstance(cmd, RequestExtension):
+            return tr(lang, "act.done_request_extension", ref=ref, until=fmt_date(cmd.until), ver=ver)
+        if isinstance(cmd, ApproveExtension):
+            return tr(lang, "act.done_approve_extension", ref=ref, before=fmt_date(self.deadline_before),
+                      after=fmt_date(w.deadline), ver=ver)
+        if isinstance(cmd, RejectExtension):
+            return tr(lang, "act.done_reject_extension", ref=ref, deadline=fmt_date(w.deadline), ver=ver)
+        extra = ""
+        if w.status == Status.COMPLETED and w.completion:
+            extra = tr(lang, "act.on_time" if w.completion == "on_time" else "act.late")
+        return tr(lang, "act.done_status", ref=ref, before=lc.status_label(self.status_before, lang),
+                  after=lc.status_label(w.status, lang), extra=extra, ver=ver)
+
+    def web_message(self, lang: str = "vi") -> str:
+        """The web's short confirmation (a flash message)."""
+        key = self.command.web_done
+        return tr(lang, key, ref=self.ref) if key else self.message(lang)
+
+
+def legal_now(session: Session, item: WorkItem, command: type[Command] | Command) -> bool:
+    """Whether the command (a class or an instance) is legal from the item's current state
+    (not yet who may do it)."""
+    cls = command if isinstance(command, type) else type(command)
+    if cls is Acknowledge:
+        return False  # acknowledge refuses only when there is nothing (left) to acknowledge
+    legal = allowed_actions(item)
+    if cls is RequestExtension:
+        return Action.REQUEST_EXTENSION in legal and pending_extension(session, item) is None
+    return cls.permission in legal
+
+
+def refused(session: Session, item: WorkItem, command: type[Command] | Command, exc: UserError) -> UserError:
+    """``exc`` as ``StateConflict`` when the command is not legal from the item's current state
+    (the refusal is due to the state, whatever the input), else ``exc`` itself. Call it before
+    anything is written: the item must still be in its state before the command."""
+    if isinstance(exc, (PermissionDenied, Conflict)) or legal_now(session, item, command):
+        return exc
+    return StateConflict(str(exc))
+
+
+def perform(session: Session, actor: Actor, item: WorkItem | int, command: Command, *, now: datetime,
+            lang: str = "vi", upload_dir: Path | None = None, max_upload_bytes: int | None = None) -> Outcome:
+    """Perform ``command`` on ``item`` as ``actor``, in the caller's transaction.
+
+    Raises ``PermissionDenied``, ``Conflict`` (a lost race or a stale ``version``),
+    ``StateConflict`` (refused because of the item's current state) or ``UserError`` (the
+    input). An evidence file goes to ``upload_dir`` (default ``engine.evidence.default_upload_dir()``)
+    and is removed again when the action is refused; ``max_upload_bytes`` defaults to
+    ``engine.evidence.default_max_bytes()``."""
+    w = lc.get_item(session, item, lang)
+    before_status, before_deadline = w.status, w.deadline
+    stored: ev.Stored | None = None
+    try:
+        if isinstance(command, Submit) and command.evidence_file is not None:
+            up = command.evidence_file
+            stored = ev.save_evidence(up.stream, up.name, ev.evidence_dir(upload_dir or ev.default_upload_dir()),
+                                      max_bytes=max_upload_bytes or ev.default_max_bytes(), lang=lang)
+        ack = command.apply(session, actor, w, now=now, lang=lang, stored=stored)
+        if stored is not None:
+            ev.record(session, w.id, stored, content_type=command.evidence_file.content_type,  # type: ignore[union-attr]
+                      uploaded_by=actor.id, uploaded_at=now)
+    except UserError as exc:
+        if stored is not None:
+            stored.discard()
+        # the engine refuses before writing anything, so the item is still in its state before the call
+        err = refused(session, w, command, exc)
+        if err is exc:
+            raise
+        raise err from None
+    except BaseException:
+        if stored is not None:
+            stored.discard()
+        raise
+    return Outcome(command=command, item=w, ref=item_ref(w, session), actor=actor, status_before=before_status,
+                   deadline_before=before_deadline, ack=ack, evidence_file=stored)
+

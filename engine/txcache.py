@@ -1,0 +1,150 @@
+"""Facts read once per transaction, and the one-statement load of a work item for an action.
+
+``tx_facts(session)`` is a dict kept in ``session.info`` and dropped when the transaction
+ends (the committee row's id, units per task, whether a task has prerequisites, item rows
+locked); it is forgotten for tasks whose items or dependencies change in a flush.
+``load_item`` reads an item with everything an action reads in one statement (locking its
+row on PostgreSQL). ``committee_settings`` reads the committee row once per transaction.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam, distinct, event, exists, func, select
+from sqlalchemy.orm import Session, aliased, load_only
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine.clock import DEFAULT_TZ
+from engine.db import id_fits
+from engine.models import Committee, Plan, Task, TaskDependency, Unit, WorkItem
+
+_TX = "steer.lifecycle.tx"
+
+
+def tx_facts(session: Session) -> dict[Any, Any]:
+    """This transaction's cached facts (see the module docstring)."""
+    return session.info.setdefault(_TX, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tx_facts(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TX, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_task_facts(session: Session, _ctx: Any) -> None:
+    facts = session.info.get(_TX)
+    if facts and any(isinstance(o, (WorkItem, TaskDependency)) for o in (*session.new, *session.deleted)):
+        for key in [k for k in facts if isinstance(k, tuple)]:
+            del facts[key]
+
+
+def _committee(session: Session) -> Committee | None:
+    facts = tx_facts(session)
+    cid = facts.get("committee")
+    if cid is not None:
+        c = session.get(Committee, cid)  # identity map: no statement
+        if c is not None:
+            return c
+    c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    if c is not None:
+        facts["committee"] = c.id
+    return c
+
+
+def committee_settings(session: Session, plan_id: int | None = None) -> tuple[str, dict[str, Any]]:
+    """(timezone, settings): the committee row's (default Asia/Ho_Chi_Minh), plan overrides on top."""
+    c = _committee(session)
+    tz = (c.timezone if c is not None else None) or DEFAULT_TZ
+    settings: dict[str, Any] = dict(c.settings or {}) if c is not None else {}
+    if plan_id is not None:
+        plan = session.get(Plan, plan_id)
+        if plan is not None and plan.settings:
+            settings.update(plan.settings)
+    return tz, settings
+
+
+def units_of_task(session: Session, task_id: int) -> int:
+    """How many units share the task's items (cached for the transaction)."""
+    facts = tx_facts(session)
+    n = facts.get(("units", task_id))
+    if n is None:
+        n = len(session.execute(select(WorkItem.unit_id).where(WorkItem.task_id == task_id).distinct()).scalars().all())
+        facts[("units", task_id)] = n
+    return n
+
+
+def known_without_prerequisites(session: Session, task_id: int) -> bool:
+    """Whether ``load_item`` saw, in this transaction, that the task has no prerequisites."""
+    return tx_facts(session).get(("deps", task_id)) is False
+
+
+def locked_here(session: Session, item_id: int) -> bool:
+    """Whether this transaction already locked the item's row (``load_item(for_update=True)``)."""
+    return item_id in tx_facts(session).get("locked", ())
+
+
+# What an action (and the web's answer to it) reads of the rows load_item joins to the item:
+# with ``for_action`` the rest (long texts, the directory's aliases and notification
+# addresses, the plan's metadata) is left unloaded: fewer columns for the driver to
+# describe and convert, fewer JSON documents to parse on every write. An unloaded column
+# is read on first use (one statement), so code that needs more still gets it.
+_ACTION_COLUMNS: tuple[tuple[type, tuple[str, ...]], ...] = (
+    (Task, ("id", "plan_id", "code", "title", "deadline", "deadline_kind", "vice_chair_id", "status")),
+    (Unit, ("id", "code", "name", "members", "groups", "is_group")),
+    (Plan, ("id", "code", "settings")),
+    (Committee, ("id", "timezone", "settings")),
+)
+
+
+@cache
+def _item_stmt(for_update: bool, dialect: str, for_action: bool = False) -> Select[Any]:
+    """Built once (building it — the alias, the subqueries — costs more than running it)."""
+    other = aliased(WorkItem)
+    n_units = select(func.count(distinct(other.unit_id))).where(other.task_id == WorkItem.task_id).scalar_subquery()
+    has_deps = exists().where(TaskDependency.task_id == WorkItem.task_id)
+    first_committee = select(func.min(Committee.id)).scalar_subquery()
+    stmt = (select(WorkItem, Task, Unit, Plan, Committee, n_units, has_deps)
+            .join(Task, Task.id == WorkItem.task_id).join(Unit, Unit.id == WorkItem.unit_id)
+            .join(Plan, Plan.id == Task.plan_id).outerjoin(Committee, Committee.id == first_committee)
+            .where(WorkItem.id == bindparam("item_id")))
+    if for_action:
+        stmt = stmt.options(*(load_only(*(getattr(entity, c) for c in cols)) for entity, cols in _ACTION_COLUMNS))
+    if for_update:
+        stmt = stmt.execution_options(populate_existing=True)
+        if dialect != "sqlite":
+            stmt = stmt.with_for_update(of=WorkItem)
+    return stmt
+
+
+def load_item(session: Session, item_id: int, *, for_update: bool = False, for_action: bool = False) -> WorkItem | None:
+    """The work item with everything an action reads (its task, unit, plan, the committee row,
+    how many units share the task, whether the task has prerequisites) in one statement.
+
+    ``for_update``: lock the item's row until the transaction ends (PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` already serialises writers) and read its latest committed version.
+    ``for_action``: load only the columns the actions read (``_ACTION_COLUMNS``), for a
+    transaction that acts on the item rather than shows it."""
+    if not id_fits(session, item_id):
+        return None
+    stmt = _item_stmt(for_update, session.get_bind().dialect.name, for_action)
+    row = session.execute(stmt, {"item_id": item_id}).one_or_none()
+    if row is None:
+        return None
+    w, task, unit, plan, committee, units, deps = row
+    # the identity map holds objects weakly: tie them to the item (and the plan and committee
+    # to this transaction), or they are gone, and read again, by the time they are used
+    set_committed_value(w, "task", task)
+    set_committed_value(w, "unit", unit)
+    facts = tx_facts(session)
+    facts.setdefault("keep", []).append((plan, committee))
+    if committee is not None:
+        facts["committee"] = committee.id
+    facts[("units", task.id)] = int(units)
+    facts[("deps", task.id)] = bool(deps)
+    if for_update:
+        facts.setdefault("locked", set()).add(w.id)
+    return w
