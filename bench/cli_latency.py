@@ -5,8 +5,9 @@ prefect nor apprise. Two ways the command runs, both measured with the real cons
 
 - in-process (no server): the full CLI starts, imports SQLAlchemy/Typer/Rich, writes, exits;
 - handed over (a `steer web` is running on the same database, as in production): the
-  stdlib-only launcher (cli/launch.py) sends the command line to the warm server, which runs
-  the same Typer command and writes the same event (web/cli_bridge.py).
+  stdlib-only launcher (cli/launch.py) posts the action to the warm server's JSON API
+  (web/localapi.py), which performs it through the same action path (engine.commands) and
+  writes the same event.
 
 Each note really writes an event; the bench checks the event count afterwards.
 

@@ -1,18 +1,20 @@
-"""The ``steer`` entry point: hand quick task commands to a running ``steer web``, else run the CLI.
+"""The ``steer`` entry point: hand quick task actions to a running ``steer web``, else run the CLI.
 
 Starting the full CLI costs ~0.7 s before any work is done (SQLAlchemy, Typer and Rich
 imports), which is most of the time of a one-line command like ``steer task note``. When a
-``steer web`` server is running on the same database it writes a *server file* (loopback
-address + a random token, mode 0600) next to the database; this module, which imports only
-the standard library, then sends the command line to that server, which runs the very same
-Typer command in its warm process (same engine code, same audit trail) and returns the
-output and exit code. Without a server, or for any other command, the full CLI runs
-in-process as before.
+``steer web`` server is running on the same database it publishes a *server file*
+(``web/serverfile.py``: loopback address + a random token, mode 0600) next to the database;
+this module, which imports only the standard library, then sends the action to that
+server's JSON API — ``POST /api/v1/local/task/{command}`` (``web/localapi.py``) — which
+performs it through the same action path as every other interface (``engine.commands``)
+and answers with the exit code and the very lines the in-process CLI prints. Without a
+server, or for anything else, the full CLI runs in-process as before.
 
 Safety rules of the hand-over:
-- only ``steer task <action>`` commands in FAST_COMMANDS, and none naming a file to read
-  (``FILE_OPTIONS``: the server must never read a file on a client's behalf);
-- never when ``STEER_NOW`` pins the clock (the server has its own clock) or ``--help`` is asked;
+- only the ``steer task <action>`` commands in FAST_COMMANDS, with the options they take
+  (no file arguments; an option the launcher does not know, a value Typer would refuse,
+  ``--now`` or ``--help`` all leave the command to the full CLI, which reports it);
+- never when ``STEER_NOW`` pins the clock (the server has its own clock);
 - the server refuses a request for another database (the client then runs in-process);
 - the command is re-run in-process only if the connection failed *before* the request was
   sent; once sent, a lost answer is reported, never silently retried (no double action).
@@ -23,54 +25,33 @@ from __future__ import annotations
 import os
 import sys
 
-# Only builtin modules here: `json` pulls in `re`, and `socket` pulls in `enum` — together more
-# than the whole hand-over costs. The wire format is therefore a tiny length-prefixed framing.
+# Builtin modules only (`json` pulls in `re`, `socket` pulls in `enum`: together more than the
+# whole hand-over costs). JSON strings are written and read with the C accelerator `_json`
+# that the `json` package itself uses.
+import _json
 
-FAST_COMMANDS = frozenset({
-    "start", "submit", "verify", "reject", "block", "unblock", "note", "extend",
-    "approve-extension", "reject-extension", "cancel", "reopen", "show",
-})
-# Options naming a local file the command reads: such a command always runs in-process.
-FILE_OPTIONS = ("--evidence-file",)
-DEFAULT_URL = "sqlite:///steer.db"  # keep equal to engine.db.DEFAULT_URL (a test checks)
-SERVER_FILE_SUFFIX = ".server"
-PATH = "/_cli/run"
+from web.serverfile import DEFAULT_URL, LOCAL_PATH, normalize_url, read_server_file, server_file
 
+__all__ = ["DEFAULT_URL", "FAST_COMMANDS", "main", "normalize_url", "server_file", "try_server"]
 
-def normalize_url(url: str) -> str:
-    """The database URL as both sides name it: driver-qualified, SQLite paths absolute."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        path, sep, query = url[len("sqlite:///"):].partition("?")
-        if path and path != ":memory:":
-            url = "sqlite:///" + os.path.abspath(path) + (sep + query if sep else "")
-    return url
-
-
-def server_file(url: str) -> str:
-    """Where a server on this database leaves its address: next to a SQLite file, else in a cache dir."""
-    url = normalize_url(url)
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):].partition("?")[0]
-        if path and path != ":memory:":
-            return path + SERVER_FILE_SUFFIX
-    base = os.environ.get("STEER_RUNTIME_DIR") or os.path.join(
-        os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".cache"), "steer")
-    return os.path.join(base, f"server-{_fnv1a64(url.encode()):016x}.server")
-
-
-def _fnv1a64(data: bytes) -> int:
-    """FNV-1a, 64 bits: names a server database's file without importing hashlib (its OpenSSL
-    load costs a quarter of what the launcher may spend). Not a secret and not a check: two
-    URLs sharing a name would only make the server refuse the other database (409), and the
-    command then runs in-process."""
-    h = 0xCBF29CE484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+# command -> (required options, optional options); every command also requires --as.
+# Keep in step with cli/lifecycle.py (a test compares them with the Typer commands).
+_REASON = (("--reason",), ("--version",))
+COMMAND_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "start": ((), ("--note", "--override", "--version")),
+    "submit": (("--evidence",), ("--note", "--override", "--version")),
+    "verify": ((), ("--note", "--version")),
+    "reject": _REASON,
+    "block": _REASON,
+    "unblock": ((), ("--note", "--version")),
+    "cancel": _REASON,
+    "reopen": _REASON,
+    "note": (("--note",), ("--percent", "--evidence", "--version")),
+    "extend": (("--until", "--reason"), ("--version",)),
+    "approve-extension": ((), ("--note", "--version")),
+    "reject-extension": _REASON,
+}
+FAST_COMMANDS = frozenset(COMMAND_OPTIONS)
 
 
 def _split(argv: list[str]) -> tuple[str | None, str | None, list[str]] | None:
@@ -94,48 +75,101 @@ def _split(argv: list[str]) -> tuple[str | None, str | None, list[str]] | None:
     rest = argv[i:]
     if len(rest) < 2 or rest[0] != "task" or rest[1] not in FAST_COMMANDS:
         return None
-    if any(x in ("--help", "-h") for x in rest) or reads_a_file(rest):
+    if any(x in ("--help", "-h") for x in rest):
         return None
     return db, lang, rest
 
 
-def reads_a_file(argv: list[str]) -> bool:
-    """Whether the command names a local file to read (``FILE_OPTIONS``)."""
-    return any(x == o or x.startswith(o + "=") for x in argv for o in FILE_OPTIONS)
+def parse_action(rest: list[str]) -> tuple[str, str, dict[str, str]] | None:
+    """(command, item, {option name without dashes: value}) for ``task COMMAND ITEM --opt v …``,
+    or None when the full CLI must judge the command line (unknown option, a missing or
+    malformed value, several items)."""
+    command = rest[1]
+    required, optional = COMMAND_OPTIONS[command]
+    allowed = ("--as", *required, *optional)
+    item: str | None = None
+    options: dict[str, str] = {}
+    i = 2
+    while i < len(rest):
+        a = rest[i]
+        if a.startswith("--"):
+            name, eq, value = a.partition("=")
+            if name not in allowed:
+                return None
+            if not eq:
+                if i + 1 >= len(rest):
+                    return None
+                i += 1
+                value = rest[i]
+            options[name[2:]] = value  # the last one wins, as in Typer
+        elif a.startswith("-") and a != "-":
+            return None
+        elif item is None:
+            item = a
+        else:
+            return None
+        i += 1
+    if item is None or any(o[2:] not in options for o in ("--as", *required)):
+        return None
+    try:
+        if "version" in options:
+            int(options["version"])
+        if "percent" in options:
+            float(options["percent"])
+    except ValueError:
+        return None  # Typer's usage error, in the full CLI
+    return command, item, options
 
 
-def encode_request(db_url: str, lang: str, argv: list[str]) -> bytes:
-    """Body: NUL-separated UTF-8 fields — database URL, language, then the command line."""
-    return "\0".join([db_url, lang, *argv]).encode("utf-8")
+def _json_str(text: str) -> str:
+    return _json.encode_basestring(text)
 
 
-def decode_request(body: bytes) -> tuple[str, str, list[str]]:
-    db_url, lang, *argv = body.decode("utf-8").split("\0")
-    return db_url, lang, argv
-
-
-def encode_response(code: int, out: str, err: str) -> bytes:
-    """Body: "<exit> <len(stdout)> <len(stderr)>\n" then both texts (UTF-8 byte lengths)."""
-    o, e = out.encode("utf-8"), err.encode("utf-8")
-    return f"{code} {len(o)} {len(e)}\n".encode("ascii") + o + e
+def encode_request(db_url: str, lang: str, item: str, options: dict[str, str]) -> bytes:
+    """The JSON body: {"db": …, "lang": …, "item": …, "options": {name: value}}."""
+    opts = ",".join(f"{_json_str(k)}:{_json_str(v)}" for k, v in options.items())
+    return (f'{{"db":{_json_str(db_url)},"lang":{_json_str(lang)},"item":{_json_str(item)},'
+            f'"options":{{{opts}}}}}').encode("utf-8")
 
 
 def decode_response(body: bytes) -> tuple[int, str, str]:
-    head, _, rest = body.partition(b"\n")
-    code, n_out, n_err = (int(x) for x in head.split(b" "))
-    if len(rest) != n_out + n_err:
-        raise ValueError("truncated answer")
-    return code, rest[:n_out].decode("utf-8"), rest[n_out:].decode("utf-8")
+    """(exit, out, err) from the server's JSON answer ``{"exit": N, "out": "…", "err": "…"}``
+    (a flat object of strings and integers; anything else is a ValueError)."""
+    text = body.decode("utf-8").strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        raise ValueError("not an object")
+    values: dict[str, object] = {}
+    i, n = 1, len(text) - 1
+    while i < n:
+        while i < n and text[i] in " \t\r\n,":
+            i += 1
+        if i >= n:
+            break
+        if text[i] != '"':
+            raise ValueError("key expected")
+        key, i = _json.scanstring(text, i + 1)
+        while text[i] in " \t\r\n":
+            i += 1
+        if text[i] != ":":
+            raise ValueError("colon expected")
+        i += 1
+        while text[i] in " \t\r\n":
+            i += 1
+        if text[i] == '"':
+            values[key], i = _json.scanstring(text, i + 1)
+        else:
+            j = i
+            while j < n and text[j] not in ", \t\r\n":
+                j += 1
+            values[key] = int(text[i:j])
+            i = j
+    code, out, err = values["exit"], values.get("out", ""), values.get("err", "")
+    if not isinstance(code, int) or not isinstance(out, str) or not isinstance(err, str):
+        raise ValueError("bad types")
+    return code, out, err
 
 
-def read_server_file(path: str) -> tuple[str, int, str]:
-    """(host, port, token) from ``key=value`` lines."""
-    with open(path, encoding="utf-8") as fh:
-        info = dict(line.rstrip("\n").split("=", 1) for line in fh if "=" in line)
-    return info["host"], int(info["port"]), info["token"]
-
-
-def _request(host: str, port: int, token: str, body: bytes) -> tuple[bool, int, bytes]:
+def _request(host: str, port: int, token: str, path: str, body: bytes) -> tuple[bool, int, bytes]:
     """(sent, status, body). ``sent`` is False when the server could not be reached at all."""
     import _socket  # the C module: no enum/selectors imports
 
@@ -148,8 +182,8 @@ def _request(host: str, port: int, token: str, body: bytes) -> tuple[bool, int, 
         except OSError:
             return False, 0, b""
         sock.settimeout(120.0)
-        head = (f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
         try:
             sock.sendall(head.encode("ascii") + body)
         except OSError:
@@ -198,19 +232,24 @@ def try_server(argv: list[str]) -> int | None:
     if split is None:
         return None
     db, lang, rest = split
+    parsed = parse_action(rest)
+    if parsed is None:
+        return None
+    command, item, options = parsed
     url = normalize_url(db or os.environ.get("STEER_DATABASE_URL") or DEFAULT_URL)
     try:
         host, port, token = read_server_file(server_file(url))
     except (OSError, ValueError, KeyError):
         return None
     lang = lang or os.environ.get("STEER_LANG") or "vi"
-    sent, status, payload = _request(host, port, token, encode_request(url, lang, rest))
+    sent, status, payload = _request(host, port, token, LOCAL_PATH + command,
+                                     encode_request(url, lang, item, options))
     if not sent:
         return None  # nobody listening (stale file): do it here
     if status == 200:
         try:
             code, out, err = decode_response(payload)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, KeyError, IndexError):
             status = 0
         else:
             sys.stdout.write(out)
@@ -218,6 +257,7 @@ def try_server(argv: list[str]) -> int | None:
             return code
     if status in (401, 403, 404, 409):
         return None  # not our database / token rotated / older server: nothing was done there
+    # The catalog (engine.i18n) is out of reach here: importing it costs what the hand-over saves.
     en = lang.lower().startswith("en")
     sys.stderr.write(("Error: the running steer web server did not answer properly (HTTP %s); the action may or may "
                       "not have been recorded — check with «steer task show».\n" if en else

@@ -33,26 +33,16 @@ def _lang() -> str:
 
 
 def _run(ref: str, person: str, when: str | None, action: str, raw: dict[str, Any]) -> None:
-    """Resolve, perform the command in one transaction, print what happened."""
+    """Resolve, perform the command in one transaction, print what happened
+    (``engine.commands.act_on_reference``, the path a running server takes for the launcher too)."""
     with handled():
-        from engine.actors import load_actor
-        from engine.commands import command_from, perform
+        from engine.commands import act_on_reference
         from engine.db import transaction
-        from engine.refs import resolve_item
-        from engine.txcache import load_item
 
         lang = _lang()
         moment = now_arg(when)
-        command = command_from(action, raw, lang=lang)
         with transaction(state().engine()) as s:
-            actor = load_actor(s, person, lang=lang)
-            item = resolve_item(s, ref, actor=actor, lang=lang)
-            # what the action reads (task, unit, plan, committee) in one statement, kept for the
-            # transaction, as the web does; a note also locks the row at once (add_note would
-            # otherwise lock it with a second read)
-            item = load_item(s, item.id, for_update=action == "note", for_action=True) or item
-            outcome = perform(s, actor, item, command, now=moment, lang=lang)
-            done = outcome.message(lang)
+            done = act_on_reference(s, person, ref, action, raw, now=moment, lang=lang).message(lang)
         console.print(done, markup=False)
 
 

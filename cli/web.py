@@ -38,7 +38,7 @@ def web(
     https_only: Annotated[bool, typer.Option("--https-only", help="Send the session cookie over HTTPS only (behind TLS).")] = False,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest accepted upload, in MB.")] = 10,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes (uvicorn); 0 = one per CPU core, at most 4.")] = 0,
-    cli_bridge: Annotated[bool, typer.Option("--cli-bridge/--no-cli-bridge", help="Let local `steer task …` commands run in this warm process (loopback + a token in a 0600 file next to the database).")] = True,
+    cli_bridge: Annotated[bool, typer.Option("--cli-bridge/--no-cli-bridge", help="Let local `steer task …` actions be sent to this server's JSON API (loopback + a token in a 0600 file next to the database).")] = True,
 ) -> None:
     """Run the web app (pages for focal points, the secretariat and the chair; JSON API at /api/v1).
 
@@ -71,11 +71,11 @@ def web(
         if cli_bridge:
             import secrets
 
-            from web import cli_bridge as bridge
+            from web import serverfile
 
             token = secrets.token_urlsafe(32)
-            os.environ["STEER_CLI_BRIDGE_TOKEN"] = token
-            bridge.write_server_file(url, bridge.client_host(host), port, token)
+            os.environ["STEER_LOCAL_TOKEN"] = token
+            serverfile.write_server_file(url, serverfile.client_host(host), port, token)
         console.print(vi(f"Steer web: http://{host}:{port}/  (Ctrl-C để dừng)", f"Steer web: http://{host}:{port}/  (Ctrl-C stops)"))
         import signal
 
@@ -86,9 +86,9 @@ def web(
                         log_level="info", proxy_headers=True)
         finally:
             if token:
-                from web import cli_bridge as bridge
+                from web import serverfile
 
-                bridge.remove_server_file(url, token)
+                serverfile.remove_server_file(url, token)
 
 
 def default_workers(requested: int = 0) -> int:

@@ -22,15 +22,16 @@ from sqlalchemy.orm import Session
 
 from engine import evidence as ev
 from engine import lifecycle as lc
-from engine.actors import Actor
+from engine.actors import Actor, load_actor
 from engine.days import fmt_date, parse_day
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.escalation import AckResult, acknowledge
 from engine.i18n import tr
 from engine.models import WorkItem
 from engine.permissions import allowed_actions, pending_extension
-from engine.refs import item_ref
+from engine.refs import item_ref, resolve_item
 from engine.states import Action, Status
+from engine.txcache import load_item
 
 
 class StateConflict(Conflict):
@@ -438,3 +439,59 @@ def perform(session: Session, actor: Actor, item: WorkItem | int, command: Comma
     return Outcome(command=command, item=w, ref=item_ref(w, session), actor=actor, status_before=before_status,
                    deadline_before=before_deadline, ack=ack, evidence_file=stored)
 
+
+
+# --- by a person's id and an item reference (``steer task …``, in-process or handed over) -----------
+
+
+def act_on_reference(session: Session, person_id: str, ref: str, action: str, raw: Mapping[str, Any], *,
+                     now: datetime, lang: str = "vi", upload_dir: Path | None = None) -> Outcome:
+    """``steer task ACTION REF --as PERSON …``: read the command, load the acting person,
+    resolve the reference, perform — the one path of the CLI run in-process and of the
+    launcher's hand-over to a running server (``web/localapi.py``), so both check, write and
+    answer alike."""
+    command = command_from(action, raw, lang=lang)
+    actor = load_actor(session, person_id, lang=lang)
+    item = resolve_item(session, ref, actor=actor, lang=lang)
+    # what the action reads (task, unit, plan, committee) in one statement, kept for the
+    # transaction; a note also locks the row at once (add_note would otherwise lock it with a
+    # second read)
+    item = load_item(session, item.id, for_update=command.name == Action.NOTE, for_action=True) or item
+    return perform(session, actor, item, command, now=now, lang=lang, upload_dir=upload_dir)
+
+
+# ``steer task`` command -> (action, {CLI option name without dashes: raw field of command_from}).
+# The launcher (cli/launch.py) sends these options; a test keeps the table equal to the Typer commands.
+_NOTE_VERSION = {"note": "note", "version": "version"}
+_REASON_VERSION = {"reason": "reason", "version": "version"}
+CLI_TASK_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
+    "start": (Action.START, {"note": "note", "override": "override", "version": "version"}),
+    "submit": (Action.SUBMIT, {"evidence": "evidence", "note": "note", "override": "override", "version": "version"}),
+    "verify": (Action.VERIFY, _NOTE_VERSION),
+    "reject": (Action.REJECT, _REASON_VERSION),
+    "block": (Action.BLOCK, _REASON_VERSION),
+    "unblock": (Action.UNBLOCK, _NOTE_VERSION),
+    "cancel": (Action.CANCEL, _REASON_VERSION),
+    "reopen": (Action.REOPEN, _REASON_VERSION),
+    "note": (Action.NOTE, {"note": "text", "percent": "percent", "evidence": "evidence", "version": "version"}),
+    "extend": (Action.REQUEST_EXTENSION, {"until": "until", "reason": "reason", "version": "version"}),
+    "approve-extension": ("approve_extension", _NOTE_VERSION),
+    "reject-extension": ("reject_extension", _REASON_VERSION),
+}
+
+
+def cli_command_raw(command: str, options: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """(action, raw input) for ``steer task COMMAND`` with ``options`` (names without dashes;
+    ``as`` is the acting person, not a field), or None for a command or option not served."""
+    spec = CLI_TASK_COMMANDS.get(command)
+    if spec is None:
+        return None
+    action, fields = spec
+    raw: dict[str, Any] = {}
+    for name, value in options.items():
+        if name == "as":
+            continue
+        if name not in fields:
+            return None
+        raw[fields[name]] = value
+    return str(action), raw

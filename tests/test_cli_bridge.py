@@ -1,7 +1,7 @@
-"""``steer task …`` handed to a running server (cli/launch.py + web/cli_bridge.py).
+"""``steer task …`` handed to a running server (cli/launch.py + web/localapi.py).
 
 The client is the real console script in a subprocess; the server is uvicorn in a thread
-serving the bridge router on a loopback port. The hand-over must give the same output and
+serving the web app (whose JSON API takes the launcher's actions) on a loopback port. The hand-over must give the same output and
 the same single audit event as running in-process, and fall back to in-process whenever the
 server cannot take the command — never running an action twice.
 """
@@ -14,6 +14,7 @@ import secrets
 import socket
 import stat
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -23,7 +24,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from cli import launch
@@ -31,7 +31,8 @@ from engine import db as dbmod
 from engine.db import make_engine, transaction
 from engine.models import Event
 from tests.factories import seed_url
-from web import cli_bridge
+from web import serverfile as cli_bridge  # the server-file side of the hand-over
+from web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 STEER = str(Path(sys.executable).with_name("steer"))
@@ -49,22 +50,23 @@ def _free_port() -> int:
 
 
 class Server:
-    """uvicorn in a thread serving only the bridge; counts the commands it ran."""
+    """uvicorn in a thread serving the web app with the launcher's endpoint; counts the commands it ran."""
 
     def __init__(self, db_url: str, *, token: str | None = None) -> None:
         self.db_url = db_url
         self.token = token or secrets.token_urlsafe(16)
         self.port = _free_port()
         self.calls = 0
-        app = FastAPI()
-        app.include_router(cli_bridge.make_router(db_url, self.token))
+        app = create_app(db_url, secret_key="k" * 32, upload_dir=tempfile.mkdtemp(prefix="steer-bridge-"),
+                         local_token=self.token)
 
         @app.middleware("http")
         async def count(request, call_next):  # type: ignore[no-untyped-def]
-            if request.url.path == "/_cli/run":
+            if request.url.path.startswith("/api/v1/local/"):
                 self.calls += 1
             return await call_next(request)
 
+        self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -80,6 +82,8 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.app.state.db.write.dispose()
+        self.app.state.db.read.dispose()
 
 
 @pytest.fixture
@@ -87,16 +91,6 @@ def db(db_url, tmp_path_factory, tmp_path, monkeypatch) -> Iterator[str]:  # typ
     seed_url(db_url, cache_dir=tmp_path_factory.getbasetemp(), tasks=TASKS)
     monkeypatch.setenv("STEER_RUNTIME_DIR", str(tmp_path / "run"))  # server files of non-SQLite URLs
     yield db_url
-    for eng in cli_bridge_engines():
-        eng.dispose()
-
-
-def cli_bridge_engines():  # type: ignore[no-untyped-def]
-    from cli import common
-
-    engines = list(common._SHARED_ENGINES.values())
-    common._SHARED_ENGINES.clear()
-    return engines
 
 
 def events(url: str, kind: str | None = None) -> int:

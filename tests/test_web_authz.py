@@ -158,11 +158,11 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("POST", "/l/{token}")] = Cell(_codes(200), lambda ctx: (f"/l/{_link(ctx, 'ack')}", _form()(ctx)))
     m[("GET", "/ical/{unit_code}/{secret}.ics")] = Cell(_codes(200), get(_ical))
     m[("GET", "/static")] = Cell(_codes(200), get("/static/style.css"))
-    # the CLI hand-over (web/cli_bridge.py): only the bridge token opens it, never a login or an API token
-    m[("POST", "/_cli/run")] = Cell(_codes(401), lambda ctx: (
-        "/_cli/run", {"json": {"argv": ["task", "note", "KH-TEST/1", "--as", "secretariat", "--note", "x"],
-                               "db": ctx.url, "lang": "vi"},
-                      "headers": {"Authorization": f"Bearer {ctx.token or 'stk_x'}"}}))
+    # the launcher's hand-over (web/localapi.py): only the server-file token opens it, never a login or an API token
+    m[("POST", "/api/v1/local/task/{command}")] = Cell(_codes(401), lambda ctx: (
+        "/api/v1/local/task/note", {"json": {"item": "KH-TEST/1", "options": {"as": "secretariat", "note": "x"},
+                                             "db": ctx.url, "lang": "vi"},
+                                    "headers": {"Authorization": f"Bearer {ctx.token or 'stk_x'}"}}))
     # the JSON API (bearer tokens)
     m[("GET", "/api/v1/openapi.json")] = Cell(_codes(200), get("/api/v1/openapi.json"), api=True)
     m[("GET", "/api/docs")] = Cell(_codes(200), get("/api/docs"), api=True)
@@ -255,7 +255,7 @@ def _route_keys(app: Any) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    with running_world(db_url, tmp_path, monkeypatch, cli_bridge_token="bridge-" + "t" * 30) as w:
+    with running_world(db_url, tmp_path, monkeypatch, local_token="bridge-" + "t" * 30) as w:
         yield w
 
 

@@ -364,15 +364,16 @@ def test_cli_bridge_runs_task_commands_in_the_web_process(world, tmp_path):  # t
     from web.app import create_app
 
     token = "bridge-" + "b" * 30
-    app = create_app(world.url, secret_key=SECRET, upload_dir=tmp_path / "u", now=lambda: NOW, cli_bridge_token=token)
+    app = create_app(world.url, secret_key=SECRET, upload_dir=tmp_path / "u", now=lambda: NOW, local_token=token)
     try:
         c, _ = anon(app)
         before = snapshot(world.url)
         from cli.launch import decode_response, encode_request
 
-        body = encode_request(world.url, "vi", ["task", "note", "KH-TEST/1", "--as", "skhcn_focal", "--note", "qua cầu nối"])
-        assert c.post("/_cli/run", content=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        r = c.post("/_cli/run", content=body, headers={"Authorization": f"Bearer {token}"})
+        body = encode_request(world.url, "vi", "KH-TEST/1", {"as": "skhcn_focal", "note": "qua cầu nối"})
+        path = "/api/v1/local/task/note"
+        assert c.post(path, content=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        r = c.post(path, content=body, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
         code, out, err = decode_response(r.content)
         assert code == 0 and "KH-TEST/1" in out and not err, (code, out, err)

@@ -186,11 +186,12 @@ def _error_handlers(app: FastAPI) -> None:
 def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, base_url: str | None = None,
                https_only: bool = False, max_upload_bytes: int = 10 * 1024 * 1024,
                login_limit: tuple[int, int] = (5, 900), link_days: int = 14,
-               now: Callable[[], datetime] | None = None, cli_bridge_token: str | None = None) -> FastAPI:
+               now: Callable[[], datetime] | None = None, local_token: str | None = None) -> FastAPI:
     """The web app on ``database_url`` (schema created/checked with engine.db.ensure_schema).
 
-    ``cli_bridge_token``: also serve ``POST /_cli/run`` (web/cli_bridge.py: loopback clients
-    holding this token hand quick ``steer task …`` commands to this warm process)."""
+    ``local_token``: also serve ``POST /api/v1/local/task/{command}`` (web/localapi.py:
+    loopback clients holding this token — the ``steer`` launcher — hand quick ``steer task …``
+    actions to this warm process)."""
     from engine.db import ensure_schema
     from web import api, pages
 
@@ -219,10 +220,10 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     _error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)
-    if cli_bridge_token:
-        from web import cli_bridge
+    if local_token:
+        from web import localapi
 
-        app.include_router(cli_bridge.make_router(database_url, cli_bridge_token))
+        app.include_router(localapi.make_router(database_url, local_token))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app
 
@@ -230,7 +231,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory web.app:app_from_env``: STEER_DATABASE_URL, STEER_SECRET_KEY,
     STEER_UPLOAD_DIR, STEER_BASE_URL, STEER_HTTPS_ONLY, STEER_MAX_UPLOAD_MB,
-    STEER_CLI_BRIDGE_TOKEN (set by ``steer web``, which also publishes the server file)."""
+    STEER_LOCAL_TOKEN (set by ``steer web``, which also publishes the server file)."""
     import os
 
     from engine.db import database_url
@@ -240,7 +241,7 @@ def app_from_env() -> FastAPI:
     return create_app(database_url(None), secret_key=secret_key_for(upload), upload_dir=upload,
                       base_url=os.environ.get("STEER_BASE_URL") or None, max_upload_bytes=default_max_bytes(),
                       https_only=os.environ.get("STEER_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
-                      cli_bridge_token=os.environ.get("STEER_CLI_BRIDGE_TOKEN") or None)
+                      local_token=os.environ.get("STEER_LOCAL_TOKEN") or None)
 
 
 def secret_key_for(upload_dir: Path) -> str:
