@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, print_json, vi
+from cli.common import console, err_console, handled, print_json, state, vi
 
 app = typer.Typer(help="The audit log (hash-chained events).  Example: steer audit verify", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def verify() -> None:
         from engine.audit import verify_chain
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             report = verify_chain(s)
         if report.ok:
             console.print(vi(f"{report.count} sự kiện, chuỗi băm nguyên vẹn (chain intact).",
@@ -50,8 +50,8 @@ def log(
         from engine.lifecycle import resolve_item, status_label
         from engine.queries import event_log
 
-        with transaction(STATE.engine()) as s:
-            item_id = resolve_item(s, item, lang=STATE.lang).id if item else None
+        with transaction(state().engine()) as s:
+            item_id = resolve_item(s, item, lang=state().lang).id if item else None
             rows = event_log(s, item_id=item_id, limit=limit or None)
         if fmt == "json":
             print_json(rows)
@@ -59,7 +59,7 @@ def log(
         for e in rows:
             what = e["kind"]
             if e["kind"] == "status":
-                what = f"{status_label(e['from_status'], STATE.lang)} → {status_label(e['to_status'], STATE.lang)}"
+                what = f"{status_label(e['from_status'], state().lang)} → {status_label(e['to_status'], state().lang)}"
             line = f"#{e['id']}  {e['at_local']}  {e['actor']}  {e['item'] or '-'}  {what}"
             if e["note"]:
                 line += f"  «{e['note']}»"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from cli.common import STATE, console, vi
+from cli.common import console, state, vi
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "plans"
@@ -36,7 +36,7 @@ def run_demo(out: Path) -> None:
     url = f"sqlite:///{db_path}"
     eng = make_engine(url)
     ensure_schema(eng)
-    STATE.db, STATE._engine = url, eng
+    state().use_db(url, eng)
     step = 0
 
     def say(vi_text: str, en_text: str) -> None:
@@ -55,7 +55,7 @@ def run_demo(out: Path) -> None:
         f"Loaded the sample Lâm Sơn directory: {counts['units']} units, {counts['people']} people "
         "(on top of the built-in standard directory).")
 
-    r = load_plan_file(eng, PLANS / "sample-plan.yaml", now=load_now, lang=STATE.lang)
+    r = load_plan_file(eng, PLANS / "sample-plan.yaml", now=load_now, lang=state().lang)
     by_warning = Counter(w.code for w in r.warnings)
     say(f"Nạp kế hoạch {r.plan_code}: {r.tasks} nhiệm vụ, {r.sections} phần, {r.work_items} phần việc theo dõi; "
         f"cảnh báo «6 rõ»: {dict(by_warning) or 'không'}.",
@@ -172,7 +172,7 @@ def _reports(eng, out: Path, say) -> list[tuple[str, Path]]:  # type: ignore[no-
                                 ("quarterly", "2025-Q2", vi("báo cáo quý II/2025", "Q2 2025 report"))):
         with transaction(eng) as s:
             data, snap = generate_report(s, now=now, plan_code=PLAN_CODE, kind=kind, period=period,
-                                         as_of=AS_OF, lang=STATE.lang, created_by="secretariat")
+                                         as_of=AS_OF, lang=state().lang, created_by="secretariat")
         for fmt in ("html", "docx", "xlsx", "md", "json"):
             path = out / f"bao-cao-{kind}-{period}.{fmt}"
             path.write_bytes(render(data, fmt))

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, now_arg, print_json, state, vi
 
 app = typer.Typer(help="The unit directory (committee, units, people).  Example: steer directory load plans/sample-directory.yaml",
                   no_args_is_help=True)
@@ -31,7 +31,7 @@ def load(
         from engine.directory_store import parse_directory_file, store_directory
 
         parsed = parse_directory_file(file)
-        with transaction(STATE.engine()) as session:
+        with transaction(state().engine()) as session:
             counts = store_directory(session, parsed, now=now_arg(now))
         console.print(vi(f"Đã nạp danh mục «{file}»: {counts['units']} đơn vị, {counts['people']} người.",
                          f"Loaded directory «{file}»: {counts['units']} units, {counts['people']} people."),
@@ -54,7 +54,7 @@ def show(
         from engine.directory_store import current_directory
         from engine.models import Committee, Person, Unit
 
-        with transaction(STATE.engine()) as session:
+        with transaction(state().engine()) as session:
             committee = session.get(Committee, 1)
             units = {u.code: u for u in session.execute(select(Unit)).scalars()}
             people = session.execute(select(Person).order_by(Person.role, Person.id)).scalars().all()

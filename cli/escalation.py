@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, now_arg, print_json, state, vi
 
 app = typer.Typer(help="Escalation: acknowledge, inspect the outbox, deliver now.  "
                        "Example: steer escalation outbox --status pending", no_args_is_help=True)
@@ -26,7 +26,7 @@ DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (same a
 
 def _set_db(db: str | None) -> None:
     if db:
-        STATE.db, STATE._engine = db, None
+        state().use_db(db)
 
 
 def _when(as_of: str | None) -> datetime:
@@ -43,7 +43,7 @@ def _when(as_of: str | None) -> datetime:
     from engine.db import transaction
     from engine.escalation import committee
 
-    with transaction(STATE.engine()) as s:
+    with transaction(state().engine()) as s:
         tz = committee(s)[0]
     return clock.local_datetime(day, time(8, 0), tz)
 
@@ -53,7 +53,7 @@ def _policy(path: Path | None) -> Any:
         return None
     from engine.policy import load_policy
 
-    return load_policy(path, lang=STATE.lang)
+    return load_policy(path, lang=state().lang)
 
 
 def escalate(
@@ -86,7 +86,7 @@ def escalate(
             from flows.settings import no_heartbeat
 
             with no_heartbeat():
-                summary = flow(db_url=database_url(STATE.db), as_of=as_of, policy=str(policy) if policy else None,
+                summary = flow(db_url=database_url(state().db), as_of=as_of, policy=str(policy) if policy else None,
                                dispatch=not no_dispatch, full_rescan=full_rescan)
         _print_summary(summary)
 
@@ -95,18 +95,18 @@ def _run_direct(now: datetime, pol: Any, *, dispatch: bool, simulated: bool, ful
     from engine import escalation, tracking
     from engine.db import transaction
 
-    eng = STATE.engine()
+    eng = state().engine()
     with transaction(eng) as s:
         tr = tracking.track(s, now=now)
     with transaction(eng) as s:
-        dr = escalation.detect(s, now=now, policy=pol, lang=STATE.lang, incremental=not full)
+        dr = escalation.detect(s, now=now, policy=pol, lang=state().lang, incremental=not full)
     out: dict[str, Any] = {"now": now.isoformat(),
                            "track": {"today": tr.today.isoformat(), "flips": tr.flips, "by_transition": tr.by_transition},
                            "detect": {"inserted": dr.inserted, "by_level": dr.by_level}, "dispatch": None}
     if dispatch:
         from notifications.delivery import dispatch as deliver
 
-        r = deliver(eng, now=now if simulated else None, policy=pol, lang=STATE.lang)
+        r = deliver(eng, now=now if simulated else None, policy=pol, lang=state().lang)
         out["dispatch"] = _dispatch_summary(r)
     return out
 
@@ -160,9 +160,9 @@ def _dry_run(now: datetime, pol: Any) -> None:
     from notifications.delivery import redact
     from notifications.messages import render
 
-    with transaction(STATE.engine()) as s:
+    with transaction(state().engine()) as s:
         tr = tracking.track(s, now=now, dry_run=True)
-        ctx = escalation.context(s, now=now, policy=pol, lang=STATE.lang)
+        ctx = escalation.context(s, now=now, policy=pol, lang=state().lang)
         planned = escalation.preview(s, now=now, ctx=ctx)
         by_rcpt: dict[str, list[Any]] = defaultdict(list)
         for p in planned:
@@ -210,8 +210,8 @@ def serve(
         from flows.serve import ServeError, serve as run
 
         try:
-            run(db_url=STATE.db, data_dir=data_dir, port=port, policy=str(policy) if policy else None,
-                say=lambda m: console.print(m, markup=False, emoji=False), lang=STATE.lang)
+            run(db_url=state().db, data_dir=data_dir, port=port, policy=str(policy) if policy else None,
+                say=lambda m: console.print(m, markup=False, emoji=False), lang=state().lang)
         except ServeError as exc:
             from engine.errors import UserError
 
@@ -235,10 +235,10 @@ def ack(
         from engine.escalation import acknowledge
 
         moment = now_arg(now)
-        with transaction(STATE.engine()) as s:
-            actor = lc.load_actor(s, as_, lang=STATE.lang)
-            w = lc.resolve_item(s, item, actor=actor, lang=STATE.lang)
-            r = acknowledge(s, w, actor, now=moment, policy=_policy(policy), note=note, lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            actor = lc.load_actor(s, as_, lang=state().lang)
+            w = lc.resolve_item(s, item, actor=actor, lang=state().lang)
+            r = acknowledge(s, w, actor, now=moment, policy=_policy(policy), note=note, lang=state().lang)
             ref = lc.item_ref(w, s)
         console.print(vi(f"Đã xác nhận nhắc việc phần việc {ref} (mức {r.level}); sẽ không nhắc lại {actor.name} "
                          "cho đến mức cảnh báo tiếp theo hoặc thời hạn mới.",
@@ -263,7 +263,7 @@ def outbox(
         if status and status not in ob.STATUSES:
             raise UserError(vi(f"Trạng thái «{status}» không hợp lệ; dùng: {', '.join(ob.STATUSES)}.",
                                f"Unknown status «{status}»; use: {', '.join(ob.STATUSES)}."))
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = ob.list_rows(s, status=status, limit=limit)
             totals = ob.counts(s)
         if format == "json":
@@ -297,8 +297,8 @@ def dispatch(
     with handled():
         from notifications.delivery import dispatch as deliver
 
-        r = deliver(STATE.engine(), now=now_arg(now) if now else None, policy=_policy(policy),
-                    respect_quiet_hours=not ignore_quiet_hours, lang=STATE.lang)
+        r = deliver(state().engine(), now=now_arg(now) if now else None, policy=_policy(policy),
+                    respect_quiet_hours=not ignore_quiet_hours, lang=state().lang)
         _print_dispatch(_dispatch_summary(r))
 
 

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, now_arg, print_json, state, vi
 
 app = typer.Typer(help="Indicators (KPIs, chỉ tiêu): load definitions, record values, list status.  "
                        "Example: steer kpi load plans/sample-indicators.yaml",
@@ -27,7 +27,7 @@ def _num(value: float | None) -> str:
     if value is None:
         return "—"
     text = format(value, ",.4f").rstrip("0").rstrip(".") if value != int(value) else format(int(value), ",")
-    if STATE.lang == "en":
+    if state().lang == "en":
         return text
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")  # 1.234,5
 
@@ -60,7 +60,7 @@ def load(
         _check_format(fmt, ("text", "json"))
         from engine.indicators import load_indicators
 
-        r = load_indicators(STATE.engine(), file, now=now_arg(now), plan_code=plan, prefix=prefix, actor=actor)
+        r = load_indicators(state().engine(), file, now=now_arg(now), plan_code=plan, prefix=prefix, actor=actor)
         if fmt == "json":
             print_json(r.as_dict())
             return
@@ -96,7 +96,7 @@ def record(
         from engine.db import transaction
         from engine.indicators import record_measurement
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             r = record_measurement(s, code, period, value, actor=actor, now=now_arg(now), source=source)
         if fmt == "json":
             print_json(r)
@@ -133,7 +133,7 @@ def list_(
         from engine.db import transaction
         from engine.indicators import indicator_status
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = indicator_status(s, None, as_of_period=period, plan_code=plan)
         if fmt == "json":
             print_json(rows)
@@ -193,7 +193,7 @@ def adopt(
         from engine.adoption import register_adoption
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             r = register_adoption(s, parent, unit, document=document, issued_on=day, actor=actor, now=now_arg(now),
                                   child_plan_code=child_plan)
         what = r["document"] or r["child_plan"]
@@ -221,7 +221,7 @@ def adoption(
 
         exp: Any = expected if expected in ("lead_units", "departments") else \
             [c.strip() for c in expected.split(",") if c.strip()]
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             d = adoption_status(s, parent, expected=exp)
         if fmt == "json":
             print_json(d)
@@ -255,7 +255,7 @@ def generate(
         from engine.db import transaction
         from engine.recurrence import generate_occurrences_report
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             r = generate_occurrences_report(s, now=now_arg(now), horizon_days=horizon, actor=actor)
         if r.created:
             per_plan = ", ".join(f"{k}: {v}" for k, v in r.by_plan.items())

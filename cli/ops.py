@@ -11,14 +11,14 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, print_json, vi
+from cli.common import console, err_console, handled, print_json, state, vi
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (same as the global --db).", metavar="URL")]
 
 
 def _set_db(db: str | None) -> None:
     if db:
-        STATE.db, STATE._engine = db, None
+        state().use_db(db)
 
 
 # --- deploy ------------------------------------------------------------------------------------------
@@ -46,11 +46,11 @@ def deploy(
         from flows.deploy import DeployError, api_url
         from flows.deploy import deploy as run
 
-        url = database_url(STATE.db)
+        url = database_url(state().db)
         try:
             done = run(db_url=url, pool=pool, policy=str(policy) if policy else None,
                        report_dir=str(report_dir) if report_dir else None, db_from_worker_env=db_from_worker_env,
-                       lang=STATE.lang)
+                       lang=state().lang)
         except DeployError as exc:
             raise UserError(str(exc)) from None
         if fmt == "json":
@@ -113,7 +113,7 @@ def _db_checks(timeout: float = 5.0) -> tuple[list[Any], Any]:
     from engine import db as dbmod
     from notifications.doctor import FAIL, OK, Check
 
-    url = dbmod.database_url(STATE.db)
+    url = dbmod.database_url(state().db)
     label = vi("Cơ sở dữ liệu", "Database")
     from engine.backup import sqlite_path
 
@@ -183,8 +183,8 @@ def doctor(
                 eng.dispose()
         else:
             owners = []
-        checks += prefect_checks(timeout=timeout, lang=STATE.lang)
-        target_rows = check_targets(owners, timeout=timeout, lang=STATE.lang)
+        checks += prefect_checks(timeout=timeout, lang=state().lang)
+        target_rows = check_targets(owners, timeout=timeout, lang=state().lang)
         if eng is not None and not owners:
             target_rows = [Check(vi("Nơi nhận", "Notify targets"), FAIL,
                                  vi("chưa có địa chỉ nhận nào (nạp danh bạ: steer directory load FILE)",
@@ -238,7 +238,7 @@ def db_backup(
     with handled():
         from engine.backup import backup
 
-        snap = backup(_url(), path, force=force, lang=STATE.lang)
+        snap = backup(_url(), path, force=force, lang=state().lang)
         console.print(vi(f"Đã sao lưu vào {snap.path}:", f"Backed up to {snap.path}:"), markup=False, emoji=False)
         _print_snapshot(snap)
         if not snap.chain_ok:
@@ -262,7 +262,7 @@ def db_restore(
     with handled():
         from engine.backup import restore
 
-        snap = restore(path, _url(), force=force, lang=STATE.lang)
+        snap = restore(path, _url(), force=force, lang=state().lang)
         console.print(vi(f"Đã khôi phục {snap.path} từ {path}:", f"Restored {snap.path} from {path}:"), markup=False, emoji=False)
         _print_snapshot(snap)
         if snap.upgraded_from:
@@ -274,7 +274,7 @@ def db_restore(
 def _url() -> str:
     from engine.db import database_url
 
-    return database_url(STATE.db)
+    return database_url(state().db)
 
 
 def register(root: typer.Typer) -> None:

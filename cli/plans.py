@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, now_arg, print_json, state, vi
 
 app = typer.Typer(help="Action plans: validate, load, read back.  Example: steer plan load plans/sample-plan.xlsx --code KH-57-LS",
                   no_args_is_help=True)
@@ -41,7 +41,7 @@ def validate(
     with handled():
         from engine.planfile.loader import validate_file
 
-        vp = validate_file(STATE.engine(), file, code=code, lang=STATE.lang)
+        vp = validate_file(state().engine(), file, code=code, lang=state().lang)
         if fmt == "json":
             print_json({"file": str(file), "plan": vp.code, "tasks": len(vp.tasks), "sections": len(vp.spec.sections),
                         "ok": vp.ok, "errors": [e.as_dict() for e in vp.errors],
@@ -74,7 +74,7 @@ def load(
     with handled():
         from engine.planfile.loader import load_plan_file
 
-        r = load_plan_file(STATE.engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run, lang=STATE.lang)
+        r = load_plan_file(state().engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run, lang=state().lang)
         if fmt == "json":
             print_json(r.as_dict())
             return
@@ -117,7 +117,7 @@ def list_(fmt: Annotated[str, typer.Option("--format", help="table or json")] = 
         from engine.db import transaction
         from engine.queries import list_plans
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = list_plans(s)
         if fmt == "json":
             print_json(rows)
@@ -145,7 +145,7 @@ def show(
         from engine.db import transaction
         from engine.queries import plan_detail
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             d = plan_detail(s, code)
         if fmt == "json":
             print_json(d)

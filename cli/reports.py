@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, now_arg, print_json, vi
+from cli.common import console, err_console, handled, now_arg, print_json, state, vi
 
 app = typer.Typer(help="Periodic progress reports (báo cáo định kỳ): generate, list, re-render.  "
                        "Example: steer report monthly --period 2025-05 --format docx --out bao-cao.docx",
@@ -129,14 +129,14 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
         from engine.snapshots import generate_report
 
         moment = now_arg(now)
-        status_rules = load_rules_file(rules, lang=STATE.lang) if rules else None
-        day = parse_day(as_of, lang=STATE.lang) if as_of else None
+        status_rules = load_rules_file(rules, lang=state().lang) if rules else None
+        day = parse_day(as_of, lang=state().lang) if as_of else None
         staged: _Staged | None = None
         try:
-            with transaction(STATE.engine()) as s:
+            with transaction(state().engine()) as s:
                 data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
                                              period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
-                                             lang=STATE.lang)
+                                             lang=state().lang)
                 body = render(data, fmt)
                 target = _target(data, fmt, out)
                 if target is not None:
@@ -214,7 +214,7 @@ def list_reports(
         from engine.db import transaction
         from engine.snapshots import list_snapshots
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = list_snapshots(s, plan_code=plan, limit=limit)
         if fmt == "json":
             print_json(rows)
@@ -248,8 +248,8 @@ def show(
         from engine.db import transaction
         from engine.snapshots import snapshot_data
 
-        with transaction(STATE.engine()) as s:
-            data = snapshot_data(s, snapshot_id, lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            data = snapshot_data(s, snapshot_id, lang=state().lang)
         _emit(data, fmt, out)
 
 

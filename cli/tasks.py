@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from cli.common import STATE, console, handled, print_json, vi
+from cli.common import console, handled, print_json, state, vi
 
 app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
 
@@ -43,7 +43,7 @@ def list_(
         from engine.db import transaction
         from engine.queries import list_tasks
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = list_tasks(s, plan=plan, unit=unit, status=status)
         if fmt == "json":
             print_json(rows)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, vi
+from cli.common import console, err_console, handled, state, vi
 
 user_app = typer.Typer(help="Web accounts of directory people.  Example: steer user add sxd_focal --password-stdin",
                        no_args_is_help=True)
@@ -52,7 +52,7 @@ def web(
 
         from engine.db import database_url, ensure_schema, make_engine
 
-        url = database_url(STATE.db)
+        url = database_url(state().db)
         ensure_schema(make_engine(url))
         upload = upload_dir.resolve()
         from web.app import secret_key_for
@@ -114,9 +114,9 @@ def add(
         from engine.db import transaction
 
         password = _read_password(password_stdin)
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             accounts.add_user(s, user, password=password, now=clock.now(), name=name, role=role, unit=unit,
-                              by="cli", lang=STATE.lang)
+                              by="cli", lang=state().lang)
         console.print(vi(f"Đã tạo/cập nhật tài khoản đăng nhập cho «{user}».", f"Login created/updated for «{user}»."))
 
 
@@ -130,8 +130,8 @@ def passwd(user: Annotated[str, typer.Argument(help="Person id.")], password_std
         from engine.db import transaction
 
         password = _read_password(password_stdin)
-        with transaction(STATE.engine()) as s:
-            accounts.set_password(s, user, password, now=clock.now(), by="cli", lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            accounts.set_password(s, user, password, now=clock.now(), by="cli", lang=state().lang)
         console.print(vi(f"Đã đổi mật khẩu của «{user}».", f"Password of «{user}» changed."))
 
 
@@ -144,8 +144,8 @@ def disable(user: Annotated[str, typer.Argument(help="Person id.")]) -> None:
         from engine import accounts, clock
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
-            accounts.disable(s, user, now=clock.now(), by="cli", lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            accounts.disable(s, user, now=clock.now(), by="cli", lang=state().lang)
         console.print(vi(f"Đã khóa tài khoản «{user}» và thu hồi mã API.", f"Login «{user}» disabled, API tokens revoked."))
 
 
@@ -162,8 +162,8 @@ def token(
         from engine import accounts, clock
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
-            tok = accounts.issue_api_token(s, user, now=clock.now(), label=label, by="cli", lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            tok = accounts.issue_api_token(s, user, now=clock.now(), label=label, by="cli", lang=state().lang)
         sys.stdout.write(tok + "\n")
 
 
@@ -181,8 +181,8 @@ def ical(
         from engine import accounts, clock
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
-            secret = accounts.issue_ical_secret(s, unit, now=clock.now(), by="cli", lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            secret = accounts.issue_ical_secret(s, unit, now=clock.now(), by="cli", lang=state().lang)
         base = (base_url or os.environ.get("STEER_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
         sys.stdout.write(f"{base}/ical/{quote(unit.strip())}/{secret}.ics\n")
 
