@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import console, err_console, handled, print_json, state, vi
+from cli.common import console, err_console, handled, msg, print_json, state
 
 app = typer.Typer(help="The audit log (hash-chained events).  Example: steer audit verify", no_args_is_help=True)
 
@@ -24,11 +24,9 @@ def verify() -> None:
         with transaction(state().engine()) as s:
             report = verify_chain(s)
         if report.ok:
-            console.print(vi(f"{report.count} sự kiện, chuỗi băm nguyên vẹn (chain intact).",
-                             f"{report.count} events, chain intact"))
+            console.print(msg("cli.events_chain_intact", count=report.count))
             return
-        err_console.print(vi(f"Nhật ký kiểm toán BỊ THAY ĐỔI: {len(report.problems)} vấn đề trong {report.count} sự kiện:",
-                             f"The audit log was TAMPERED WITH: {len(report.problems)} problem(s) in {report.count} events:"),
+        err_console.print(msg("cli.audit_log_was_tampered_with", n_problems=len(report.problems), count=report.count),
                           markup=False)
         for p in report.problems:
             err_console.print(f"  - {p}", markup=False)
@@ -68,7 +66,7 @@ def log(
             if e["deadline_after"] and e["kind"] != "status":
                 line += f"  {e['deadline_before'] or '—'} → {e['deadline_after']}"
             console.print(line, markup=False)
-        console.print(vi(f"{len(rows)} sự kiện", f"{len(rows)} events"), markup=False)
+        console.print(msg("cli.n_events", n_rows=len(rows)), markup=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -72,10 +72,7 @@ class State:
                 from engine.errors import UserError
 
                 detail = " ".join(str(exc).split())[:200]
-                raise UserError(vi(f"Địa chỉ cơ sở dữ liệu «{redact(url)}» không dùng được ({detail}). "
-                                   "Ví dụ đúng: sqlite:///steer.db hoặc postgresql://user@host/db.",
-                                   f"Cannot use the database URL «{redact(url)}» ({detail}). "
-                                   "For example: sqlite:///steer.db or postgresql://user@host/db.")) from None
+                raise UserError(msg("cli.cannot_use_database_url_for", url=redact(url), detail=detail)) from None
             self._owned = cache is None
             if check_schema:
                 ensure_schema(self._engine)
@@ -159,7 +156,7 @@ def handled() -> Iterator[None]:
         # User text (file names, cell contents) goes out escaped: "[/x]" in a cell must be
         # printed as written, not read as Rich markup (which dropped it or crashed).
         if isinstance(exc, user_errors()):
-            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] {escape(str(exc))}", markup=True, highlight=False,
+            err_console.print(f"[bold red]{msg('common.error')}:[/] {escape(str(exc))}", markup=True, highlight=False,
                               emoji=False)
             raise typer.Exit(1) from None
         if isinstance(exc, OSError) and getattr(exc, "filename", None) is not None:
@@ -168,9 +165,8 @@ def handled() -> Iterator[None]:
             name = str(exc.filename)
             shown = name if len(name) <= 200 else name[:200] + "…"
             reason = exc.strerror or type(exc).__name__
-            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] "
-                              + escape(vi(f"không dùng được tệp «{shown}»: {reason}.",
-                                          f"cannot use the file «{shown}»: {reason}.")), emoji=False)
+            err_console.print(f"[bold red]{msg('common.error')}:[/] "
+                              + escape(msg("cli.cannot_use_file", shown=shown, reason=reason)), emoji=False)
             raise typer.Exit(1) from None
         from sqlalchemy.exc import DatabaseError
 
@@ -180,8 +176,8 @@ def handled() -> Iterator[None]:
             from engine.db import database_url, redact
 
             detail = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-            err_console.print(f"[bold red]{vi('Lỗi cơ sở dữ liệu', 'Database error')}:[/] "
-                              + escape(vi("không kết nối/ghi được vào ", "cannot use ")
+            err_console.print(f"[bold red]{msg('common.database_error')}:[/] "
+                              + escape(msg("cli.cannot_use_database")
                                        + f"{redact(database_url(state().db))}: {detail}"), emoji=False)
             raise typer.Exit(1) from None
         raise
@@ -201,14 +197,13 @@ def now_arg(value: str | None) -> datetime:
         else:
             moment = clock.require_aware(datetime.fromisoformat(value))
     except (ValueError, OverflowError) as exc:
-        raise typer.BadParameter(vi(f"thời điểm «{value}» không hợp lệ ({exc})", f"invalid time «{value}» ({exc})")) from None
+        raise typer.BadParameter(msg("cli.invalid_time", value=value, exc=exc)) from None
     # Deadlines live in 2000..2100 (engine.deadlines); a "now" far outside would only
     # overflow the calendar (a 400-day horizon past 9999-12-31) or date items in year 1.
     from engine.deadlines import MAX_YEAR, MIN_YEAR
 
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise typer.BadParameter(vi(f"thời điểm «{value}» nằm ngoài khoảng năm {MIN_YEAR}–{MAX_YEAR}",
-                                    f"time «{value}» is outside the years {MIN_YEAR}–{MAX_YEAR}"))
+        raise typer.BadParameter(msg("cli.time_is_outside_years", value=value, min_year=MIN_YEAR, max_year=MAX_YEAR))
     return moment
 
 

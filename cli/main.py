@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import State, console, handled, lang_default, state, vi
+from cli.common import State, console, handled, lang_default, msg, state
 
 app = typer.Typer(
     name="steer",
@@ -53,9 +53,9 @@ def db_upgrade() -> None:
         dbmod.upgrade(eng)
         new = dbmod.current_revision(eng)
         if old == new:
-            console.print(vi(f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({new}).", f"Database already at the latest revision ({new})."))
+            console.print(msg("cli.database_already_at_latest_revision", new=new))
         else:
-            console.print(vi(f"Đã nâng cấp cơ sở dữ liệu: {old or 'trống'} → {new}.", f"Upgraded the database: {old or 'empty'} → {new}."))
+            console.print(msg("cli.upgraded_database", old=old or msg("cli.revision_empty"), new=new))
 
 
 @db_app.command("status")
@@ -68,10 +68,10 @@ def db_status() -> None:
         from engine import db as dbmod
 
         eng = state().engine(check_schema=False)
-        state = dbmod.schema_state(eng)
-        console.print(f"{vi('Cơ sở dữ liệu', 'Database')}: {dbmod.redact(str(eng.url))}")
-        console.print(f"{vi('Trạng thái', 'State')}: {state}  ({vi('hiện tại', 'current')} "
-                      f"{dbmod.current_revision(eng) if state != 'empty' else '-'}, {vi('cần', 'head')} {dbmod.head_revision()})")
+        found = dbmod.schema_state(eng)
+        console.print(f"{msg('cli.database_label')}: {dbmod.redact(str(eng.url))}")
+        console.print(f"{msg('cli.state')}: {found}  ({msg('cli.revision_current')} "
+                      f"{dbmod.current_revision(eng) if found != 'empty' else '-'}, {msg('cli.revision_head')} {dbmod.head_revision()})")
 
 
 def _register() -> None:

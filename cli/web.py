@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import console, err_console, handled, state, vi
+from cli.common import console, err_console, handled, msg, state
 
 user_app = typer.Typer(help="Web accounts of directory people.  Example: steer user add sxd_focal --password-stdin",
                        no_args_is_help=True)
@@ -19,10 +19,10 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         data = sys.stdin.readline()
         return data.rstrip("\r\n")
-    first = typer.prompt(vi("Mật khẩu", "Password"), hide_input=True)
-    again = typer.prompt(vi("Nhập lại mật khẩu", "Repeat the password"), hide_input=True)
+    first = typer.prompt(msg("password"), hide_input=True)
+    again = typer.prompt(msg("cli.repeat_password"), hide_input=True)
     if first != again:
-        err_console.print(vi("Lỗi: hai lần nhập mật khẩu không khớp.", "Error: the two passwords differ."))
+        err_console.print(msg("cli.error_two_passwords_differ"))
         raise typer.Exit(1)
     return first
 
@@ -74,7 +74,7 @@ def web(
             token = secrets.token_urlsafe(32)
             os.environ["STEER_CLI_BRIDGE_TOKEN"] = token
             bridge.write_server_file(url, bridge.client_host(host), port, token)
-        console.print(vi(f"Steer web: http://{host}:{port}/  (Ctrl-C để dừng)", f"Steer web: http://{host}:{port}/  (Ctrl-C stops)"))
+        console.print(msg("cli.steer_web_http_ctrl_c", host=host, port=port))
         import signal
 
         # uvicorn re-raises the signal that stopped it: make SIGTERM an exit, so the finally below runs
@@ -117,7 +117,7 @@ def add(
         with transaction(state().engine()) as s:
             accounts.add_user(s, user, password=password, now=clock.now(), name=name, role=role, unit=unit,
                               by="cli", lang=state().lang)
-        console.print(vi(f"Đã tạo/cập nhật tài khoản đăng nhập cho «{user}».", f"Login created/updated for «{user}»."))
+        console.print(msg("cli.login_created_updated_for", user=user))
 
 
 def passwd(user: Annotated[str, typer.Argument(help="Person id.")], password_stdin: PwOpt = False) -> None:
@@ -132,7 +132,7 @@ def passwd(user: Annotated[str, typer.Argument(help="Person id.")], password_std
         password = _read_password(password_stdin)
         with transaction(state().engine()) as s:
             accounts.set_password(s, user, password, now=clock.now(), by="cli", lang=state().lang)
-        console.print(vi(f"Đã đổi mật khẩu của «{user}».", f"Password of «{user}» changed."))
+        console.print(msg("cli.password_changed", user=user))
 
 
 def disable(user: Annotated[str, typer.Argument(help="Person id.")]) -> None:
@@ -146,7 +146,7 @@ def disable(user: Annotated[str, typer.Argument(help="Person id.")]) -> None:
 
         with transaction(state().engine()) as s:
             accounts.disable(s, user, now=clock.now(), by="cli", lang=state().lang)
-        console.print(vi(f"Đã khóa tài khoản «{user}» và thu hồi mã API.", f"Login «{user}» disabled, API tokens revoked."))
+        console.print(msg("cli.login_disabled_api_tokens_revoked", user=user))
 
 
 def token(
