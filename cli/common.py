@@ -80,6 +80,7 @@ class State:
                 cache[(url, check_schema)] = self._engine
         return self._engine
 
+
 # A long-lived process running many commands (web/cli_bridge.py) keeps engines (and their
 # connection pools and schema check) across commands instead of building one per command.
 _ENGINE_CACHE: ContextVar[dict[tuple[str, bool], Any] | None] = ContextVar("steer_engine_cache", default=None)
@@ -131,7 +132,9 @@ def msg(key: str, **fmt: Any) -> str:
 
 
 def vi(vi_text: str, en_text: str) -> str:
-    """Pick the user-facing text for the current language (Vietnamese by default)."""
+    """Pick the user-facing text for the current language (Vietnamese by default).
+
+    Left only for cli/lifecycle.py until its texts move to the catalog; new code uses ``msg``."""
     return en_text if state().lang == "en" else vi_text
 
 
