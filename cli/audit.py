@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, print_json, vi
+from cli.common import console, err_console, handled, msg, print_json, state
 
 app = typer.Typer(help="The audit log (hash-chained events).  Example: steer audit verify", no_args_is_help=True)
 
@@ -21,14 +21,12 @@ def verify() -> None:
         from engine.audit import verify_chain
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             report = verify_chain(s)
         if report.ok:
-            console.print(vi(f"{report.count} sự kiện, chuỗi băm nguyên vẹn (chain intact).",
-                             f"{report.count} events, chain intact"))
+            console.print(msg("cli.events_chain_intact", count=report.count))
             return
-        err_console.print(vi(f"Nhật ký kiểm toán BỊ THAY ĐỔI: {len(report.problems)} vấn đề trong {report.count} sự kiện:",
-                             f"The audit log was TAMPERED WITH: {len(report.problems)} problem(s) in {report.count} events:"),
+        err_console.print(msg("cli.audit_log_was_tampered_with", n_problems=len(report.problems), count=report.count),
                           markup=False)
         for p in report.problems:
             err_console.print(f"  - {p}", markup=False)
@@ -51,8 +49,8 @@ def log(
         from engine.states import status_label
         from engine.queries import event_log
 
-        with transaction(STATE.engine()) as s:
-            item_id = resolve_item(s, item, lang=STATE.lang).id if item else None
+        with transaction(state().engine()) as s:
+            item_id = resolve_item(s, item, lang=state().lang).id if item else None
             rows = event_log(s, item_id=item_id, limit=limit or None)
         if fmt == "json":
             print_json(rows)
@@ -60,7 +58,7 @@ def log(
         for e in rows:
             what = e["kind"]
             if e["kind"] == "status":
-                what = f"{status_label(e['from_status'], STATE.lang)} → {status_label(e['to_status'], STATE.lang)}"
+                what = f"{status_label(e['from_status'], state().lang)} → {status_label(e['to_status'], state().lang)}"
             line = f"#{e['id']}  {e['at_local']}  {e['actor']}  {e['item'] or '-'}  {what}"
             if e["note"]:
                 line += f"  «{e['note']}»"
@@ -69,7 +67,7 @@ def log(
             if e["deadline_after"] and e["kind"] != "status":
                 line += f"  {e['deadline_before'] or '—'} → {e['deadline_after']}"
             console.print(line, markup=False)
-        console.print(vi(f"{len(rows)} sự kiện", f"{len(rows)} events"), markup=False)
+        console.print(msg("cli.n_events", n_rows=len(rows)), markup=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -19,6 +19,11 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+try:  # Typer 0.2x carries its own copy of click; its commands push their contexts there
+    from typer._click.globals import get_current_context
+except ImportError:  # older Typer runs on click itself
+    from click import get_current_context
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(highlight=False, soft_wrap=True)
@@ -27,9 +32,26 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @dataclass
 class State:
+    """One invocation's settings (``--db``, ``--lang``) and the database engine it opened.
+
+    The root command stores a new one in the click context (``cli.main``); ``state()`` finds it.
+    """
+
     db: str | None = None
     lang: str = "vi"
     _engine: Any = None
+    _owned: bool = False  # the engine was made for this invocation (not taken from engine_cache)
+
+    def use_db(self, db: str | None, engine: Any = None) -> None:
+        """Switch to ``db`` (a command's own ``--db``), optionally with an engine already made for it."""
+        self.close()
+        self.db, self._engine, self._owned = db, engine, engine is not None
+
+    def close(self) -> None:
+        """Release the engine this invocation made (its pooled connections); a shared one stays."""
+        if self._engine is not None and self._owned:
+            self._engine.dispose()
+        self._engine, self._owned = None, False
 
     def engine(self, *, check_schema: bool = True):  # -> sqlalchemy.Engine
         if self._engine is None:
@@ -50,18 +72,14 @@ class State:
                 from engine.errors import UserError
 
                 detail = " ".join(str(exc).split())[:200]
-                raise UserError(vi(f"Địa chỉ cơ sở dữ liệu «{redact(url)}» không dùng được ({detail}). "
-                                   "Ví dụ đúng: sqlite:///steer.db hoặc postgresql://user@host/db.",
-                                   f"Cannot use the database URL «{redact(url)}» ({detail}). "
-                                   "For example: sqlite:///steer.db or postgresql://user@host/db.")) from None
+                raise UserError(msg("cli.cannot_use_database_url_for", url=redact(url), detail=detail)) from None
+            self._owned = cache is None
             if check_schema:
                 ensure_schema(self._engine)
             if cache is not None:
                 cache[(url, check_schema)] = self._engine
         return self._engine
 
-
-STATE = State()
 
 # A long-lived process running many commands (web/cli_bridge.py) keeps engines (and their
 # connection pools and schema check) across commands instead of building one per command.
@@ -79,8 +97,31 @@ def engine_cache() -> Iterator[None]:
 
 
 def state() -> State:
-    """This invocation's settings (``--db``, ``--lang``) and its database engine."""
-    return STATE
+    """This invocation's settings (``--db``, ``--lang``) and its database engine.
+
+    The root callback (``cli.main``) puts a new ``State`` in the root click context's ``obj``;
+    outside a command (a helper called directly, e.g. from a test) this is a fresh default State.
+    """
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        found = ctx.find_root().obj
+        if isinstance(found, State):
+            return found
+    return State()
+
+
+class _CurrentState:
+    """Transitional alias for code not yet moved to ``state()`` (cli/lifecycle.py): every attribute
+    read or write goes to this invocation's State. Holds nothing itself."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(state(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(state(), name, value)
+
+
+STATE = _CurrentState()
 
 
 def msg(key: str, **fmt: Any) -> str:
@@ -91,8 +132,10 @@ def msg(key: str, **fmt: Any) -> str:
 
 
 def vi(vi_text: str, en_text: str) -> str:
-    """Pick the user-facing text for the current language (Vietnamese by default)."""
-    return en_text if STATE.lang == "en" else vi_text
+    """Pick the user-facing text for the current language (Vietnamese by default).
+
+    Left only for cli/lifecycle.py until its texts move to the catalog; new code uses ``msg``."""
+    return en_text if state().lang == "en" else vi_text
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -116,7 +159,7 @@ def handled() -> Iterator[None]:
         # User text (file names, cell contents) goes out escaped: "[/x]" in a cell must be
         # printed as written, not read as Rich markup (which dropped it or crashed).
         if isinstance(exc, user_errors()):
-            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] {escape(str(exc))}", markup=True, highlight=False,
+            err_console.print(f"[bold red]{msg('common.error')}:[/] {escape(str(exc))}", markup=True, highlight=False,
                               emoji=False)
             raise typer.Exit(1) from None
         if isinstance(exc, OSError) and getattr(exc, "filename", None) is not None:
@@ -125,9 +168,8 @@ def handled() -> Iterator[None]:
             name = str(exc.filename)
             shown = name if len(name) <= 200 else name[:200] + "…"
             reason = exc.strerror or type(exc).__name__
-            err_console.print(f"[bold red]{vi('Lỗi', 'Error')}:[/] "
-                              + escape(vi(f"không dùng được tệp «{shown}»: {reason}.",
-                                          f"cannot use the file «{shown}»: {reason}.")), emoji=False)
+            err_console.print(f"[bold red]{msg('common.error')}:[/] "
+                              + escape(msg("cli.cannot_use_file", shown=shown, reason=reason)), emoji=False)
             raise typer.Exit(1) from None
         from sqlalchemy.exc import DatabaseError
 
@@ -137,9 +179,9 @@ def handled() -> Iterator[None]:
             from engine.db import database_url, redact
 
             detail = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-            err_console.print(f"[bold red]{vi('Lỗi cơ sở dữ liệu', 'Database error')}:[/] "
-                              + escape(vi("không kết nối/ghi được vào ", "cannot use ")
-                                       + f"{redact(database_url(STATE.db))}: {detail}"), emoji=False)
+            err_console.print(f"[bold red]{msg('common.database_error')}:[/] "
+                              + escape(msg("cli.cannot_use_database")
+                                       + f"{redact(database_url(state().db))}: {detail}"), emoji=False)
             raise typer.Exit(1) from None
         raise
 
@@ -158,14 +200,13 @@ def now_arg(value: str | None) -> datetime:
         else:
             moment = clock.require_aware(datetime.fromisoformat(value))
     except (ValueError, OverflowError) as exc:
-        raise typer.BadParameter(vi(f"thời điểm «{value}» không hợp lệ ({exc})", f"invalid time «{value}» ({exc})")) from None
+        raise typer.BadParameter(msg("cli.invalid_time", value=value, exc=exc)) from None
     # Deadlines live in 2000..2100 (engine.deadlines); a "now" far outside would only
     # overflow the calendar (a 400-day horizon past 9999-12-31) or date items in year 1.
     from engine.deadlines import MAX_YEAR, MIN_YEAR
 
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise typer.BadParameter(vi(f"thời điểm «{value}» nằm ngoài khoảng năm {MIN_YEAR}–{MAX_YEAR}",
-                                    f"time «{value}» is outside the years {MIN_YEAR}–{MAX_YEAR}"))
+        raise typer.BadParameter(msg("cli.time_is_outside_years", value=value, min_year=MIN_YEAR, max_year=MAX_YEAR))
     return moment
 
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, msg, now_arg, print_json, state
 
 app = typer.Typer(help="The unit directory (committee, units, people).  Example: steer directory load plans/sample-directory.yaml",
                   no_args_is_help=True)
@@ -31,10 +31,9 @@ def load(
         from engine.directory_store import parse_directory_file, store_directory
 
         parsed = parse_directory_file(file)
-        with transaction(STATE.engine()) as session:
+        with transaction(state().engine()) as session:
             counts = store_directory(session, parsed, now=now_arg(now))
-        console.print(vi(f"Đã nạp danh mục «{file}»: {counts['units']} đơn vị, {counts['people']} người.",
-                         f"Loaded directory «{file}»: {counts['units']} units, {counts['people']} people."),
+        console.print(msg("cli.loaded_directory_units_people", file=file, units=counts['units'], people=counts['people']),
                       markup=False, emoji=False)
 
 
@@ -54,7 +53,7 @@ def show(
         from engine.directory_store import current_directory
         from engine.models import Committee, Person, Unit
 
-        with transaction(STATE.engine()) as session:
+        with transaction(state().engine()) as session:
             committee = session.get(Committee, 1)
             units = {u.code: u for u in session.execute(select(Unit)).scalars()}
             people = session.execute(select(Person).order_by(Person.role, Person.id)).scalars().all()
@@ -77,13 +76,13 @@ def show(
             return
         if committee:
             console.print(f"[bold]{escape(committee.name)}[/] ({escape(committee.timezone)})", emoji=False)
-        t = Table(title=vi("Đơn vị", "Units"))
+        t = Table(title=msg("cli.units"))
         for col in ("code", "name", "kind", "source"):
             t.add_column(col)
         for r in rows:
             t.add_row(*(Text(str(v)) for v in (r["code"], r["name"], r["kind"], r["source"])))
         console.print(t)
-        t = Table(title=vi("Người", "People"))
+        t = Table(title=msg("cli.people"))
         for col in ("id", "name", "role", "unit", "oversees"):
             t.add_column(col)
         for p in ppl:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, msg, now_arg, print_json, state
 
 app = typer.Typer(help="Escalation: acknowledge, inspect the outbox, deliver now.  "
                        "Example: steer escalation outbox --status pending", no_args_is_help=True)
@@ -26,7 +26,7 @@ DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (same a
 
 def _set_db(db: str | None) -> None:
     if db:
-        STATE.db, STATE._engine = db, None
+        state().use_db(db)
 
 
 def _when(as_of: str | None) -> datetime:
@@ -37,13 +37,13 @@ def _when(as_of: str | None) -> datetime:
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
-        raise typer.BadParameter(vi(f"ngày «{as_of}» không hợp lệ (YYYY-MM-DD)", f"invalid date «{as_of}» (YYYY-MM-DD)")) from None
+        raise typer.BadParameter(msg("cli.invalid_date_yyyy_mm_dd", as_of=as_of)) from None
     if not 2000 <= day.year <= 2100:
-        raise typer.BadParameter(vi(f"ngày «{as_of}» nằm ngoài khoảng 2000–2100", f"date «{as_of}» is outside 2000–2100"))
+        raise typer.BadParameter(msg("cli.date_is_outside_20002100", as_of=as_of))
     from engine.db import transaction
     from engine.escalation import committee
 
-    with transaction(STATE.engine()) as s:
+    with transaction(state().engine()) as s:
         tz = committee(s)[0]
     return clock.local_datetime(day, time(8, 0), tz)
 
@@ -53,7 +53,7 @@ def _policy(path: Path | None) -> Any:
         return None
     from engine.policy import load_policy
 
-    return load_policy(path, lang=STATE.lang)
+    return load_policy(path, lang=state().lang)
 
 
 def escalate(
@@ -86,7 +86,7 @@ def escalate(
             from flows.settings import no_heartbeat
 
             with no_heartbeat():
-                summary = flow(db_url=database_url(STATE.db), as_of=as_of, policy=str(policy) if policy else None,
+                summary = flow(db_url=database_url(state().db), as_of=as_of, policy=str(policy) if policy else None,
                                dispatch=not no_dispatch, full_rescan=full_rescan)
         _print_summary(summary)
 
@@ -95,33 +95,32 @@ def _run_direct(now: datetime, pol: Any, *, dispatch: bool, simulated: bool, ful
     from engine import escalation, tracking
     from engine.db import transaction
 
-    eng = STATE.engine()
+    eng = state().engine()
     with transaction(eng) as s:
         tr = tracking.track(s, now=now)
     with transaction(eng) as s:
-        dr = escalation.detect(s, now=now, policy=pol, lang=STATE.lang, incremental=not full)
+        dr = escalation.detect(s, now=now, policy=pol, lang=state().lang, incremental=not full)
     out: dict[str, Any] = {"now": now.isoformat(),
                            "track": {"today": tr.today.isoformat(), "flips": tr.flips, "by_transition": tr.by_transition},
                            "detect": {"inserted": dr.inserted, "by_level": dr.by_level}, "dispatch": None}
     if dispatch:
         from notifications.delivery import dispatch as deliver
 
-        r = deliver(eng, now=now if simulated else None, policy=pol, lang=STATE.lang)
+        r = deliver(eng, now=now if simulated else None, policy=pol, lang=state().lang)
         out["dispatch"] = _dispatch_summary(r)
     return out
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
     tr, dt, dp = summary["track"], summary["detect"], summary.get("dispatch")
-    console.print(vi(f"Ngày {tr['today']}: {tr['flips']} thay đổi tình trạng đúng hạn",
-                     f"{tr['today']}: {tr['flips']} timeliness change(s)")
+    console.print(msg("cli.timeliness_changes", today=tr['today'], flips=tr['flips'])
                   + (f" ({', '.join(f'{k} {v}' for k, v in sorted(tr['by_transition'].items()))})" if tr["by_transition"] else "")
                   + ".", markup=False, emoji=False)
     levels = ", ".join(f"{k} {v}" for k, v in dt["by_level"].items() if v)
-    console.print(vi(f"Đã xếp hàng {dt['inserted']} thông báo mới", f"Queued {dt['inserted']} new notification(s)")
+    console.print(msg("cli.queued_new_notification", inserted=dt['inserted'])
                   + (f" ({levels})" if levels else "") + ".", markup=False, emoji=False)
     if dp is None:
-        console.print(vi("Chưa gửi (dùng «steer escalation dispatch» để gửi).", "Not delivered yet (use «steer escalation dispatch»)."))
+        console.print(msg("cli.not_delivered_yet_use_steer"))
         return
     _print_dispatch(dp)
 
@@ -134,21 +133,20 @@ def _dispatch_summary(r: Any) -> dict[str, Any]:
 
 def _print_dispatch(dp: dict[str, Any]) -> None:
     if dp.get("quiet_until"):
-        console.print(vi(f"Đang trong giờ yên lặng: sẽ gửi từ {dp['quiet_until']}.",
-                         f"Quiet hours: delivery resumes at {dp['quiet_until']}."), markup=False, emoji=False)
+        console.print(msg("cli.quiet_hours_delivery_resumes_at", quiet_until=dp['quiet_until']), markup=False, emoji=False)
     for m in dp["messages"]:
         console.print(f"  → {m['recipient']}: {m['subject']} [{_status_label(m['status'])}]", markup=False, emoji=False)
     st = dp["by_status"]
-    console.print(vi(f"Gửi: {st.get('sent', 0)} tin thành công, {st.get('pending', 0)} sẽ thử lại, {st.get('failed', 0)} thất bại.",
-                     f"Delivery: {st.get('sent', 0)} sent, {st.get('pending', 0)} to retry, {st.get('failed', 0)} failed."))
+    console.print(msg("cli.delivery_sent_to_retry_failed", sent=st.get('sent', 0), pending=st.get('pending', 0), failed=st.get('failed', 0)))
 
 
 def _status_label(status: str) -> str:
-    labels = {"sent": ("đã gửi", "sent"), "pending": ("chờ gửi lại", "will retry"), "failed": ("thất bại", "failed"),
-              "obsolete": ("không còn cần gửi", "no longer needed"), "lost": ("worker khác đã nhận", "taken over"),
-              "sending": ("đang gửi", "sending")}
-    a, b = labels.get(status, (status, status))
-    return vi(a, b)
+    key = _STATUS_KEYS.get(status)
+    return msg(key) if key else status
+
+
+_STATUS_KEYS = {"sent": "cli.outbox_sent", "pending": "cli.outbox_pending", "failed": "cli.outbox_failed",
+                "obsolete": "cli.outbox_obsolete", "lost": "cli.outbox_lost", "sending": "cli.outbox_sending"}
 
 
 def _dry_run(now: datetime, pol: Any) -> None:
@@ -160,9 +158,9 @@ def _dry_run(now: datetime, pol: Any) -> None:
     from notifications.delivery import redact
     from notifications.messages import render
 
-    with transaction(STATE.engine()) as s:
+    with transaction(state().engine()) as s:
         tr = tracking.track(s, now=now, dry_run=True)
-        ctx = escalation.context(s, now=now, policy=pol, lang=STATE.lang)
+        ctx = escalation.context(s, now=now, policy=pol, lang=state().lang)
         planned = escalation.preview(s, now=now, ctx=ctx)
         by_rcpt: dict[str, list[Any]] = defaultdict(list)
         for p in planned:
@@ -172,24 +170,23 @@ def _dry_run(now: datetime, pol: Any) -> None:
         # the OutboxMessage objects above are transient (never added): nothing is written
         digests = [(r, escalation.build_digest(s, rows, now=now, ctx=ctx, key="(dry-run)"),
                     escalation.recipient_targets(s, r)) for r, rows in sorted(by_rcpt.items())]
-    console.print(vi(f"Chạy thử ngày {tr.today.strftime('%d/%m/%Y')} (không ghi gì, không gửi gì).",
-                     f"Dry run for {tr.today.isoformat()} (nothing written, nothing sent)."))
+    console.print(msg("cli.dry_run_for", today=tr.today))
     if tr.flips:
-        console.print(vi(f"Sẽ ghi {tr.flips} thay đổi tình trạng đúng hạn: ", f"Would record {tr.flips} timeliness change(s): ")
+        console.print(msg("cli.would_record_timeliness_change", flips=tr.flips)
                       + ", ".join(f"{k} {v}" for k, v in sorted(tr.by_transition.items())), markup=False, emoji=False)
     if not digests:
-        console.print(vi("Không có thông báo mới nào.", "No new notification."))
+        console.print(msg("cli.no_new_notification"))
         return
-    console.print(vi(f"Sẽ gửi {len(digests)} tin ({len(planned)} mục):", f"Would send {len(digests)} message(s) ({len(planned)} entries):"))
+    console.print(msg("cli.would_send_message_entries", n_digests=len(digests), n_planned=len(planned)))
     for rcpt, digest, targets in digests:
         if not digest.items:
             continue
-        msg = render(digest)
-        shown = ", ".join(redact(t) for t in targets) or vi("chưa có địa chỉ nhận", "no notify address")
+        rendered = render(digest)
+        shown = ", ".join(redact(t) for t in targets) or msg("cli.no_notify_address")
         console.print(f"\n[bold]{escape(digest.recipient_name)}[/] ({escape(rcpt)}) ← {escape(shown)}", emoji=False)
-        console.print(f"  {vi('Tiêu đề', 'Subject')}: {msg.subject}", markup=False, emoji=False)
+        console.print(f"  {msg('cli.subject')}: {rendered.subject}", markup=False, emoji=False)
         for i in digest.items:
-            late = (vi(f", quá hạn {i.days_overdue} ngày", f", {i.days_overdue} day(s) overdue") if i.days_overdue else "")
+            late = (msg("cli.day_overdue", days_overdue=i.days_overdue) if i.days_overdue else "")
             console.print(f"  - {i.ref} [{', '.join(i.levels)}]{late}", markup=False, emoji=False)
 
 
@@ -210,12 +207,12 @@ def serve(
         from flows.serve import ServeError, serve as run
 
         try:
-            run(db_url=STATE.db, data_dir=data_dir, port=port, policy=str(policy) if policy else None,
-                say=lambda m: console.print(m, markup=False, emoji=False), lang=STATE.lang)
+            run(db_url=state().db, data_dir=data_dir, port=port, policy=str(policy) if policy else None,
+                say=lambda m: console.print(m, markup=False, emoji=False), lang=state().lang)
         except ServeError as exc:
             from engine.errors import UserError
 
-            raise UserError(vi(f"Không khởi động được máy chủ Prefect: {exc}", f"Cannot start the Prefect server: {exc}")) from None
+            raise UserError(msg("cli.cannot_start_prefect_server", exc=exc)) from None
 
 
 def ack(
@@ -230,21 +227,15 @@ def ack(
     Example: steer escalation ack KH-57-LS/42 --as pct_nc
     """
     with handled():
-        from engine.actors import load_actor
-        from engine.refs import item_ref, resolve_item
+        from engine.commands import act_on_reference
         from engine.db import transaction
-        from engine.escalation import acknowledge
 
         moment = now_arg(now)
-        with transaction(STATE.engine()) as s:
-            actor = load_actor(s, as_, lang=STATE.lang)
-            w = resolve_item(s, item, actor=actor, lang=STATE.lang)
-            r = acknowledge(s, w, actor, now=moment, policy=_policy(policy), note=note, lang=STATE.lang)
-            ref = item_ref(w, s)
-        console.print(vi(f"Đã xác nhận nhắc việc phần việc {ref} (mức {r.level}); sẽ không nhắc lại {actor.name} "
-                         "cho đến mức cảnh báo tiếp theo hoặc thời hạn mới.",
-                         f"Acknowledged item {ref} (level {r.level}); {actor.name} gets no repeats until the next level "
-                         "or a new deadline."), markup=False, emoji=False)
+        with transaction(state().engine()) as s:
+            out = act_on_reference(s, as_, item, "acknowledge", {"note": note, "policy": _policy(policy)},
+                                   now=moment, lang=state().lang)
+        console.print(msg("cli.acknowledged_item_level_gets_no", ref=out.ref, level=out.ack.level, name=out.actor.name),
+                      markup=False, emoji=False)
 
 
 def outbox(
@@ -262,9 +253,8 @@ def outbox(
         from engine.errors import UserError
 
         if status and status not in ob.STATUSES:
-            raise UserError(vi(f"Trạng thái «{status}» không hợp lệ; dùng: {', '.join(ob.STATUSES)}.",
-                               f"Unknown status «{status}»; use: {', '.join(ob.STATUSES)}."))
-        with transaction(STATE.engine()) as s:
+            raise UserError(msg("cli.unknown_status_use", status=status, allowed=', '.join(ob.STATUSES)))
+        with transaction(state().engine()) as s:
             rows = ob.list_rows(s, status=status, limit=limit)
             totals = ob.counts(s)
         if format == "json":
@@ -274,15 +264,15 @@ def outbox(
         from rich.text import Text
 
         table = Table(show_lines=False)
-        for col in (vi("Số", "Id"), vi("Người nhận", "Recipient"), vi("Mức", "Level"), vi("Phần việc", "Item"),
-                    vi("Trạng thái", "State"), vi("Lần gửi", "Attempts"), vi("Lỗi gần nhất", "Last error")):
+        for col in (msg("cli.id"), msg("cli.recipient"), msg("cli.level"), msg("cli.item"),
+                    msg("cli.state"), msg("cli.attempts"), msg("cli.last_error")):
             table.add_column(col)
         for r in rows:
             table.add_row(*(Text(str(v)) for v in (
                 r["id"], f"{r['recipient_name']} ({r['recipient']})", r["level"], r["item"] or "—",
                 _status_label(r["status"]), r["attempts"], (r["last_error"] or "")[:80])))
         console.print(table, emoji=False)
-        console.print(vi("Tổng: ", "Totals: ") + ", ".join(f"{_status_label(k)} {v}" for k, v in sorted(totals.items())),
+        console.print(msg("cli.totals") + ", ".join(f"{_status_label(k)} {v}" for k, v in sorted(totals.items())),
                       markup=False, emoji=False)
 
 
@@ -298,8 +288,8 @@ def dispatch(
     with handled():
         from notifications.delivery import dispatch as deliver
 
-        r = deliver(STATE.engine(), now=now_arg(now) if now else None, policy=_policy(policy),
-                    respect_quiet_hours=not ignore_quiet_hours, lang=STATE.lang)
+        r = deliver(state().engine(), now=now_arg(now) if now else None, policy=_policy(policy),
+                    respect_quiet_hours=not ignore_quiet_hours, lang=state().lang)
         _print_dispatch(_dispatch_summary(r))
 
 

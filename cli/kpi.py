@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, msg, now_arg, print_json, state
 
 app = typer.Typer(help="Indicators (KPIs, chỉ tiêu): load definitions, record values, list status.  "
                        "Example: steer kpi load plans/sample-indicators.yaml",
@@ -27,15 +27,13 @@ def _num(value: float | None) -> str:
     if value is None:
         return "—"
     text = format(value, ",.4f").rstrip("0").rstrip(".") if value != int(value) else format(int(value), ",")
-    if STATE.lang == "en":
-        return text
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")  # 1.234,5
+    # the language's digit grouping and decimal mark: 1.234,5 / 1,234.5
+    return text.translate({ord(","): msg("cli.thousands_separator"), ord("."): msg("cli.decimal_mark")})
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
     if fmt not in allowed:
-        raise typer.BadParameter(vi(f"định dạng «{fmt}» không hợp lệ; chọn: {', '.join(allowed)}",
-                                    f"unknown format «{fmt}»; choose: {', '.join(allowed)}"))
+        raise typer.BadParameter(msg("cli.unknown_format_choose", fmt=fmt, allowed=', '.join(allowed)))
 
 
 # --- steer kpi ----------------------------------------------------------------------------
@@ -60,20 +58,16 @@ def load(
         _check_format(fmt, ("text", "json"))
         from engine.indicators import load_indicators
 
-        r = load_indicators(STATE.engine(), file, now=now_arg(now), plan_code=plan, prefix=prefix, actor=actor)
+        r = load_indicators(state().engine(), file, now=now_arg(now), plan_code=plan, prefix=prefix, actor=actor)
         if fmt == "json":
             print_json(r.as_dict())
             return
         for w in r.warnings:
-            console.print(f"[yellow]{vi('cảnh báo', 'warning')}[/] {escape(w)}", highlight=False, emoji=False)
+            console.print(f"[yellow]{msg('cli.level_warning')}[/] {escape(w)}", highlight=False, emoji=False)
         if not r.created and not r.updated:
-            console.print(vi(f"«{file}»: {r.total} chỉ tiêu, không có gì thay đổi so với lần nạp trước.",
-                             f"«{file}»: {r.total} indicators, nothing changed since the last load."), markup=False, emoji=False)
+            console.print(msg("cli.indicators_nothing_changed_since_last", file=file, total=r.total), markup=False, emoji=False)
             return
-        console.print(vi(f"Đã nạp «{file}»: {r.total} chỉ tiêu ({r.created} mới, {r.updated} cập nhật, "
-                         f"{r.unchanged} không đổi); {len(r.groups)} nhóm; {len(r.warnings)} cảnh báo.",
-                         f"Loaded «{file}»: {r.total} indicators ({r.created} new, {r.updated} updated, "
-                         f"{r.unchanged} unchanged); {len(r.groups)} groups; {len(r.warnings)} warnings."),
+        console.print(msg("cli.loaded_indicators_new_updated_unchanged", file=file, total=r.total, created=r.created, updated=r.updated, unchanged=r.unchanged, n_groups=len(r.groups), n_warnings=len(r.warnings)),
                       markup=False, emoji=False)
 
 
@@ -96,23 +90,20 @@ def record(
         from engine.db import transaction
         from engine.indicators import record_measurement
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             r = record_measurement(s, code, period, value, actor=actor, now=now_arg(now), source=source)
         if fmt == "json":
             print_json(r)
             return
         shown = _num(r["value"]) if r["value"] is not None else f"«{r['value_text']}»"
-        track = {True: vi(" — đạt mục tiêu", " — on track"), False: vi(" — chưa đạt mục tiêu", " — off track"),
+        track = {True: msg("cli.kpi_on_track"), False: msg("cli.kpi_off_track"),
                  None: ""}[r["on_track"]]
         if not r["changed"]:
-            console.print(vi(f"{r['code']} kỳ {r['period']}: {shown} (giống giá trị đã ghi; không thay đổi).",
-                             f"{r['code']} {r['period']}: {shown} (same as recorded; nothing changed)."), markup=False, emoji=False)
+            console.print(msg("cli.same_as_recorded_nothing_changed", code=r['code'], period=r['period'], shown=shown), markup=False, emoji=False)
         elif r["created"]:
-            console.print(vi(f"Đã ghi {r['code']} kỳ {r['period']}: {shown}{track}.",
-                             f"Recorded {r['code']} {r['period']}: {shown}{track}."), markup=False, emoji=False)
+            console.print(msg("cli.recorded", code=r['code'], period=r['period'], shown=shown, track=track), markup=False, emoji=False)
         else:
-            console.print(vi(f"Đã cập nhật {r['code']} kỳ {r['period']}: {shown}{track}.",
-                             f"Updated {r['code']} {r['period']}: {shown}{track}."), markup=False, emoji=False)
+            console.print(msg("cli.updated", code=r['code'], period=r['period'], shown=shown, track=track), markup=False, emoji=False)
 
 
 _DIRECTION = {"up": "↑", "down": "↓", "flat": "→", None: ""}
@@ -133,25 +124,24 @@ def list_(
         from engine.db import transaction
         from engine.indicators import indicator_status
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = indicator_status(s, None, as_of_period=period, plan_code=plan)
         if fmt == "json":
             print_json(rows)
             return
         t = Table()
-        for col in (vi("Mã", "Code"), vi("Chỉ tiêu", "Indicator"), vi("Mục tiêu", "Target"), vi("Kỳ", "Period"),
-                    vi("Giá trị", "Value"), vi("Xu hướng", "Trend"), vi("Đạt?", "On track?")):
+        for col in (msg("cli.code"), msg("cli.indicator"), msg("cli.target"), msg("cli.period"),
+                    msg("cli.value"), msg("cli.trend"), msg("cli.col_on_track")):
             t.add_column(col)
         for r in rows:
             value = _num(r["value"]) if r["value"] is not None else (r["value_text"] or "—")
-            ok = {True: vi("đạt", "yes"), False: vi("chưa đạt", "no"), None: "—"}[r["on_track"]]
+            ok = {True: msg("cli.kpi_yes"), False: msg("cli.kpi_no"), None: "—"}[r["on_track"]]
             t.add_row(*(Text(str(v)) for v in (r["code"], r["name"][:60], (r["target"] or "—")[:40], r["period"] or "—",
                                                 str(value)[:30], _DIRECTION[r["direction"]], ok)))
         console.print(t)
         measured = sum(1 for r in rows if r["period"])
         on = sum(1 for r in rows if r["on_track"] is True)
-        console.print(vi(f"{len(rows)} chỉ tiêu; {measured} đã có số liệu, {on} đạt mục tiêu.",
-                         f"{len(rows)} indicators; {measured} measured, {on} on track."))
+        console.print(msg("cli.indicators_measured_on_track", n_rows=len(rows), measured=measured, on=on))
 
 
 # --- steer plan adopt / adoption ------------------------------------------------------------
@@ -169,8 +159,7 @@ def _date_arg(value: str) -> date:
             return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
         except ValueError:
             pass
-    raise typer.BadParameter(vi(f"ngày «{value}» không hợp lệ (dùng 2025-04-10 hoặc 10/4/2025)",
-                                f"invalid date «{value}» (use 2025-04-10 or 10/4/2025)"))
+    raise typer.BadParameter(msg("cli.invalid_date_use_2025_04", value=value))
 
 
 def adopt(
@@ -193,16 +182,14 @@ def adopt(
         from engine.adoption import register_adoption
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             r = register_adoption(s, parent, unit, document=document, issued_on=day, actor=actor, now=now_arg(now),
                                   child_plan_code=child_plan)
         what = r["document"] or r["child_plan"]
         if not r["changed"]:
-            console.print(vi(f"{r['unit_name']} ({r['unit']}): đã ghi nhận {what} từ trước; không thay đổi.",
-                             f"{r['unit_name']} ({r['unit']}): {what} was already registered; nothing changed."), markup=False, emoji=False)
+            console.print(msg("cli.was_already_registered_nothing_changed", unit_name=r['unit_name'], unit=r['unit'], what=what), markup=False, emoji=False)
         else:
-            console.print(vi(f"Đã ghi nhận {r['unit_name']} ({r['unit']}) ban hành {what} triển khai {r['plan']}.",
-                             f"Registered {r['unit_name']} ({r['unit']}): {what} implementing {r['plan']}."), markup=False, emoji=False)
+            console.print(msg("cli.registered_implementing", unit_name=r['unit_name'], unit=r['unit'], what=what, plan=r['plan']), markup=False, emoji=False)
 
 
 def adoption(
@@ -221,19 +208,18 @@ def adoption(
 
         exp: Any = expected if expected in ("lead_units", "departments") else \
             [c.strip() for c in expected.split(",") if c.strip()]
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             d = adoption_status(s, parent, expected=exp)
         if fmt == "json":
             print_json(d)
             return
-        console.print(vi(f"{d['plan']}: {d['adopted']}/{d['expected']} đơn vị đã ban hành kế hoạch triển khai.",
-                         f"{d['plan']}: {d['adopted']}/{d['expected']} units have issued their implementing plan."), markup=False, emoji=False)
+        console.print(msg("cli.units_have_issued_their_implementing", plan=d['plan'], adopted=d['adopted'], expected=d['expected']), markup=False, emoji=False)
         t = Table()
-        for col in (vi("Mã", "Code"), vi("Đơn vị", "Unit"), vi("Đã ban hành", "Issued"), vi("Văn bản", "Document"),
-                    vi("Ngày", "Date")):
+        for col in (msg("cli.code"), msg("unit"), msg("cli.issued"), msg("cli.document"),
+                    msg("cli.date")):
             t.add_column(col)
         for u in d["units"] + d["others"]:
-            t.add_row(*(Text(str(v)) for v in (u["code"], u["name"][:60], vi("có", "yes") if u["adopted"] else vi("chưa", "no"),
+            t.add_row(*(Text(str(v)) for v in (u["code"], u["name"][:60], msg("cli.adopted_yes") if u["adopted"] else msg("cli.adopted_no"),
                                                 u["document"] or u["child_plan"] or "—", u["issued_on"] or "—")))
         console.print(t)
 
@@ -255,15 +241,13 @@ def generate(
         from engine.db import transaction
         from engine.recurrence import generate_occurrences_report
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             r = generate_occurrences_report(s, now=now_arg(now), horizon_days=horizon, actor=actor)
         if r.created:
             per_plan = ", ".join(f"{k}: {v}" for k, v in r.by_plan.items())
-            console.print(vi(f"Đã tạo {r.created} phần việc định kỳ mới (hạn đến {r.until:%d/%m/%Y}; {per_plan}).",
-                             f"Created {r.created} new recurring work items (due up to {r.until:%Y-%m-%d}; {per_plan})."), markup=False, emoji=False)
+            console.print(msg("cli.created_new_recurring_work_items", created=r.created, until=r.until, per_plan=per_plan), markup=False, emoji=False)
         else:
-            console.print(vi(f"Không có kỳ mới nào cần tạo (đã đủ đến {r.until:%d/%m/%Y}).",
-                             f"No new occurrences to create (complete up to {r.until:%Y-%m-%d})."), markup=False, emoji=False)
+            console.print(msg("cli.no_new_occurrences_to_create", until=r.until), markup=False, emoji=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import STATE, console, handled, lang_default, vi
+from cli.common import State, console, handled, lang_default, msg, state
 
 app = typer.Typer(
     name="steer",
@@ -21,12 +21,13 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default STEER_DATABASE_URL or sqlite:///steer.db).", metavar="URL")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of messages: vi (default) or en. Env: STEER_LANG.")] = lang_default(),
 ) -> None:
-    STATE.db = db
-    STATE._engine = None
-    STATE.lang = "en" if lang.lower().startswith("en") else "vi"
+    run = State(db=db, lang="en" if lang.lower().startswith("en") else "vi")
+    ctx.obj = run
+    ctx.call_on_close(run.close)
 
 
 db_app = typer.Typer(help="Database schema: status and upgrade.  Example: steer db upgrade", no_args_is_help=True)
@@ -42,7 +43,7 @@ def db_upgrade() -> None:
     with handled():
         from engine import db as dbmod
 
-        eng = STATE.engine(check_schema=False)
+        eng = state().engine(check_schema=False)
         before = dbmod.schema_state(eng)
         if before == "foreign":
             dbmod.ensure_schema(eng)  # raises the explanation
@@ -52,9 +53,9 @@ def db_upgrade() -> None:
         dbmod.upgrade(eng)
         new = dbmod.current_revision(eng)
         if old == new:
-            console.print(vi(f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({new}).", f"Database already at the latest revision ({new})."))
+            console.print(msg("cli.database_already_at_latest_revision", new=new))
         else:
-            console.print(vi(f"Đã nâng cấp cơ sở dữ liệu: {old or 'trống'} → {new}.", f"Upgraded the database: {old or 'empty'} → {new}."))
+            console.print(msg("cli.upgraded_database", old=old or msg("cli.revision_empty"), new=new))
 
 
 @db_app.command("status")
@@ -66,11 +67,11 @@ def db_status() -> None:
     with handled():
         from engine import db as dbmod
 
-        eng = STATE.engine(check_schema=False)
-        state = dbmod.schema_state(eng)
-        console.print(f"{vi('Cơ sở dữ liệu', 'Database')}: {dbmod.redact(str(eng.url))}")
-        console.print(f"{vi('Trạng thái', 'State')}: {state}  ({vi('hiện tại', 'current')} "
-                      f"{dbmod.current_revision(eng) if state != 'empty' else '-'}, {vi('cần', 'head')} {dbmod.head_revision()})")
+        eng = state().engine(check_schema=False)
+        found = dbmod.schema_state(eng)
+        console.print(f"{msg('cli.database_label')}: {dbmod.redact(str(eng.url))}")
+        console.print(f"{msg('cli.state')}: {found}  ({msg('cli.revision_current')} "
+                      f"{dbmod.current_revision(eng) if found != 'empty' else '-'}, {msg('cli.revision_head')} {dbmod.head_revision()})")
 
 
 def _register() -> None:

@@ -11,14 +11,14 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, print_json, vi
+from cli.common import console, err_console, handled, msg, print_json, state
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (same as the global --db).", metavar="URL")]
 
 
 def _set_db(db: str | None) -> None:
     if db:
-        STATE.db, STATE._engine = db, None
+        state().use_db(db)
 
 
 # --- deploy ------------------------------------------------------------------------------------------
@@ -46,11 +46,11 @@ def deploy(
         from flows.deploy import DeployError, api_url
         from flows.deploy import deploy as run
 
-        url = database_url(STATE.db)
+        url = database_url(state().db)
         try:
             done = run(db_url=url, pool=pool, policy=str(policy) if policy else None,
                        report_dir=str(report_dir) if report_dir else None, db_from_worker_env=db_from_worker_env,
-                       lang=STATE.lang)
+                       lang=state().lang)
         except DeployError as exc:
             raise UserError(str(exc)) from None
         if fmt == "json":
@@ -59,16 +59,13 @@ def deploy(
         from rich.table import Table
 
         table = Table()
-        for col in ("Deployment", vi("Lịch", "Schedule"), "Entrypoint"):
+        for col in ("Deployment", msg("cli.schedule"), "Entrypoint"):
             table.add_column(col, overflow="fold")
         for d in done:
             table.add_row(d.name, d.schedule, d.entrypoint)
         console.print(table, emoji=False, markup=False)
-        where = vi("môi trường của worker", "the worker's environment") if db_from_worker_env else redact(url)
-        console.print(vi(f"Đã đăng ký {len(done)} deployment trên {api_url()} (work pool «{pool}», cơ sở dữ liệu: {where}). "
-                         f"Chạy worker: prefect worker start --pool {pool}",
-                         f"Registered {len(done)} deployment(s) on {api_url()} (work pool «{pool}», database: {where}). "
-                         f"Run a worker: prefect worker start --pool {pool}"), markup=False, emoji=False)
+        where = msg("cli.worker_environment") if db_from_worker_env else redact(url)
+        console.print(msg("cli.registered_deployment_on_work_pool", n_done=len(done), api_url=api_url(), pool=pool, where=where), markup=False, emoji=False)
 
 
 # --- doctor ------------------------------------------------------------------------------------------
@@ -85,8 +82,7 @@ def _check_timeout(timeout: float) -> float:
         from engine.errors import UserError
 
         limit = f"{MAX_TIMEOUT:g}"
-        raise UserError(vi(f"--timeout «{timeout:g}» không hợp lệ: ghi số giây lớn hơn 0 và không quá {limit} (ví dụ 5).",
-                           f"--timeout «{timeout:g}» is invalid: give the seconds, above 0 and at most {limit} (e.g. 5)."))
+        raise UserError(msg("cli.timeout_is_invalid_give_seconds", timeout=timeout, limit=limit))
     return timeout
 
 
@@ -113,8 +109,8 @@ def _db_checks(timeout: float = 5.0) -> tuple[list[Any], Any]:
     from engine import db as dbmod
     from notifications.doctor import FAIL, OK, Check
 
-    url = dbmod.database_url(STATE.db)
-    label = vi("Cơ sở dữ liệu", "Database")
+    url = dbmod.database_url(state().db)
+    label = msg("cli.database_label")
     from engine.backup import sqlite_path
 
     try:
@@ -122,7 +118,7 @@ def _db_checks(timeout: float = 5.0) -> tuple[list[Any], Any]:
     except Exception:  # noqa: BLE001 - e.g. :memory:
         file = None
     if file is not None and not file.is_file():  # never create an empty database while checking
-        return [Check(label, FAIL, vi(f"{dbmod.redact(url)}: không có tệp {file}", f"{dbmod.redact(url)}: no file {file}"))], None
+        return [Check(label, FAIL, msg("cli.no_database_file", url=dbmod.redact(url), file=file))], None
     try:
         eng = _doctor_engine(url, timeout)
         with eng.connect() as conn:
@@ -131,22 +127,21 @@ def _db_checks(timeout: float = 5.0) -> tuple[list[Any], Any]:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         return [Check(label, FAIL, f"{dbmod.redact(url)}: {reason[0] if reason else type(exc).__name__}")], None
     checks = [Check(label, OK, dbmod.redact(url))]
-    schema = vi("Lược đồ (migrations)", "Schema (migrations)")
-    state = dbmod.schema_state(eng)
-    current = dbmod.current_revision(eng) if state not in ("empty", "foreign") else None
+    schema = msg("cli.schema_migrations")
+    found = dbmod.schema_state(eng)
+    current = dbmod.current_revision(eng) if found not in ("empty", "foreign") else None
     head = dbmod.head_revision()
-    if state == "current":
-        checks.append(Check(schema, OK, vi(f"ở phiên bản mới nhất {head}", f"at head {head}")))
-    elif state == "behind":
-        checks.append(Check(schema, FAIL, vi(f"đang ở {current}, cần {head}: chạy «steer db upgrade»",
-                                             f"at {current}, head is {head}: run «steer db upgrade»")))
-    elif state == "empty":
-        checks.append(Check(schema, FAIL, vi("cơ sở dữ liệu trống: chạy «steer db upgrade»", "empty database: run «steer db upgrade»")))
-    elif state == "ahead":
-        checks.append(Check(schema, FAIL, vi(f"phiên bản {current} mới hơn phần mềm ({head})", f"revision {current} is newer than this software ({head})")))
+    if found == "current":
+        checks.append(Check(schema, OK, msg("cli.revision_at_head", head=head)))
+    elif found == "behind":
+        checks.append(Check(schema, FAIL, msg("cli.at_head_is_run_steer", current=current, head=head)))
+    elif found == "empty":
+        checks.append(Check(schema, FAIL, msg("cli.empty_database_run_steer_db")))
+    elif found == "ahead":
+        checks.append(Check(schema, FAIL, msg("cli.revision_is_newer_than_this", current=current, head=head)))
     else:
-        checks.append(Check(schema, FAIL, vi("có bảng nhưng không phải của Steer", "has tables that are not Steer's")))
-    if state == "current":
+        checks.append(Check(schema, FAIL, msg("cli.has_tables_that_are_not")))
+    if found == "current":
         return checks, eng
     eng.dispose()
     return checks, None
@@ -177,18 +172,17 @@ def doctor(
                     owners = collect(s)
             except Exception as exc:  # noqa: BLE001 - e.g. a schema that is behind: reported above
                 owners = []
-                checks.append(Check(vi("Nơi nhận", "Notify targets"), FAIL,
-                                    vi(f"không đọc được danh bạ: {type(exc).__name__}", f"cannot read the directory: {type(exc).__name__}")))
+                checks.append(Check(msg("cli.notify_targets"), FAIL,
+                                    msg("cli.cannot_read_directory", name=type(exc).__name__)))
             finally:
                 eng.dispose()
         else:
             owners = []
-        checks += prefect_checks(timeout=timeout, lang=STATE.lang)
-        target_rows = check_targets(owners, timeout=timeout, lang=STATE.lang)
+        checks += prefect_checks(timeout=timeout, lang=state().lang)
+        target_rows = check_targets(owners, timeout=timeout, lang=state().lang)
         if eng is not None and not owners:
-            target_rows = [Check(vi("Nơi nhận", "Notify targets"), FAIL,
-                                 vi("chưa có địa chỉ nhận nào (nạp danh bạ: steer directory load FILE)",
-                                    "no notify URL at all (load a directory: steer directory load FILE)"))]
+            target_rows = [Check(msg("cli.notify_targets"), FAIL,
+                                 msg("cli.no_notify_url_at_all"))]
         checks += target_rows
         failed = [c for c in checks if c.status == FAIL]
         if fmt == "json":
@@ -198,17 +192,16 @@ def doctor(
             from rich.text import Text
 
             styles = {OK: "green", FAIL: "bold red", SKIP: "yellow"}
-            shown = {OK: "OK", FAIL: "FAIL", SKIP: vi("BỎ QUA", "SKIP")}
+            shown = {OK: "OK", FAIL: "FAIL", SKIP: msg("cli.skip")}
             table = Table()
-            for col in (vi("Kiểm tra", "Check"), vi("Kết quả", "Result"), vi("Chi tiết", "Detail")):
+            for col in (msg("upload_check"), msg("cli.result"), msg("cli.detail")):
                 table.add_column(col, overflow="fold")
             for c in checks:
                 table.add_row(Text(c.name), Text(shown[c.status], style=styles[c.status]), Text(c.detail))
             console.print(table, emoji=False)
             n_ok = sum(c.status == OK for c in checks)
             n_skip = sum(c.status == SKIP for c in checks)
-            console.print(vi(f"{n_ok} đạt, {len(failed)} lỗi, {n_skip} không kiểm tra được.",
-                             f"{n_ok} OK, {len(failed)} failed, {n_skip} not checkable."), markup=False, emoji=False)
+            console.print(msg("cli.ok_failed_not_checkable", n_ok=n_ok, n_failed=len(failed), n_skip=n_skip), markup=False, emoji=False)
         if failed:
             raise typer.Exit(1)
 
@@ -218,12 +211,7 @@ def doctor(
 
 def _print_snapshot(snap: Any) -> None:
     c = snap.counts
-    console.print(vi(f"  lược đồ {snap.revision}; {snap.events} sự kiện; {c.get('plan', 0)} kế hoạch, {c.get('task', 0)} nhiệm vụ, "
-                     f"{c.get('work_item', 0)} phần việc, {c.get('unit', 0)} đơn vị, {c.get('person', 0)} người, "
-                     f"{c.get('outbox', 0)} thông báo trong outbox",
-                     f"  schema {snap.revision}; {snap.events} events; {c.get('plan', 0)} plans, {c.get('task', 0)} tasks, "
-                     f"{c.get('work_item', 0)} work items, {c.get('unit', 0)} units, {c.get('person', 0)} people, "
-                     f"{c.get('outbox', 0)} outbox rows"), markup=False, emoji=False)
+    console.print(msg("cli.schema_events_plans_tasks_work", revision=snap.revision, events=snap.events, plans=c.get('plan', 0), tasks=c.get('task', 0), work_items=c.get('work_item', 0), units=c.get('unit', 0), people=c.get('person', 0), outbox=c.get('outbox', 0)), markup=False, emoji=False)
 
 
 def db_backup(
@@ -238,15 +226,14 @@ def db_backup(
     with handled():
         from engine.backup import backup
 
-        snap = backup(_url(), path, force=force, lang=STATE.lang)
-        console.print(vi(f"Đã sao lưu vào {snap.path}:", f"Backed up to {snap.path}:"), markup=False, emoji=False)
+        snap = backup(_url(), path, force=force, lang=state().lang)
+        console.print(msg("cli.backed_up_to", target=snap.path), markup=False, emoji=False)
         _print_snapshot(snap)
         if not snap.chain_ok:
-            err_console.print(vi("CẢNH BÁO: chuỗi nhật ký kiểm toán của cơ sở dữ liệu đang dùng đã bị sửa (bản sao lưu vẫn được ghi): ",
-                                 "WARNING: the live database's audit chain is already broken (the backup was written anyway): ")
+            err_console.print(msg("cli.warning_live_database_audit_chain")
                               + "; ".join(snap.chain_problems[:5]), markup=False)
             raise typer.Exit(1)
-        console.print(vi("  chuỗi nhật ký kiểm toán nguyên vẹn.", "  audit chain intact."), markup=False)
+        console.print(msg("cli.audit_chain_intact"), markup=False)
 
 
 def db_restore(
@@ -262,19 +249,18 @@ def db_restore(
     with handled():
         from engine.backup import restore
 
-        snap = restore(path, _url(), force=force, lang=STATE.lang)
-        console.print(vi(f"Đã khôi phục {snap.path} từ {path}:", f"Restored {snap.path} from {path}:"), markup=False, emoji=False)
+        snap = restore(path, _url(), force=force, lang=state().lang)
+        console.print(msg("cli.restored_from", target=snap.path, source=path), markup=False, emoji=False)
         _print_snapshot(snap)
         if snap.upgraded_from:
-            console.print(vi(f"  bản sao lưu ở lược đồ {snap.upgraded_from}, đã nâng lên {snap.revision}.",
-                             f"  the backup was at schema {snap.upgraded_from}; upgraded to {snap.revision}."), markup=False)
-        console.print(vi("  chuỗi nhật ký kiểm toán nguyên vẹn.", "  audit chain intact."), markup=False)
+            console.print(msg("cli.backup_was_at_schema_upgraded", upgraded_from=snap.upgraded_from, revision=snap.revision), markup=False)
+        console.print(msg("cli.audit_chain_intact"), markup=False)
 
 
 def _url() -> str:
     from engine.db import database_url
 
-    return database_url(STATE.db)
+    return database_url(state().db)
 
 
 def register(root: typer.Typer) -> None:

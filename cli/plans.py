@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import STATE, console, handled, now_arg, print_json, vi
+from cli.common import console, handled, msg, now_arg, print_json, state
 
 app = typer.Typer(help="Action plans: validate, load, read back.  Example: steer plan load plans/sample-plan.xlsx --code KH-57-LS",
                   no_args_is_help=True)
@@ -19,12 +19,11 @@ app = typer.Typer(help="Action plans: validate, load, read back.  Example: steer
 def _print_issues(issues, limit: int = 200) -> None:  # type: ignore[no-untyped-def]
     for i in issues[:limit]:
         style = "red" if i.level == "error" else "yellow"
-        label = vi("LỖI", "ERROR") if i.level == "error" else vi("cảnh báo", "warning")
-        task = escape(f" [{vi('nhiệm vụ', 'task')} {i.task}]") if i.task else ""
+        label = msg("cli.level_error") if i.level == "error" else msg("cli.level_warning")
+        task = escape(f" [{msg('cli.task_word')} {i.task}]") if i.task else ""
         console.print(f"[{style}]{label}[/]{task} {escape(f'{i.ref}: {i.message}')}", highlight=False, emoji=False)
     if len(issues) > limit:
-        console.print(vi(f"… và {len(issues) - limit} mục khác (--format json để xem hết)",
-                         f"… and {len(issues) - limit} more (use --format json)"))
+        console.print(msg("cli.and_more_use_format_json", more=len(issues) - limit))
 
 
 @app.command("validate")
@@ -41,17 +40,14 @@ def validate(
     with handled():
         from engine.planfile.loader import validate_file
 
-        vp = validate_file(STATE.engine(), file, code=code, lang=STATE.lang)
+        vp = validate_file(state().engine(), file, code=code, lang=state().lang)
         if fmt == "json":
             print_json({"file": str(file), "plan": vp.code, "tasks": len(vp.tasks), "sections": len(vp.spec.sections),
                         "ok": vp.ok, "errors": [e.as_dict() for e in vp.errors],
                         "warnings": [w.as_dict() for w in vp.warnings]})
         else:
             _print_issues(vp.errors + vp.warnings)
-            console.print(vi(f"«{file}»: {len(vp.tasks)} nhiệm vụ, {len(vp.spec.sections)} phần; "
-                             f"{len(vp.errors)} lỗi, {len(vp.warnings)} cảnh báo.",
-                             f"«{file}»: {len(vp.tasks)} tasks, {len(vp.spec.sections)} sections; "
-                             f"{len(vp.errors)} errors, {len(vp.warnings)} warnings."), markup=False, emoji=False)
+            console.print(msg("cli.tasks_sections_errors_warnings", file=file, n_tasks=len(vp.tasks), n_sections=len(vp.spec.sections), n_errors=len(vp.errors), n_warnings=len(vp.warnings)), markup=False, emoji=False)
         if not vp.ok:
             raise typer.Exit(1)
 
@@ -74,37 +70,27 @@ def load(
     with handled():
         from engine.planfile.loader import load_plan_file
 
-        r = load_plan_file(STATE.engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run, lang=STATE.lang)
+        r = load_plan_file(state().engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run, lang=state().lang)
         if fmt == "json":
             print_json(r.as_dict())
             return
         if show_warnings:
             _print_issues(r.warnings)
-        prefix = vi("[thử, không ghi] ", "[dry run, nothing written] ") if dry_run else ""
+        prefix = msg("cli.dry_run_nothing_written") if dry_run else ""
         if r.unchanged:
-            console.print(prefix + vi(f"Kế hoạch {r.plan_code} không thay đổi so với lần nạp trước (bản {r.revision}); không ghi gì.",
-                                      f"Plan {r.plan_code} is unchanged since the last load (revision {r.revision}); nothing written."),
+            console.print(prefix + msg("cli.plan_is_unchanged_since_last", plan_code=r.plan_code, revision=r.revision),
                           markup=False, emoji=False)
             return
         if r.created:
-            console.print(prefix + vi(
-                f"Đã nạp kế hoạch {r.plan_code}: {r.tasks} nhiệm vụ, {r.sections} phần, {r.units} đơn vị, "
-                f"{r.work_items} phần việc theo dõi; {len(r.warnings)} cảnh báo, {len(r.new_units)} đơn vị mới.",
-                f"Loaded plan {r.plan_code}: {r.tasks} tasks, {r.sections} sections, {r.units} units, "
-                f"{r.work_items} work items; {len(r.warnings)} warnings, {len(r.new_units)} new units."), markup=False, emoji=False)
+            console.print(prefix + msg("cli.loaded_plan_tasks_sections_units", plan_code=r.plan_code, tasks=r.tasks, sections=r.sections, units=r.units, work_items=r.work_items, n_warnings=len(r.warnings), n_new_units=len(r.new_units)), markup=False, emoji=False)
         else:
-            console.print(prefix + vi(
-                f"Đã cập nhật kế hoạch {r.plan_code} (bản {r.revision}): thêm {len(r.added)}, sửa {len(r.changed)}, "
-                f"hủy {len(r.cancelled)}, khôi phục {len(r.reactivated)}; {len(r.warnings)} cảnh báo.",
-                f"Revised plan {r.plan_code} (revision {r.revision}): {len(r.added)} added, {len(r.changed)} changed, "
-                f"{len(r.cancelled)} cancelled, {len(r.reactivated)} reactivated; {len(r.warnings)} warnings."), markup=False, emoji=False)
-            for label, codes in ((vi("thêm", "added"), r.added), (vi("sửa", "changed"), r.changed),
-                                 (vi("hủy", "cancelled"), r.cancelled)):
+            console.print(prefix + msg("cli.revised_plan_revision_added_changed", plan_code=r.plan_code, revision=r.revision, n_added=len(r.added), n_changed=len(r.changed), n_cancelled=len(r.cancelled), n_reactivated=len(r.reactivated), n_warnings=len(r.warnings)), markup=False, emoji=False)
+            for label, codes in ((msg("cli.added"), r.added), (msg("cli.changed"), r.changed),
+                                 (msg("cli.cancelled"), r.cancelled)):
                 if codes:
                     console.print(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}", markup=False, emoji=False)
         if r.warnings and not show_warnings:
-            console.print(vi("  (xem cảnh báo: steer plan validate FILE, hoặc thêm --warnings)",
-                             "  (see warnings: steer plan validate FILE, or add --warnings)"))
+            console.print(msg("cli.see_warnings_steer_plan_validate"))
 
 
 @app.command("list")
@@ -117,14 +103,14 @@ def list_(fmt: Annotated[str, typer.Option("--format", help="table or json")] = 
         from engine.db import transaction
         from engine.queries import list_plans
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = list_plans(s)
         if fmt == "json":
             print_json(rows)
             return
         t = Table()
-        for col in (vi("Mã", "Code"), vi("Tên", "Title"), vi("Bản", "Rev"), vi("Nhiệm vụ", "Tasks"),
-                    vi("Phần việc", "Items"), vi("Hoàn thành", "Done")):
+        for col in (msg("cli.code"), msg("cli.title"), msg("cli.rev"), msg("items_title"),
+                    msg("cli.items"), msg("cli.done")):
             t.add_column(col)
         for r in rows:
             t.add_row(Text(r["code"]), Text(r["title"][:80]), str(r["revision"]), str(r["tasks"]), str(r["work_items"]),
@@ -145,7 +131,7 @@ def show(
         from engine.db import transaction
         from engine.queries import plan_detail
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             d = plan_detail(s, code)
         if fmt == "json":
             print_json(d)
@@ -153,17 +139,17 @@ def show(
         console.print(f"[bold]{escape(d['code'])}[/] — {escape(d['title'])}", emoji=False)
         if d["document"]:
             console.print(f"{d['document']}" + (f" ({d['issued_on']})" if d["issued_on"] else ""), markup=False, emoji=False)
-        console.print(vi(f"{d['tasks']} nhiệm vụ; trạng thái: ", f"{d['tasks']} tasks; status: ")
+        console.print(msg("cli.tasks_status", tasks=d['tasks'])
                       + ", ".join(f"{k} {v}" for k, v in sorted(d["status"].items())))
-        t = Table(title=vi("Các phần", "Sections"))
+        t = Table(title=msg("cli.sections"))
         t.add_column("")
-        t.add_column(vi("Tên", "Title"))
-        t.add_column(vi("Nhiệm vụ", "Tasks"))
+        t.add_column(msg("cli.title"))
+        t.add_column(msg("items_title"))
         for s_ in d["sections"]:
             t.add_row(Text(s_["code"]), Text(s_["title"][:100]), str(s_["tasks"]))
         console.print(t)
-        t = Table(title=vi("Các bản", "Revisions"))
-        for col in ("#", vi("Lúc", "At"), vi("Tệp", "File"), "+", "~", "-"):
+        t = Table(title=msg("cli.revisions"))
+        for col in ("#", msg("cli.at"), msg("cli.file"), "+", "~", "-"):
             t.add_column(col)
         for r in d["revisions"]:
             t.add_row(str(r["number"]), r["loaded_at"][:19], Text(r["source_file"] or ""), str(r["added"]), str(r["changed"]),

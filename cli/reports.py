@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, now_arg, print_json, vi
+from cli.common import console, err_console, handled, msg, now_arg, print_json, state
 
 app = typer.Typer(help="Periodic progress reports (báo cáo định kỳ): generate, list, re-render.  "
                        "Example: steer report monthly --period 2025-05 --format docx --out bao-cao.docx",
@@ -28,8 +28,7 @@ def _check_format(fmt: str) -> str:
     if f == "markdown":
         f = "md"
     if f not in FORMATS:
-        raise typer.BadParameter(vi(f"định dạng «{fmt}» không hợp lệ; chọn: {', '.join(FORMATS)}",
-                                    f"unknown format «{fmt}»; choose: {', '.join(FORMATS)}"))
+        raise typer.BadParameter(msg("cli.unknown_format_choose", fmt=fmt, allowed=', '.join(FORMATS)))
     return f
 
 
@@ -41,7 +40,7 @@ def _default_name(data: dict[str, Any], fmt: str) -> Path:
 def _cannot_write(out: Path, reason: str) -> Exception:
     from engine.errors import UserError
 
-    return UserError(vi(f"Không ghi được tệp «{out}»: {reason}.", f"Cannot write «{out}»: {reason}."))
+    return UserError(msg("cli.cannot_write", out=out, reason=reason))
 
 
 def _check_out(out: Path | None) -> None:
@@ -50,13 +49,11 @@ def _check_out(out: Path | None) -> None:
     if out is None:
         return
     if out.is_dir():  # also --out '' (the current folder)
-        raise _cannot_write(out, vi("đó là một thư mục; ghi tên tệp, ví dụ bao-cao.docx",
-                                    "it is a folder; give a file name, e.g. report.docx"))
+        raise _cannot_write(out, msg("cli.it_is_folder_give_file"))
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise _cannot_write(out, vi(f"«{parent}» là một tệp, không phải thư mục",
-                                            f"«{parent}» is a file, not a folder"))
+                raise _cannot_write(out, msg("cli.is_file_not_folder", parent=parent))
             break
 
 
@@ -96,7 +93,7 @@ class _Staged:
         except OSError as exc:
             self.discard()
             raise _cannot_write(self.out, exc.strerror or str(exc)) from None
-        err_console.print(vi(f"Đã ghi {self.out} ({self.size:,} byte).", f"Wrote {self.out} ({self.size:,} bytes)."),
+        err_console.print(msg("cli.wrote_bytes", out=self.out, size=self.size),
                           markup=False)
 
     def discard(self) -> None:
@@ -129,14 +126,14 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
         from engine.snapshots import generate_report
 
         moment = now_arg(now)
-        status_rules = load_rules_file(rules, lang=STATE.lang) if rules else None
-        day = parse_day(as_of, lang=STATE.lang) if as_of else None
+        status_rules = load_rules_file(rules, lang=state().lang) if rules else None
+        day = parse_day(as_of, lang=state().lang) if as_of else None
         staged: _Staged | None = None
         try:
-            with transaction(STATE.engine()) as s:
+            with transaction(state().engine()) as s:
                 data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
                                              period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
-                                             lang=STATE.lang)
+                                             lang=state().lang)
                 body = render(data, fmt)
                 target = _target(data, fmt, out)
                 if target is not None:
@@ -150,8 +147,7 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
         else:
             sys.stdout.write(body.decode("utf-8"))
         if snap is not None:
-            err_console.print(vi(f"Đã lưu báo cáo số {snap} (xem lại: steer report show {snap}).",
-                                 f"Stored as report {snap} (re-render: steer report show {snap})."))
+            err_console.print(msg("cli.stored_as_report_re_render", snap=snap))
 
 
 PlanOpt = Annotated[Optional[str], typer.Option("--plan", help="Plan code (default: the only loaded plan).")]
@@ -209,28 +205,24 @@ def list_reports(
     """
     with handled():
         if fmt not in ("text", "json"):
-            raise typer.BadParameter(vi(f"định dạng «{fmt}» không hợp lệ; chọn: text, json",
-                                        f"unknown format «{fmt}»; choose: text, json"))
+            raise typer.BadParameter(msg("cli.unknown_format_choose_text_json", fmt=fmt))
         from engine.db import transaction
         from engine.snapshots import list_snapshots
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = list_snapshots(s, plan_code=plan, limit=limit)
         if fmt == "json":
             print_json(rows)
             return
         if not rows:
-            console.print(vi("Chưa có báo cáo nào được lưu.", "No report has been stored yet."))
+            console.print(msg("cli.no_report_has_been_stored"))
             return
-        kinds = {"monthly": vi("tháng", "monthly"), "quarterly": vi("quý", "quarterly"),
-                 "semiannual": vi("6 tháng", "half-year"), "annual": vi("năm", "annual")}
+        kinds = {"monthly": msg("cli.monthly"), "quarterly": msg("cli.quarterly"),
+                 "semiannual": msg("cli.half_year"), "annual": msg("cli.annual")}
         for r in rows:
             console.print(
                 f"[bold]#{r['id']}[/]  {r['plan'] or '—'}  {kinds.get(r['kind'], r['kind'])} {r['period']}  "
-                + vi(f"số liệu đến {r['as_of']}: đến hạn {r['due']}, hoàn thành {r['completed']}, "
-                     f"quá hạn {r['overdue']}  (lập {r['created_at_local']} bởi {r['created_by']})",
-                     f"as of {r['as_of']}: due {r['due']}, completed {r['completed']}, overdue {r['overdue']}  "
-                     f"(made {r['created_at_local']} by {r['created_by']})"), highlight=False)
+                + msg("cli.as_due_completed_overdue_made", as_of=r['as_of'], due=r['due'], completed=r['completed'], overdue=r['overdue'], created_at_local=r['created_at_local'], created_by=r['created_by']), highlight=False)
 
 
 @app.command("show")
@@ -248,8 +240,8 @@ def show(
         from engine.db import transaction
         from engine.snapshots import snapshot_data
 
-        with transaction(STATE.engine()) as s:
-            data = snapshot_data(s, snapshot_id, lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            data = snapshot_data(s, snapshot_id, lang=state().lang)
         _emit(data, fmt, out)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from cli.common import STATE, console, handled, print_json, vi
+from cli.common import console, handled, msg, print_json, state
 
 app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
 
@@ -38,12 +38,11 @@ def list_(
         return
     with handled():
         if status and status not in STATUSES:
-            raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(STATUSES)}",
-                                        f"unknown status «{status}»; choose: {', '.join(STATUSES)}"))
+            raise typer.BadParameter(msg("cli.unknown_status_choose", status=status, allowed=', '.join(STATUSES)))
         from engine.db import transaction
         from engine.queries import list_tasks
 
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             rows = list_tasks(s, plan=plan, unit=unit, status=status)
         if fmt == "json":
             print_json(rows)
@@ -56,11 +55,11 @@ def list_(
                 w.writerow(["; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]) for c in cols])
         else:
             t = Table()
-            for col in (vi("KH", "Plan"), "TT", vi("Nhiệm vụ", "Task"), vi("Chủ trì", "Lead"), vi("Thời hạn", "Deadline"),
-                        vi("Trạng thái", "Status")):
+            for col in (msg("cli.col_plan"), "TT", msg("col_task"), msg("cli.lead"), msg("col_deadline"),
+                        msg("col_status")):
                 t.add_column(col)
             for r in rows:
                 t.add_row(r["plan"], r["code"], r["title"][:70], ", ".join(r["lead_units"])[:50],
                           r["deadline"] or r["deadline_text"] or "—", r["status"])
             console.print(t)
-            console.print(vi(f"{len(rows)} nhiệm vụ", f"{len(rows)} tasks"))
+            console.print(msg("cli.n_tasks", n_rows=len(rows)))

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import STATE, console, err_console, handled, vi
+from cli.common import console, err_console, handled, msg, state
 
 user_app = typer.Typer(help="Web accounts of directory people.  Example: steer user add sxd_focal --password-stdin",
                        no_args_is_help=True)
@@ -19,10 +19,10 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         data = sys.stdin.readline()
         return data.rstrip("\r\n")
-    first = typer.prompt(vi("Mật khẩu", "Password"), hide_input=True)
-    again = typer.prompt(vi("Nhập lại mật khẩu", "Repeat the password"), hide_input=True)
+    first = typer.prompt(msg("password"), hide_input=True)
+    again = typer.prompt(msg("cli.repeat_password"), hide_input=True)
     if first != again:
-        err_console.print(vi("Lỗi: hai lần nhập mật khẩu không khớp.", "Error: the two passwords differ."))
+        err_console.print(msg("cli.error_two_passwords_differ"))
         raise typer.Exit(1)
     return first
 
@@ -52,7 +52,7 @@ def web(
 
         from engine.db import database_url, ensure_schema, make_engine
 
-        url = database_url(STATE.db)
+        url = database_url(state().db)
         ensure_schema(make_engine(url))
         from engine.evidence import default_upload_dir
 
@@ -76,7 +76,7 @@ def web(
             token = secrets.token_urlsafe(32)
             os.environ["STEER_LOCAL_TOKEN"] = token
             serverfile.write_server_file(url, serverfile.client_host(host), port, token)
-        console.print(vi(f"Steer web: http://{host}:{port}/  (Ctrl-C để dừng)", f"Steer web: http://{host}:{port}/  (Ctrl-C stops)"))
+        console.print(msg("cli.steer_web_http_ctrl_c", host=host, port=port))
         import signal
 
         # uvicorn re-raises the signal that stopped it: make SIGTERM an exit, so the finally below runs
@@ -116,10 +116,10 @@ def add(
         from engine.db import transaction
 
         password = _read_password(password_stdin)
-        with transaction(STATE.engine()) as s:
+        with transaction(state().engine()) as s:
             accounts.add_user(s, user, password=password, now=clock.now(), name=name, role=role, unit=unit,
-                              by="cli", lang=STATE.lang)
-        console.print(vi(f"Đã tạo/cập nhật tài khoản đăng nhập cho «{user}».", f"Login created/updated for «{user}»."))
+                              by="cli", lang=state().lang)
+        console.print(msg("cli.login_created_updated_for", user=user))
 
 
 def passwd(user: Annotated[str, typer.Argument(help="Person id.")], password_stdin: PwOpt = False) -> None:
@@ -132,9 +132,9 @@ def passwd(user: Annotated[str, typer.Argument(help="Person id.")], password_std
         from engine.db import transaction
 
         password = _read_password(password_stdin)
-        with transaction(STATE.engine()) as s:
-            accounts.set_password(s, user, password, now=clock.now(), by="cli", lang=STATE.lang)
-        console.print(vi(f"Đã đổi mật khẩu của «{user}».", f"Password of «{user}» changed."))
+        with transaction(state().engine()) as s:
+            accounts.set_password(s, user, password, now=clock.now(), by="cli", lang=state().lang)
+        console.print(msg("cli.password_changed", user=user))
 
 
 def disable(user: Annotated[str, typer.Argument(help="Person id.")]) -> None:
@@ -146,9 +146,9 @@ def disable(user: Annotated[str, typer.Argument(help="Person id.")]) -> None:
         from engine import accounts, clock
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
-            accounts.disable(s, user, now=clock.now(), by="cli", lang=STATE.lang)
-        console.print(vi(f"Đã khóa tài khoản «{user}» và thu hồi mã API.", f"Login «{user}» disabled, API tokens revoked."))
+        with transaction(state().engine()) as s:
+            accounts.disable(s, user, now=clock.now(), by="cli", lang=state().lang)
+        console.print(msg("cli.login_disabled_api_tokens_revoked", user=user))
 
 
 def token(
@@ -164,8 +164,8 @@ def token(
         from engine import accounts, clock
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
-            tok = accounts.issue_api_token(s, user, now=clock.now(), label=label, by="cli", lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            tok = accounts.issue_api_token(s, user, now=clock.now(), label=label, by="cli", lang=state().lang)
         sys.stdout.write(tok + "\n")
 
 
@@ -183,8 +183,8 @@ def ical(
         from engine import accounts, clock
         from engine.db import transaction
 
-        with transaction(STATE.engine()) as s:
-            secret = accounts.issue_ical_secret(s, unit, now=clock.now(), by="cli", lang=STATE.lang)
+        with transaction(state().engine()) as s:
+            secret = accounts.issue_ical_secret(s, unit, now=clock.now(), by="cli", lang=state().lang)
         base = (base_url or os.environ.get("STEER_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
         sys.stdout.write(f"{base}/ical/{quote(unit.strip())}/{secret}.ics\n")
 

@@ -107,7 +107,6 @@ def template_db() -> Path:
                  ["task", "start", f"{PLAN_CODE}/2", "--as", "skhcn_focal", "--now", "2025-04-02"]):
         r = invoke(["--db", url, *args])
         assert r.exit_code == 0, (args, r.output)
-    _dispose_cli_engine()
     counts = {k: v[0] for k, v in db_fingerprint(url).items()}
     assert counts["plan"] == 1 and counts["person"] > 0 and counts["indicator"] == 12, counts
     _TEMPLATE["path"] = path
@@ -123,7 +122,6 @@ def fresh_db() -> Iterator[tuple[str, Path]]:
         _copy_sqlite(tpl, work / "steer.db")
         yield f"sqlite:///{work / 'steer.db'}", work
     finally:
-        _dispose_cli_engine()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -137,14 +135,6 @@ def _copy_sqlite(src: Path, dst: Path) -> None:
     finally:
         a.close()
         b.close()
-
-
-def _dispose_cli_engine() -> None:
-    from cli.common import STATE
-
-    if STATE._engine is not None:
-        STATE._engine.dispose()
-        STATE._engine = None
 
 
 def db_fingerprint(url: str) -> dict[str, tuple[int, str]]:
@@ -251,11 +241,9 @@ def time_limit(seconds: int) -> Iterator[None]:
 def invoke(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: int = CALL_TIMEOUT):  # type: ignore[no-untyped-def]
     from cli.main import app
 
-    try:
-        with time_limit(timeout):
-            return _runner().invoke(app, list(args), env=env, catch_exceptions=True)
-    finally:
-        _dispose_cli_engine()  # each call builds its own engine; close it (and its SQLite files)
+    # Each call builds its own engine; the CLI disposes of it when the call ends (cli.common.State.close).
+    with time_limit(timeout):
+        return _runner().invoke(app, list(args), env=env, catch_exceptions=True)
 
 
 def note_event(label: str) -> None:

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app
 from engine import lifecycle as lc
 from engine.db import make_engine, transaction
@@ -34,9 +33,6 @@ def logged(db_url, tmp_path_factory) -> Iterator[Engine]:  # type: ignore[no-unt
         lc.submit(s, w, a, now=at("2025-08-01 09:00"), evidence="Quyết định số 1234/QĐ-UBND")
     yield eng
     eng.dispose()
-    if STATE._engine is not None:
-        STATE._engine.dispose()
-        STATE._engine = None
 
 
 def run(db_url: str, *args: str):  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app
 from engine.db import make_engine, transaction
 from engine.models import Event, WorkItem
@@ -36,9 +35,6 @@ def db(db_url, tmp_path_factory) -> Iterator[tuple[str, Engine]]:  # type: ignor
     eng = make_engine(db_url)
     yield db_url, eng
     eng.dispose()
-    if STATE._engine is not None:
-        STATE._engine.dispose()
-        STATE._engine = None
 
 
 def steer(url: str, *args: str):  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app
 from engine.db import make_engine
 from tests.test_reporting import build_base
@@ -23,9 +22,6 @@ def url(db_url) -> Iterator[str]:  # type: ignore[no-untyped-def]
     build_base(eng)
     eng.dispose()
     yield db_url
-    if STATE._engine is not None:
-        STATE._engine.dispose()
-        STATE._engine = None
 
 
 def steer(url: str, *args: str):  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from importlib import import_module
 
 # Add a module here when an area gets messages of its own.
-AREAS: tuple[str, ...] = ("common", "web", "render", "reporting", "policy", "accounts", "backup", "flows", "notify",
-                          "ical", "planfile", "actions", "lifecycle", "history")
+AREAS: tuple[str, ...] = ("common", "web", "cli", "render", "reporting", "policy", "accounts", "backup", "flows",
+                          "notify", "ical", "planfile", "actions", "lifecycle", "history")
 
 
 def _merge() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
