@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.table import Table
 
 from cli.common import STATE, console, vi
+from engine.safetext import csv_cell
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "plans"
@@ -128,7 +129,8 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
         w = csv.writer(f)
         w.writerow(["code", "title", "lead_units", "deadline", "deadline_text", "status"])
         for t in tasks:
-            w.writerow([t["code"], t["title"], "; ".join(t["lead_units"]), t["deadline"] or "", t["deadline_text"], t["status"]])
+            w.writerow([csv_cell(v) for v in (t["code"], t["title"], "; ".join(t["lead_units"]), t["deadline"] or "",
+                                              t["deadline_text"], t["status"])])
     return [(vi("danh sách nhiệm vụ (JSON)", "task list (JSON)"), jpath), (vi("danh sách nhiệm vụ (CSV)", "task list (CSV)"), cpath)]
 
 

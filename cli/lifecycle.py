@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cli.common import STATE, console, handled, now_arg, print_json, vi
+from engine.safetext import csv_cell
 
 ItemArg = Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")]
 AsOpt = Annotated[str, typer.Option("--as", help="Id of the person acting (see: steer directory show).", metavar="PERSON_ID")]
@@ -380,7 +381,7 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
         w = csv.writer(sys.stdout)
         w.writerow(cols)
         for r in rows:
-            w.writerow(["" if r[c] is None else r[c] for c in cols])
+            w.writerow([csv_cell("" if r[c] is None else r[c]) for c in cols])
         return
     # plain aligned lines: references and dates are never truncated, long titles wrap
     table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", _day(r["deadline"]),

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.common import STATE, console, handled, print_json, vi
+from engine.safetext import csv_cell
 
 app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
 
@@ -53,7 +54,8 @@ def list_(
                     "deadline_text", "deadline_kind", "recurrence", "status"]
             w.writerow(cols)
             for r in rows:
-                w.writerow(["; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]) for c in cols])
+                w.writerow([csv_cell("; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]))
+                            for c in cols])
         else:
             t = Table()
             for col in (vi("KH", "Plan"), "TT", vi("Nhiệm vụ", "Task"), vi("Chủ trì", "Lead"), vi("Thời hạn", "Deadline"),
