@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cli.common import STATE, console, handled, now_arg, print_json, vi
-from engine.safetext import csv_cell
+from engine.safetext import csv_cell, terminal_text
 
 ItemArg = Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")]
 AsOpt = Annotated[str, typer.Option("--as", help="Id of the person acting (see: steer directory show).", metavar="PERSON_ID")]
@@ -331,7 +331,7 @@ def _print_detail(d: dict[str, Any]) -> None:
             out.append(f"      {vi('lý do', 'reason')}: {r['reason']}")
             if r["decision_note"]:
                 out.append(f"      {vi('ý kiến', 'decision')}: {r['decision_note']}")
-    console.print("\n".join(out), markup=False)
+    console.print(terminal_text("\n".join(out)), markup=False)
 
 
 # --- list (task-level, or item-level with --as / --due-within) ---------------------------------------------
@@ -390,7 +390,8 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
             vi("Tình hình", "Timeliness"), vi("Nhiệm vụ", "Task"))
     widths = [max(len(x[i]) for x in [head, *table]) for i in range(4)]
     for line in [head, *table]:
-        console.print("  ".join(v.ljust(widths[i]) for i, v in enumerate(line[:4])) + "  " + line[4], markup=False)
+        console.print(terminal_text("  ".join(v.ljust(widths[i]) for i, v in enumerate(line[:4])) + "  " + line[4]),
+                      markup=False)
     console.print(vi(f"{len(rows)} phần việc", f"{len(rows)} work items"))
 
 
