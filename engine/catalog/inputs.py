@@ -17,6 +17,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inputs.what_rows": ("số dòng", "rows"),
     "inputs.what_cells": ("số ô", "cells"),
     "inputs.what_text": ("số ký tự văn bản", "characters of text"),
+    "inputs.what_xml_mb": ("dung lượng nội dung XML (MB)", "MB of XML content"),
     "inputs.read_timeout": (
         "Đọc tệp «{source}» mất quá {seconds:g} giây nên đã dừng. Hãy xóa phần thừa khỏi tệp (hoặc tách kế hoạch "
         "thành nhiều tệp) rồi tải lên lại.",
