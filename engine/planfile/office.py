@@ -116,3 +116,13 @@ def _count(fh: IO[bytes]) -> Iterator[tuple[str, int]]:
             if parent is not None:
                 while elem.getprevious() is not None:
                     del parent[0]
+
+
+def check_text_size(text: str, source: str, *, rows: bool, limits: Limits = LIMITS) -> None:
+    """The same limits for a text plan file: characters, and lines for the tables (.csv, .md)."""
+    if len(text) > limits.text:
+        raise _too_big(source, "text", limits.text, f"text={limits.text}")
+    if rows:
+        lines = text.count("\n") + 1
+        if lines > limits.rows:
+            raise _too_big(source, "rows", limits.rows, f"rows={limits.rows}")
