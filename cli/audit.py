@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.common import console, err_console, handled, msg, print_json, state
+from engine.safetext import terminal_text
 
 app = typer.Typer(help="The audit log (hash-chained events).  Example: steer audit verify", no_args_is_help=True)
 
@@ -66,7 +67,7 @@ def log(
                 line += f"  [{e['evidence']}]"
             if e["deadline_after"] and e["kind"] != "status":
                 line += f"  {e['deadline_before'] or '—'} → {e['deadline_after']}"
-            console.print(line, markup=False)
+            console.print(terminal_text(line), markup=False)
         console.print(msg("cli.n_events", n_rows=len(rows)), markup=False)
 
 

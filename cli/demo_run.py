@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from cli.common import console, msg, state
+from engine.safetext import csv_cell
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "plans"
@@ -122,7 +123,8 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
         w = csv.writer(f)
         w.writerow(["code", "title", "lead_units", "deadline", "deadline_text", "status"])
         for t in tasks:
-            w.writerow([t["code"], t["title"], "; ".join(t["lead_units"]), t["deadline"] or "", t["deadline_text"], t["status"]])
+            w.writerow([csv_cell(v) for v in (t["code"], t["title"], "; ".join(t["lead_units"]), t["deadline"] or "",
+                                              t["deadline_text"], t["status"])])
     return [(msg("cli.task_list_json"), jpath), (msg("cli.task_list_csv"), cpath)]
 
 

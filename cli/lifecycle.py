@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cli.common import console, handled, msg, now_arg, print_json, state, vi
+from engine.safetext import csv_cell, terminal_text
 
 ItemArg = Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")]
 AsOpt = Annotated[str, typer.Option("--as", help="Id of the person acting (see: steer directory show).", metavar="PERSON_ID")]
@@ -304,7 +305,7 @@ def _print_detail(d: dict[str, Any]) -> None:
             out.append(f"      {vi('lý do', 'reason')}: {r['reason']}")
             if r["decision_note"]:
                 out.append(f"      {vi('ý kiến', 'decision')}: {r['decision_note']}")
-    console.print("\n".join(out), markup=False)
+    console.print(terminal_text("\n".join(out)), markup=False)
 
 
 # --- list (task-level, or item-level with --as / --due-within) ---------------------------------------------
@@ -355,7 +356,7 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
         w = csv.writer(sys.stdout)
         w.writerow(cols)
         for r in rows:
-            w.writerow(["" if r[c] is None else r[c] for c in cols])
+            w.writerow([csv_cell("" if r[c] is None else r[c]) for c in cols])
         return
     # plain aligned lines: references and dates are never truncated, long titles wrap
     table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", _day(r["deadline"]),
@@ -364,7 +365,8 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
             vi("Tình hình", "Timeliness"), vi("Nhiệm vụ", "Task"))
     widths = [max(len(x[i]) for x in [head, *table]) for i in range(4)]
     for line in [head, *table]:
-        console.print("  ".join(v.ljust(widths[i]) for i, v in enumerate(line[:4])) + "  " + line[4], markup=False)
+        console.print(terminal_text("  ".join(v.ljust(widths[i]) for i, v in enumerate(line[:4])) + "  " + line[4]),
+                      markup=False)
     console.print(vi(f"{len(rows)} phần việc", f"{len(rows)} work items"))
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.common import console, handled, msg, print_json, state
+from engine.safetext import csv_cell
 
 app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
 
@@ -52,7 +53,8 @@ def list_(
                     "deadline_text", "deadline_kind", "recurrence", "status"]
             w.writerow(cols)
             for r in rows:
-                w.writerow(["; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]) for c in cols])
+                w.writerow([csv_cell("; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]))
+                            for c in cols])
         else:
             t = Table()
             for col in (msg("cli.col_plan"), "TT", msg("col_task"), msg("cli.lead"), msg("col_deadline"),

@@ -75,6 +75,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from engine.errors import UserError
+from engine.i18n import DEFAULT_LANG, tr
 from engine.workdays import WorkCalendar, default_calendar
 
 __all__ = [
@@ -134,6 +135,8 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _QUOTES = re.compile(r"[\"'`“”‘’«»]")
 _WS = re.compile(r"\s+")
 _EDGE = " .,;:*-•+"
+# A sign stuck to a number at either end ("-1/2025", "+6/2025", "6/2025-"); "- 6/2025" is a bullet.
+_SIGNED = re.compile(r"^[-+]+(?=\d)|(?<=\d)[-+]+$")
 
 
 def _clean(text: str) -> str:
@@ -701,6 +704,9 @@ def parse_deadline(
     if not cleaned:
         return DeadlineSpec(text=original, kind=None)
     ctx = _Ctx(text=original, issued_on=issued_on, calendar=calendar)
+    signed = _SIGNED.search(_DASHES.sub("-", _INVISIBLE.sub("", unicodedata.normalize("NFC", original))).strip())
+    if signed:  # "-1/2025" is not "1/2025" with a stray bullet: the edge strip must not eat a sign
+        raise ctx.error(tr(DEFAULT_LANG, "inputs.deadline_signed", sign=signed.group(0)[0]))
     for _name, pattern, handler in _FORMS:
         m = pattern.fullmatch(cleaned)
         if m is None:

@@ -648,22 +648,14 @@ def _xlsx_rows(data: bytes, source: str) -> list[TableRow]:
 
 def _docx_rows(data: bytes, source: str) -> list[TableRow]:
     from engine.planfile.office import check_office_size
+    from engine.planfile.read_docx import table_texts
 
     check_office_size(data, source)
     try:
         import docx
 
         document = docx.Document(io.BytesIO(data))
-        tables = []
-        for table in document.tables:
-            cells_by_row = []
-            for row in table.rows:
-                texts, prev = [], None
-                for cell in row.cells:
-                    texts.append("" if cell._tc is prev else cell.text)
-                    prev = cell._tc
-                cells_by_row.append(texts)
-            tables.append(cells_by_row)
+        tables = [table_texts(table, grid_before=False) for table in document.tables]
     except Exception as exc:  # python-docx raises many kinds on damaged files
         raise IndicatorFileError(f"Tệp «{source}» không phải là tệp Word hợp lệ ({type(exc).__name__}).") from None
     rows: list[TableRow] = []

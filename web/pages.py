@@ -401,7 +401,7 @@ def upload_form(request: Request) -> Response:
 @router.post("/plans/upload", response_class=HTMLResponse, dependencies=CSRF)
 def upload_preview(request: Request, file: UploadFile | None = File(None), code: str = Form("")) -> Response:
     from engine.directory_store import current_directory, people_index
-    from engine.planfile.readers import read_plan_bytes
+    from engine.planfile.isolated import read_plan_bytes_isolated
     from engine.planfile.spec import PlanFileError
     from engine.planfile.validate import validate_plan
 
@@ -420,7 +420,7 @@ def upload_preview(request: Request, file: UploadFile | None = File(None), code:
         flash(request, "error", t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024)))
         return redirect("/plans/upload")
     try:
-        spec = read_plan_bytes(path.read_bytes(), original)
+        spec = read_plan_bytes_isolated(path.read_bytes(), original)  # time/memory budget, off the worker
         with db(request).ro() as s:
             vp = validate_plan(spec, current_directory(s), code=(code.strip() or None), people=people_index(s), lang=lang)
     except (PlanFileError, UserError) as exc:
@@ -436,8 +436,8 @@ def upload_preview(request: Request, file: UploadFile | None = File(None), code:
 
 @router.post("/plans/upload/commit", dependencies=CSRF)
 def upload_commit(request: Request, token: str = Form("")) -> Response:
+    from engine.planfile.isolated import read_plan_bytes_isolated
     from engine.planfile.loader import load_plan_spec
-    from engine.planfile.readers import read_plan_bytes
     from engine.planfile.spec import PlanFileError
     from engine.planfile.validate import PlanValidationError
 
@@ -451,7 +451,7 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
     if meta is None or path is None:
         raise WebError(400, t(request, "upload_expired"), reason="upload")
     try:
-        spec = read_plan_bytes(path.read_bytes(), meta["name"])
+        spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"])
         r = load_plan_spec(db(request).write, spec, now=now(request), code=meta.get("code"), actor=user.person_id,
                            lang=lang)
     except (PlanFileError, PlanValidationError, UserError) as exc:

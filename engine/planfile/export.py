@@ -31,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from engine.i18n import LANGS, tr
 from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanFileError, PlanSpec, SectionSpec, TaskSpec
+from engine.safetext import xlsx_cell
 
 __all__ = ["write_plan_xlsx", "write_plan_yaml", "ANNEX_HEADERS", "main"]
 
@@ -128,7 +129,7 @@ def _attachment_line(spec: PlanSpec, lang: str, issuer: str | None) -> str | Non
 def _title_row(ws: Worksheet, row: int, text: str, ncols: int, *, bold: bool, italic: bool,
                height: float | None = None) -> None:
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
-    cell = ws.cell(row=row, column=1, value=text)
+    cell = xlsx_cell(ws, row, 1, text)
     cell.font = Font(name=_FONT, bold=bold, italic=italic, size=13 if bold else 12)
     cell.alignment = _WRAP_CENTER
     if height:
@@ -170,7 +171,7 @@ def write_plan_xlsx(spec: PlanSpec, dest: Path, *, lang: str = "vi",
     # Header.
     header_row = row
     for col, column in enumerate(columns, start=1):
-        cell = ws.cell(row=header_row, column=col, value=headers[column.key])
+        cell = xlsx_cell(ws, header_row, col, headers[column.key])
         cell.font = Font(name=_FONT, bold=True)
         cell.alignment = _WRAP_CENTER
         cell.border = _BORDER
@@ -183,11 +184,11 @@ def write_plan_xlsx(spec: PlanSpec, dest: Path, *, lang: str = "vi",
     row = header_row + 1
     for item in _ordered_rows(spec):
         if isinstance(item, SectionSpec):
-            code_cell = ws.cell(row=row, column=1, value=item.code)
+            code_cell = xlsx_cell(ws, row, 1, item.code)
             code_cell.font = Font(name=_FONT, bold=True)
             code_cell.alignment = _WRAP_CENTER
             ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncols)
-            title_cell = ws.cell(row=row, column=2, value=item.title)
+            title_cell = xlsx_cell(ws, row, 2, item.title)
             title_cell.font = Font(name=_FONT, bold=True)
             title_cell.alignment = _WRAP_TOP
             for col in range(1, ncols + 1):
@@ -195,7 +196,7 @@ def write_plan_xlsx(spec: PlanSpec, dest: Path, *, lang: str = "vi",
         else:
             task_values = by_task[id(item)]
             for col, column in enumerate(columns, start=1):
-                cell = ws.cell(row=row, column=col, value=task_values[column.key])
+                cell = xlsx_cell(ws, row, col, task_values[column.key])
                 cell.font = Font(name=_FONT)
                 cell.alignment = _WRAP_CENTER if column.key in ("code", "deadline") else _WRAP_TOP
                 cell.border = _BORDER

@@ -1,25 +1,128 @@
-"""Guard shared by every Office reader (plans, indicators): refuse a zip bomb before parsing."""
+"""Guards shared by every Office reader (plans, indicators): bounded work before parsing.
+
+An .xlsx/.docx is a zip of XML. A few hundred kilobytes can unpack to tens of megabytes
+of paragraphs or cells, and python-docx/openpyxl build an object per element: a 165 KB
+.docx with 40 MB of paragraphs kept a web worker busy for half an hour. So before a
+library sees the file, ``check_office_size`` refuses
+
+* a zip bomb: members unpacking to more than ``MAX_OFFICE_UNCOMPRESSED`` bytes;
+* a document part (word/document.xml, the worksheets and shared strings) larger than
+  ``MAX_XML_BYTES``;
+* more paragraphs, table/sheet rows, cells or characters of text than ``LIMITS`` allow,
+  counted by one streaming pass over that XML (lxml ``iterparse``, entities not
+  resolved, each element freed once counted) that stops at the first limit exceeded.
+
+Real plan annexes are far below every limit (a large one: 2,000 tasks, 30,000 cells).
+"""
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
 
+from lxml import etree
+
+from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.spec import PlanFileError
 
 MAX_OFFICE_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_XML_BYTES = 32 * 1024 * 1024
 
 
-def check_office_size(data: bytes, source: str) -> None:
-    """Refuse an .xlsx/.docx whose members unpack to more than MAX_OFFICE_UNCOMPRESSED bytes."""
+@dataclass(frozen=True)
+class Limits:
+    paragraphs: int = 50_000  # every w:p, those of table cells included
+    rows: int = 10_000
+    cells: int = 100_000
+    text: int = 2_000_000  # characters
+
+
+LIMITS = Limits()
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_SHEET_RE = re.compile(r"xl/worksheets/[^/]+\.xml")
+
+
+def _too_big(source: str, what: str, limit: int, name: str) -> PlanFileError:
+    return PlanFileError(tr(DEFAULT_LANG, "inputs.too_big", source=source, limit=limit, name=name,
+                            what=tr(DEFAULT_LANG, f"inputs.what_{what}")))
+
+
+def check_office_size(data: bytes, source: str, limits: Limits = LIMITS) -> None:
+    """Refuse an .xlsx/.docx that would take unbounded work to read (see the module doc)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(max(0, i.file_size) for i in zf.infolist())
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
     except Exception:  # damaged: the Office reader reports it
         return
-    if total > MAX_OFFICE_UNCOMPRESSED:
-        raise PlanFileError(
-            f"Tệp «{source}» giải nén ra {total // (1024 * 1024)} MB (tối đa "
-            f"{MAX_OFFICE_UNCOMPRESSED // (1024 * 1024)} MB): không phải một phụ lục kế hoạch bình thường. "
-            f"Hãy mở tệp bằng Excel/Word, xóa phần thừa và lưu lại."
-        )
+    with zf:
+        total = sum(max(0, i.file_size) for i in infos)
+        if total > MAX_OFFICE_UNCOMPRESSED:
+            raise PlanFileError(
+                f"Tệp «{source}» giải nén ra {total // (1024 * 1024)} MB (tối đa "
+                f"{MAX_OFFICE_UNCOMPRESSED // (1024 * 1024)} MB): không phải một phụ lục kế hoạch bình thường. "
+                f"Hãy mở tệp bằng Excel/Word, xóa phần thừa và lưu lại."
+            )
+        names = {i.filename: i for i in infos}
+        if "word/document.xml" in names:
+            parts = [names["word/document.xml"]]
+        else:
+            parts = [i for n, i in names.items() if _SHEET_RE.fullmatch(n) or n == "xl/sharedStrings.xml"]
+        xml_bytes = sum(max(0, i.file_size) for i in parts)
+        if xml_bytes > MAX_XML_BYTES:
+            raise PlanFileError(tr(DEFAULT_LANG, "inputs.too_big", source=source, limit=MAX_XML_BYTES // (1024 * 1024),
+                                   name="MAX_XML_BYTES", what=tr(DEFAULT_LANG, "inputs.what_xml_mb")))
+        counts = {"paragraphs": 0, "rows": 0, "cells": 0, "text": 0}
+        caps = {"paragraphs": limits.paragraphs, "rows": limits.rows, "cells": limits.cells, "text": limits.text}
+        try:
+            for part in parts:
+                with zf.open(part) as fh:
+                    for what, n in _count(fh):
+                        counts[what] += n
+                        if counts[what] > caps[what]:
+                            raise _too_big(source, what, caps[what], f"{what}={caps[what]}")
+        except PlanFileError:
+            raise
+        except Exception:  # damaged XML: the Office reader reports it in its own words
+            return
+
+
+_KIND = {
+    f"{_W}p": "paragraphs", f"{_W}tr": "rows", f"{_W}tc": "cells",
+    f"{_S}row": "rows", f"{_S}c": "cells",
+}
+_TEXT = {f"{_W}t", f"{_S}t", f"{_S}v"}
+
+
+def _count(fh: IO[bytes]) -> Iterator[tuple[str, int]]:
+    """(what, 1) per paragraph/row/cell and ("text", length) per text node, streamed."""
+    for _event, elem in etree.iterparse(fh, events=("end",), resolve_entities=False, no_network=True,
+                                        load_dtd=False, huge_tree=False):
+        tag = elem.tag
+        kind = _KIND.get(tag) if isinstance(tag, str) else None
+        if kind is not None:
+            yield kind, 1
+        elif tag in _TEXT and elem.text:
+            yield "text", len(elem.text)
+        if kind is not None or tag in _TEXT:
+            # counted: free it and the siblings before it (all ended already), so memory stays flat
+            elem.clear(keep_tail=True)
+            parent = elem.getparent()
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+
+
+def check_text_size(text: str, source: str, *, rows: bool, limits: Limits = LIMITS) -> None:
+    """The same limits for a text plan file: characters, and lines for the tables (.csv, .md)."""
+    if len(text) > limits.text:
+        raise _too_big(source, "text", limits.text, f"text={limits.text}")
+    if rows:
+        lines = text.count("\n") + 1
+        if lines > limits.rows:
+            raise _too_big(source, "rows", limits.rows, f"rows={limits.rows}")

@@ -18,20 +18,36 @@ from engine.planfile.read_table import (
 from engine.planfile.spec import PlanFileError, PlanSpec
 
 
-def _table_cells(row: Any) -> list[str]:
-    """Cell texts of a Word table row, one per grid column.
+def table_texts(table: Any, *, grid_before: bool = True) -> list[list[str]]:
+    """Cell texts of a Word table, one list per row, one text per grid column.
 
-    python-docx repeats a horizontally merged cell once per grid column it spans:
-    repeats are blanked so a merged section row is a single non-empty cell. Vertically
-    merged cells repeat their text downwards (the value applies to each row).
+    A horizontally merged cell (gridSpan) is its text then blanks, so a merged section row
+    is a single non-empty cell. A vertically merged cell repeats the text of the cell above
+    it (the value applies to each row, as a lead agency merged over three tasks).
+    ``grid_before`` keeps the empty grid columns a row starts with.
+
+    Linear in the table: python-docx's ``row.cells`` finds the top of a vertical merge by
+    walking up one row at a time and searching the table's rows at each step (a lead agency
+    merged over 900 rows took 76 s); here each row remembers the texts of the row above.
     """
-    texts: list[str] = [""] * int(getattr(row, "grid_cols_before", 0) or 0)
-    prev_tc = None
-    for cell in row.cells:
-        tc = cell._tc
-        texts.append("" if tc is prev_tc else cell.text)
-        prev_tc = tc
-    return texts
+    from docx.table import _Cell
+
+    rows: list[list[str]] = []
+    above: dict[int, str] = {}  # grid column -> text shown there in the previous row
+    for tr in table._tbl.tr_lst:
+        col = int(tr.grid_before or 0)
+        texts: list[str] = [""] * col if grid_before else []
+        here: dict[int, str] = {}
+        for tc in tr.tc_lst:
+            span = max(1, int(tc.grid_span or 1))
+            text = above.get(col, "") if tc.vMerge == "continue" else _Cell(tc, table).text
+            texts.append(text)
+            texts.extend([""] * (span - 1))
+            here[col] = text
+            col += span
+        above = here
+        rows.append(texts)
+    return rows
 
 
 def _same_header(a: Header, b: Header) -> bool:
@@ -52,7 +68,7 @@ def read_docx_bytes(data: bytes, source: str) -> PlanSpec:
             if isinstance(block, Paragraph):
                 order.append(("p", block.text))
             elif isinstance(block, Table):
-                tables.append([_table_cells(r) for r in block.rows])
+                tables.append(table_texts(block))
                 order.append(("t", len(tables) - 1))
     except Exception as exc:  # python-docx / lxml raise many kinds on damaged files
         raise PlanFileError(

@@ -13,7 +13,7 @@ import io
 import zipfile
 from pathlib import Path, PurePath
 
-from engine.planfile.office import check_office_size
+from engine.planfile.office import check_office_size, check_text_size
 from engine.planfile.spec import PlanFileError, PlanSpec
 
 FORMATS: dict[str, str] = {
@@ -80,6 +80,7 @@ def read_plan_bytes(data: bytes, filename: str, *, sheet: str | None = None) -> 
     if kind != "text":
         raise _wrong_content(source, fmt, kind)
     text = _decode(data, source, fmt)
+    check_text_size(text, source, rows=fmt == "md")  # a CSV record may span lines: characters only
     if fmt == "csv":
         from engine.planfile.read_csv import read_csv_text
 

@@ -7,16 +7,17 @@ from typing import Any
 
 from engine.i18n import tr
 from engine.render.view import Part, Table, View, build_view, cell_text
+from engine.safetext import md_text as _esc
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    return " ".join(_esc(text).replace("|", "\\|").split())
 
 
 def _table(tb: Table, lang: str) -> list[str]:
-    out = [f"**{tb.title}**", ""]
+    out = [f"**{_esc(tb.title)}**", ""]
     if not tb.rows:
-        return out + [tb.empty or "—", ""]
+        return out + [_esc(tb.empty or "—"), ""]
     out.append("| " + " | ".join(_cell(h) for h in tb.headers) + " |")
     out.append("|" + "|".join("---:" if i in tb.percent_cols else "---" for i in range(len(tb.headers))) + "|")
     for row in tb.rows:
@@ -26,12 +27,12 @@ def _table(tb: Table, lang: str) -> list[str]:
 
 
 def _part(part: Part, lang: str) -> list[str]:
-    head = f"## {part.number}. {part.title}" if part.number else f"## {part.title}"
+    head = f"## {part.number}. {_esc(part.title)}" if part.number else f"## {_esc(part.title)}"
     out = [head, ""]
     for p in part.paragraphs:
-        out += [p, ""]
+        out += [_esc(p), ""]
     for b in part.bullets:
-        out.append(f"- {b}")
+        out.append(f"- {_esc(b)}")
     if part.bullets:
         out.append("")
     for tb in part.tables:
@@ -42,28 +43,28 @@ def _part(part: Part, lang: str) -> list[str]:
 def render_markdown(data: Mapping[str, Any]) -> str:
     v: View = build_view(data)
     lines = [
-        f"{v.authority}  ",
-        f"**{v.committee}**",
+        f"{_esc(v.authority)}  ",
+        f"**{_esc(v.committee)}**",
         "",
         "**" + tr(v.lang, "render.republic") + "**  ",
         "**" + tr(v.lang, "render.motto") + "**",
         "",
-        f"*{v.place_date}*",
+        f"*{_esc(v.place_date)}*",
         "",
-        f"# {v.title}",
+        f"# {_esc(v.title)}",
         "",
-        f"**{v.subtitle}**",
+        f"**{_esc(v.subtitle)}**",
         "",
-        f"_{v.scope_line}_",
+        f"_{_esc(v.scope_line)}_",
         "",
     ]
     for part in v.parts:
         lines += _part(part, v.lang)
     lines += ["**" + tr(v.lang, "render.distribution") + "**"]
-    lines += [f"- {r}" for r in v.recipients]
-    lines += ["", f"**{v.signer_title}**", ""]
+    lines += [f"- {_esc(r)}" for r in v.recipients]
+    lines += ["", f"**{_esc(v.signer_title)}**", ""]
     if v.signer_name:
-        lines += [f"**{v.signer_name}**", ""]
+        lines += [f"**{_esc(v.signer_name)}**", ""]
     lines += ["---", ""]
     lines += _part(v.appendix, v.lang)
     return "\n".join(lines).rstrip() + "\n"

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.i18n import tr
 from engine.render.view import Part, build_view, status_text
+from engine.safetext import xlsx_cell
 
 STATUS_FILL = {"green": "C8E6C9", "yellow": "FFF3C4", "red": "FFCDD2"}
 HEADER_FILL = "DCE6F1"
@@ -49,16 +50,16 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
             continue
         ws = wb.create_sheet(_sheet_name(part, lang))
         ncols = max(len(tb.headers) for tb in part.tables)
-        ws.cell(row=1, column=1, value=f"{part.number + '. ' if part.number else ''}{part.title}").font = Font(bold=True, size=13)
-        ws.cell(row=2, column=1, value=f"{v.subtitle}. {v.scope_line}").font = Font(italic=True)
+        xlsx_cell(ws, 1, 1, f"{part.number + '. ' if part.number else ''}{part.title}").font = Font(bold=True, size=13)
+        xlsx_cell(ws, 2, 1, f"{v.subtitle}. {v.scope_line}").font = Font(italic=True)
         row = 4
         freeze: str | None = None
         widths: dict[int, int] = {}
         for tb in part.tables:
-            ws.cell(row=row, column=1, value=tb.title).font = bold
+            xlsx_cell(ws, row, 1, tb.title).font = bold
             row += 1
             for j, h in enumerate(tb.headers, start=1):
-                c = ws.cell(row=row, column=j, value=h)
+                c = xlsx_cell(ws, row, j, h)
                 c.font, c.alignment, c.border = bold, head_align, border
                 c.fill = PatternFill("solid", fgColor=HEADER_FILL)
                 widths[j] = max(widths.get(j, 0), tb.widths[j - 1] if j - 1 < len(tb.widths) else 12)
@@ -67,21 +68,21 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
                 freeze = f"A{header_row + 1}"
             row += 1
             if not tb.rows:
-                ws.cell(row=row, column=1, value=tb.empty or "—").font = Font(italic=True)
+                xlsx_cell(ws, row, 1, tb.empty or "—").font = Font(italic=True)
                 row += 2
                 continue
             for values in tb.rows:
                 for j, value in enumerate(values, start=1):
                     i = j - 1
                     if i == tb.status_col and isinstance(value, str):
-                        c = ws.cell(row=row, column=j, value=status_text(value, lang))
+                        c = xlsx_cell(ws, row, j, status_text(value, lang))
                         c.fill = PatternFill("solid", fgColor=STATUS_FILL.get(value, "FFFFFF"))
                         c.font = bold
                     elif i in tb.percent_cols:
-                        c = ws.cell(row=row, column=j, value=None if value is None else value / 100)
+                        c = xlsx_cell(ws, row, j, None if value is None else value / 100)
                         c.number_format = "0.0%"
                     else:
-                        c = ws.cell(row=row, column=j, value=value)
+                        c = xlsx_cell(ws, row, j, value)
                         if isinstance(value, int):
                             c.number_format = "#,##0"
                     c.border, c.alignment = border, wrap

@@ -1,0 +1,83 @@
+"""Read an uploaded plan file in a child process, with a time and memory budget.
+
+The readers' work is bounded (``engine.planfile.office``), but a web worker must never
+be tied up by one upload: the parse runs in a separate process that is killed when it
+takes longer than ``READ_SECONDS`` or allocates more than ``READ_MEMORY_MB``. The
+worker thread waits at most that long and then answers with a message naming the limit.
+
+The child is started from a fork server (``multiprocessing`` "forkserver", preloaded with
+the readers), so each read costs a fork, not a fresh interpreter, and nothing of the web
+app's threads or database connections is inherited.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+from multiprocessing.connection import Connection
+from typing import Any
+
+from engine.i18n import DEFAULT_LANG, tr
+from engine.planfile.readers import read_plan_bytes
+from engine.planfile.spec import PlanFileError, PlanSpec
+
+READ_SECONDS = 30.0
+READ_MEMORY_MB = 1024
+
+_ctx: Any = None
+
+
+def _context() -> Any:
+    global _ctx
+    if _ctx is None:
+        ctx = multiprocessing.get_context("forkserver")
+        # Heavy libraries are imported once, in the server (openpyxl pulls in numpy, whose
+        # OpenBLAS start-up must not run under a child's memory limit).
+        ctx.set_forkserver_preload(["engine.planfile.readers", "engine.planfile.read_docx",
+                                    "engine.planfile.read_xlsx", "openpyxl", "docx"])
+        _ctx = ctx
+    return _ctx
+
+
+def _child(conn: Connection, data: bytes, filename: str, sheet: str | None, memory_mb: int) -> None:
+    try:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # a platform without the limit: the time budget still holds
+        pass
+    try:
+        conn.send(("ok", read_plan_bytes(data, filename, sheet=sheet)))
+    except PlanFileError as exc:
+        conn.send(("error", str(exc)))
+    except MemoryError:
+        conn.send(("memory", ""))
+    finally:
+        conn.close()
+
+
+def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = None,
+                             seconds: float = READ_SECONDS, memory_mb: int = READ_MEMORY_MB) -> PlanSpec:
+    """``read_plan_bytes`` in a child process; PlanFileError when it fails, runs out of
+    time (the child is killed) or out of memory."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, data, filename, sheet, memory_mb), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not receive.poll(seconds):
+            raise PlanFileError(tr(DEFAULT_LANG, "inputs.read_timeout", source=filename, seconds=seconds))
+        try:
+            kind, value = receive.recv()
+        except (EOFError, OSError):  # the child died without answering (killed, crashed)
+            raise PlanFileError(tr(DEFAULT_LANG, "inputs.read_crashed", source=filename)) from None
+    finally:
+        receive.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+    if kind == "ok":
+        return value  # type: ignore[no-any-return]
+    if kind == "memory":
+        raise PlanFileError(tr(DEFAULT_LANG, "inputs.read_memory", source=filename))
+    raise PlanFileError(value)
