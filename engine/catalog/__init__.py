@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 
 # Add a module here when an area gets messages of its own.
-AREAS: tuple[str, ...] = ("common", "web")
+AREAS: tuple[str, ...] = ("common", "web", "security")
 
 
 def _merge() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
