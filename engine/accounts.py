@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
@@ -271,6 +271,37 @@ def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime] | No
     if not rows or not rows[0][4] or not rows[0][-2]:
         return None
     return actor_from_rows(rows), rows[0][-1]
+
+
+# --- one-click links ----------------------------------------------------------------------------
+
+
+@cache
+def _link_person_stmt():  # -> Select (built once)
+    # active in the directory, and no login or a login that is not disabled
+    return (select(Person.id).outerjoin(Account, Account.person_id == Person.id)
+            .where(Person.active.is_(True), or_(Account.person_id.is_(None), Account.active.is_(True))))
+
+
+def link_person_ok(session: Session, person_id: str | None) -> bool:
+    """Whether a one-click link may act as ``person_id``: the person is active in the
+    directory and, when they have a login, it is not disabled (``steer user disable`` ends
+    their links as it ends their sessions and tokens). Checked on every use of a link."""
+    if not person_id:
+        return False
+    stmt = _link_person_stmt().where(Person.id == bindparam("person_id"))
+    return bool(_rows(session, stmt, {"person_id": person_id}))
+
+
+def link_actor_id(session: Session, unit_code: str, recipient: str | None) -> str | None:
+    """The person a link acts as: its named recipient, else the unit's first focal point —
+    only someone ``link_person_ok`` allows; None when nobody may."""
+    if recipient:
+        return recipient if link_person_ok(session, recipient) else None
+    stmt = (_link_person_stmt().join(Unit, Unit.id == Person.unit_id)
+            .where(Unit.code == bindparam("unit_code"), Person.role == "focal_point").order_by(Person.id).limit(1))
+    rows = _rows(session, stmt, {"unit_code": unit_code})
+    return rows[0][0] if rows else None
 
 
 # --- API tokens ----------------------------------------------------------------------------------

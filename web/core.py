@@ -27,6 +27,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.accounts import link_person_ok
 from engine.lifecycle import ROLE_LABELS, STATUS_LABELS, Actor
 from engine.i18n import has, pick_lang, tr
 
@@ -323,7 +324,8 @@ def load_user(request: Request, s: Session) -> User | None:
     if user is None:
         link = request.session.get("link")
         if link and link.get("e", 0) >= now(request).timestamp():
-            u = _user_from_person(s, link["a"], lang_of(request))
+            # the person must still be allowed to act through links (active, login not disabled)
+            u = _user_from_person(s, link["a"], lang_of(request)) if link_person_ok(s, link["a"]) else None
             if u is not None:
                 u.link_item, u.link_unit = int(link["i"]), str(link["u"])
                 user = u

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import lifecycle as lc
+from engine.accounts import link_actor_id
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.models import EvidenceFile, ExtensionRequest, Person, Plan, Task, Unit, WorkItem
 from web import storage
@@ -619,15 +620,9 @@ def _read_link(request: Request, token: str):  # -> LinkClaims
 
 
 def _link_actor(s: Session, claims) -> str | None:  # type: ignore[no-untyped-def]
-    """The person a link acts as: its named recipient, else the unit's focal point."""
-    if claims.recipient:
-        p = s.get(Person, claims.recipient)
-        return p.id if p is not None and p.active else None
-    unit = s.execute(select(Unit).where(Unit.code == claims.unit_code)).scalar_one_or_none()
-    if unit is None:
-        return None
-    return s.execute(select(Person.id).where(Person.unit_id == unit.id, Person.role == "focal_point",
-                                             Person.active.is_(True)).order_by(Person.id).limit(1)).scalar_one_or_none()
+    """The person a link acts as: its named recipient, else the unit's focal point (active,
+    with no disabled login: engine.accounts.link_actor_id)."""
+    return link_actor_id(s, claims.unit_code, claims.recipient)
 
 
 def _link_item(s: Session, request: Request, claims) -> tuple[WorkItem, str]:  # type: ignore[no-untyped-def]
