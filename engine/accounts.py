@@ -7,6 +7,7 @@ argon2 password hash (pwdlib). Everything here runs in the caller's transaction,
 
 - ``add_user`` / ``set_password`` / ``disable``: account management (``steer user …``);
   each change is one "account" event in the audit log (never the password or a token).
+  A password change or a disable revokes the person's API tokens and ends their sessions.
 - ``check_login``: password check with rate limiting kept in the database
   (``login_attempt``), so it holds across web workers: after ``limit`` failures for a
   user name within ``window`` seconds (or ``4 × limit`` from one client address) further
@@ -96,7 +97,8 @@ def _log(session: Session, *, now: datetime, by: str, action: str, person_id: st
 
 def set_password(session: Session, person_id: str, password: str, *, now: datetime, by: str = "system",
                  lang: str = "vi") -> Account:
-    """Create or replace the login of an existing directory person (re-enables a disabled account)."""
+    """Create or replace the login of an existing directory person (re-enables a disabled
+    account). Replacing a password revokes the person's API tokens and ends their sessions."""
     require_aware(now)
     p = _person(session, person_id, lang)
     if not p.active:
@@ -111,6 +113,9 @@ def set_password(session: Session, person_id: str, password: str, *, now: dateti
         session.add(acc)
     else:
         acc.password_hash, acc.active, acc.password_changed_at = hash_password(pw), True, now
+        # a new password ends every way in made with the old one: sessions (password_changed_at,
+        # checked on each request) and API tokens, which may have leaked with it
+        revoke_api_tokens(session, p.id, now=now)
     session.flush()
     _log(session, now=now, by=by, action="account_created" if created else "password_set", person_id=p.id)
     return acc
