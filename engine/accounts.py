@@ -244,7 +244,7 @@ def purge_login_attempts(session: Session, *, now: datetime, window: int = DEFAU
 
 @cache
 def _login_stmt():  # -> Select (built once)
-    return (actor_select(Account.active, Account.password_changed_at)
+    return (actor_select(Account.active, Account.password_changed_at, Account.session_version)
             .join(Account, Account.person_id == Person.id).where(Person.id == bindparam("person_id")))
 
 
@@ -266,16 +266,25 @@ def _rows(session: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
     return list(session.connection().execute(stmt, params).all())
 
 
-def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime] | None:
-    """The ``Actor`` of an active person with an active account, and the time its password was
-    last set (a session from before then is void), in one statement; None otherwise.
-    What ``engine.lifecycle.load_actor`` gives, for an active account; checked on every web request."""
+def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime, int] | None:
+    """The ``Actor`` of an active person with an active account, the time its password was
+    last set and its session version (a session from before either changed is void), in one
+    statement; None otherwise. What ``engine.lifecycle.load_actor`` gives, for an active
+    account; checked on every web request."""
     if not person_id:
         return None
     rows = _rows(session, _login_stmt(), {"person_id": person_id})
-    if not rows or not rows[0][4] or not rows[0][-2]:
+    if not rows or not rows[0][4] or not rows[0][-3]:
         return None
-    return actor_from_rows(rows), rows[0][-1]
+    return actor_from_rows(rows), rows[0][-2], int(rows[0][-1] or 0)
+
+
+def end_sessions(session: Session, person_id: str) -> None:
+    """Void every web session of ``person_id`` begun so far (a logout): bumps the account's
+    session version, which each request compares with its session's."""
+    session.execute(update(Account).where(Account.person_id == person_id)
+                    .values(session_version=Account.session_version + 1)
+                    .execution_options(synchronize_session=False))
 
 
 # --- one-click links ----------------------------------------------------------------------------

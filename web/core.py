@@ -311,12 +311,12 @@ def load_user(request: Request, s: Session) -> User | None:
     user: User | None = None
     uid = request.session.get("uid")
     if uid:
-        # one statement: an active person with an active account, their unit and groups, and
-        # when the password was last set (checked on every request: a disabled account or a
-        # changed password ends the session at once, in every worker)
+        # one statement: an active person with an active account, their unit and groups, when
+        # the password was last set and the session version (checked on every request: a
+        # disabled account, a changed password or a logout ends the session at once, in every worker)
         found = login_actor(s, uid)
         stamp = found[1].timestamp() if found else None
-        if found is None or request.session.get("pw") != stamp:
+        if found is None or request.session.get("pw") != stamp or request.session.get("sv", 0) != found[2]:
             request.session.pop("uid", None)
         else:
             actor = found[0]

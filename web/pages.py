@@ -70,11 +70,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     with db(request).tx() as s:
         res = check_login(s, username, password, now=now(request), client=client_ip(request),
                           limit=c.login_limit, window=c.login_window)
-        pw_stamp = None
+        pw_stamp = sv = None
         if res.ok:
             from engine.models import Account
 
-            pw_stamp = s.get(Account, res.person_id).password_changed_at.timestamp()
+            acc = s.get(Account, res.person_id)
+            pw_stamp, sv = acc.password_changed_at.timestamp(), acc.session_version
     if res.status == "limited":
         minutes = max(1, (res.retry_after + 59) // 60)
         return render(request, "login.html", {"next": safe_next(next), "error": t(request, "login_limited", minutes=minutes),
@@ -85,7 +86,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
                                               "username": username[:64]}, status=401)
     lang = request.session.get("lang")
     request.session.clear()  # new session: no fixation, fresh CSRF token
-    request.session.update({"uid": res.person_id, "pw": pw_stamp})
+    request.session.update({"uid": res.person_id, "pw": pw_stamp, "sv": sv})
     if lang:
         request.session["lang"] = lang
     return redirect(safe_next(next))
@@ -93,6 +94,15 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 @router.post("/logout", dependencies=CSRF)
 def logout(request: Request) -> Response:
+    from engine.accounts import end_sessions
+
+    if request.session.get("uid"):
+        # server-side end: a copy of this cookie saved before now stops working too (as do the
+        # person's other sessions begun before); only a session still valid may do that
+        with db(request).tx() as s:
+            user = load_user(request, s)
+            if user is not None and not user.via_link:
+                end_sessions(s, user.person_id)
     request.session.clear()
     resp = redirect("/login")
     return resp
