@@ -39,6 +39,7 @@ def web(
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest accepted upload, in MB.")] = 10,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes (uvicorn); 0 = one per CPU core, at most 4.")] = 0,
     cli_bridge: Annotated[bool, typer.Option("--cli-bridge/--no-cli-bridge", help="Let local `steer task …` actions be sent to this server's JSON API (loopback + a token in a 0600 file next to the database).")] = True,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option("--forwarded-allow-ips", help="Comma-separated addresses (or networks) of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; default: none, the client address is the connection's.", metavar="IPS")] = None,
 ) -> None:
     """Run the web app (pages for focal points, the secretariat and the chair; JSON API at /api/v1).
 
@@ -82,13 +83,23 @@ def web(
         # uvicorn re-raises the signal that stopped it: make SIGTERM an exit, so the finally below runs
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, workers=default_workers(workers),
-                        log_level="info", proxy_headers=True)
+            uvicorn.run("web.app:app_from_env", factory=True, log_level="info",
+                        **uvicorn_options(host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips))
         finally:
             if token:
                 from web import serverfile
 
                 serverfile.remove_server_file(url, token)
+
+
+def uvicorn_options(*, host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> dict[str, object]:
+    """uvicorn's settings for ``steer web``. Proxy headers (X-Forwarded-For, which sets the
+    client address the login rate limit counts by) are believed only from the addresses
+    given: uvicorn's own default trusts them from loopback, so anyone able to connect locally
+    could pose as any client."""
+    trusted = ",".join(a.strip() for a in (forwarded_allow_ips or "").split(",") if a.strip())
+    return {"host": host, "port": port, "workers": default_workers(workers),
+            "proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def default_workers(requested: int = 0) -> int:

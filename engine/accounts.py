@@ -7,6 +7,7 @@ argon2 password hash (pwdlib). Everything here runs in the caller's transaction,
 
 - ``add_user`` / ``set_password`` / ``disable``: account management (``steer user …``);
   each change is one "account" event in the audit log (never the password or a token).
+  A password change or a disable revokes the person's API tokens and ends their sessions.
 - ``check_login``: password check with rate limiting kept in the database
   (``login_attempt``), so it holds across web workers: after ``limit`` failures for a
   user name within ``window`` seconds (or ``4 × limit`` from one client address) further
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
@@ -90,7 +91,8 @@ def _log(session: Session, *, now: datetime, by: str, action: str, person_id: st
 
 def set_password(session: Session, person_id: str, password: str, *, now: datetime, by: str = "system",
                  lang: str = "vi") -> Account:
-    """Create or replace the login of an existing directory person (re-enables a disabled account)."""
+    """Create or replace the login of an existing directory person (re-enables a disabled
+    account). Replacing a password revokes the person's API tokens and ends their sessions."""
     require_aware(now)
     p = _person(session, person_id, lang)
     if not p.active:
@@ -104,6 +106,9 @@ def set_password(session: Session, person_id: str, password: str, *, now: dateti
         session.add(acc)
     else:
         acc.password_hash, acc.active, acc.password_changed_at = hash_password(pw), True, now
+        # a new password ends every way in made with the old one: sessions (password_changed_at,
+        # checked on each request) and API tokens, which may have leaked with it
+        revoke_api_tokens(session, p.id, now=now)
     session.flush()
     _log(session, now=now, by=by, action="account_created" if created else "password_set", person_id=p.id)
     return acc
@@ -221,7 +226,7 @@ def purge_login_attempts(session: Session, *, now: datetime, window: int = DEFAU
 
 @cache
 def _login_stmt():  # -> Select (built once)
-    return (actor_select(Account.active, Account.password_changed_at)
+    return (actor_select(Account.active, Account.password_changed_at, Account.session_version)
             .join(Account, Account.person_id == Person.id).where(Person.id == bindparam("person_id")))
 
 
@@ -243,16 +248,56 @@ def _rows(session: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
     return list(session.connection().execute(stmt, params).all())
 
 
-def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime] | None:
-    """The ``Actor`` of an active person with an active account, and the time its password was
-    last set (a session from before then is void), in one statement; None otherwise.
-    What ``engine.lifecycle.load_actor`` gives, for an active account; checked on every web request."""
+def login_actor(session: Session, person_id: str) -> tuple[Actor, datetime, int] | None:
+    """The ``Actor`` of an active person with an active account, the time its password was
+    last set and its session version (a session from before either changed is void), in one
+    statement; None otherwise. What ``engine.lifecycle.load_actor`` gives, for an active
+    account; checked on every web request."""
     if not person_id:
         return None
     rows = _rows(session, _login_stmt(), {"person_id": person_id})
-    if not rows or not rows[0][4] or not rows[0][-2]:
+    if not rows or not rows[0][4] or not rows[0][-3]:
         return None
-    return actor_from_rows(rows), rows[0][-1]
+    return actor_from_rows(rows), rows[0][-2], int(rows[0][-1] or 0)
+
+
+def end_sessions(session: Session, person_id: str) -> None:
+    """Void every web session of ``person_id`` begun so far (a logout): bumps the account's
+    session version, which each request compares with its session's."""
+    session.execute(update(Account).where(Account.person_id == person_id)
+                    .values(session_version=Account.session_version + 1)
+                    .execution_options(synchronize_session=False))
+
+
+# --- one-click links ----------------------------------------------------------------------------
+
+
+@cache
+def _link_person_stmt():  # -> Select (built once)
+    # active in the directory, and no login or a login that is not disabled
+    return (select(Person.id).outerjoin(Account, Account.person_id == Person.id)
+            .where(Person.active.is_(True), or_(Account.person_id.is_(None), Account.active.is_(True))))
+
+
+def link_person_ok(session: Session, person_id: str | None) -> bool:
+    """Whether a one-click link may act as ``person_id``: the person is active in the
+    directory and, when they have a login, it is not disabled (``steer user disable`` ends
+    their links as it ends their sessions and tokens). Checked on every use of a link."""
+    if not person_id:
+        return False
+    stmt = _link_person_stmt().where(Person.id == bindparam("person_id"))
+    return bool(_rows(session, stmt, {"person_id": person_id}))
+
+
+def link_actor_id(session: Session, unit_code: str, recipient: str | None) -> str | None:
+    """The person a link acts as: its named recipient, else the unit's first focal point —
+    only someone ``link_person_ok`` allows; None when nobody may."""
+    if recipient:
+        return recipient if link_person_ok(session, recipient) else None
+    stmt = (_link_person_stmt().join(Unit, Unit.id == Person.unit_id)
+            .where(Unit.code == bindparam("unit_code"), Person.role == "focal_point").order_by(Person.id).limit(1))
+    rows = _rows(session, stmt, {"unit_code": unit_code})
+    return rows[0][0] if rows else None
 
 
 # --- API tokens ----------------------------------------------------------------------------------

@@ -568,6 +568,9 @@ class Account(Base):
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Bumped by a logout: a web session remembers the value it began with and is void once
+    # it differs (sessions live in a signed cookie; this is their server-side end).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginAttempt(Base):

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from engine.escalation import STATE_ORDER, Digest
 from engine.i18n import has, norm_lang, tr
 from engine.states import status_label
+from notifications.quoting import one_line, quoted
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -49,6 +50,8 @@ def _env() -> Environment:
                       lstrip_blocks=True, keep_trailing_newline=False, undefined=StrictUndefined)
     env.filters["d"] = lambda v: v.strftime("%d/%m/%Y") if isinstance(v, date) else ("—" if v is None else str(v))
     env.filters["dt"] = _local_dt
+    env.filters["one_line"] = one_line  # text from people and files: one line, no live links
+    env.filters["quoted"] = quoted  # ... and in «…» (notes, reasons)
     return env
 
 

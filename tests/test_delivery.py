@@ -80,7 +80,7 @@ def test_one_digest_per_recipient_worst_first_in_vietnamese_and_a_second_run_sen
         assert order == sorted(order), "worst (most days overdue) first"
         assert "Thời hạn: 30/05/2025 · quá hạn 7 ngày (5 ngày làm việc)" in body
         assert "Đơn vị chủ trì: Sở Nội vụ" in body and "Rà soát thủ tục hành chính" in body
-        assert "Tiến độ gần nhất: Đã hoàn thành dự thảo, đang lấy ý kiến (04/06/2025 15:00)" in body
+        assert "Tiến độ gần nhất: «Đã hoàn thành dự thảo, đang lấy ý kiến» (04/06/2025 15:00)" in body  # quoted user text (issue 22)
         assert "Thời hạn: 13/06/2025 · còn 5 ngày làm việc" in body
         with transaction(engine) as s:
             first = item_of(s, "KH-TEST", "2").id
@@ -170,7 +170,7 @@ def test_english_digest_when_the_committee_language_is_english(engine, smtp):
     m = smtp.to("snv@lamson.example")[0]
     assert m.subject == "3 overdue tasks, 1 task due soon — Sở Nội vụ"
     assert "Deadline: 30/05/2025 · 7 day(s) overdue (5 working days)" in m.body
-    assert "Latest progress: Đã hoàn thành dự thảo" in m.body
+    assert "Latest progress: «Đã hoàn thành dự thảo" in m.body
 
 
 SECRET_URLS = [

@@ -148,7 +148,10 @@ def test_password_change_and_disable_end_sessions_and_tokens(world):  # type: ig
         accounts.set_password(s, "skhcn_focal", "a-new-password", now=NOW + timedelta(seconds=1))
     assert client.get("/items").status_code == 303  # old session ended
     client, _ = login(world.app, "skhcn_focal", "a-new-password")
-    api = {"Authorization": f"Bearer {world.tokens['skhcn_focal']}"}
+    # the password change revoked the old token (issue 22, finding 6); a new one works until the disable
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['skhcn_focal']}"}).status_code == 401
+    with transaction(eng) as s:
+        api = {"Authorization": f"Bearer {accounts.issue_api_token(s, 'skhcn_focal', now=NOW + timedelta(seconds=2))}"}
     assert client.get("/api/v1/me", headers=api).status_code == 200
     with transaction(eng) as s:
         accounts.disable(s, "skhcn_focal", now=NOW)

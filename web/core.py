@@ -27,6 +27,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.accounts import link_person_ok
 from engine.actors import Actor
 from engine.states import role_label, status_label
 from engine.i18n import has, pick_lang, tr
@@ -310,12 +311,12 @@ def load_user(request: Request, s: Session) -> User | None:
     user: User | None = None
     uid = request.session.get("uid")
     if uid:
-        # one statement: an active person with an active account, their unit and groups, and
-        # when the password was last set (checked on every request: a disabled account or a
-        # changed password ends the session at once, in every worker)
+        # one statement: an active person with an active account, their unit and groups, when
+        # the password was last set and the session version (checked on every request: a
+        # disabled account, a changed password or a logout ends the session at once, in every worker)
         found = login_actor(s, uid)
         stamp = found[1].timestamp() if found else None
-        if found is None or request.session.get("pw") != stamp:
+        if found is None or request.session.get("pw") != stamp or request.session.get("sv", 0) != found[2]:
             request.session.pop("uid", None)
         else:
             actor = found[0]
@@ -323,7 +324,8 @@ def load_user(request: Request, s: Session) -> User | None:
     if user is None:
         link = request.session.get("link")
         if link and link.get("e", 0) >= now(request).timestamp():
-            u = _user_from_person(s, link["a"], lang_of(request))
+            # the person must still be allowed to act through links (active, login not disabled)
+            u = _user_from_person(s, link["a"], lang_of(request)) if link_person_ok(s, link["a"]) else None
             if u is not None:
                 u.link_item, u.link_unit = int(link["i"]), str(link["u"])
                 user = u

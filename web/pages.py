@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine.accounts import link_actor_id
 from engine.actors import person_name
 from engine.days import fmt_local
 from engine.permissions import allowed_actions, pending_extension
@@ -75,11 +76,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     with db(request).tx() as s:
         res = check_login(s, username, password, now=now(request), client=client_ip(request),
                           limit=c.login_limit, window=c.login_window)
-        pw_stamp = None
+        pw_stamp = sv = None
         if res.ok:
             from engine.models import Account
 
-            pw_stamp = s.get(Account, res.person_id).password_changed_at.timestamp()
+            acc = s.get(Account, res.person_id)
+            pw_stamp, sv = acc.password_changed_at.timestamp(), acc.session_version
     if res.status == "limited":
         minutes = max(1, (res.retry_after + 59) // 60)
         return render(request, "login.html", {"next": safe_next(next), "error": t(request, "login_limited", minutes=minutes),
@@ -90,7 +92,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
                                               "username": username[:64]}, status=401)
     lang = request.session.get("lang")
     request.session.clear()  # new session: no fixation, fresh CSRF token
-    request.session.update({"uid": res.person_id, "pw": pw_stamp})
+    request.session.update({"uid": res.person_id, "pw": pw_stamp, "sv": sv})
     if lang:
         request.session["lang"] = lang
     return redirect(safe_next(next))
@@ -98,6 +100,15 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 @router.post("/logout", dependencies=CSRF)
 def logout(request: Request) -> Response:
+    from engine.accounts import end_sessions
+
+    if request.session.get("uid"):
+        # server-side end: a copy of this cookie saved before now stops working too (as do the
+        # person's other sessions begun before); only a session still valid may do that
+        with db(request).tx() as s:
+            user = load_user(request, s)
+            if user is not None and not user.via_link:
+                end_sessions(s, user.person_id)
     request.session.clear()
     resp = redirect("/login")
     return resp
@@ -609,15 +620,9 @@ def _read_link(request: Request, token: str):  # -> LinkClaims
 
 
 def _link_actor(s: Session, claims) -> str | None:  # type: ignore[no-untyped-def]
-    """The person a link acts as: its named recipient, else the unit's focal point."""
-    if claims.recipient:
-        p = s.get(Person, claims.recipient)
-        return p.id if p is not None and p.active else None
-    unit = s.execute(select(Unit).where(Unit.code == claims.unit_code)).scalar_one_or_none()
-    if unit is None:
-        return None
-    return s.execute(select(Person.id).where(Person.unit_id == unit.id, Person.role == "focal_point",
-                                             Person.active.is_(True)).order_by(Person.id).limit(1)).scalar_one_or_none()
+    """The person a link acts as: its named recipient, else the unit's focal point (active,
+    with no disabled login: engine.accounts.link_actor_id)."""
+    return link_actor_id(s, claims.unit_code, claims.recipient)
 
 
 def _link_item(s: Session, request: Request, claims) -> tuple[WorkItem, str]:  # type: ignore[no-untyped-def]

@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.audit import append_events
 from engine.clock import local_date, local_datetime
 from engine.db import transaction
 from engine.directory_store import current_directory, ensure_units, people_index
+from engine.errors import Conflict
+from engine.i18n import tr
 from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
 from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanSpec
@@ -112,11 +115,13 @@ class _DryRun(Exception):
 
 def load_plan_spec(engine: Engine, spec: PlanSpec, *, now: datetime, code: str | None = None,
                    actor: str = "secretariat", dry_run: bool = False, lang: str = "vi") -> LoadResult:
+    plan_code = code
     try:
         with transaction(engine) as session:
             vp = validate_plan(spec, current_directory(session), code=code, people=people_index(session), lang=lang)
             if not vp.ok:
                 raise PlanValidationError(vp, lang=lang)
+            plan_code = vp.code
             result = _apply(session, vp, now=now, actor=actor)
             result.dry_run = dry_run
             if dry_run:
@@ -124,6 +129,20 @@ def load_plan_spec(engine: Engine, spec: PlanSpec, *, now: datetime, code: str |
             return result
     except _DryRun as dr:
         return dr.result
+    except IntegrityError as exc:
+        # Two loads of the same new plan (or new unit) at once on PostgreSQL: both saw no row,
+        # the second insert meets the first's committed row (uq_plan_code, uq_unit_code …).
+        # The whole load rolled back; a retry compares against what the other load saved.
+        if not _unique_violation(exc):
+            raise
+        raise Conflict(tr(lang, "sec.plan_load_conflict", code=plan_code or spec.code or "?")) from None
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    return "UNIQUE constraint failed" in str(orig)  # SQLite
 
 
 # --- applying a validated plan ----------------------------------------------------------------
