@@ -51,10 +51,11 @@ def show(
 
         from engine.db import transaction
         from engine.directory_store import current_directory
-        from engine.models import Committee, Person, Unit
+        from engine.models import Person, Unit
+        from engine.txcache import committee_row
 
         with transaction(state().engine()) as session:
-            committee = session.get(Committee, 1)
+            committee = committee_row(session)
             units = {u.code: u for u in session.execute(select(Unit)).scalars()}
             people = session.execute(select(Person).order_by(Person.role, Person.id)).scalars().all()
             directory = current_directory(session)

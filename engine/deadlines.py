@@ -75,6 +75,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from engine.errors import UserError
+from engine.periods import month_end
 from engine.i18n import DEFAULT_LANG, tr
 from engine.workdays import WorkCalendar, default_calendar
 
@@ -213,16 +214,12 @@ def _day(ctx: _Ctx, y: int, m: int, d: int) -> date:
         raise ctx.error(f"ngày {d}/{m}/{y} không tồn tại") from None
 
 
-def _month_end(y: int, m: int) -> date:
-    return date(y, m, monthrange(y, m)[1])
-
-
 def _month_period(y: int, m: int) -> _Period:
-    return _Period(date(y, m, 1), _month_end(y, m), "month")
+    return _Period(date(y, m, 1), month_end(y, m), "month")
 
 
 def _quarter_period(y: int, q: int) -> _Period:
-    return _Period(date(y, 3 * q - 2, 1), _month_end(y, 3 * q), "quarter")
+    return _Period(date(y, 3 * q - 2, 1), month_end(y, 3 * q), "quarter")
 
 
 def _half_period(y: int, h: int) -> _Period:

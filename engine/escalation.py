@@ -74,7 +74,6 @@ from engine.clock import DEFAULT_TZ, local_date, local_datetime, require_aware
 from engine.errors import PermissionDenied, UserError
 from engine.lifecycle import append_item_event
 from engine.models import (
-    Committee,
     DetectionRun,
     EscalationAck,
     Event,
@@ -99,6 +98,7 @@ from engine.policy import (
 from engine.permissions import can_see
 from engine.refs import item_ref, item_refs
 from engine.states import OPEN_STATES
+from engine.txcache import committee_row
 from engine.workdays import WorkCalendar
 
 # Items the lead unit still has to act on: the levels and the weekly digest apply to these.
@@ -146,7 +146,7 @@ class Context:
 
 def committee(session: Session) -> tuple[str, dict[str, Any], str]:
     """(timezone, settings, display name) of the committee (defaults without a row)."""
-    c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    c = committee_row(session)
     if c is None:
         return DEFAULT_TZ, {}, "Ban Chỉ đạo"
     return c.timezone or DEFAULT_TZ, dict(c.settings or {}), c.short_name or c.name

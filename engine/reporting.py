@@ -71,7 +71,6 @@ from __future__ import annotations
 import gc
 import re
 from bisect import bisect_left
-from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -90,7 +89,9 @@ from engine.clock import DEFAULT_TZ, end_of_local_day, local_date, local_datetim
 from engine.errors import UserError
 from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
+from engine.periods import add_months, month_end, read_period
 from engine.timeliness import completion_of
+from engine.txcache import committee_row, committee_settings
 
 SCHEMA = "steer.report/1"
 KINDS: dict[str, int] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
@@ -162,15 +163,6 @@ def check_as_of(as_of: date, *, lang: str = "vi") -> date:
     return as_of
 
 
-def _month_end(y: int, m: int) -> date:
-    return date(y, m, monthrange(y, m)[1])
-
-
-def _add_months(y: int, m: int, delta: int) -> tuple[int, int]:
-    idx = y * 12 + (m - 1) + delta
-    return idx // 12, idx % 12 + 1
-
-
 def make_period(kind: str, year: int, number: int = 1, *, cutoff_day: int | None = None) -> ReportPeriod:
     """The period ``number`` of ``year`` (month 1-12, quarter 1-4, half 1-2; 1 for a year)."""
     kind = normalise_kind(kind)
@@ -182,22 +174,15 @@ def make_period(kind: str, year: int, number: int = 1, *, cutoff_day: int | None
     last = number * span
     first = last - span + 1
     if cutoff_day is None:
-        start, end = date(year, first, 1), _month_end(year, last)
+        start, end = date(year, first, 1), month_end(year, last)
     else:
-        py, pm = _add_months(year, first, -1)
+        py, pm = add_months(year, first, -1)
         start, end = date(py, pm, cutoff_day + 1), date(year, last, cutoff_day)
     return ReportPeriod(kind, year, number, start, end, cutoff_day)
 
 
-_PERIOD_FORMS: tuple[tuple[re.Pattern[str], str, bool], ...] = (
-    (re.compile(r"(\d{4})-(\d{1,2})"), "monthly", False),
-    (re.compile(r"(\d{1,2})\s*/\s*(\d{4})"), "monthly", True),
-    (re.compile(r"(\d{4})\s*-\s*q([1-4])", re.I), "quarterly", False),
-    (re.compile(r"q([1-4])\s*[/-]\s*(\d{4})", re.I), "quarterly", True),
-    (re.compile(r"(\d{4})\s*-\s*h([12])", re.I), "semiannual", False),
-    (re.compile(r"h([12])\s*[/-]\s*(\d{4})", re.I), "semiannual", True),
-    (re.compile(r"(\d{4})"), "annual", False),
-)
+# engine.periods' kinds -> report kinds
+_REPORT_KIND = {"month": "monthly", "quarter": "quarterly", "half": "semiannual", "year": "annual"}
 
 
 def parse_period(text: str, *, kind: str | None = None, cutoff_day: int | None = None,
@@ -207,24 +192,18 @@ def parse_period(text: str, *, kind: str | None = None, cutoff_day: int | None =
     With ``kind`` the text must be of that kind ("2025-Q2" for a monthly report is an error)."""
     s = (text or "").strip()
     want = normalise_kind(kind, lang=lang) if kind else None
-    for rx, k, swapped in _PERIOD_FORMS:
-        m = rx.fullmatch(s)
-        if not m:
-            continue
-        if k == "annual":
-            y, n = int(m.group(1)), 1
-        else:
-            a, b = int(m.group(1)), int(m.group(2))
-            y, n = (b, a) if swapped else (a, b)
-        if not 2000 <= y <= 2100:
-            raise UserError(tr(lang, "rep.period_year_outside_2000_2100", s=s, y=y))
-        if k == "monthly" and not 1 <= n <= 12:
-            raise UserError(tr(lang, "rep.period_there_no_month", s=s, n=n))
-        if want and k != want:
-            raise UserError(tr(lang, "rep.period_not_of_kind", s=s, kind=tr(lang, f"rep.kind_word.{want}"),
-                               example=_example(want)))
-        return make_period(k, y, n, cutoff_day=cutoff_day)
-    raise UserError(tr(lang, "rep.invalid_period", s=s))
+    found = read_period(s)
+    if found is None:
+        raise UserError(tr(lang, "rep.invalid_period", s=s))
+    k, y, n = _REPORT_KIND[found[0]], found[1], found[2]
+    if not 2000 <= y <= 2100:
+        raise UserError(tr(lang, "rep.period_year_outside_2000_2100", s=s, y=y))
+    if k == "monthly" and not 1 <= n <= 12:
+        raise UserError(tr(lang, "rep.period_there_no_month", s=s, n=n))
+    if want and k != want:
+        raise UserError(tr(lang, "rep.period_not_of_kind", s=s, kind=tr(lang, f"rep.kind_word.{want}"),
+                           example=_example(want)))
+    return make_period(k, y, n, cutoff_day=cutoff_day)
 
 
 def _example(kind: str) -> str:
@@ -240,7 +219,7 @@ def period_for(kind: str, day: date, *, cutoff_day: int | None = None) -> Report
 
 def previous_period(p: ReportPeriod) -> ReportPeriod:
     span = KINDS[p.kind]
-    y, m = _add_months(p.year, p.number * span, -span)
+    y, m = add_months(p.year, p.number * span, -span)
     return make_period(p.kind, y, m // span, cutoff_day=p.cutoff_day)
 
 
@@ -363,7 +342,7 @@ def load_rules_file(path: str | Path, *, lang: str = "vi") -> StatusRules:
 
 
 def committee_rules(session: Session, *, lang: str = "vi") -> StatusRules:
-    c = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    c = committee_row(session)
     raw = (c.settings or {}).get("status_rules") if c is not None else None
     return parse_rules(raw, source="Committee.settings.status_rules", lang=lang)
 
@@ -427,7 +406,7 @@ def _plan_for(session: Session, plan_code: str | None, lang: str) -> Plan:
 
 
 def _load(session: Session, plan: Plan, cut: datetime) -> _Loaded:
-    committee = session.execute(select(Committee).order_by(Committee.id).limit(1)).scalar_one_or_none()
+    committee = committee_row(session)
     tz = (committee.timezone if committee is not None else None) or DEFAULT_TZ
     settings = dict(committee.settings or {}) if committee is not None else {}
     settings.update(plan.settings or {})
@@ -925,11 +904,11 @@ def _timeline(session: Session, ld: _Loaded, universe: set[int], due_at: Mapping
     points: list[date] = []
     y, m = start.year, start.month
     while True:
-        end = _month_end(y, m)
+        end = month_end(y, m)
         if end >= w.as_of:
             break
         points.append(end)
-        y, m = _add_months(y, m, 1)
+        y, m = add_months(y, m, 1)
     points = points[-35:] + [w.as_of]
     # a completion on local day d counts at the first point >= d, i.e. at the first point whose
     # end (the instant the report cuts at) is >= the completing instant: the statement says which
@@ -1034,7 +1013,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     if as_of < p.start:
         raise UserError(tr(lang, "rep.as_of_before_period", as_of=as_of, period=period_label(p, lang), start=p.start))
     rules = rules or committee_rules(session, lang=lang)
-    tz = session.execute(select(Committee.timezone).order_by(Committee.id).limit(1)).scalar_one_or_none() or DEFAULT_TZ
+    tz, _ = committee_settings(session)
     due_soon_days = rules.yellow_due_within_days if rules.yellow_due_within_days is not None else 7
     w = _window(p, as_of, tz, due_soon_days)
     pp = previous_period(p)

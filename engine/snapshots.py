@@ -22,6 +22,7 @@ from engine.db import id_fits
 from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import Plan, ReportSnapshot
+from engine.txcache import committee_settings
 
 
 def checksum(data: Mapping[str, Any]) -> str:
@@ -76,10 +77,7 @@ def list_snapshots(session: Session, *, plan_code: str | None = None, limit: int
     stmt = stmt.order_by(ReportSnapshot.id.desc())
     if limit:
         stmt = stmt.limit(limit)
-    from engine.clock import DEFAULT_TZ
-    from engine.models import Committee
-
-    tz = session.execute(select(Committee.timezone).order_by(Committee.id).limit(1)).scalar_one_or_none() or DEFAULT_TZ
+    tz, _ = committee_settings(session)
     out = []
     for row, code in session.execute(stmt).all():
         summary = (row.data or {}).get("summary", {})

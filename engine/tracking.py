@@ -34,6 +34,7 @@ from engine.audit import append_events
 from engine.clock import local_date, require_aware
 from engine.models import Event, Plan, Task, WorkItem
 from engine.timeliness import DEFAULT_DUE_SOON_DAYS, classify
+from engine.txcache import committee_settings
 
 SYSTEM_ACTOR = "system"
 EVENT_KIND = "timeliness"
@@ -58,12 +59,6 @@ class TrackResult:
     by_transition: dict[str, int] = field(default_factory=dict)  # "overdue→completed_late": n
     changes: list[Flip] = field(default_factory=list)
     dry_run: bool = False
-
-
-def _committee(session: Session) -> tuple[str, dict[str, Any]]:
-    from engine.txcache import committee_settings
-
-    return committee_settings(session)
 
 
 def _due_soon_groups(session: Session, default: int) -> list[tuple[int, list[int] | None]]:
@@ -92,7 +87,7 @@ def timeliness_case(today: date, due_soon_days: int) -> Any:
 def compute_flips(session: Session, *, now: datetime) -> tuple[date, list[Flip]]:
     """Every item whose timeliness at ``now`` differs from the stored one (nothing written)."""
     require_aware(now)
-    tz, settings = _committee(session)
+    tz, settings = committee_settings(session)
     today = local_date(now, tz)
     default_days = int(settings.get("due_soon_days", DEFAULT_DUE_SOON_DAYS))
     flips: list[Flip] = []

@@ -42,7 +42,8 @@ def _forget_task_facts(session: Session, _ctx: Any) -> None:
             del facts[key]
 
 
-def _committee(session: Session) -> Committee | None:
+def committee_row(session: Session) -> Committee | None:
+    """The committee row (the first; an instance serves one committee), read once per transaction."""
     facts = tx_facts(session)
     cid = facts.get("committee")
     if cid is not None:
@@ -57,7 +58,7 @@ def _committee(session: Session) -> Committee | None:
 
 def committee_settings(session: Session, plan_id: int | None = None) -> tuple[str, dict[str, Any]]:
     """(timezone, settings): the committee row's (default Asia/Ho_Chi_Minh), plan overrides on top."""
-    c = _committee(session)
+    c = committee_row(session)
     tz = (c.timezone if c is not None else None) or DEFAULT_TZ
     settings: dict[str, Any] = dict(c.settings or {}) if c is not None else {}
     if plan_id is not None:

@@ -186,11 +186,9 @@ def quarterly_report(plan: str | None = None, period: str | None = None, as_of: 
 
 
 def committee_timezone(db_url: str | None = None) -> str:
-    from sqlalchemy import select
-
     from engine.clock import DEFAULT_TZ
     from engine.db import transaction
-    from engine.models import Committee
+    from engine.txcache import committee_settings
 
     try:
         eng = _engine(db_url)
@@ -198,7 +196,7 @@ def committee_timezone(db_url: str | None = None) -> str:
         return DEFAULT_TZ
     try:
         with transaction(eng) as s:
-            tz = s.execute(select(Committee.timezone).order_by(Committee.id).limit(1)).scalar_one_or_none()
+            tz, _ = committee_settings(s)
     finally:
         eng.dispose()
     return tz or DEFAULT_TZ
