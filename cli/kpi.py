@@ -242,7 +242,7 @@ def generate(
         from engine.recurrence import generate_occurrences_report
 
         with transaction(state().engine()) as s:
-            r = generate_occurrences_report(s, now=now_arg(now), horizon_days=horizon, actor=actor)
+            r = generate_occurrences_report(s, now=now_arg(now), horizon_days=horizon, actor=actor, lang=state().lang)
         if r.created:
             per_plan = ", ".join(f"{k}: {v}" for k, v in r.by_plan.items())
             console.print(msg("cli.created_new_recurring_work_items", created=r.created, until=r.until, per_plan=per_plan), markup=False, emoji=False)
