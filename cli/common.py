@@ -11,7 +11,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -40,18 +39,17 @@ class State:
     db: str | None = None
     lang: str = "vi"
     _engine: Any = None
-    _owned: bool = False  # the engine was made for this invocation (not taken from engine_cache)
 
     def use_db(self, db: str | None, engine: Any = None) -> None:
         """Switch to ``db`` (a command's own ``--db``), optionally with an engine already made for it."""
         self.close()
-        self.db, self._engine, self._owned = db, engine, engine is not None
+        self.db, self._engine = db, engine
 
     def close(self) -> None:
-        """Release the engine this invocation made (its pooled connections); a shared one stays."""
-        if self._engine is not None and self._owned:
+        """Release the engine this invocation made (its pooled connections)."""
+        if self._engine is not None:
             self._engine.dispose()
-        self._engine, self._owned = None, False
+        self._engine = None
 
     def engine(self, *, check_schema: bool = True):  # -> sqlalchemy.Engine
         if self._engine is None:
@@ -60,10 +58,6 @@ class State:
             from engine.db import database_url, ensure_schema, make_engine
 
             url = database_url(self.db)
-            cache = _ENGINE_CACHE.get()
-            if cache is not None and (url, check_schema) in cache:
-                self._engine = cache[(url, check_schema)]
-                return self._engine
             try:
                 self._engine = make_engine(url)
             except (ArgumentError, NoSuchModuleError, OSError, ValueError) as exc:
@@ -73,27 +67,9 @@ class State:
 
                 detail = " ".join(str(exc).split())[:200]
                 raise UserError(msg("cli.cannot_use_database_url_for", url=redact(url), detail=detail)) from None
-            self._owned = cache is None
             if check_schema:
                 ensure_schema(self._engine)
-            if cache is not None:
-                cache[(url, check_schema)] = self._engine
         return self._engine
-
-
-# A long-lived process running many commands (web/cli_bridge.py) keeps engines (and their
-# connection pools and schema check) across commands instead of building one per command.
-_ENGINE_CACHE: ContextVar[dict[tuple[str, bool], Any] | None] = ContextVar("steer_engine_cache", default=None)
-_SHARED_ENGINES: dict[tuple[str, bool], Any] = {}
-
-
-@contextmanager
-def engine_cache() -> Iterator[None]:
-    token = _ENGINE_CACHE.set(_SHARED_ENGINES)
-    try:
-        yield
-    finally:
-        _ENGINE_CACHE.reset(token)
 
 
 def state() -> State:
@@ -110,32 +86,11 @@ def state() -> State:
     return State()
 
 
-class _CurrentState:
-    """Transitional alias for code not yet moved to ``state()`` (cli/lifecycle.py): every attribute
-    read or write goes to this invocation's State. Holds nothing itself."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(state(), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(state(), name, value)
-
-
-STATE = _CurrentState()
-
-
 def msg(key: str, **fmt: Any) -> str:
     """The catalog's text of ``key`` in this invocation's language (``engine.i18n.tr``)."""
     from engine.i18n import tr
 
     return tr(state().lang, key, **fmt)
-
-
-def vi(vi_text: str, en_text: str) -> str:
-    """Pick the user-facing text for the current language (Vietnamese by default).
-
-    Left only for cli/lifecycle.py until its texts move to the catalog; new code uses ``msg``."""
-    return en_text if state().lang == "en" else vi_text
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

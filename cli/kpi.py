@@ -58,7 +58,7 @@ def load(
         _check_format(fmt, ("text", "json"))
         from engine.indicators import load_indicators
 
-        r = load_indicators(state().engine(), file, now=now_arg(now), plan_code=plan, prefix=prefix, actor=actor)
+        r = load_indicators(state().engine(), file, now=now_arg(now), plan_code=plan, prefix=prefix, actor=actor, lang=state().lang)
         if fmt == "json":
             print_json(r.as_dict())
             return
@@ -91,7 +91,7 @@ def record(
         from engine.indicators import record_measurement
 
         with transaction(state().engine()) as s:
-            r = record_measurement(s, code, period, value, actor=actor, now=now_arg(now), source=source)
+            r = record_measurement(s, code, period, value, actor=actor, now=now_arg(now), source=source, lang=state().lang)
         if fmt == "json":
             print_json(r)
             return
@@ -125,7 +125,7 @@ def list_(
         from engine.indicators import indicator_status
 
         with transaction(state().engine()) as s:
-            rows = indicator_status(s, None, as_of_period=period, plan_code=plan)
+            rows = indicator_status(s, None, as_of_period=period, plan_code=plan, lang=state().lang)
         if fmt == "json":
             print_json(rows)
             return
@@ -184,7 +184,7 @@ def adopt(
 
         with transaction(state().engine()) as s:
             r = register_adoption(s, parent, unit, document=document, issued_on=day, actor=actor, now=now_arg(now),
-                                  child_plan_code=child_plan)
+                                  child_plan_code=child_plan, lang=state().lang)
         what = r["document"] or r["child_plan"]
         if not r["changed"]:
             console.print(msg("cli.was_already_registered_nothing_changed", unit_name=r['unit_name'], unit=r['unit'], what=what), markup=False, emoji=False)
@@ -209,7 +209,7 @@ def adoption(
         exp: Any = expected if expected in ("lead_units", "departments") else \
             [c.strip() for c in expected.split(",") if c.strip()]
         with transaction(state().engine()) as s:
-            d = adoption_status(s, parent, expected=exp)
+            d = adoption_status(s, parent, expected=exp, lang=state().lang)
         if fmt == "json":
             print_json(d)
             return
@@ -242,7 +242,7 @@ def generate(
         from engine.recurrence import generate_occurrences_report
 
         with transaction(state().engine()) as s:
-            r = generate_occurrences_report(s, now=now_arg(now), horizon_days=horizon, actor=actor)
+            r = generate_occurrences_report(s, now=now_arg(now), horizon_days=horizon, actor=actor, lang=state().lang)
         if r.created:
             per_plan = ", ".join(f"{k}: {v}" for k, v in r.by_plan.items())
             console.print(msg("cli.created_new_recurring_work_items", created=r.created, until=r.until, per_plan=per_plan), markup=False, emoji=False)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cli.common import console, handled, msg, now_arg, print_json, state, vi
+from cli.common import console, handled, msg, now_arg, print_json, state
 from engine.safetext import csv_cell, terminal_text
 
 ItemArg = Annotated[str, typer.Argument(help="Item: PLAN/TASK, PLAN/TASK@UNIT, PLAN/TASK#2025-06 or #ID.", metavar="ITEM")]
@@ -175,29 +175,31 @@ def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: Vers
 
 # --- show -----------------------------------------------------------------------------------------------
 
-KIND_LABELS: dict[str, tuple[str, str]] = {
-    "timeliness": ("tình hình thời hạn", "timeliness"),
-    "escalation_ack": ("xác nhận đã nhận cảnh báo", "escalation acknowledged"),
-    "note": ("ghi nhận tiến độ", "progress note"),
-    "extension_requested": ("đề nghị gia hạn", "extension requested"),
-    "extension_approved": ("chấp thuận gia hạn", "extension approved"),
-    "extension_rejected": ("không chấp thuận gia hạn", "extension rejected"),
-    "deadline_changed": ("thay đổi thời hạn", "deadline changed"),
+# Event kinds and timeliness values → catalog keys (a value without a key is shown as it is).
+KIND_LABELS: dict[str, str] = {
+    "timeliness": "cli.show_kind_timeliness",
+    "escalation_ack": "cli.show_kind_escalation_ack",
+    "note": "ev_note",
+    "extension_requested": "ev_extension_requested",
+    "extension_approved": "ev_extension_approved",
+    "extension_rejected": "ev_extension_rejected",
+    "deadline_changed": "ev_deadline_changed",
 }
-TIMELINESS_LABELS: dict[str, tuple[str, str]] = {
-    "on_track": ("trong hạn", "on track"), "due_soon": ("sắp đến hạn", "due soon"), "overdue": ("quá hạn", "overdue"),
-    "completed_on_time": ("hoàn thành đúng hạn", "completed on time"),
-    "completed_late": ("hoàn thành trễ hạn", "completed late"), "completed": ("đã hoàn thành", "completed"),
-    "ongoing": ("thường xuyên", "ongoing"), "no_deadline": ("không có thời hạn", "no deadline"),
-    "cancelled": ("đã hủy", "cancelled"),
+TIMELINESS_LABELS: dict[str, str] = {
+    "on_track": "cli.timeliness_on_track", "due_soon": "cli.timeliness_due_soon", "overdue": "counts_overdue",
+    "completed_on_time": "cli.show_completed_on_time", "completed_late": "cli.show_completed_late",
+    "completed": "counts_completed", "ongoing": "cli.timeliness_ongoing", "no_deadline": "cli.show_no_deadline",
+    "cancelled": "cli.show_cancelled",
+}
+EXTENSION_LABELS: dict[str, str] = {
+    "pending": "cli.show_ext_pending", "approved": "cli.show_ext_approved", "rejected": "cli.show_ext_rejected",
 }
 
 
-def _label(table: dict[str, tuple[str, str]], key: str | None) -> str:
+def _label(table: dict[str, str], key: str | None) -> str:
     if key is None:
         return "—"
-    v, e = table.get(key, (key, key))
-    return vi(v, e)
+    return msg(table[key]) if key in table else key
 
 
 def _day(iso: str | None) -> str:
@@ -248,29 +250,29 @@ def _print_detail(d: dict[str, Any]) -> None:
 
     lang = _lang()
     out = [f"{d['ref']} — {d['title']}"]
-    out.append(f"{vi('Đơn vị chủ trì', 'Lead unit')}: {d['unit_name']} ({d['unit']})"
-               + (f"   {vi('Kỳ', 'Occurrence')}: {d['occurrence']}" if d["occurrence"] else "")
-               + f"   {vi('Mã phần việc', 'Item id')}: #{d['id']}")
-    out.append(f"{vi('Trạng thái', 'Status')}: {status_label(d['status'], lang)}   {vi('Phiên bản', 'Version')}: {d['version']}"
-               + (f"   {vi('Hoàn thành', 'Completion')}: {vi('đúng hạn', 'on time') if d['completion'] == 'on_time' else vi('trễ hạn', 'late') if d['completion'] == 'late' else d['completion']}"
+    out.append(f"{msg('lead_unit')}: {d['unit_name']} ({d['unit']})"
+               + (f"   {msg('cli.show_occurrence')}: {d['occurrence']}" if d["occurrence"] else "")
+               + f"   {msg('cli.show_item_id')}: #{d['id']}")
+    out.append(f"{msg('col_status')}: {status_label(d['status'], lang)}   {msg('version')}: {d['version']}"
+               + (f"   {msg('cli.show_completion')}: {msg('render.completion.on_time') if d['completion'] == 'on_time' else msg('render.completion.late') if d['completion'] == 'late' else d['completion']}"
                   if d["completion"] else ""))
     deadline = _day(d["deadline"]) if d["deadline"] else (d["deadline_text"] or "—")
     if d["original_deadline"] and d["original_deadline"] != d["deadline"]:
-        deadline += vi(f" (ban đầu {_day(d['original_deadline'])})", f" (originally {_day(d['original_deadline'])})")
-    out.append(f"{vi('Thời hạn', 'Deadline')}: {deadline}   {vi('Tình hình', 'Timeliness')}: {_label(TIMELINESS_LABELS, d['timeliness'])}")
+        deadline += msg('cli.show_originally', day=_day(d['original_deadline']))
+    out.append(f"{msg('col_deadline')}: {deadline}   {msg('cli.show_timeliness')}: {_label(TIMELINESS_LABELS, d['timeliness'])}")
     if d["deliverable"]:
-        out.append(f"{vi('Sản phẩm', 'Deliverable')}: {d['deliverable']}")
+        out.append(f"{msg('deliverable')}: {d['deliverable']}")
     if d["blocked_reason"]:
-        out.append(f"{vi('Vướng mắc', 'Blocked by')}: {d['blocked_reason']}")
+        out.append(f"{msg('cli.show_blocked_by')}: {d['blocked_reason']}")
     if d["depends_on"]:
-        waiting = ", ".join(d["waiting_for"]) or vi("không", "none")
-        out.append(f"{vi('Nhiệm vụ tiên quyết', 'Depends on')}: {', '.join(d['depends_on'])} ({vi('đang chờ', 'waiting for')}: {waiting})")
+        waiting = ", ".join(d["waiting_for"]) or msg('cli.show_none')
+        out.append(f"{msg('cli.show_depends_on')}: {', '.join(d['depends_on'])} ({msg('cli.show_waiting_for')}: {waiting})")
     if d["vice_chair"]:
-        out.append(f"{vi('Phó Trưởng ban phụ trách', 'Vice-chair in charge')}: {d['vice_chair_name'] or d['vice_chair']}")
+        out.append(f"{msg('vice_chair')}: {d['vice_chair_name'] or d['vice_chair']}")
     acts = ", ".join(ACTION_COMMANDS[a] for a in d["allowed_actions"]) or "—"
-    out.append(f"{vi('Thao tác được phép', 'Allowed actions')}: {acts}")
+    out.append(f"{msg('cli.show_allowed_actions')}: {acts}")
     out.append("")
-    out.append(vi(f"Lịch sử ({len(d['events'])} sự kiện, giờ {d['timezone']}):", f"History ({len(d['events'])} events, {d['timezone']} time):"))
+    out.append(msg('cli.show_history', events=len(d['events']), timezone=d['timezone']))
     for e in d["events"]:
         who = f"{e['actor_name']} ({e['actor']})" if e["actor_name"] != e["actor"] else e["actor"]
         if e["kind"] == "status":
@@ -285,26 +287,25 @@ def _print_detail(d: dict[str, Any]) -> None:
             line += f"  {e['percent']:g}%"
         out.append(line)
         if e["note"]:
-            out.append(f"      {vi('ghi chú', 'note')}: {e['note']}")
+            out.append(f"      {msg('cli.show_note')}: {e['note']}")
         if e["evidence"]:
-            out.append(f"      {vi('bằng chứng', 'evidence')}: {e['evidence']}")
+            out.append(f"      {msg('cli.show_evidence')}: {e['evidence']}")
         if e["kind"].startswith("extension") or e["kind"] == "deadline_changed":
-            out.append(f"      {vi('thời hạn', 'deadline')}: {_day(e['deadline_before'])} → {_day(e['deadline_after'])}")
+            out.append(f"      {msg('cli.show_deadline')}: {_day(e['deadline_before'])} → {_day(e['deadline_after'])}")
         if e["data"].get("override"):
-            out.append(f"      {vi('cho phép làm trước', 'dependency override')}: {e['data']['override']}")
+            out.append(f"      {msg('cli.show_override')}: {e['data']['override']}")
     if d["extension_requests"]:
         out.append("")
-        out.append(vi("Đề nghị gia hạn:", "Extension requests:"))
-        states = {"pending": ("đang chờ", "pending"), "approved": ("đã chấp thuận", "approved"), "rejected": ("không chấp thuận", "rejected")}
+        out.append(msg('cli.show_extension_requests'))
         for r in d["extension_requests"]:
             line = (f"  {r['requested_at_local']}  {r['requested_by_name']}: {_day(r['previous_deadline'])} → {_day(r['until'])}"
-                    f"  [{_label(states, r['status'])}]")
+                    f"  [{_label(EXTENSION_LABELS, r['status'])}]")
             if r["decided_by"]:
                 line += f" {r['decided_by_name']} {r['decided_at_local']}"
             out.append(line)
-            out.append(f"      {vi('lý do', 'reason')}: {r['reason']}")
+            out.append(f"      {msg('cli.show_reason')}: {r['reason']}")
             if r["decision_note"]:
-                out.append(f"      {vi('ý kiến', 'decision')}: {r['decision_note']}")
+                out.append(f"      {msg('cli.show_decision')}: {r['decision_note']}")
     console.print(terminal_text("\n".join(out)), markup=False)
 
 
@@ -316,7 +317,7 @@ ITEM_STATUSES = ("not_started", "in_progress", "submitted", "blocked", "complete
 def _parse_days(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+)\s*(d|ngày|days?)?\s*", text or "", flags=re.IGNORECASE)
     if not m:
-        raise typer.BadParameter(vi(f"«{text}» không hợp lệ; viết số ngày, ví dụ 7d", f"«{text}» is invalid; give days, e.g. 7d"))
+        raise typer.BadParameter(msg('cli.list_bad_days', text=text))
     return int(m.group(1))
 
 
@@ -325,8 +326,7 @@ def list_items(plan: str | None, unit: str | None, status: str | None, fmt: str,
     """Work items visible to ``as_`` and/or due within N days (``steer task list --as/--due-within``)."""
     with handled():
         if status and status not in ITEM_STATUSES:
-            raise typer.BadParameter(vi(f"trạng thái «{status}» không hợp lệ; chọn: {', '.join(ITEM_STATUSES)}",
-                                        f"unknown status «{status}»; choose: {', '.join(ITEM_STATUSES)}"))
+            raise typer.BadParameter(msg('cli.list_bad_status', status=status, choices=", ".join(ITEM_STATUSES)))
         days = _parse_days(due_within) if due_within is not None else None
         from engine.actors import load_actor
         from engine.clock import local_date
@@ -361,13 +361,12 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
     # plain aligned lines: references and dates are never truncated, long titles wrap
     table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", _day(r["deadline"]),
               status_label(r["status"], _lang()), _label(TIMELINESS_LABELS, r["timeliness"]), r["title"]) for r in rows]
-    head = (vi("Phần việc", "Item"), vi("Thời hạn", "Deadline"), vi("Trạng thái", "Status"),
-            vi("Tình hình", "Timeliness"), vi("Nhiệm vụ", "Task"))
+    head = (msg('cli.item'), msg('col_deadline'), msg('col_status'), msg('cli.show_timeliness'), msg('col_task'))
     widths = [max(len(x[i]) for x in [head, *table]) for i in range(4)]
     for line in [head, *table]:
         console.print(terminal_text("  ".join(v.ljust(widths[i]) for i, v in enumerate(line[:4])) + "  " + line[4]),
                       markup=False)
-    console.print(vi(f"{len(rows)} phần việc", f"{len(rows)} work items"))
+    console.print(msg('cli.list_count', n=len(rows)))
 
 
 def register(app: typer.Typer) -> None:

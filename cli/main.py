@@ -25,7 +25,9 @@ def _root(
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default STEER_DATABASE_URL or sqlite:///steer.db).", metavar="URL")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of messages: vi (default) or en. Env: STEER_LANG.")] = lang_default(),
 ) -> None:
-    run = State(db=db, lang="en" if lang.lower().startswith("en") else "vi")
+    from engine.i18n import norm_lang  # here, not at the top: `steer --help` does not load the catalog
+
+    run = State(db=db, lang=norm_lang(lang))
     ctx.obj = run
     ctx.call_on_close(run.close)
 

@@ -132,7 +132,7 @@ def show(
         from engine.queries import plan_detail
 
         with transaction(state().engine()) as s:
-            d = plan_detail(s, code)
+            d = plan_detail(s, code, lang=state().lang)
         if fmt == "json":
             print_json(d)
             return

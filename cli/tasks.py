@@ -44,7 +44,7 @@ def list_(
         from engine.queries import list_tasks
 
         with transaction(state().engine()) as s:
-            rows = list_tasks(s, plan=plan, unit=unit, status=status)
+            rows = list_tasks(s, plan=plan, unit=unit, status=status, lang=state().lang)
         if fmt == "json":
             print_json(rows)
         elif fmt == "csv":

@@ -23,33 +23,34 @@ from sqlalchemy.orm import Session
 
 from engine.audit import append_event
 from engine.errors import UserError
+from engine.i18n import tr
 from engine.models import Plan, PlanAdoption, Task, TaskUnit, Unit
 
 Expected = Literal["lead_units", "departments"] | list[str]
 
 
-def _plan(session: Session, code: str, what: str = "kế hoạch") -> Plan:
+def _plan(session: Session, code: str, missing: str = "query.no_plan", *, lang: str = "vi") -> Plan:
     plan = session.execute(select(Plan).where(Plan.code == code.strip())).scalar_one_or_none()
     if plan is not None:
         return plan
     codes = list(session.execute(select(Plan.code)).scalars())
     close = difflib.get_close_matches(code.strip(), codes, n=3, cutoff=0.5)
     if close:
-        hint = f" Có phải: {', '.join(close)}?"
+        hint = tr(lang, "query.did_you_mean", codes=", ".join(close))
     elif codes:
-        hint = f" Các kế hoạch đã nạp: {', '.join(sorted(codes)[:10])}."
+        hint = tr(lang, "query.plans_loaded", codes=", ".join(sorted(codes)[:10]))
     else:
-        hint = " Chưa có kế hoạch nào được nạp."
-    raise UserError(f"Không có {what} mã «{code}».{hint}")
+        hint = tr(lang, "query.no_plans_loaded")
+    raise UserError(tr(lang, missing, code=code, hint=hint))
 
 
-def resolve_unit(session: Session, ref: str, *, now: datetime) -> Unit:
+def resolve_unit(session: Session, ref: str, *, now: datetime, lang: str = "vi") -> Unit:
     """A unit row for a code, name or alias (a standard unit is materialised on first use)."""
     from engine.directory_store import current_directory, ensure_units
 
     text = (ref or "").strip()
     if not text:
-        raise UserError("Thiếu cơ quan, đơn vị (mã hoặc tên).")
+        raise UserError(tr(lang, "adopt.unit_missing"))
     row = session.execute(select(Unit).where(Unit.code == text)).scalar_one_or_none()
     if row is not None:
         return row
@@ -58,8 +59,8 @@ def resolve_unit(session: Session, ref: str, *, now: datetime) -> Unit:
     if entry is None:
         known = list(directory.units)
         close = difflib.get_close_matches(text.upper(), known, n=4, cutoff=0.6)
-        hint = f" Có phải: {', '.join(close)}?" if close else " Xem danh mục bằng «steer directory list»."
-        raise UserError(f"Không tìm thấy cơ quan, đơn vị «{text}» trong danh mục.{hint}")
+        hint = tr(lang, "query.did_you_mean", codes=", ".join(close)) if close else tr(lang, "adopt.see_directory")
+        raise UserError(tr(lang, "adopt.unit_unknown", text=text, hint=hint))
     ids = ensure_units(session, directory, {entry.code}, now)
     unit = session.get(Unit, ids[entry.code])
     assert unit is not None
@@ -68,30 +69,30 @@ def resolve_unit(session: Session, ref: str, *, now: datetime) -> Unit:
 
 def register_adoption(session: Session, parent_code: str, unit_ref: str, *, document: str | None,
                       issued_on: date | None, actor: str, now: datetime,
-                      child_plan_code: str | None = None) -> dict[str, Any]:
+                      child_plan_code: str | None = None, lang: str = "vi") -> dict[str, Any]:
     """Record that a unit issued its implementing plan for ``parent_code`` (upsert).
 
     Returns ``{plan, unit, unit_name, document, issued_on, child_plan, created, changed}``.
     An identical registration changes nothing and writes no event.
     """
-    parent = _plan(session, parent_code)
-    unit = resolve_unit(session, unit_ref, now=now)
+    parent = _plan(session, parent_code, lang=lang)
+    unit = resolve_unit(session, unit_ref, now=now, lang=lang)
     if unit.is_group:
-        raise UserError(f"«{unit.name}» là một nhóm cơ quan; hãy ghi nhận kế hoạch của từng cơ quan.")
+        raise UserError(tr(lang, "adopt.group", name=unit.name))
     child_id = None
     if child_plan_code:
-        child = _plan(session, child_plan_code, "kế hoạch của đơn vị")
+        child = _plan(session, child_plan_code, "adopt.no_unit_plan", lang=lang)
         if child.id == parent.id:
-            raise UserError(f"Kế hoạch «{child.code}» không thể là kế hoạch triển khai của chính nó.")
+            raise UserError(tr(lang, "adopt.own_child", code=child.code))
         child_id = child.id
     doc = " ".join(document.split()) if document and document.strip() else None
     if doc is None and child_id is None:
-        raise UserError("Cần số, ký hiệu văn bản kế hoạch của đơn vị (--document), ví dụ «Kế hoạch số 12/KH-SNV».")
+        raise UserError(tr(lang, "adopt.document_needed"))
     if issued_on is not None and parent.issued_on is not None and issued_on < parent.issued_on:
-        raise UserError(f"Ngày ban hành {issued_on:%d/%m/%Y} trước ngày ban hành kế hoạch «{parent.code}» "
-                        f"({parent.issued_on:%d/%m/%Y}).")
+        raise UserError(tr(lang, "adopt.issued_before_parent", issued_on=issued_on, code=parent.code,
+                           parent_on=parent.issued_on))
     if issued_on is not None and issued_on > now.date() + timedelta(days=366):
-        raise UserError(f"Ngày ban hành {issued_on:%d/%m/%Y} không hợp lệ (ở quá xa trong tương lai).")
+        raise UserError(tr(lang, "adopt.issued_too_late", issued_on=issued_on))
     row = session.execute(
         select(PlanAdoption).where(PlanAdoption.parent_plan_id == parent.id, PlanAdoption.unit_id == unit.id)
     ).scalar_one_or_none()
@@ -116,7 +117,8 @@ def register_adoption(session: Session, parent_code: str, unit_ref: str, *, docu
             "created": created, "changed": changed}
 
 
-def _expected_units(session: Session, parent: Plan, expected: Expected, now: datetime | None) -> list[Unit]:
+def _expected_units(session: Session, parent: Plan, expected: Expected, now: datetime | None,
+                    lang: str = "vi") -> list[Unit]:
     if expected == "lead_units":
         leads = (select(TaskUnit.unit_id).join(Task, Task.id == TaskUnit.task_id)
                  .where(Task.plan_id == parent.id, Task.status == "active", TaskUnit.role == "lead"))
@@ -126,20 +128,19 @@ def _expected_units(session: Session, parent: Plan, expected: Expected, now: dat
         q = select(Unit).where(Unit.kind == "department", Unit.is_group.is_(False), Unit.active.is_(True))
         return list(session.execute(q).scalars())
     if isinstance(expected, str):
-        raise UserError(f"Cách tính đơn vị cần ban hành kế hoạch «{expected}» không hợp lệ; dùng lead_units, "
-                        f"departments hoặc danh sách mã đơn vị.")
+        raise UserError(tr(lang, "adopt.bad_expected", expected=expected))
     from engine.clock import now as clock_now
 
     moment = now or clock_now()
     units: dict[int, Unit] = {}
     for ref in expected:
-        u = resolve_unit(session, ref, now=moment)
+        u = resolve_unit(session, ref, now=moment, lang=lang)
         units[u.id] = u
     return list(units.values())
 
 
 def adoption_status(session: Session, parent_code: str, *, expected: Expected = "lead_units",
-                    now: datetime | None = None) -> dict[str, Any]:
+                    now: datetime | None = None, lang: str = "vi") -> dict[str, Any]:
     """How many expected units have issued their implementing plan.
 
     ``expected``: "lead_units" (default: the distinct non-group lead units of the parent
@@ -151,8 +152,8 @@ def adoption_status(session: Session, parent_code: str, *, expected: Expected = 
     child_plan (code or None)}``, sorted by code; ``others`` lists units that adopted
     without being expected (same shape).
     """
-    parent = _plan(session, parent_code)
-    units = _expected_units(session, parent, expected, now)
+    parent = _plan(session, parent_code, lang=lang)
+    units = _expected_units(session, parent, expected, now, lang)
     adopted: dict[int, dict[str, Any]] = {}
     for child in session.execute(
         select(Plan).where(Plan.parent_plan_id == parent.id, Plan.issued_by_unit_id.is_not(None),

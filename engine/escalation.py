@@ -72,6 +72,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.clock import DEFAULT_TZ, local_date, local_datetime, require_aware
 from engine.errors import PermissionDenied, UserError
+from engine.i18n import norm_lang, tr
 from engine.lifecycle import append_item_event
 from engine.models import (
     DetectionRun,
@@ -173,7 +174,7 @@ def context(session: Session, *, now: datetime, policy: Policy | None = None, la
     scopes.append(PolicyScope(base, None, tuple(overridden)))
     language = base.language or str(settings.get("language") or "vi")
     return Context(now=now, today=local_date(now, tz), tz=tz, calendar=calendar_from_settings(settings, lang=lang),
-                   policy=base, scopes=tuple(scopes), language="en" if language == "en" else "vi",
+                   policy=base, scopes=tuple(scopes), language=norm_lang(language),
                    committee_name=name)
 
 
@@ -770,8 +771,7 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     require_aware(now)
     ref = item_ref(item, session)
     if not can_see(actor, item) or actor.role == "viewer":
-        raise PermissionDenied(_t(lang, f"{actor.name} ({actor.id}) không nhận cảnh báo của phần việc {ref} nên không thể xác nhận.",
-                                  f"{actor.name} ({actor.id}) does not receive the escalations of item {ref}, so cannot acknowledge them."))
+        raise PermissionDenied(tr(lang, "esc.ack_not_recipient", name=actor.name, pid=actor.id, ref=ref))
     ctx = context(session, now=now, policy=policy, lang=lang)
     pol = _policy_for(ctx, item.task.plan_id)
     current = pol.current_level(item.deadline, ctx.today, ctx.calendar)
@@ -783,8 +783,7 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     if queued is not None and (best is None or queued[1] > best[1]):
         best = (queued[0], int(queued[1]))
     if best is None or item.status not in OPEN_STATES:
-        raise UserError(_t(lang, f"Phần việc {ref} chưa có nhắc việc hay cảnh báo nào để xác nhận.",
-                           f"Item {ref} has no reminder or escalation to acknowledge."))
+        raise UserError(tr(lang, "esc.ack_nothing", ref=ref))
     for rcpt in recipients:
         row = session.execute(select(EscalationAck).where(
             EscalationAck.work_item_id == item.id, EscalationAck.recipient == rcpt,
@@ -823,10 +822,6 @@ def _policy_for(ctx: Context, plan_id: int) -> Policy:
         if scope.plan_ids is not None and plan_id in scope.plan_ids:
             return scope.policy
     return ctx.policy
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 # --- digests (the data of one message) --------------------------------------------------------------------

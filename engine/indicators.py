@@ -81,6 +81,7 @@ from engine.audit import append_event
 from engine.deadlines import MAX_YEAR, MIN_YEAR
 from engine.db import transaction
 from engine.errors import UserError
+from engine.i18n import tr
 from engine.yamltext import load_yaml
 
 __all__ = [
@@ -339,7 +340,6 @@ _PERIOD_FORMS = (
     (re.compile(r"h([12])\s*[/-]\s*(\d{4})", re.I), "half_vn"),
     (re.compile(r"(\d{4})"), "year"),
 )
-PERIOD_EXAMPLES = "2025-10 (tháng), 2025-Q3 (quý), 2025-H1 (6 tháng), 2025 (năm)"
 
 
 def _month_end(y: int, m: int) -> date:
@@ -348,7 +348,7 @@ def _month_end(y: int, m: int) -> date:
     return date(y, m, monthrange(y, m)[1])
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str, *, lang: str = "vi") -> Period:
     """Validate a period; "2025-10", "2025-Q3", "2025-H1", "2025" (also "10/2025", "Q3/2025")."""
     s = (text or "").strip()
     for rx, kind in _PERIOD_FORMS:
@@ -360,17 +360,17 @@ def parse_period(text: str) -> Period:
         else:
             n, y = int(m.group(1)), int(m.group(2))
         if not 2000 <= y <= 2100:
-            raise UserError(f"Kỳ «{s}»: năm {y} nằm ngoài khoảng 2000–2100.")
+            raise UserError(tr(lang, "kpi.period_year_range", period=s, year=y))
         if kind.startswith("month"):
             if not 1 <= n <= 12:
-                raise UserError(f"Kỳ «{s}»: không có tháng {n} (chỉ có tháng 1–12).")
+                raise UserError(tr(lang, "kpi.period_no_month", period=s, month=n))
             return Period(_month_end(y, n), 1, f"{y:04d}-{n:02d}", date(y, n, 1))
         if kind.startswith("quarter"):
             return Period(_month_end(y, 3 * n), 3, f"{y:04d}-Q{n}", date(y, 3 * n - 2, 1))
         if kind.startswith("half"):
             return Period(_month_end(y, 6 * n), 6, f"{y:04d}-H{n}", date(y, 6 * n - 5, 1))
         return Period(date(y, 12, 31), 12, f"{y:04d}", date(y, 1, 1))
-    raise UserError(f"Kỳ báo cáo «{s}» không hợp lệ; dùng một trong các dạng: {PERIOD_EXAMPLES}.")
+    raise UserError(tr(lang, "kpi.period_invalid", period=s, examples=tr(lang, "kpi.period_examples")))
 
 
 # ---------------------------------------------------------------------------
@@ -410,22 +410,22 @@ TABLE_FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".docx": "docx", ".md": "md",
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def parse_indicator_file(path: str | Path, *, prefix: str | None = None) -> IndicatorFile:
+def parse_indicator_file(path: str | Path, *, prefix: str | None = None, lang: str = "vi") -> IndicatorFile:
     """Read and fully check an indicator file (YAML or annex table); nothing is written."""
     source = str(path)
     suffix = PurePath(source).suffix.lower()
     if suffix not in YAML_SUFFIXES and suffix not in TABLE_FORMATS:
         accepted = ", ".join(sorted((*YAML_SUFFIXES, *TABLE_FORMATS)))
-        raise IndicatorFileError(f"Tệp «{source}» có đuôi «{suffix or '(không có)'}» không được hỗ trợ; "
-                                 f"cần một trong: {accepted}.")
+        raise IndicatorFileError(tr(lang, "kpi.file_bad_suffix", source=source,
+                                    suffix=suffix or tr(lang, "kpi.no_suffix"), accepted=accepted))
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise IndicatorFileError(f"Không tìm thấy tệp «{source}».") from None
+        raise IndicatorFileError(tr(lang, "kpi.file_not_found", source=source)) from None
     except OSError as exc:
-        raise IndicatorFileError(f"Không mở được tệp «{source}» ({exc.strerror or exc}).") from None
+        raise IndicatorFileError(tr(lang, "kpi.file_cannot_open", source=source, reason=exc.strerror or exc)) from None
     if not data.strip():
-        raise IndicatorFileError(f"Tệp «{source}» trống: không có chỉ tiêu nào để nạp.")
+        raise IndicatorFileError(tr(lang, "kpi.file_empty", source=source))
     if suffix in YAML_SUFFIXES:
         parsed = _parse_yaml(data, source)
     else:
@@ -938,21 +938,22 @@ def _resolve_units(session: Session, texts: set[str], now: datetime) -> tuple[di
     return {t: ids[c] for t, c in code_of.items()}, warnings, sorted(new_units)
 
 
-def _plan_id(session: Session, code: str) -> int:
+def _plan_id(session: Session, code: str, lang: str = "vi") -> int:
     from engine.models import Plan
 
     pid = session.execute(select(Plan.id).where(Plan.code == code)).scalar_one_or_none()
     if pid is None:
         codes = list(session.execute(select(Plan.code)).scalars())
         close = difflib.get_close_matches(code, codes, n=3, cutoff=0.5)
-        hint = f" Có phải: {', '.join(close)}?" if close else (f" Các kế hoạch đã nạp: {', '.join(sorted(codes)[:10])}."
-                                                              if codes else " Chưa có kế hoạch nào được nạp.")
-        raise UserError(f"Không có kế hoạch mã «{code}».{hint}")
+        hint = (tr(lang, "query.did_you_mean", codes=", ".join(close)) if close else
+                tr(lang, "query.plans_loaded", codes=", ".join(sorted(codes)[:10])) if codes else
+                tr(lang, "query.no_plans_loaded"))
+        raise UserError(tr(lang, "query.no_plan", code=code, hint=hint))
     return pid
 
 
 def load_indicators(engine: Engine, path: str | Path, *, now: datetime, plan_code: str | None = None,
-                    prefix: str | None = None, actor: str = "secretariat") -> LoadReport:
+                    prefix: str | None = None, actor: str = "secretariat", lang: str = "vi") -> LoadReport:
     """Load indicator definitions from a file: all-or-nothing, idempotent, audited.
 
     Indicators are matched by code: new codes are created, changed definitions updated
@@ -961,18 +962,18 @@ def load_indicators(engine: Engine, path: str | Path, *, now: datetime, plan_cod
     is kept. Reporting units are resolved against the directory; unknown names are
     registered as new units (with a warning).
     """
-    parsed = parse_indicator_file(path, prefix=prefix)
+    parsed = parse_indicator_file(path, prefix=prefix, lang=lang)
     with transaction(engine) as session:
-        return store_indicators(session, parsed, now=now, plan_code=plan_code, actor=actor)
+        return store_indicators(session, parsed, now=now, plan_code=plan_code, actor=actor, lang=lang)
 
 
 def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, plan_code: str | None = None,
-                     actor: str = "secretariat") -> LoadReport:
+                     actor: str = "secretariat", lang: str = "vi") -> LoadReport:
     """Write a parsed indicator file in the caller's transaction."""
     from engine.models import Indicator
 
     plan_code = plan_code or parsed.plan
-    plan_id = _plan_id(session, plan_code) if plan_code else None
+    plan_id = _plan_id(session, plan_code, lang) if plan_code else None
     report = LoadReport(source=Path(parsed.source).name, warnings=list(parsed.warnings), groups=parsed.groups,
                         plan=plan_code)
     texts = {i.reporting_unit for i in parsed.indicators if i.reporting_unit}
@@ -1022,7 +1023,7 @@ def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, 
 # ---------------------------------------------------------------------------
 
 
-def _indicator(session: Session, code: str) -> Any:
+def _indicator(session: Session, code: str, lang: str = "vi") -> Any:
     from engine.models import Indicator
 
     wanted = (code or "").strip()
@@ -1034,17 +1035,18 @@ def _indicator(session: Session, code: str) -> Any:
     if len(folded) == 1:
         return session.execute(select(Indicator).where(Indicator.code == folded[0])).scalar_one()
     if not codes:
-        raise UserError(f"Không có chỉ tiêu mã «{wanted}»: chưa nạp chỉ tiêu nào (dùng «steer kpi load»).")
+        raise UserError(tr(lang, "kpi.no_indicators_loaded", code=wanted))
     close = difflib.get_close_matches(wanted.upper(), [c.upper() for c in codes], n=5, cutoff=0.6)
     by_upper = {c.upper(): c for c in codes}
     close_codes = [by_upper[c] for c in close]
-    hint = f" Có phải: {', '.join(close_codes)}?" if close_codes else f" Ví dụ mã có sẵn: {', '.join(sorted(codes)[:8])}."
-    raise UserError(f"Không có chỉ tiêu mã «{wanted}».{hint}")
+    hint = (tr(lang, "query.did_you_mean", codes=", ".join(close_codes)) if close_codes else
+            tr(lang, "kpi.codes_available", codes=", ".join(sorted(codes)[:8])))
+    raise UserError(tr(lang, "kpi.no_indicator", code=wanted, hint=hint))
 
 
 def record_measurement(session: Session, code: str, period: str, value: float | int | str | None = None, *,
                        value_text: str | None = None, actor: str, now: datetime,
-                       source: str | None = None) -> dict[str, Any]:
+                       source: str | None = None, lang: str = "vi") -> dict[str, Any]:
     """Record (or correct) the value of an indicator for a period; runs in the caller's transaction.
 
     ``value`` may be a number or a text such as "72,63" / "72.63" / "80%". A numeric
@@ -1054,8 +1056,8 @@ def record_measurement(session: Session, code: str, period: str, value: float | 
     """
     from engine.models import Measurement
 
-    ind = _indicator(session, code)
-    p = parse_period(period)
+    ind = _indicator(session, code, lang)
+    p = parse_period(period, lang=lang)
     numeric_target = ind.comparator != "text"
     number: float | None = None
     text: str | None = value_text.strip() if isinstance(value_text, str) and value_text.strip() else None
@@ -1063,13 +1065,13 @@ def record_measurement(session: Session, code: str, period: str, value: float | 
         number = parse_number(value)
         if number is None:
             if numeric_target:
-                raise UserError(f"Giá trị «{value}» của chỉ tiêu {ind.code} không phải là một số "
-                                f"(mục tiêu «{ind.target_text}»; ví dụ 72,63 hoặc 72.63).")
+                raise UserError(tr(lang, "kpi.value_not_number", value=value, code=ind.code, target=ind.target_text))
             text = text or str(value).strip()
     if number is None and text is None:
-        raise UserError(f"Chỉ tiêu {ind.code}, kỳ {p.key}: cần một giá trị (số{'' if numeric_target else ' hoặc mô tả'}).")
+        raise UserError(tr(lang, "kpi.value_needed_number" if numeric_target else "kpi.value_needed_text",
+                           code=ind.code, period=p.key))
     if number is not None and number != number:  # NaN
-        raise UserError(f"Giá trị «{value}» không hợp lệ.")
+        raise UserError(tr(lang, "kpi.value_invalid", value=value))
     src = source.strip() if source and source.strip() else None
     row = session.execute(
         select(Measurement).where(Measurement.indicator_id == ind.id, Measurement.period == p.key)
@@ -1100,7 +1102,7 @@ def record_measurement(session: Session, code: str, period: str, value: float | 
 
 
 def indicator_status(session: Session, code_or_all: str | None = None, *, as_of_period: str | None = None,
-                     plan_code: str | None = None) -> list[dict[str, Any]]:
+                     plan_code: str | None = None, lang: str = "vi") -> list[dict[str, Any]]:
     """Status of one indicator (a code) or of all (None or "all"), as of a period.
 
     Only measurements whose period ends on or before the end of ``as_of_period`` count
@@ -1127,11 +1129,11 @@ def indicator_status(session: Session, code_or_all: str | None = None, *, as_of_
          .outerjoin(Plan, Plan.id == Indicator.plan_id)
          .outerjoin(Unit, Unit.id == Indicator.reporting_unit_id))
     if code_or_all and code_or_all.lower() != "all":
-        q = q.where(Indicator.id == _indicator(session, code_or_all).id)
+        q = q.where(Indicator.id == _indicator(session, code_or_all, lang).id)
     if plan_code:
-        q = q.where(Indicator.plan_id == _plan_id(session, plan_code))
+        q = q.where(Indicator.plan_id == _plan_id(session, plan_code, lang))
     rows = session.execute(q).all()
-    limit = parse_period(as_of_period) if as_of_period else None
+    limit = parse_period(as_of_period, lang=lang) if as_of_period else None
     ids = [r[0].id for r in rows]
     by_ind: dict[int, list[tuple[Period, Any]]] = {i: [] for i in ids}
     if ids:

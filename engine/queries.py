@@ -25,12 +25,12 @@ from engine.timeliness import classify
 from engine.txcache import committee_settings
 
 
-def get_plan(session: Session, code: str) -> Plan:
+def get_plan(session: Session, code: str, *, lang: str = "vi") -> Plan:
     plan = session.execute(select(Plan).where(Plan.code == code)).scalar_one_or_none()
     if plan is None:
         known = session.execute(select(Plan.code).order_by(Plan.code)).scalars().all()
-        hint = f" Các kế hoạch hiện có: {', '.join(known)}." if known else " Chưa có kế hoạch nào được nạp."
-        raise NotFound(f"Không có kế hoạch mã «{code}».{hint}")
+        hint = tr(lang, "query.plans_known", codes=", ".join(known)) if known else tr(lang, "query.no_plans_loaded")
+        raise NotFound(tr(lang, "query.no_plan", code=code, hint=hint))
     return plan
 
 
@@ -53,11 +53,11 @@ def list_plans(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def plan_detail(session: Session, code: str) -> dict[str, Any]:
-    p = get_plan(session, code)
+def plan_detail(session: Session, code: str, *, lang: str = "vi") -> dict[str, Any]:
+    p = get_plan(session, code, lang=lang)
     sections = session.execute(select(Section).where(Section.plan_id == p.id).order_by(Section.position)).scalars().all()
     revs = session.execute(select(PlanRevision).where(PlanRevision.plan_id == p.id).order_by(PlanRevision.number)).scalars().all()
-    tasks = list_tasks(session, plan=code)
+    tasks = list_tasks(session, plan=code, lang=lang)
     by_section: dict[str | None, int] = defaultdict(int)
     by_status: dict[str, int] = defaultdict(int)
     for t in tasks:
@@ -78,7 +78,7 @@ def plan_detail(session: Session, code: str) -> dict[str, Any]:
     }
 
 
-def resolve_unit(session: Session, ref: str) -> Unit:
+def resolve_unit(session: Session, ref: str, *, lang: str = "vi") -> Unit:
     """A unit by code, name or alias (the directory's matching rules)."""
     u = session.execute(select(Unit).where(Unit.code == ref)).scalar_one_or_none()
     if u is not None:
@@ -88,17 +88,17 @@ def resolve_unit(session: Session, ref: str) -> Unit:
         u = session.execute(select(Unit).where(Unit.code == entry.code)).scalar_one_or_none()
         if u is not None:
             return u
-    raise NotFound(f"Không có đơn vị «{ref}» trong danh mục (dùng mã, tên hoặc tên viết tắt).")
+    raise NotFound(tr(lang, "query.no_unit", ref=ref))
 
 
 def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = None, status: str | None = None,
-               include_cancelled: bool = False) -> list[dict[str, Any]]:
+               include_cancelled: bool = False, lang: str = "vi") -> list[dict[str, Any]]:
     stmt = select(Task, Plan.code).join(Plan, Plan.id == Task.plan_id)
     if plan:
-        p = get_plan(session, plan)
+        p = get_plan(session, plan, lang=lang)
         stmt = stmt.where(Task.plan_id == p.id)
     if unit:
-        u = resolve_unit(session, unit)
+        u = resolve_unit(session, unit, lang=lang)
         stmt = stmt.where(Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id == u.id, TaskUnit.role == "lead")))
     if not include_cancelled and status != "cancelled":
         stmt = stmt.where(Task.status == "active")
@@ -169,9 +169,9 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
             .join(Unit, Unit.id == WorkItem.unit_id)
             .where(visible_filter(actor)))
     if plan:
-        stmt = stmt.where(Task.plan_id == get_plan(session, plan).id)
+        stmt = stmt.where(Task.plan_id == get_plan(session, plan, lang=lang).id)
     if unit:
-        u = resolve_unit(session, unit)
+        u = resolve_unit(session, unit, lang=lang)
         if actor is not None and actor.role == Role.FOCAL_POINT and u.code not in unit_scope(actor):
             raise PermissionDenied(tr(lang, "lc.denied_unit_items", name=actor.name, pid=actor.id,
                                       unit=actor.unit_code or tr(lang, "lc.no_unit"), unit_name=u.name,

@@ -31,6 +31,7 @@ from engine.audit import append_event
 from engine.clock import local_date
 from engine.deadlines import DeadlineSpec, occurrences, period_key
 from engine.errors import UserError
+from engine.i18n import tr
 from engine.models import Committee, Plan, Task, TaskUnit, WorkItem
 
 DEFAULT_HORIZON_DAYS = 400
@@ -66,7 +67,7 @@ def task_deadline_spec(task: Any) -> DeadlineSpec:
     )
 
 
-def horizon_setting(session: Session) -> tuple[str, int]:
+def horizon_setting(session: Session, lang: str = "vi") -> tuple[str, int]:
     """(committee timezone, recurrence horizon in days) from the committee settings."""
     c = session.get(Committee, 1)
     if c is None:
@@ -75,9 +76,7 @@ def horizon_setting(session: Session) -> tuple[str, int]:
     try:
         days = int(raw)
     except (TypeError, ValueError):
-        raise UserError(
-            f"Cấu hình recurrence_horizon_days «{raw}» của Ban Chỉ đạo không phải là số ngày."
-        ) from None
+        raise UserError(tr(lang, "rec.bad_horizon_setting", raw=raw)) from None
     return c.timezone or "Asia/Ho_Chi_Minh", days
 
 
@@ -90,16 +89,16 @@ class GenerateResult:
 
 
 def generate_occurrences(session: Session, *, now: datetime, horizon_days: int | None = None,
-                         actor: str = "system") -> int:
+                         actor: str = "system", lang: str = "vi") -> int:
     """Create the missing work items of every active recurring task; returns how many.
 
     See :func:`generate_occurrences_report` for the details.
     """
-    return generate_occurrences_report(session, now=now, horizon_days=horizon_days, actor=actor).created
+    return generate_occurrences_report(session, now=now, horizon_days=horizon_days, actor=actor, lang=lang).created
 
 
 def generate_occurrences_report(session: Session, *, now: datetime, horizon_days: int | None = None,
-                                actor: str = "system") -> GenerateResult:
+                                actor: str = "system", lang: str = "vi") -> GenerateResult:
     """Create the missing work items of every active recurring task, for every lead unit.
 
     Set-based: one query for the tasks and their lead units, one for the existing
@@ -108,10 +107,10 @@ def generate_occurrences_report(session: Session, *, now: datetime, horizon_days
     ``occurrences_generated`` event when anything was created. Runs in the caller's
     transaction.
     """
-    tz, setting = horizon_setting(session)
+    tz, setting = horizon_setting(session, lang)
     horizon = setting if horizon_days is None else int(horizon_days)
     if not 0 <= horizon <= MAX_HORIZON_DAYS:
-        raise UserError(f"Khoảng thời gian sinh kỳ phải từ 0 đến {MAX_HORIZON_DAYS} ngày (đang là {horizon}).")
+        raise UserError(tr(lang, "rec.horizon_range", max_days=MAX_HORIZON_DAYS, horizon=horizon))
     today = local_date(now, tz)
     until = today + timedelta(days=horizon)
 

@@ -851,12 +851,12 @@ def _indicators(session: Session, plan: Plan, p: ReportPeriod, cut: datetime) ->
     return out
 
 
-def _adoption(session: Session, plan: Plan, cut: datetime) -> dict[str, Any] | None:
+def _adoption(session: Session, plan: Plan, cut: datetime, lang: str = "vi") -> dict[str, Any] | None:
     """adoption_status, counting only adoptions registered (or child plans loaded) by the as-of instant."""
     from engine.adoption import adoption_status
 
     expected = (plan.settings or {}).get("adoption_expected", "lead_units")
-    status = adoption_status(session, plan.code, expected=expected, now=cut)
+    status = adoption_status(session, plan.code, expected=expected, now=cut, lang=lang)
     if not status["expected"] and not status["others"]:
         return None
     registered: dict[str, dict[str, Any] | None] = {}
@@ -1188,7 +1188,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
         "sections": sections_out,
         "units": units_out,
         "unit_status_totals": status_totals,
-        "adoption": _adoption(session, plan, w.cut),
+        "adoption": _adoption(session, plan, w.cut, lang),
         "indicators": _indicators(session, plan, p, w.cut),
         "changes": changes,
         "overdue_items": overdue,

@@ -35,23 +35,16 @@ def test_state_belongs_to_one_invocation(tmp_path):
     assert msg("cli.revision_empty") == "trống"
 
 
-def test_an_invocation_disposes_of_the_engine_it_made_but_keeps_a_shared_one(tmp_path, monkeypatch):
+def test_an_invocation_disposes_of_the_engine_it_made(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'steer.db'}"
-    closed: list[tuple[bool, bool]] = []
+    closed: list[bool] = []
     original = State.close
 
     def spy(self: State) -> None:
-        closed.append((self._engine is not None, self._owned))
+        closed.append(self._engine is not None)
         original(self)
+        assert self._engine is None
 
     monkeypatch.setattr(State, "close", spy)
     assert runner.invoke(app, ["--db", url, "db", "upgrade"]).exit_code == 0
-    assert closed == [(True, True)]
-    closed.clear()
-    with common.engine_cache():
-        assert runner.invoke(app, ["--db", url, "db", "status"]).exit_code == 0
-        assert runner.invoke(app, ["--db", url, "db", "status"]).exit_code == 0
-    shared = [e for (u, _), e in common._SHARED_ENGINES.items() if u == url]
-    assert closed == [(True, False), (True, False)] and len(shared) == 1
-    for key in [k for k in common._SHARED_ENGINES if k[0] == url]:
-        common._SHARED_ENGINES.pop(key).dispose()
+    assert closed == [True]

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app as cli_app
 from engine.db import make_engine, transaction
 from engine.models import Event, EvidenceFile, WorkItem
@@ -50,12 +49,11 @@ def _shown_on_the_item_page(world, iid: int, f: EvidenceFile, content: bytes) ->
     assert d.status_code == 200 and d.content == content
 
 
-def test_the_cli_attaches_an_evidence_file_the_web_shows(world, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_cli_attaches_an_evidence_file_the_web_shows(world, tmp_path):  # type: ignore[no-untyped-def]
     iid = fresh_item(world.url, "in_progress")
     content = b"%PDF-1.4 Quyet dinh 77"
     path = tmp_path / "QĐ 77.pdf"
     path.write_bytes(content)
-    monkeypatch.setattr(STATE, "_engine", None)
     r = CliRunner().invoke(cli_app, ["--db", world.url, "task", "submit", f"#{iid}", "--as", "skhcn_focal",
                                      "--evidence", "Quyết định số 77/QĐ-UBND", "--evidence-file", str(path)])
     assert r.exit_code == 0, r.output
@@ -70,11 +68,10 @@ def test_the_cli_attaches_an_evidence_file_the_web_shows(world, tmp_path, monkey
     _shown_on_the_item_page(world, iid, f, content)
 
 
-def test_a_refused_cli_submission_keeps_no_file(world, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_refused_cli_submission_keeps_no_file(world, tmp_path):  # type: ignore[no-untyped-def]
     iid = fresh_item(world.url, "submitted")
     path = tmp_path / "late.pdf"
     path.write_bytes(b"%PDF-1.4 x")
-    monkeypatch.setattr(STATE, "_engine", None)
     r = CliRunner().invoke(cli_app, ["--db", world.url, "task", "submit", f"#{iid}", "--as", "skhcn_focal",
                                      "--evidence-file", str(path)])
     assert r.exit_code == 1

@@ -21,6 +21,7 @@ from engine.refs import item_ref
 from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.evidence import Stored, Upload
+from engine.i18n import tr
 from engine.models import WorkItem
 from web.actions import NotVisible, StateConflict, act, get_item
 from web.core import User, WebError, cfg, db, lang_of, now
@@ -170,8 +171,7 @@ def _user(request: Request, s: Session, creds: HTTPAuthorizationCredentials | No
     actor = actor_for_token(s, token or "", now=now(request), touch=touch) if token else None
     user = User.of(actor) if actor is not None else None
     if user is None:
-        raise WebError(401, "Invalid or missing API token." if lang_of(request) == "en"
-                       else "Thiếu hoặc sai mã truy cập API.", headers={"WWW-Authenticate": "Bearer"})
+        raise WebError(401, tr(lang_of(request), "api_bad_token"), headers={"WWW-Authenticate": "Bearer"})
     return user
 
 
@@ -179,7 +179,7 @@ def _call(request: Request, fn: Callable[[], T]) -> T:
     try:
         return fn()
     except NotVisible:
-        raise WebError(404, "Not found." if lang_of(request) == "en" else "Không tìm thấy phần việc.") from None
+        raise WebError(404, tr(lang_of(request), "api_not_found")) from None
     except (Conflict, StateConflict) as exc:
         raise WebError(409, str(exc)) from None
     except PermissionDenied as exc:
@@ -368,8 +368,7 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
 
 def _oversight(request: Request, user: User) -> None:
     if user.role == "focal_point":
-        raise WebError(403, "Focal points see their own unit's items only." if lang_of(request) == "en"
-                       else "Đầu mối đơn vị chỉ xem được nhiệm vụ của đơn vị mình.")
+        raise WebError(403, tr(lang_of(request), "api_focal_own_unit"))
 
 
 @router.get("/heatmap", response_model=Heatmap, responses={403: ERRORS[403], 404: ERRORS[404]})
@@ -427,7 +426,7 @@ def report_summary(request: Request, plan: str | None = Query(None, max_length=6
             today = _today(s, request)
             k = _kind_of(period) if period else kind
             if period and parse_period(period, kind=k, lang=lang).start > today:
-                raise WebError(404, "That period has not started yet." if lang == "en" else "Kỳ báo cáo này chưa bắt đầu.")
+                raise WebError(404, tr(lang, "api_period_not_started"))
             data = build_report(s, plan_code=code, kind=k, period=period, as_of=today, lang=lang)
         return {"plan": data["plan"], "period": data["period"], "as_of": data.get("as_of"),
                 "summary": data.get("summary"),

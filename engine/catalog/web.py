@@ -181,4 +181,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ev_plan_loaded": ("nạp kế hoạch", "plan loaded"),
     "ev_task_changed": ("điều chỉnh nhiệm vụ", "task changed"),
     "ev_task_cancelled": ("hủy nhiệm vụ", "task cancelled"),
+    # the JSON API (web/api.py)
+    "api_bad_token": ("Thiếu hoặc sai mã truy cập API.", "Invalid or missing API token."),
+    "api_not_found": ("Không tìm thấy phần việc.", "Not found."),
+    "api_focal_own_unit": ("Đầu mối đơn vị chỉ xem được nhiệm vụ của đơn vị mình.",
+                           "Focal points see their own unit's items only."),
+    "api_period_not_started": ("Kỳ báo cáo này chưa bắt đầu.", "That period has not started yet."),
 }

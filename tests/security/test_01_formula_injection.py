@@ -18,7 +18,6 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app
 from engine import db as dbmod
 from engine.db import transaction
@@ -95,13 +94,8 @@ def test_task_list_csv_quotes_formula_like_cells(db_url, tmp_path_factory, as_):
     tasks = [{"code": str(i), "lead": ["SKHCN"], "deadline": date(2025, 6, 30), "title": p}
              for i, p in enumerate(PAYLOADS, start=1)]
     seed_url(db_url, cache_dir=tmp_path_factory.getbasetemp(), tasks=tasks)
-    try:
-        args = ["--db", db_url, "task", "list", "--format", "csv"] + (["--as", as_] if as_ else [])
-        r = CliRunner().invoke(app, args)
-    finally:
-        if STATE._engine is not None:
-            STATE._engine.dispose()
-            STATE._engine = None
+    args = ["--db", db_url, "task", "list", "--format", "csv"] + (["--as", as_] if as_ else [])
+    r = CliRunner().invoke(app, args)  # each invocation disposes of the engine it made
     assert r.exit_code == 0, r.output
     rows = list(csv.reader(io.StringIO(r.stdout)))
     titles = [row[rows[0].index("title")] for row in rows[1:]]

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app
 from engine import lifecycle as lc
 from engine.db import make_engine, transaction
@@ -34,9 +33,6 @@ def db(db_url, tmp_path_factory):  # type: ignore[no-untyped-def]
         s.execute(update(Task).values(title="Việc \x1b[31mđỏ\x1b[0m"))
     yield db_url
     eng.dispose()
-    if STATE._engine is not None:
-        STATE._engine.dispose()
-        STATE._engine = None
 
 
 @pytest.mark.parametrize("args", [["task", "show", f"{PLAN_CODE}/1"], ["audit", "log"],

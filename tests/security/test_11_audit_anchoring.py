@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import Engine, delete, select, text, update
 from typer.testing import CliRunner
 
-from cli.common import STATE
 from cli.main import app
 from engine import lifecycle as lc
 from engine.audit import HASHED, event_hash
@@ -41,9 +40,6 @@ def logged(db_url, tmp_path_factory) -> Iterator[Engine]:  # type: ignore[no-unt
         lc.submit(s, w, a, now=at("2025-08-01 09:00"), evidence="Quyết định số 1234/QĐ-UBND")
     yield eng
     eng.dispose()
-    if STATE._engine is not None:
-        STATE._engine.dispose()
-        STATE._engine = None
 
 
 @pytest.fixture
