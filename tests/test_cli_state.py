@@ -7,7 +7,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli import common
 from cli.common import State, msg, state
 from cli.main import app
 from engine.catalog import CATALOG
