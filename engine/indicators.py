@@ -62,9 +62,7 @@ Messages for people are Vietnamese.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
 import re
 import unicodedata
@@ -82,6 +80,8 @@ from engine.deadlines import MAX_YEAR, MIN_YEAR
 from engine.db import transaction
 from engine.errors import UserError
 from engine.i18n import tr
+from engine.planfile.read_table import RawRow
+from engine.planfile.tables import first_table
 from engine.yamltext import load_yaml
 
 __all__ = [
@@ -549,22 +549,12 @@ def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
 # --- tables ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TableRow:
-    """One row of a source table: 1-based row number (xlsx row, md line, …) and cell texts."""
-
-    number: int
-    cells: tuple[str, ...]
-
-    def cell(self, i: int | None) -> str:
-        return self.cells[i] if i is not None and i < len(self.cells) else ""
-
-    def non_empty(self) -> list[tuple[int, str]]:
-        return [(i, c) for i, c in enumerate(self.cells) if c.strip()]
+TableRow = RawRow  # one row of a source table (engine.planfile.read_table.RawRow)
 
 
 def read_table_rows(data: bytes, source: str) -> list[TableRow]:
-    """Raw rows of the indicator table in an .xlsx/.docx/.md/.csv file.
+    """Raw rows of the indicator table in an .xlsx/.docx/.md/.csv file (the plan files' table
+    layer, ``engine.planfile.tables.first_table``, with the indicator header as the test).
 
     Excel: the first sheet with an indicator header; a merged range keeps its value in
     the top-left cell, except a single-column vertical merge (a reporting unit merged over
@@ -572,108 +562,11 @@ def read_table_rows(data: bytes, source: str) -> list[TableRow]:
     indicator header and the tables that continue it (same number of columns).
     """
     fmt = TABLE_FORMATS[PurePath(source).suffix.lower()]
-    if fmt == "xlsx":
-        return _xlsx_rows(data, source)
-    if fmt == "docx":
-        return _docx_rows(data, source)
-    text = _decode(data, source, fmt)
-    if fmt == "md":
-        return _md_rows(text)
-    return _csv_rows(text, source)
-
-
-def _decode(data: bytes, source: str, fmt: str) -> str:
-    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if fmt in ("md", "csv") and (data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]
+                                 and not data.startswith((b"\xff\xfe", b"\xfe\xff"))):
         raise IndicatorFileError(f"Tệp «{source}» không phải tệp văn bản ({fmt}); hãy kiểm tra đuôi tệp.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise IndicatorFileError(f"Tệp «{source}» có dấu UTF-16 nhưng nội dung không đọc được theo UTF-16 "
-                                     f"(tệp bị cắt?); hãy lưu lại dưới dạng UTF-8.") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        if fmt == "csv":
-            try:
-                return data.decode("cp1258")
-            except UnicodeDecodeError:
-                pass
-    raise IndicatorFileError(f"Tệp «{source}» không đọc được theo bảng mã UTF-8; hãy lưu lại dưới dạng UTF-8.")
-
-
-def _md_rows(text: str) -> list[TableRow]:
-    from engine.planfile.read_md import split_pipe_row
-
-    rows: list[TableRow] = []
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
-        s = line.strip()
-        if not s.startswith("|"):
-            continue
-        if re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*(:?-+:?\s*)?\|?", s):
-            continue
-        rows.append(TableRow(number, tuple(split_pipe_row(s))))
-    return rows
-
-
-def _csv_rows(text: str, source: str) -> list[TableRow]:
-    best: list[TableRow] = []
-    for delimiter in (",", ";", "\t"):
-        try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error:
-            continue
-        rows = [TableRow(n, tuple(r)) for n, r in enumerate(records, start=1)]
-        if _find_header(rows) is not None:
-            return rows
-        best = best or rows
-    return best
-
-
-def _xlsx_rows(data: bytes, source: str) -> list[TableRow]:
-    from engine.planfile.read_xlsx import load_workbook_bytes, sheet_rows
-
-    wb = load_workbook_bytes(data, source)
-    first: list[TableRow] = []
-    for ws in wb.worksheets:
-        # the plan reader's sparse rows: a stray far cell must not make a dense grid
-        rows = [TableRow(r.number, r.cells) for r in sheet_rows(ws)]
-        if not rows:
-            continue
-        if _find_header(rows) is not None:
-            return rows
-        first = first or rows
-    return first
-
-
-def _docx_rows(data: bytes, source: str) -> list[TableRow]:
-    from engine.planfile.office import check_office_size
-    from engine.planfile.read_docx import table_texts
-
-    check_office_size(data, source)
-    try:
-        import docx
-
-        document = docx.Document(io.BytesIO(data))
-        tables = [table_texts(table, grid_before=False) for table in document.tables]
-    except Exception as exc:  # python-docx raises many kinds on damaged files
-        raise IndicatorFileError(f"Tệp «{source}» không phải là tệp Word hợp lệ ({type(exc).__name__}).") from None
-    rows: list[TableRow] = []
-    width = None
-    number = 0
-    for cells in tables:
-        trial = [TableRow(i, tuple(c)) for i, c in enumerate(cells, start=1)]
-        w = max((len(c) for c in cells), default=0)
-        if width is None:
-            if _find_header(trial) is None:
-                continue
-            width = w
-        elif w != width:
-            break
-        for c in cells:
-            number += 1
-            rows.append(TableRow(number, tuple(c)))
-    return rows
+    return first_table(data, source, fmt, accept=lambda rows: _find_header(rows) is not None,
+                       error=IndicatorFileError)
 
 
 # logical column -> header texts (compared with engine.planfile.read_table.header_key)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import csv
-import io
 
 from engine.planfile.read_table import RawRow, find_header, no_header_error, rows_to_plan
 from engine.planfile.spec import PlanFileError, PlanSpec
+from engine.planfile.tables import CSV_DELIMITERS, csv_rows
 
-DELIMITERS = (",", ";", "\t")
-
-
-def _parse(text: str, delimiter: str) -> list[RawRow]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
-    # Row numbers are record numbers: what a person sees when opening the CSV in Excel.
-    return [RawRow(n, tuple(record)) for n, record in enumerate(reader, start=1)]
+DELIMITERS = CSV_DELIMITERS
 
 
 def read_csv_text(text: str, source: str) -> PlanSpec:
@@ -22,7 +16,7 @@ def read_csv_text(text: str, source: str) -> PlanSpec:
     errors: list[str] = []
     for delimiter in DELIMITERS:
         try:
-            parsed[delimiter] = _parse(text, delimiter)
+            parsed[delimiter] = csv_rows(text, delimiter)
         except csv.Error as exc:
             errors.append(str(exc))
     if not parsed:

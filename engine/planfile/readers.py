@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 
 from engine.planfile.office import check_office_size, check_text_size
 from engine.planfile.spec import PlanFileError, PlanSpec
+from engine.planfile.tables import EXPECTED, decode_text
 
 FORMATS: dict[str, str] = {
     ".yaml": "yaml",
@@ -29,13 +30,7 @@ FORMATS: dict[str, str] = {
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-_EXPECTED = {
-    "xlsx": "tệp Excel",
-    "docx": "tệp Word",
-    "csv": "tệp CSV (văn bản)",
-    "yaml": "tệp YAML (văn bản UTF-8)",
-    "md": "tệp Markdown (văn bản UTF-8)",
-}
+_EXPECTED = EXPECTED
 
 
 def read_plan_file(path: str | Path, *, sheet: str | None = None) -> PlanSpec:
@@ -79,7 +74,7 @@ def read_plan_bytes(data: bytes, filename: str, *, sheet: str | None = None) -> 
 
     if kind != "text":
         raise _wrong_content(source, fmt, kind)
-    text = _decode(data, source, fmt)
+    text = decode_text(data, source, fmt)
     check_text_size(text, source, rows=fmt == "md")  # a CSV record may span lines: characters only
     if fmt == "csv":
         from engine.planfile.read_csv import read_csv_text
@@ -178,27 +173,3 @@ def _unknown_extension(source: str, suffix: str, data: bytes) -> PlanFileError:
     )
 
 
-def _decode(data: bytes, source: str, fmt: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and "\x00" not in text:
-            return text
-    else:
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
-        if fmt == "csv":
-            try:
-                return data.decode("cp1258")  # Windows Vietnamese (old Excel "CSV")
-            except UnicodeDecodeError:
-                pass
-    tried = "UTF-8 hay Windows-1258 (cp1258)" if fmt == "csv" else "UTF-8"
-    raise PlanFileError(
-        f"Tệp «{source}» không phải là {_EXPECTED[fmt]} hợp lệ: nội dung không đọc được "
-        f"theo bảng mã {tried} (có thể là tệp nhị phân bị đặt sai đuôi). Hãy lưu lại tệp "
-        f"dưới dạng văn bản UTF-8."
-    )
