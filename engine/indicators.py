@@ -80,6 +80,7 @@ from engine.deadlines import MAX_YEAR, MIN_YEAR
 from engine.db import transaction
 from engine.errors import UserError
 from engine.i18n import tr
+from engine.periods import month_end, read_period
 from engine.planfile.read_table import RawRow
 from engine.planfile.tables import first_table
 from engine.yamltext import load_yaml
@@ -331,46 +332,25 @@ class Period:
     start: date
 
 
-_PERIOD_FORMS = (
-    (re.compile(r"(\d{4})-(\d{1,2})"), "month"),
-    (re.compile(r"(\d{1,2})\s*/\s*(\d{4})"), "month_vn"),
-    (re.compile(r"(\d{4})\s*-\s*q([1-4])", re.I), "quarter"),
-    (re.compile(r"q([1-4])\s*[/-]\s*(\d{4})", re.I), "quarter_vn"),
-    (re.compile(r"(\d{4})\s*-\s*h([12])", re.I), "half"),
-    (re.compile(r"h([12])\s*[/-]\s*(\d{4})", re.I), "half_vn"),
-    (re.compile(r"(\d{4})"), "year"),
-)
-
-
-def _month_end(y: int, m: int) -> date:
-    from calendar import monthrange
-
-    return date(y, m, monthrange(y, m)[1])
-
-
 def parse_period(text: str, *, lang: str = "vi") -> Period:
-    """Validate a period; "2025-10", "2025-Q3", "2025-H1", "2025" (also "10/2025", "Q3/2025")."""
+    """Validate a period; "2025-10", "2025-Q3", "2025-H1", "2025" (also "10/2025", "Q3/2025")
+    (the grammar of ``engine.periods``)."""
     s = (text or "").strip()
-    for rx, kind in _PERIOD_FORMS:
-        m = rx.fullmatch(s)
-        if not m:
-            continue
-        if kind in ("month", "quarter", "half", "year"):
-            y, n = int(m.group(1)), (int(m.group(2)) if m.lastindex and m.lastindex > 1 else 0)
-        else:
-            n, y = int(m.group(1)), int(m.group(2))
-        if not 2000 <= y <= 2100:
-            raise UserError(tr(lang, "kpi.period_year_range", period=s, year=y))
-        if kind.startswith("month"):
-            if not 1 <= n <= 12:
-                raise UserError(tr(lang, "kpi.period_no_month", period=s, month=n))
-            return Period(_month_end(y, n), 1, f"{y:04d}-{n:02d}", date(y, n, 1))
-        if kind.startswith("quarter"):
-            return Period(_month_end(y, 3 * n), 3, f"{y:04d}-Q{n}", date(y, 3 * n - 2, 1))
-        if kind.startswith("half"):
-            return Period(_month_end(y, 6 * n), 6, f"{y:04d}-H{n}", date(y, 6 * n - 5, 1))
-        return Period(date(y, 12, 31), 12, f"{y:04d}", date(y, 1, 1))
-    raise UserError(tr(lang, "kpi.period_invalid", period=s, examples=tr(lang, "kpi.period_examples")))
+    found = read_period(s)
+    if found is None:
+        raise UserError(tr(lang, "kpi.period_invalid", period=s, examples=tr(lang, "kpi.period_examples")))
+    kind, y, n = found
+    if not 2000 <= y <= 2100:
+        raise UserError(tr(lang, "kpi.period_year_range", period=s, year=y))
+    if kind == "month":
+        if not 1 <= n <= 12:
+            raise UserError(tr(lang, "kpi.period_no_month", period=s, month=n))
+        return Period(month_end(y, n), 1, f"{y:04d}-{n:02d}", date(y, n, 1))
+    if kind == "quarter":
+        return Period(month_end(y, 3 * n), 3, f"{y:04d}-Q{n}", date(y, 3 * n - 2, 1))
+    if kind == "half":
+        return Period(month_end(y, 6 * n), 6, f"{y:04d}-H{n}", date(y, 6 * n - 5, 1))
+    return Period(date(y, 12, 31), 12, f"{y:04d}", date(y, 1, 1))
 
 
 # ---------------------------------------------------------------------------
