@@ -141,6 +141,8 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("GET", "/reports")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/reports"))
     m[("GET", "/reports/{report_id}")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
                                               get(lambda c: f"/reports/{c.report_id}"))
+    m[("GET", "/reports/{report_id}/charts/{name}.svg")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
+                                                             get(lambda c: f"/reports/{c.report_id}/charts/status.svg"))
     m[("GET", "/reports/{report_id}/download/{fmt}")] = Cell(
         _codes(200, anon=303, focal_point=403, focal_other=403), get(lambda c: f"/reports/{c.report_id}/download/json"))
     m[("GET", "/account")] = Cell(_codes(200, anon=303), get("/account"))
@@ -151,6 +153,7 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("POST", "/l/{token}")] = Cell(_codes(200), lambda ctx: (f"/l/{_link(ctx, 'ack')}", _form()(ctx)))
     m[("GET", "/ical/{unit_code}/{secret}.ics")] = Cell(_codes(200), get(_ical))
     m[("GET", "/static")] = Cell(_codes(200), get("/static/style.css"))
+    m[("GET", "/favicon.ico")] = Cell(_codes(200), get("/favicon.ico"))
     # the CLI hand-over (web/cli_bridge.py): only the bridge token opens it, never a login or an API token
     m[("POST", "/_cli/run")] = Cell(_codes(401), lambda ctx: (
         "/_cli/run", {"json": {"argv": ["task", "note", "KH-TEST/1", "--as", "secretariat", "--note", "x"],

@@ -15,10 +15,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi import HTTPException as FastAPIHTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +32,14 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",  # one-click link tokens must not leak through Referer
 }
+# gzip text (HTML, CSS, SVG, JSON, CSV, iCal) when the client asks; office files and PDFs are
+# zip-compressed already
+GZIP_EXCLUDED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf", "application/octet-stream",
+                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+# static files: a year for versioned URLs (``/static/style.css?v=<hash>``, web.core.static_url), else a day
+STATIC_IMMUTABLE = "public, max-age=31536000, immutable"
+STATIC_DEFAULT = "public, max-age=86400"
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
 
 
@@ -129,6 +138,15 @@ class SecureHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class CachedStatic(StaticFiles):
+    """``StaticFiles`` with ``Cache-Control``: long-lived for a versioned URL (``?v=``), a day otherwise."""
+
+    def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
+        resp = super().file_response(full_path, stat_result, scope, status_code)
+        resp.headers["Cache-Control"] = STATIC_IMMUTABLE if b"v=" in scope.get("query_string", b"") else STATIC_DEFAULT
+        return resp
+
+
 def _error_handlers(app: FastAPI) -> None:
     from web.core import lang_of, render
 
@@ -193,7 +211,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     ``cli_bridge_token``: also serve ``POST /_cli/run`` (web/cli_bridge.py: loopback clients
     holding this token hand quick ``steer task …`` commands to this warm process)."""
     from engine.db import ensure_schema
-    from web import api, pages
+    from web import api, pages, reportview
 
     if not secret_key or len(secret_key) < 16:
         raise ValueError("secret_key must be at least 16 characters")
@@ -216,15 +234,23 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     app.add_middleware(SessionMiddleware, secret_key=session_key, session_cookie=SESSION_COOKIE,
                        max_age=SESSION_MAX_AGE, same_site="lax", https_only=https_only)
     app.add_middleware(SecureHeaders)
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6, exclude_content_types=GZIP_EXCLUDED)
     app.add_middleware(BodyLimit, limit=max_upload_bytes + 1024 * 1024)
     _error_handlers(app)
     app.include_router(pages.router)
+    app.include_router(reportview.router)
     app.include_router(api.router)
     if cli_bridge_token:
         from web import cli_bridge
 
         app.include_router(cli_bridge.make_router(database_url, cli_bridge_token))
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static", CachedStatic(directory=str(HERE / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": STATIC_DEFAULT})
+
     return app
 
 
