@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi import HTTPException as FastAPIHTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,7 +85,7 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     else:
         from fastapi.responses import HTMLResponse
 
-        resp = HTMLResponse(f"<!doctype html><meta charset=utf-8><title>413</title><p>{tr('vi', 'too_large', mb=mb)}</p>"
+        resp = HTMLResponse(f"<!doctype html><meta charset=utf-8><title>413 — Steer</title><p>{tr('vi', 'too_large', mb=mb)}</p>"
                             f"<p>{tr('en', 'too_large', mb=mb)}</p>", status_code=413)
 
     async def _noop() -> Message:
@@ -211,7 +211,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     ``cli_bridge_token``: also serve ``POST /_cli/run`` (web/cli_bridge.py: loopback clients
     holding this token hand quick ``steer task …`` commands to this warm process)."""
     from engine.db import ensure_schema
-    from web import api, pages, reportview
+    from web import api, assets, pages, reportview
 
     if not secret_key or len(secret_key) < 16:
         raise ValueError("secret_key must be at least 16 characters")
@@ -239,17 +239,13 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     _error_handlers(app)
     app.include_router(pages.router)
     app.include_router(reportview.router)
+    app.include_router(assets.router)
     app.include_router(api.router)
     if cli_bridge_token:
         from web import cli_bridge
 
         app.include_router(cli_bridge.make_router(database_url, cli_bridge_token))
     app.mount("/static", CachedStatic(directory=str(HERE / "static")), name="static")
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
-        return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon",
-                            headers={"Cache-Control": STATIC_DEFAULT})
 
     return app
 
