@@ -148,6 +148,8 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("GET", "/reports")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/reports"))
     m[("GET", "/reports/{report_id}")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
                                               get(lambda c: f"/reports/{c.report_id}"))
+    m[("GET", "/reports/{report_id}/charts/{name}.svg")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
+                                                             get(lambda c: f"/reports/{c.report_id}/charts/status.svg"))
     m[("GET", "/reports/{report_id}/download/{fmt}")] = Cell(
         _codes(200, anon=303, focal_point=403, focal_other=403), get(lambda c: f"/reports/{c.report_id}/download/json"))
     m[("GET", "/account")] = Cell(_codes(200, anon=303), get("/account"))
@@ -158,6 +160,7 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("POST", "/l/{token}")] = Cell(_codes(200), lambda ctx: (f"/l/{_link(ctx, 'ack')}", _form()(ctx)))
     m[("GET", "/ical/{unit_code}/{secret}.ics")] = Cell(_codes(200), get(_ical))
     m[("GET", "/static")] = Cell(_codes(200), get("/static/style.css"))
+    m[("GET", "/favicon.ico")] = Cell(_codes(200), get("/favicon.ico"))
     # the launcher's hand-over (web/localapi.py): only the server-file token opens it, never a login or an API token
     m[("POST", "/api/v1/local/task/{command}")] = Cell(_codes(401), lambda ctx: (
         "/api/v1/local/task/note", {"json": {"item": "KH-TEST/1", "options": {"as": "secretariat", "note": "x"},

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi import HTTPException as FastAPIHTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +32,14 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",  # one-click link tokens must not leak through Referer
 }
+# gzip text (HTML, CSS, SVG, JSON, CSV, iCal) when the client asks; office files and PDFs are
+# zip-compressed already
+GZIP_EXCLUDED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf", "application/octet-stream",
+                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+# static files: a year for versioned URLs (``/static/style.css?v=<hash>``, web.core.static_url), else a day
+STATIC_IMMUTABLE = "public, max-age=31536000, immutable"
+STATIC_DEFAULT = "public, max-age=86400"
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
 
 
@@ -75,7 +85,7 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     else:
         from fastapi.responses import HTMLResponse
 
-        resp = HTMLResponse(f"<!doctype html><meta charset=utf-8><title>413</title><p>{tr('vi', 'too_large', mb=mb)}</p>"
+        resp = HTMLResponse(f"<!doctype html><meta charset=utf-8><title>413 — Steer</title><p>{tr('vi', 'too_large', mb=mb)}</p>"
                             f"<p>{tr('en', 'too_large', mb=mb)}</p>", status_code=413)
 
     async def _noop() -> Message:
@@ -126,6 +136,15 @@ class SecureHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class CachedStatic(StaticFiles):
+    """``StaticFiles`` with ``Cache-Control``: long-lived for a versioned URL (``?v=``), a day otherwise."""
+
+    def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
+        resp = super().file_response(full_path, stat_result, scope, status_code)
+        resp.headers["Cache-Control"] = STATIC_IMMUTABLE if b"v=" in scope.get("query_string", b"") else STATIC_DEFAULT
+        return resp
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -193,7 +212,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     loopback clients holding this token — the ``steer`` launcher — hand quick ``steer task …``
     actions to this warm process)."""
     from engine.db import ensure_schema
-    from web import api, pages
+    from web import api, assets, pages, reportview
 
     if not secret_key or len(secret_key) < 16:
         raise ValueError("secret_key must be at least 16 characters")
@@ -216,15 +235,19 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     app.add_middleware(SessionMiddleware, secret_key=session_key, session_cookie=SESSION_COOKIE,
                        max_age=SESSION_MAX_AGE, same_site="lax", https_only=https_only)
     app.add_middleware(SecureHeaders)
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6, exclude_content_types=GZIP_EXCLUDED)
     app.add_middleware(BodyLimit, limit=max_upload_bytes + 1024 * 1024)
     _error_handlers(app)
     app.include_router(pages.router)
+    app.include_router(reportview.router)
+    app.include_router(assets.router)
     app.include_router(api.router)
     if local_token:
         from web import localapi
 
         app.include_router(localapi.make_router(database_url, local_token))
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static", CachedStatic(directory=str(HERE / "static")), name="static")
+
     return app
 
 

@@ -8,6 +8,7 @@ No business rule lives here: actions go through ``engine.lifecycle`` /
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import secrets
 import threading
@@ -348,6 +349,16 @@ def require_login(request: Request, s: Session, roles: tuple[str, ...] | None = 
 # --- templates ------------------------------------------------------------------------------------
 
 _ENV: Environment | None = None
+_STATIC_VERSIONS: dict[str, str] = {}
+
+
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<content hash>``: browsers keep it a year (web.app.CachedStatic), a changed file gets a new URL."""
+    version = _STATIC_VERSIONS.get(name)
+    if version is None:
+        version = hashlib.sha256((HERE / "static" / name).read_bytes()).hexdigest()[:10]
+        _STATIC_VERSIONS[name] = version
+    return f"/static/{name}?v={version}"
 
 
 def env() -> Environment:
@@ -359,6 +370,7 @@ def env() -> Environment:
         e.filters["d"] = lambda v: (v.strftime("%d/%m/%Y") if isinstance(v, date) else
                                     (date.fromisoformat(v).strftime("%d/%m/%Y") if isinstance(v, str) and len(v) == 10
                                      else ("—" if v in (None, "") else str(v))))
+        e.globals["static_url"] = static_url
         _ENV = e
     return _ENV
 

@@ -529,17 +529,6 @@ def _snapshot(request: Request, report_id: int) -> dict[str, Any]:
             raise WebError(409, str(exc)) from None
 
 
-@router.get("/reports/{report_id}", response_class=HTMLResponse)
-def report_view(request: Request, report_id: int) -> Response:
-    from engine.render import render as render_report
-
-    data = _snapshot(request, report_id)
-    html = render_report(data, "html").decode("utf-8")
-    # the report is a self-contained document with its own inline styles and data: charts
-    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                                                  "img-src data:; frame-ancestors 'none'"})
-
-
 @router.get("/reports/{report_id}/download/{fmt}")
 def report_download(request: Request, report_id: int, fmt: str) -> Response:
     from engine.reporting import report_title
