@@ -81,6 +81,7 @@ from engine.audit import append_event
 from engine.deadlines import MAX_YEAR, MIN_YEAR
 from engine.db import transaction
 from engine.errors import UserError
+from engine.states import Role
 from engine.yamltext import load_yaml
 
 __all__ = [
@@ -1009,7 +1010,7 @@ def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, 
         report.updated_codes.append(spec.code)
     if report.created or report.updated:
         session.flush()
-        append_event(session, now=now, actor=actor, actor_role="secretariat", kind="indicators_loaded",
+        append_event(session, now=now, actor=actor, actor_role=Role.SECRETARIAT, kind="indicators_loaded",
                      plan_id=plan_id,
                      data={"source": report.source, "created": report.created_codes, "updated": changes,
                            "unchanged": report.unchanged, "new_units": new_units,
