@@ -14,14 +14,10 @@ from engine.safetext import csv_cell
 
 app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
 
-
-
-def _statuses() -> tuple[str, ...]:
-    """The task statuses ``--status`` accepts, in the order the help lists them."""
-    from engine.states import UNASSIGNED, Status  # local: keeps the CLI start-up from loading the catalog
-
-    return (UNASSIGNED, Status.NOT_STARTED, Status.IN_PROGRESS, Status.SUBMITTED, Status.BLOCKED, Status.COMPLETED,
-            Status.CANCELLED)
+# The task statuses (engine.states: UNASSIGNED and the Status values, in the order the help lists them).
+# Spelled out, not imported: the option's help is built at import, and loading engine.states there
+# would load the message catalog on every CLI start (tests/test_states.py checks they agree).
+STATUSES = ("unassigned", "not_started", "in_progress", "submitted", "blocked", "completed", "cancelled")
 
 
 @app.command("list")
@@ -45,8 +41,8 @@ def list_(
         list_items(plan, unit, status, fmt, as_, due_within, now)
         return
     with handled():
-        if status and status not in _statuses():
-            raise typer.BadParameter(msg("cli.unknown_status_choose", status=status, allowed=', '.join(_statuses())))
+        if status and status not in STATUSES:
+            raise typer.BadParameter(msg("cli.unknown_status_choose", status=status, allowed=', '.join(STATUSES)))
         from engine.db import transaction
         from engine.queries import list_tasks
 

@@ -14,7 +14,7 @@ import ast
 import json
 from pathlib import Path
 
-from engine.states import Status, derive_task_status
+from engine.states import UNASSIGNED, Status, derive_task_status
 from engine.timeliness import Timeliness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +101,12 @@ def test_enum_members_are_the_stored_strings():
     assert json.dumps({"s": Status.BLOCKED, Status.SUBMITTED: 1}) == '{"s": "blocked", "submitted": 1}'
     assert hash(Status.CANCELLED) == hash("cancelled") and {"cancelled": 1}[Status.CANCELLED] == 1
     assert Timeliness.COMPLETED == Status.COMPLETED == "completed"  # same spelling, two vocabularies
+
+
+def test_the_cli_task_status_choices_are_the_task_statuses():
+    from cli.tasks import STATUSES
+
+    assert set(STATUSES) == {UNASSIGNED, *Status} and len(STATUSES) == len(Status) + 1
 
 
 def test_derive_task_status():
