@@ -311,7 +311,11 @@ def _print_detail(d: dict[str, Any]) -> None:
 
 # --- list (task-level, or item-level with --as / --due-within) ---------------------------------------------
 
-ITEM_STATUSES = ("not_started", "in_progress", "submitted", "blocked", "completed", "cancelled")
+def _item_statuses() -> tuple[str, ...]:
+    """The work-item statuses ``--status`` accepts, in the order the error lists them."""
+    from engine.states import Status  # local: keeps the CLI start-up from loading the catalog
+
+    return (Status.NOT_STARTED, Status.IN_PROGRESS, Status.SUBMITTED, Status.BLOCKED, Status.COMPLETED, Status.CANCELLED)
 
 
 def _parse_days(text: str) -> int:
@@ -325,8 +329,8 @@ def list_items(plan: str | None, unit: str | None, status: str | None, fmt: str,
                due_within: str | None, now: str | None) -> None:
     """Work items visible to ``as_`` and/or due within N days (``steer task list --as/--due-within``)."""
     with handled():
-        if status and status not in ITEM_STATUSES:
-            raise typer.BadParameter(msg('cli.list_bad_status', status=status, choices=", ".join(ITEM_STATUSES)))
+        if status and status not in _item_statuses():
+            raise typer.BadParameter(msg('cli.list_bad_status', status=status, choices=", ".join(_item_statuses())))
         days = _parse_days(due_within) if due_within is not None else None
         from engine.actors import load_actor
         from engine.clock import local_date

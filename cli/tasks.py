@@ -14,6 +14,9 @@ from engine.safetext import csv_cell
 
 app = typer.Typer(help="Tasks and work items.  Example: steer task list --plan KH-57-LS --format json", no_args_is_help=True)
 
+# The task statuses (engine.states: UNASSIGNED and the Status values, in the order the help lists them).
+# Spelled out, not imported: the option's help is built at import, and loading engine.states there
+# would load the message catalog on every CLI start (tests/test_states.py checks they agree).
 STATUSES = ("unassigned", "not_started", "in_progress", "submitted", "blocked", "completed", "cancelled")
 
 

@@ -35,7 +35,7 @@ from engine.clock import require_aware
 from engine.errors import UserError
 from engine.actors import Actor, actor_from_rows, actor_select
 from engine.i18n import tr
-from engine.states import ROLES
+from engine.states import ROLES, Role
 from engine.models import Account, ApiToken, IcalFeed, LoginAttempt, Person, Unit
 
 MIN_PASSWORD = 8
@@ -134,7 +134,7 @@ def add_user(session: Session, person_id: str, *, password: str, now: datetime, 
             unit_row = session.execute(select(Unit).where(Unit.code == unit.strip())).scalar_one_or_none()
             if unit_row is None:
                 raise UserError(tr(lang, "acc.there_no_unit_see_steer", unit=unit))
-        if role == "focal_point" and unit_row is None:
+        if role == Role.FOCAL_POINT and unit_row is None:
             raise UserError(tr(lang, "acc.focal_point_needs_unit_unit"))
         p = Person(id=pid, name=name.strip(), title=(title or None), role=role,
                    unit_id=unit_row.id if unit_row else None, oversees=[], notify=[], active=True, created_at=now)
@@ -295,7 +295,7 @@ def link_actor_id(session: Session, unit_code: str, recipient: str | None) -> st
     if recipient:
         return recipient if link_person_ok(session, recipient) else None
     stmt = (_link_person_stmt().join(Unit, Unit.id == Person.unit_id)
-            .where(Unit.code == bindparam("unit_code"), Person.role == "focal_point").order_by(Person.id).limit(1))
+            .where(Unit.code == bindparam("unit_code"), Person.role == Role.FOCAL_POINT).order_by(Person.id).limit(1))
     rows = _rows(session, stmt, {"unit_code": unit_code})
     return rows[0][0] if rows else None
 

@@ -25,6 +25,7 @@ from engine.audit import append_event
 from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import Plan, PlanAdoption, Task, TaskUnit, Unit
+from engine.states import PlanStatus, Role
 
 Expected = Literal["lead_units", "departments"] | list[str]
 
@@ -109,7 +110,7 @@ def register_adoption(session: Session, parent_code: str, unit_ref: str, *, docu
         row.registered_by, row.registered_at = actor, now
     if changed:
         session.flush()
-        append_event(session, now=now, actor=actor, actor_role="secretariat", kind="plan_adopted",
+        append_event(session, now=now, actor=actor, actor_role=Role.SECRETARIAT, kind="plan_adopted",
                      plan_id=parent.id, note=f"{unit.code}: {doc or child_plan_code}",
                      data={"unit": unit.code, "before": before, "after": {**after, "child_plan": child_plan_code}})
     return {"plan": parent.code, "unit": unit.code, "unit_name": unit.name, "document": doc,
@@ -121,7 +122,7 @@ def _expected_units(session: Session, parent: Plan, expected: Expected, now: dat
                     lang: str = "vi") -> list[Unit]:
     if expected == "lead_units":
         leads = (select(TaskUnit.unit_id).join(Task, Task.id == TaskUnit.task_id)
-                 .where(Task.plan_id == parent.id, Task.status == "active", TaskUnit.role == "lead"))
+                 .where(Task.plan_id == parent.id, Task.status == PlanStatus.ACTIVE, TaskUnit.role == "lead"))
         q = select(Unit).where(Unit.id.in_(leads), Unit.is_group.is_(False))
         return list(session.execute(q).scalars())
     if expected == "departments":
@@ -157,7 +158,7 @@ def adoption_status(session: Session, parent_code: str, *, expected: Expected = 
     adopted: dict[int, dict[str, Any]] = {}
     for child in session.execute(
         select(Plan).where(Plan.parent_plan_id == parent.id, Plan.issued_by_unit_id.is_not(None),
-                           Plan.status != "cancelled")
+                           Plan.status != PlanStatus.CANCELLED)
     ).scalars():
         adopted[child.issued_by_unit_id] = {"document": child.document, "issued_on": child.issued_on,
                                             "child_plan": child.code}

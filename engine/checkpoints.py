@@ -38,13 +38,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import func, select
+from sqlalchemy import String, func, literal, select
 from sqlalchemy.orm import Session
 
 from engine.clock import require_aware
 from engine.errors import InputFileError, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, Event, WorkItem
+from engine.states import Status
 
 KEY_ENV = "STEER_AUDIT_KEY"
 CHECKPOINTS_ENV = "STEER_AUDIT_CHECKPOINTS"
@@ -208,7 +209,7 @@ def replay_mismatches(session: Session, *, limit: int = 50) -> list[StateMismatc
     last = (select(Event.work_item_id.label("wid"), func.max(Event.id).label("eid"))
             .where(Event.kind == "status", Event.work_item_id.is_not(None))
             .group_by(Event.work_item_id).subquery())
-    replayed = func.coalesce(Event.to_status, "not_started")
+    replayed = func.coalesce(Event.to_status, literal(Status.NOT_STARTED, String))
     rows = session.execute(
         select(WorkItem.id, WorkItem.status, replayed)
         .outerjoin(last, last.c.wid == WorkItem.id)

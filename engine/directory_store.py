@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from engine.audit import append_event
 from engine.directory import Directory, DirectoryError, People, UnitEntry
 from engine.models import Committee, Person, Unit
+from engine.states import ROLES, Role
 from engine.yamltext import load_yaml
 
-ROLES = ("chair", "vice_chair", "secretariat", "focal_point", "viewer")
 PERSON_KEYS = {"id", "name", "title", "role", "unit", "oversees", "notify", "email"}
 COMMITTEE_KEYS = {"name", "short_name", "timezone", "standing_agency", "settings"}
 
@@ -114,7 +114,7 @@ def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = 
         unit = _text(source, where, p, "unit", 500)
         if unit is not None and merged.get(unit) is None and merged.resolve(unit) is None:
             raise _err(source, where, f"không có cơ quan «{unit}» trong danh mục")
-        if role == "focal_point" and unit is None:
+        if role == Role.FOCAL_POINT and unit is None:
             raise _err(source, where, "đầu mối (focal_point) phải có «unit»")
         oversees = _text_list(source, where, p, "oversees")
         for code in oversees:
@@ -306,7 +306,7 @@ def people_index(session: Session) -> People:
     out = People()
     for p in session.execute(select(Person).where(Person.active.is_(True))).scalars():
         out.ids.add(p.id)
-        if p.role == "vice_chair":
+        if p.role == Role.VICE_CHAIR:
             for code in p.oversees or []:
                 out.vice_chair_of_unit.setdefault(code, p.id)
     return out

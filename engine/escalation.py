@@ -98,13 +98,13 @@ from engine.policy import (
 )
 from engine.permissions import can_see
 from engine.refs import item_ref, item_refs
-from engine.states import OPEN_STATES
+from engine.states import OPEN_STATES, ExtensionStatus, Role, Status
 from engine.txcache import committee_row
 from engine.workdays import WorkCalendar
 
 # Items the lead unit still has to act on: the levels and the weekly digest apply to these.
 # A submitted item waits for the secretariat instead (rule verification_pending).
-LEVEL_STATES: tuple[str, ...] = ("not_started", "in_progress", "blocked")
+LEVEL_STATES: tuple[str, ...] = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.BLOCKED)
 EXTENSION_LEVEL = "extension_pending"
 VERIFICATION_LEVEL = "verification_pending"
 FAILURE_LEVEL = "delivery_failed"
@@ -238,7 +238,7 @@ def overseer_map(session: Session) -> dict[int, str]:
     units = session.execute(select(Unit.id, Unit.code, Unit.groups, Unit.members)).all()
     out: dict[int, str] = {}
     vcs = session.execute(select(Person.id, Person.oversees)
-                          .where(Person.role == "vice_chair", Person.active.is_(True)).order_by(Person.id)).all()
+                          .where(Person.role == Role.VICE_CHAIR, Person.active.is_(True)).order_by(Person.id)).all()
     groups_of: dict[str, set[str]] = defaultdict(set)
     for _, code, _, members in units:
         for m in members or []:
@@ -291,7 +291,7 @@ def recipient_targets(session: Session, recipient: str) -> list[str]:
             return []
         urls.extend(unit.notify or [])
         for notify in session.execute(select(Person.notify).where(
-                Person.unit_id == unit.id, Person.role == "focal_point", Person.active.is_(True))
+                Person.unit_id == unit.id, Person.role == Role.FOCAL_POINT, Person.active.is_(True))
                 .order_by(Person.id)).scalars():
             urls.extend(notify or [])
     elif kind == "person":
@@ -421,7 +421,7 @@ class _Builder:
             vc = func.coalesce(t.vice_chair_id, self.overseer)
             conds.append(vc.is_(None))
             p = aliased(Person)
-            joins.append((p, and_(p.role == "secretariat", p.active.is_(True))))
+            joins.append((p, and_(p.role == Role.SECRETARIAT, p.active.is_(True))))
             rcpt = literal("person:", String) + p.id
         else:  # pragma: no cover - validated by the policy parser
             raise ValueError(role)
@@ -456,6 +456,7 @@ class _Builder:
             lo, hi = keys_between(level, known[0], known[1])
             core = core.where(key.not_in(select(o.dedupe_key).where(o.dedupe_key >= lo, o.dedupe_key < hi)))
         nb = literal(self.not_before, UTCDateTime())
+        # "pending" = engine.outbox.OutboxStatus.PENDING (not imported: engine.outbox imports this module)
         return core.add_columns(literal("pending", String).label("status"), nb.label("not_before"),
                                 literal(self.not_before, UTCDateTime()).label("next_attempt_at"),
                                 literal(0, Integer).label("attempts"),
@@ -568,12 +569,12 @@ def rules(ctx: Context, *, dialect: str = "sqlite", previous: datetime | None = 
                 else:
                     roles.append(role)
             out.append(Rule(EXTENSION_LEVEL, scope, EXTENSION_RANK, literal("r", String) + cast(r.id, String),
-                            (r.status == "pending", r.requested_at < cutoff), tuple(dict.fromkeys(roles)), None,
+                            (r.status == ExtensionStatus.PENDING, r.requested_at < cutoff), tuple(dict.fromkeys(roles)), None,
                             r.__table__.join(w.__table__, w.id == r.work_item_id)))
         if pol.verification_pending.enabled:
             days = pol.verification_pending.working_days
             cutoff = cutoff_instant(today, days, cal, ctx.tz)
-            where = [w.status == "submitted", w.submitted_at.is_not(None), w.submitted_at < cutoff]
+            where = [w.status == Status.SUBMITTED, w.submitted_at.is_not(None), w.submitted_at < cutoff]
             if prev_day is not None:
                 # incremental like the open-ended windows: the submissions that crossed the
                 # cut-off since the previous run (a resubmission gets a new time, so it is one
@@ -770,13 +771,13 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     One event (kind ``escalation_ack``)."""
     require_aware(now)
     ref = item_ref(item, session)
-    if not can_see(actor, item) or actor.role == "viewer":
+    if not can_see(actor, item) or actor.role == Role.VIEWER:
         raise PermissionDenied(tr(lang, "esc.ack_not_recipient", name=actor.name, pid=actor.id, ref=ref))
     ctx = context(session, now=now, policy=policy, lang=lang)
     pol = _policy_for(ctx, item.task.plan_id)
     current = pol.current_level(item.deadline, ctx.today, ctx.calendar)
     recipients = [f"person:{actor.id}"]
-    if actor.role == "focal_point" and actor.unit_code == item.unit.code:
+    if actor.role == Role.FOCAL_POINT and actor.unit_code == item.unit.code:
         recipients.append(f"unit:{item.unit.code}")
     queued = _highest_queued(session, ctx, item)
     best: tuple[str, int] | None = (current.name, current.rank) if current else None
@@ -995,9 +996,9 @@ def _is_obsolete(r: OutboxMessage, w: WorkItem, state: str, acks: dict[tuple[int
                  exts: dict[int, ExtensionRequest]) -> bool:
     if state == EXTENSION_LEVEL:
         e = exts.get(int(r.occurrence[1:])) if r.occurrence[1:].isdigit() else None
-        return e is None or e.status != "pending"
+        return e is None or e.status != ExtensionStatus.PENDING
     if state == VERIFICATION_LEVEL:
-        return w.status != "submitted"
+        return w.status != Status.SUBMITTED
     if w.status not in LEVEL_STATES or w.deadline != r.deadline:
         return True
     acked = acks.get((w.id, r.recipient, w.deadline))

@@ -83,6 +83,7 @@ from engine.i18n import tr
 from engine.periods import month_end, read_period
 from engine.planfile.read_table import RawRow
 from engine.planfile.tables import first_table
+from engine.states import Role
 from engine.yamltext import load_yaml
 
 __all__ = [
@@ -883,7 +884,7 @@ def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, 
         report.updated_codes.append(spec.code)
     if report.created or report.updated:
         session.flush()
-        append_event(session, now=now, actor=actor, actor_role="secretariat", kind="indicators_loaded",
+        append_event(session, now=now, actor=actor, actor_role=Role.SECRETARIAT, kind="indicators_loaded",
                      plan_id=plan_id,
                      data={"source": report.source, "created": report.created_codes, "updated": changes,
                            "unchanged": report.unchanged, "new_units": new_units,

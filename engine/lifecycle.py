@@ -42,8 +42,8 @@ from engine.models import Event, ExtensionRequest, Task, TaskDependency, WorkIte
 from engine.permissions import allowed_actions, check_permission, pending_extension
 from engine.refs import item_ref
 from engine.states import (
-    NON_STATUS_ACTIONS, OPEN_STATES, TRANSITIONS, action_label, action_with_command, derive_task_status,
-    note_allowed, status_label,
+    NON_STATUS_ACTIONS, OPEN_STATES, TRANSITIONS, Action, ExtensionStatus, PlanStatus, Status, action_label,
+    action_with_command, derive_task_status, note_allowed, status_label,
 )
 from engine.timeliness import completion_of
 from engine.txcache import committee_settings, known_without_prerequisites, load_item, locked_here
@@ -196,15 +196,15 @@ def blocking_dependencies(session: Session, task_id: int) -> list[str]:
     ).scalars().all()
     blocking: list[str] = []
     for d in deps:
-        if d.status == "cancelled":
+        if d.status == PlanStatus.CANCELLED:
             continue
         states = [(s, dl) for s, dl in session.execute(
             select(WorkItem.status, WorkItem.deadline).where(WorkItem.task_id == d.id)).all()]
         st = derive_task_status(states, recurring=d.deadline_kind == "recurring")
-        if d.deadline_kind == "recurring" and st != "cancelled":
+        if d.deadline_kind == "recurring" and st != Status.CANCELLED:
             # a recurring prerequisite is satisfied once its first occurrence is done
-            st = "completed" if any(s == "completed" for s, _ in states) else st
-        if st not in ("completed", "cancelled"):
+            st = Status.COMPLETED if any(s == Status.COMPLETED for s, _ in states) else st
+        if st not in (Status.COMPLETED, Status.CANCELLED):
             blocking.append(d.code)
     return blocking
 
@@ -231,10 +231,10 @@ def _check_dependencies(session: Session, ctx: _Ctx, actor: Actor, action: str, 
 def start(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, expected_version: int | None = None,
           note: str | None = None, override_note: str | None = None, lang: str = "vi") -> WorkItem:
     """not_started → in_progress (refused while a prerequisite task is unfinished, unless overridden)."""
-    ctx = _prepare(session, item, actor, "start", now=now, expected_version=expected_version, lang=lang)
-    data = _check_dependencies(session, ctx, actor, "start", override_note, lang)
+    ctx = _prepare(session, item, actor, Action.START, now=now, expected_version=expected_version, lang=lang)
+    data = _check_dependencies(session, ctx, actor, Action.START, override_note, lang)
     values = {"started_at": ctx.item.started_at or now}
-    return _status_change(session, ctx, actor, now=now, to_status="in_progress", lang=lang, values=values,
+    return _status_change(session, ctx, actor, now=now, to_status=Status.IN_PROGRESS, lang=lang, values=values,
                           note=(note or "").strip() or None, data=data)
 
 
@@ -245,14 +245,14 @@ def submit(session: Session, item: WorkItem | int, actor: Actor, *, now: datetim
 
     With ``auto_verify: true`` in the committee's (or plan's) settings it goes straight to
     completed, and ``completion`` is set."""
-    ev = _require_text(evidence, "lc.what_evidence", "submit", lang)
-    ctx = _prepare(session, item, actor, "submit", now=now, expected_version=expected_version, lang=lang)
-    data = _check_dependencies(session, ctx, actor, "submit", override_note, lang)
+    ev = _require_text(evidence, "lc.what_evidence", Action.SUBMIT, lang)
+    ctx = _prepare(session, item, actor, Action.SUBMIT, now=now, expected_version=expected_version, lang=lang)
+    data = _check_dependencies(session, ctx, actor, Action.SUBMIT, override_note, lang)
     w = ctx.item
     values: dict[str, Any] = {"started_at": w.started_at or now, "submitted_at": now}
-    to_status = "submitted"
+    to_status = Status.SUBMITTED
     if bool(ctx.settings.get("auto_verify")):
-        to_status = "completed"
+        to_status = Status.COMPLETED
         values.update(completed_at=now, completion=completion_of(now, w.deadline, ctx.tz))
         data["auto_verify"] = True
     return _status_change(session, ctx, actor, now=now, to_status=to_status, lang=lang, values=values,
@@ -262,9 +262,9 @@ def submit(session: Session, item: WorkItem | int, actor: Actor, *, now: datetim
 def verify(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, expected_version: int | None = None,
            note: str | None = None, lang: str = "vi") -> WorkItem:
     """submitted → completed (secretariat). Sets completed_at and completion on_time/late."""
-    ctx = _prepare(session, item, actor, "verify", now=now, expected_version=expected_version, lang=lang)
+    ctx = _prepare(session, item, actor, Action.VERIFY, now=now, expected_version=expected_version, lang=lang)
     completion = completion_of(now, ctx.item.deadline, ctx.tz)
-    return _status_change(session, ctx, actor, now=now, to_status="completed", lang=lang,
+    return _status_change(session, ctx, actor, now=now, to_status=Status.COMPLETED, lang=lang,
                           values={"completed_at": now, "completion": completion},
                           note=(note or "").strip() or None, data={"completion": completion})
 
@@ -272,18 +272,18 @@ def verify(session: Session, item: WorkItem | int, actor: Actor, *, now: datetim
 def reject(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, reason: str,
            expected_version: int | None = None, lang: str = "vi") -> WorkItem:
     """submitted → in_progress: the secretariat sends a submission back, with a reason."""
-    why = _require_text(reason, "lc.what_reject_reason", "reject", lang)
-    ctx = _prepare(session, item, actor, "reject", now=now, expected_version=expected_version, lang=lang)
-    return _status_change(session, ctx, actor, now=now, to_status="in_progress", lang=lang,
+    why = _require_text(reason, "lc.what_reject_reason", Action.REJECT, lang)
+    ctx = _prepare(session, item, actor, Action.REJECT, now=now, expected_version=expected_version, lang=lang)
+    return _status_change(session, ctx, actor, now=now, to_status=Status.IN_PROGRESS, lang=lang,
                           values={"submitted_at": None}, note=why)
 
 
 def block(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, reason: str,
           expected_version: int | None = None, lang: str = "vi") -> WorkItem:
     """not_started/in_progress → blocked, with the reason (vướng mắc)."""
-    why = _require_text(reason, "lc.what_block_reason", "block", lang)
-    ctx = _prepare(session, item, actor, "block", now=now, expected_version=expected_version, lang=lang)
-    return _status_change(session, ctx, actor, now=now, to_status="blocked", lang=lang,
+    why = _require_text(reason, "lc.what_block_reason", Action.BLOCK, lang)
+    ctx = _prepare(session, item, actor, Action.BLOCK, now=now, expected_version=expected_version, lang=lang)
+    return _status_change(session, ctx, actor, now=now, to_status=Status.BLOCKED, lang=lang,
                           values={"blocked_reason": why}, note=why)
 
 
@@ -293,16 +293,16 @@ def _previous_state(session: Session, item: WorkItem, into: str) -> str:
         select(Event.from_status).where(Event.work_item_id == item.id, Event.kind == "status", Event.to_status == into)
         .order_by(Event.id.desc()).limit(1)
     ).scalar_one_or_none()
-    if ev in ("not_started", "in_progress"):
+    if ev in (Status.NOT_STARTED, Status.IN_PROGRESS):
         return ev
-    return "in_progress" if item.started_at is not None else "not_started"
+    return Status.IN_PROGRESS if item.started_at is not None else Status.NOT_STARTED
 
 
 def unblock(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, note: str | None = None,
             expected_version: int | None = None, lang: str = "vi") -> WorkItem:
     """blocked → the state before it was blocked."""
-    ctx = _prepare(session, item, actor, "unblock", now=now, expected_version=expected_version, lang=lang)
-    back = _previous_state(session, ctx.item, "blocked")
+    ctx = _prepare(session, item, actor, Action.UNBLOCK, now=now, expected_version=expected_version, lang=lang)
+    back = _previous_state(session, ctx.item, Status.BLOCKED)
     return _status_change(session, ctx, actor, now=now, to_status=back, lang=lang,
                           values={"blocked_reason": None}, note=(note or "").strip() or None)
 
@@ -310,19 +310,19 @@ def unblock(session: Session, item: WorkItem | int, actor: Actor, *, now: dateti
 def cancel(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, reason: str,
            expected_version: int | None = None, lang: str = "vi") -> WorkItem:
     """Any open state → cancelled (secretariat), with a reason."""
-    why = _require_text(reason, "lc.what_cancel_reason", "cancel", lang)
-    ctx = _prepare(session, item, actor, "cancel", now=now, expected_version=expected_version, lang=lang)
-    return _status_change(session, ctx, actor, now=now, to_status="cancelled", lang=lang, note=why)
+    why = _require_text(reason, "lc.what_cancel_reason", Action.CANCEL, lang)
+    ctx = _prepare(session, item, actor, Action.CANCEL, now=now, expected_version=expected_version, lang=lang)
+    return _status_change(session, ctx, actor, now=now, to_status=Status.CANCELLED, lang=lang, note=why)
 
 
 def reopen(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, reason: str,
            expected_version: int | None = None, lang: str = "vi") -> WorkItem:
     """submitted/completed → in_progress; cancelled → the state before (secretariat, with a reason).
     Clears submitted_at, completed_at and completion (the log keeps them)."""
-    why = _require_text(reason, "lc.what_reopen_reason", "reopen", lang)
-    ctx = _prepare(session, item, actor, "reopen", now=now, expected_version=expected_version, lang=lang)
+    why = _require_text(reason, "lc.what_reopen_reason", Action.REOPEN, lang)
+    ctx = _prepare(session, item, actor, Action.REOPEN, now=now, expected_version=expected_version, lang=lang)
     w = ctx.item
-    to = _previous_state(session, w, "cancelled") if w.status == "cancelled" else "in_progress"
+    to = _previous_state(session, w, Status.CANCELLED) if w.status == Status.CANCELLED else Status.IN_PROGRESS
     return _status_change(session, ctx, actor, now=now, to_status=to, lang=lang, note=why,
                           values={"submitted_at": None, "completed_at": None, "completion": None})
 
@@ -333,7 +333,7 @@ def add_note(session: Session, item: WorkItem | int, actor: Actor, *, now: datet
     """A progress note (optional percent 0..100 and evidence): event kind "note", no status change.
 
     Allowed on every open item, and on completed items of ongoing (thường xuyên) tasks."""
-    body = _require_text(text, "lc.what_note", "note", lang)
+    body = _require_text(text, "lc.what_note", Action.NOTE, lang)
     if percent is not None and not (0 <= percent <= 100):
         raise UserError(tr(lang, "lc.bad_percent", percent=percent))
     percent = float(percent) if percent is not None else None  # the column is a float; the hash sees 70.0, not 70
@@ -345,7 +345,7 @@ def add_note(session: Session, item: WorkItem | int, actor: Actor, *, now: datet
         # so without an explicit version wait for the row instead of failing the CAS below.
         # (SQLite writers are already serialised by BEGIN IMMEDIATE.)
         session.refresh(w, with_for_update=True)
-    ctx = _prepare(session, w, actor, "note", now=now, expected_version=expected_version, lang=lang,
+    ctx = _prepare(session, w, actor, Action.NOTE, now=now, expected_version=expected_version, lang=lang,
                    legal=note_allowed(w))
     _cas(session, w, {}, actor=actor, now=now, tz=ctx.tz, lang=lang)
     append_item_event(session, w, actor, now=now, kind="note", note=body, percent=percent,
@@ -359,11 +359,11 @@ def request_extension(session: Session, item: WorkItem | int, actor: Actor, *, n
 
     One pending request per item. Creates an ``ExtensionRequest`` and an
     "extension_requested" event (deadline_before = deadline in force, deadline_after = until)."""
-    why = _require_text(reason, "lc.what_extension_reason", "request_extension", lang)
+    why = _require_text(reason, "lc.what_extension_reason", Action.REQUEST_EXTENSION, lang)
     require_aware(now)
     w = get_item(session, item, lang)
-    ctx = _prepare(session, w, actor, "request_extension", now=now, expected_version=expected_version, lang=lang,
-                   legal=w.status in NON_STATUS_ACTIONS["request_extension"])
+    ctx = _prepare(session, w, actor, Action.REQUEST_EXTENSION, now=now, expected_version=expected_version, lang=lang,
+                   legal=w.status in NON_STATUS_ACTIONS[Action.REQUEST_EXTENSION])
     today = local_date(now, ctx.tz)
     ref = item_ref(w, session)
     if until <= today:
@@ -377,7 +377,7 @@ def request_extension(session: Session, item: WorkItem | int, actor: Actor, *, n
     before = w.deadline
     _cas(session, w, {}, actor=actor, now=now, tz=ctx.tz, lang=lang)
     req = ExtensionRequest(work_item_id=w.id, requested_by=actor.id, requested_at=now, until=until,
-                           previous_deadline=before, reason=why, status="pending")
+                           previous_deadline=before, reason=why, status=ExtensionStatus.PENDING)
     session.add(req)
     session.flush()
     append_item_event(session, w, actor, now=now, kind="extension_requested", note=why, deadline_before=before,
@@ -397,13 +397,13 @@ def decide_extension(session: Session, item: WorkItem | int, actor: Actor, *, no
     w = get_item(session, item, lang)
     why = (note or "").strip() or None
     if not approve and not why:
-        _require_text(note, "lc.what_decline_reason", "decide_extension", lang)
-    ctx = _prepare(session, w, actor, "decide_extension", now=now, expected_version=expected_version, lang=lang,
+        _require_text(note, "lc.what_decline_reason", Action.DECIDE_EXTENSION, lang)
+    ctx = _prepare(session, w, actor, Action.DECIDE_EXTENSION, now=now, expected_version=expected_version, lang=lang,
                    legal=True)
     ref = item_ref(w, session)
     if request_id is not None:
         req = session.get(ExtensionRequest, request_id) if id_fits(session, request_id) else None
-        if req is None or req.work_item_id != w.id or req.status != "pending":
+        if req is None or req.work_item_id != w.id or req.status != ExtensionStatus.PENDING:
             req = None
     else:
         req = pending_extension(session, w)
@@ -414,7 +414,7 @@ def decide_extension(session: Session, item: WorkItem | int, actor: Actor, *, no
     before = w.deadline
     values: dict[str, Any] = {"deadline": req.until} if approve else {}
     _cas(session, w, values, actor=actor, now=now, tz=ctx.tz, lang=lang)
-    req.status = "approved" if approve else "rejected"
+    req.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
     req.decided_by, req.decided_at, req.decision_note = actor.id, now, why
     session.flush()
     append_item_event(session, w, actor, now=now, kind="extension_approved" if approve else "extension_rejected",

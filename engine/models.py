@@ -35,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine.states import ExtensionStatus, PlanStatus, Status
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -148,7 +150,7 @@ class Plan(Base):
     issued_on: Mapped[date | None] = mapped_column(Date)
     issued_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.ACTIVE)
     source_file: Mapped[str | None] = mapped_column(String(500))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # per-plan overrides
@@ -208,7 +210,7 @@ class Task(Base):
     vice_chair_id: Mapped[str | None] = mapped_column(ForeignKey("person.id"))
     parent_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active|cancelled
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.ACTIVE)
     source_row: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -249,7 +251,7 @@ class WorkItem(Base):
     occurrence: Mapped[str] = mapped_column(String(32), default="")  # "" or "2025", "2025-06"
     deadline: Mapped[date | None] = mapped_column(Date)  # the deadline in force
     original_deadline: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="not_started")
+    status: Mapped[str] = mapped_column(String(16), default=Status.NOT_STARTED)
     version: Mapped[int] = mapped_column(Integer, default=1)
     started_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
@@ -277,7 +279,7 @@ class ExtensionRequest(Base):
     until: Mapped[date] = mapped_column(Date)
     previous_deadline: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected
+    status: Mapped[str] = mapped_column(String(16), default=ExtensionStatus.PENDING)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
@@ -488,7 +490,7 @@ class OutboxMessage(Base):
     work_item_id: Mapped[int | None] = mapped_column(Integer)
     deadline: Mapped[date | None] = mapped_column(Date)  # the deadline in force when detected
     recipient: Mapped[str] = mapped_column(String(100))  # "unit:SNV" | "person:chair"
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|obsolete
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # engine.outbox.OutboxStatus
     not_before: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)

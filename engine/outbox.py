@@ -37,6 +37,7 @@ import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -45,9 +46,21 @@ from sqlalchemy.orm import Session
 from engine.clock import require_aware
 from engine.models import DeliveryAttempt, OutboxMessage, Person
 from engine.policy import FAILURE_RANK, Delivery, QuietHours
+from engine.states import Role
 from engine.workdays import WorkCalendar
 
-STATUSES = ("pending", "sending", "sent", "failed", "obsolete")
+
+class OutboxStatus(StrEnum):
+    """An outbox row's state (``OutboxMessage.status``; the diagram above)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    OBSOLETE = "obsolete"
+
+
+STATUSES: tuple[str, ...] = tuple(OutboxStatus)
 FAILURE_LEVEL = "delivery_failed"
 
 
@@ -96,8 +109,8 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
     Run in its own short transaction; send after it commits."""
     require_aware(now)
     o = OutboxMessage
-    due = or_(and_(o.status == "pending", o.next_attempt_at <= now),
-              and_(o.status == "sending", o.lease_until < now))
+    due = or_(and_(o.status == OutboxStatus.PENDING, o.next_attempt_at <= now),
+              and_(o.status == OutboxStatus.SENDING, o.lease_until < now))
     stmt = (select(o.id, o.recipient, o.batch_key, o.attempts, o.delivered, o.dedupe_key, o.level)
             .where(due).order_by(o.recipient, o.batch_key, o.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
@@ -128,7 +141,7 @@ def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, lim
         ids = [m.id for m in members]
         for chunk in _chunks(ids, 900):
             session.execute(update(o).where(o.id.in_(chunk))
-                            .values(status="sending", lease_until=lease_until, claimed_by=worker, batch_key=key)
+                            .values(status=OutboxStatus.SENDING, lease_until=lease_until, claimed_by=worker, batch_key=key)
                             .execution_options(synchronize_session=False))
         delivered = sorted({fp for m in members for fp in (m.delivered or [])})
         batches.append(Batch(key=key, recipient=recipient, row_ids=ids, attempts=max(m.attempts for m in members),
@@ -142,7 +155,7 @@ def renew(session: Session, batch: Batch, *, now: datetime, worker: str, lease: 
     the same round and another worker claimed the rows): then it must not be sent."""
     require_aware(now)
     o = OutboxMessage
-    res = session.execute(update(o).where(o.batch_key == batch.key, o.status == "sending", o.claimed_by == worker,
+    res = session.execute(update(o).where(o.batch_key == batch.key, o.status == OutboxStatus.SENDING, o.claimed_by == worker,
                                           o.id.in_(batch.row_ids))
                           .values(lease_until=now + lease).execution_options(synchronize_session=False))
     return res.rowcount == len(batch.row_ids)
@@ -164,15 +177,15 @@ def record_outcome(session: Session, batch: Batch, outcomes: list[TargetOutcome]
     attempt = batch.attempts + 1
     obsolete = [i for i in (obsolete or []) if i in set(batch.row_ids)]
     live = [i for i in batch.row_ids if i not in set(obsolete)]
-    held = and_(o.batch_key == batch.key, o.status == "sending", o.claimed_by == worker)
+    held = and_(o.batch_key == batch.key, o.status == OutboxStatus.SENDING, o.claimed_by == worker)
     if obsolete:
         res = session.execute(update(o).where(held, o.id.in_(obsolete))
-                              .values(status="obsolete", lease_until=None, claimed_by=None)
+                              .values(status=OutboxStatus.OBSOLETE, lease_until=None, claimed_by=None)
                               .execution_options(synchronize_session=False))
         if res.rowcount != len(obsolete):
             return "lost"
     if not live:
-        return "obsolete"
+        return OutboxStatus.OBSOLETE
     if outcomes:
         session.execute(insert(DeliveryAttempt), [
             dict(batch_key=batch.key, outbox_ids=[str(i) for i in live], recipient=batch.recipient, target=x.target,
@@ -184,18 +197,18 @@ def record_outcome(session: Session, batch: Batch, outcomes: list[TargetOutcome]
     values: dict[str, Any] = dict(attempts=attempt, delivered=delivered, lease_until=None, claimed_by=None)
     notice_error: str | None = None
     if not outcomes and not delivered:
-        status, notice_error = "failed", no_targets_error
+        status, notice_error = OutboxStatus.FAILED, no_targets_error
         values.update(status=status, last_error=no_targets_error)
     elif temporary and attempt < delivery.max_attempts:
-        status = "pending"
+        status = OutboxStatus.PENDING
         retry_at = now + delivery.backoff(attempt)
         if quiet is not None and calendar is not None:
             retry_at = quiet.next_allowed(retry_at, tz, calendar)
         values.update(status=status, next_attempt_at=retry_at, last_error=errors)
     else:
-        status = "sent" if delivered else "failed"
+        status = OutboxStatus.SENT if delivered else OutboxStatus.FAILED
         values.update(status=status, last_error=errors)
-        if status == "sent":
+        if status == OutboxStatus.SENT:
             values["sent_at"] = now
         if temporary or permanent:
             notice_error = errors
@@ -214,7 +227,7 @@ def notify_secretariat(session: Session, batch: Batch, *, error: str, now: datet
     """Queue one "delivery failed" notice per secretariat member (deduped per batch)."""
     from engine.escalation import recipient_label
 
-    ids = list(session.execute(select(Person.id).where(Person.role == "secretariat", Person.active.is_(True))
+    ids = list(session.execute(select(Person.id).where(Person.role == Role.SECRETARIAT, Person.active.is_(True))
                                .order_by(Person.id)).scalars())
     items = sorted({wid for wid in session.execute(select(OutboxMessage.work_item_id)
                                                     .where(OutboxMessage.id.in_(batch.row_ids))).scalars() if wid})
@@ -228,7 +241,7 @@ def notify_secretariat(session: Session, batch: Batch, *, error: str, now: datet
         if session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first():
             continue
         session.add(OutboxMessage(dedupe_key=key, level=FAILURE_LEVEL, level_rank=FAILURE_RANK, occurrence=batch.key,
-                                  work_item_id=None, deadline=None, recipient=rcpt, status="pending", not_before=now,
+                                  work_item_id=None, deadline=None, recipient=rcpt, status=OutboxStatus.PENDING, not_before=now,
                                   next_attempt_at=now, attempts=0, delivered=[], data=data, created_at=now))
         n += 1
     session.flush()

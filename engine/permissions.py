@@ -22,7 +22,7 @@ from engine.errors import PermissionDenied
 from engine.i18n import tr
 from engine.models import ExtensionRequest, Unit, WorkItem
 from engine.refs import item_ref
-from engine.states import NON_STATUS_ACTIONS, ROLES, TRANSITIONS, Action, Role, action_label, note_allowed, role_label
+from engine.states import NON_STATUS_ACTIONS, ROLES, TRANSITIONS, Action, ExtensionStatus, Role, action_label, note_allowed, role_label
 
 ASSIGNEE_ACTIONS = frozenset({Action.START, Action.SUBMIT, Action.BLOCK, Action.UNBLOCK, Action.NOTE,
                               Action.REQUEST_EXTENSION})
@@ -103,7 +103,7 @@ def pending_extension(session: Session, item: WorkItem | int) -> ExtensionReques
     """The item's extension request awaiting a decision, if any."""
     item_id = item.id if isinstance(item, WorkItem) else item
     return session.execute(
-        select(ExtensionRequest).where(ExtensionRequest.work_item_id == item_id, ExtensionRequest.status == "pending")
+        select(ExtensionRequest).where(ExtensionRequest.work_item_id == item_id, ExtensionRequest.status == ExtensionStatus.PENDING)
         .order_by(ExtensionRequest.id.desc()).limit(1)
     ).scalar_one_or_none()
 

@@ -20,7 +20,7 @@ from engine.models import (
 )
 from engine.permissions import allowed_actions, visible_filter
 from engine.refs import item_ref, item_refs
-from engine.states import OPEN_STATES, Role, derive_task_status
+from engine.states import OPEN_STATES, PlanStatus, Role, Status, derive_task_status
 from engine.timeliness import classify
 from engine.txcache import committee_settings
 
@@ -36,12 +36,12 @@ def get_plan(session: Session, code: str, *, lang: str = "vi") -> Plan:
 
 def list_plans(session: Session) -> list[dict[str, Any]]:
     counts = dict(session.execute(
-        select(Task.plan_id, func.count()).where(Task.status == "active").group_by(Task.plan_id)).all())
+        select(Task.plan_id, func.count()).where(Task.status == PlanStatus.ACTIVE).group_by(Task.plan_id)).all())
     items = dict(session.execute(
         select(Task.plan_id, func.count()).select_from(WorkItem).join(Task).group_by(Task.plan_id)).all())
     done = dict(session.execute(
         select(Task.plan_id, func.count()).select_from(WorkItem).join(Task)
-        .where(WorkItem.status == "completed").group_by(Task.plan_id)).all())
+        .where(WorkItem.status == Status.COMPLETED).group_by(Task.plan_id)).all())
     out = []
     for p in session.execute(select(Plan).order_by(Plan.code)).scalars():
         out.append({
@@ -100,8 +100,8 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
     if unit:
         u = resolve_unit(session, unit, lang=lang)
         stmt = stmt.where(Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id == u.id, TaskUnit.role == "lead")))
-    if not include_cancelled and status != "cancelled":
-        stmt = stmt.where(Task.status == "active")
+    if not include_cancelled and status != Status.CANCELLED:
+        stmt = stmt.where(Task.status == PlanStatus.ACTIVE)
     rows = session.execute(stmt.order_by(Plan.code, Task.position)).all()
     ids = [t.id for t, _ in rows]
     if not ids:
@@ -128,7 +128,7 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
         deps[d.task_id].append(code_of.get(d.depends_on_id, str(d.depends_on_id)))
     out = []
     for t, plan_code in rows:
-        st = "cancelled" if t.status == "cancelled" else derive_task_status(items[t.id], recurring=t.deadline_kind == "recurring")
+        st = Status.CANCELLED if t.status == PlanStatus.CANCELLED else derive_task_status(items[t.id], recurring=t.deadline_kind == "recurring")
         if status and st != status:
             continue
         out.append({
@@ -180,7 +180,7 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
     if status:
         stmt = stmt.where(WorkItem.status == status)
     elif not include_cancelled:
-        stmt = stmt.where(WorkItem.status != "cancelled")
+        stmt = stmt.where(WorkItem.status != Status.CANCELLED)
     if due_within is not None:
         if today is None:
             raise ValueError("due_within needs today")

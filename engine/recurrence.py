@@ -33,6 +33,7 @@ from engine.deadlines import DeadlineSpec, occurrences, period_key
 from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import Committee, Plan, Task, TaskUnit, WorkItem
+from engine.states import PlanStatus, Status
 
 DEFAULT_HORIZON_DAYS = 400
 MAX_HORIZON_DAYS = 3660
@@ -119,15 +120,15 @@ def generate_occurrences_report(session: Session, *, now: datetime, horizon_days
                Task.recurrence_starts, Task.created_at, Plan.issued_on, Plan.code, TaskUnit.unit_id)
         .join(Plan, Plan.id == Task.plan_id)
         .join(TaskUnit, TaskUnit.task_id == Task.id)
-        .where(Task.deadline_kind == "recurring", Task.recurrence.is_not(None), Task.status == "active",
-               Plan.status == "active", TaskUnit.role == "lead")
+        .where(Task.deadline_kind == "recurring", Task.recurrence.is_not(None), Task.status == PlanStatus.ACTIVE,
+               Plan.status == PlanStatus.ACTIVE, TaskUnit.role == "lead")
         .order_by(Task.id, TaskUnit.position, TaskUnit.unit_id)
     ).all()
     if not rows:
         return GenerateResult(0, until, horizon, {})
     recurring_ids = (
         select(Task.id).join(Plan, Plan.id == Task.plan_id)
-        .where(Task.deadline_kind == "recurring", Task.status == "active", Plan.status == "active")
+        .where(Task.deadline_kind == "recurring", Task.status == PlanStatus.ACTIVE, Plan.status == PlanStatus.ACTIVE)
     )
     have = {tuple(r) for r in session.execute(
         select(WorkItem.task_id, WorkItem.unit_id, WorkItem.occurrence).where(WorkItem.task_id.in_(recurring_ids))
@@ -147,7 +148,7 @@ def generate_occurrences_report(session: Session, *, now: datetime, horizon_days
                 continue
             have.add((r.id, r.unit_id, occ))
             new_rows.append(dict(task_id=r.id, unit_id=r.unit_id, occurrence=occ, deadline=due,
-                                 original_deadline=due, status="not_started", version=1,
+                                 original_deadline=due, status=Status.NOT_STARTED, version=1,
                                  updated_by=actor, updated_at=now, created_at=now))
     if not new_rows:
         return GenerateResult(0, until, horizon, {})

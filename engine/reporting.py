@@ -90,6 +90,7 @@ from engine.errors import UserError
 from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
 from engine.periods import add_months, month_end, read_period
+from engine.states import PlanStatus, Status
 from engine.timeliness import completion_of
 from engine.txcache import committee_row, committee_settings
 
@@ -395,7 +396,7 @@ def _plan_for(session: Session, plan_code: str | None, lang: str) -> Plan:
             hint = tr(lang, "rep.hint_loaded_plans", plans=", ".join(known)) if known else tr(lang, "rep.hint_no_plan")
             raise UserError(tr(lang, "rep.there_no_plan", plan_code=plan_code, hint=hint))
         return plan
-    plans = session.execute(select(Plan).where(Plan.status != "cancelled", Plan.parent_plan_id.is_(None))
+    plans = session.execute(select(Plan).where(Plan.status != PlanStatus.CANCELLED, Plan.parent_plan_id.is_(None))
                             .order_by(Plan.code)).scalars().all()
     if len(plans) == 1:
         return plans[0]
@@ -512,7 +513,7 @@ def _state_rows(session: Session, ld: _Loaded, cut: datetime, before: datetime, 
     s_id, s_to, s_actor, d_id = st.c.id, st.c.to_status, st.c.actor, dl.c.id
     s_at = type_coerce(st.c.at, DateTime())
     status = case((s_id.is_not(None), s_to),
-                  (b.status != "not_started", func.coalesce(first(("status",), "from_status", b.id), b.status)),
+                  (b.status != Status.NOT_STARTED, func.coalesce(first(("status",), "from_status", b.id), b.status)),
                   else_=b.status)
     deadline = case((d_id.is_not(None), dl.c.deadline_after),
                     (and_(b.moved == 1, first(dl_kinds, "id", b.id).is_not(None)),
@@ -520,12 +521,12 @@ def _state_rows(session: Session, ld: _Loaded, cut: datetime, before: datetime, 
                     else_=b.deadline)
     stmt = select(
         b.id, b.task_id, b.unit_id, b.occurrence, status, deadline,
-        case((s_id.is_(None), b.completed_at), (s_to == "completed", s_at), else_=None),
+        case((s_id.is_(None), b.completed_at), (s_to == Status.COMPLETED, s_at), else_=None),
         # the completion the lifecycle recorded is still in force (or no status event: what is stored)
-        case((s_id.is_(None), 1), (and_(s_to == "completed", b.status == "completed", b.completion.is_not(None),
+        case((s_id.is_(None), 1), (and_(s_to == Status.COMPLETED, b.status == Status.COMPLETED, b.completion.is_not(None),
                                         b.completion != "", b.completed_at == st.c.at), 1), else_=0),
         b.completion,
-        case((and_(s_to == "completed", s_actor == "import"), s_id), else_=null()),
+        case((and_(s_to == Status.COMPLETED, s_actor == "import"), s_id), else_=null()),
         b.exists_before,
     ).select_from(joined)
     return session.execute(stmt).all()
@@ -612,14 +613,14 @@ def _classifier(session: Session, ld: _Loaded, w: _Window,
     done_sigs: dict[tuple[str | None, bool], tuple[Any, ...]] = {}
 
     def classify(iid: int, tid: int, status: str, dl: date | None, completion: str | None) -> tuple[Any, ...]:
-        if status == "cancelled":
+        if status == Status.CANCELLED:
             return _CANCELLED_SIG
         kind = kinds[tid]
         if kind == "recurring" and (dl is None or dl < start or dl > due_by):
             return _OUT_SIG  # counted by another period's report
         if kind == "ongoing":
             return _NOTED_SIG if iid in noted else _ONGOING_SIG
-        if status == "completed":
+        if status == Status.COMPLETED:
             key = (completion, dl is not None and dl <= due_by)
             sig = done_sigs.get(key)
             if sig is None:
@@ -868,7 +869,7 @@ def _adoption(session: Session, plan: Plan, cut: datetime, lang: str = "vi") -> 
             registered[data["unit"]] = data.get("after")
     children = {code for code, in session.execute(
         select(Unit.code).join(Plan, Plan.issued_by_unit_id == Unit.id)
-        .where(Plan.parent_plan_id == plan.id, Plan.created_at <= cut, Plan.status != "cancelled"))}
+        .where(Plan.parent_plan_id == plan.id, Plan.created_at <= cut, Plan.status != PlanStatus.CANCELLED))}
 
     def fix(u: dict[str, Any]) -> dict[str, Any]:
         u = dict(u)
@@ -920,13 +921,13 @@ def _timeline(session: Session, ld: _Loaded, universe: set[int], due_at: Mapping
     for wid, i, to_status in session.execute(
         select(Event.work_item_id, slot, Event.to_status)
         .where(Event.plan_id == ld.plan.id, Event.kind == "status", Event.at <= w.cut,
-               or_(Event.to_status == "completed", Event.from_status == "completed"))
+               or_(Event.to_status == Status.COMPLETED, Event.from_status == Status.COMPLETED))
         .order_by(Event.at, Event.id)
     ).all():
         if wid not in universe:
             continue
         touched.add(wid)
-        if to_status == "completed":
+        if to_status == Status.COMPLETED:
             if wid not in done:
                 deltas[i] += 1
                 done.add(wid)
@@ -1033,9 +1034,9 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     imported = _imported(session, {r[9] for r in rows if r[9] is not None} | {r[9] for r in changed if r[9] is not None})
     before: dict[int, tuple[str, date | None, str | None]] = {}
     for iid, _tid, _uid, _occ, status, dl, done_at, final, completion, imp, _ex in changed:
-        if status == "completed" and not final:
+        if status == Status.COMPLETED and not final:
             completion = imported.get(imp) or completion_of(_utc(done_at), dl, tz)
-        before[iid] = (status, dl, completion if status == "completed" else None)
+        before[iid] = (status, dl, completion if status == Status.COMPLETED else None)
     classify, classify_before = _classifier(session, ld, w, kinds), _classifier(session, ld, wp, kinds)
 
     tally: dict[tuple[Any, ...], int] = defaultdict(int)  # (section, unit, signature) -> items
@@ -1051,7 +1052,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     newly_overdue_cs: list[tuple[Any, ...]] = []
     for row in rows:
         iid, tid, uid, occ, status, dl, done_at, final, completion, imp, existed = row
-        if status == "completed":
+        if status == Status.COMPLETED:
             if done_at is not None and done_at.tzinfo is None:
                 done_at = done_at.replace(tzinfo=timezone.utc)  # SQLite keeps naive UTC
             if not final:
@@ -1061,7 +1062,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
         if unit_of_task.setdefault(tid, uid) != uid:
             multi.add(tid)
         sig = classify(iid, tid, status, dl, completion)
-        if status != "cancelled" and kinds[tid] != "ongoing":
+        if status != Status.CANCELLED and kinds[tid] != "ongoing":
             universe.add(iid)
             if dl is not None:
                 due_at[dl] += 1
@@ -1086,7 +1087,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
             overdue_cs.append(c)
             if psig[0] != "overdue":
                 newly_overdue_cs.append(c)
-        elif bucket == "completed" and (psig is _OUT_SIG or b_status != "completed"):
+        elif bucket == "completed" and (psig is _OUT_SIG or b_status != Status.COMPLETED):
             newly_completed_cs.append(c)
 
     unit_code = {uid: u[0] for uid, u in units.items()}

@@ -48,6 +48,26 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
+class ExtensionStatus(StrEnum):
+    """An extension request's state (``ExtensionRequest.status``)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PlanStatus(StrEnum):
+    """A plan's or a task's own state (``Plan.status``, ``Task.status``) — not a work item's
+    lifecycle: a task removed from its plan file is ``cancelled``, otherwise ``active``."""
+
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+# A task's derived status (``derive_task_status``) is a Status, or this when it has no items.
+UNASSIGNED = "unassigned"
+
+
 class Action(StrEnum):
     """Actions as permissions know them (approving and rejecting an extension are both
     ``decide_extension``; ``override`` lets the secretariat skip an unfinished prerequisite)."""
@@ -148,24 +168,24 @@ def derive_task_status(item_states: list[tuple[str, date | None]], *, recurring:
     submitted/completed → submitted; any blocked → blocked; any started → in_progress.
     A recurring task is judged on its earliest open occurrence.
     """
-    live = [(s, d) for s, d in item_states if s != "cancelled"]
+    live = [(s, d) for s, d in item_states if s != Status.CANCELLED]
     if not item_states:
-        return "unassigned"
+        return UNASSIGNED
     if not live:
-        return "cancelled"
+        return Status.CANCELLED
     if recurring:
-        open_ = [(s, d) for s, d in live if s != "completed"]
+        open_ = [(s, d) for s, d in live if s != Status.COMPLETED]
         if not open_:
-            return "completed"
+            return Status.COMPLETED
         first = min(d for _, d in open_ if d is not None) if any(d for _, d in open_) else None
         live = [(s, d) for s, d in open_ if d == first]
     states = {s for s, _ in live}
-    if states == {"completed"}:
-        return "completed"
-    if states <= {"submitted", "completed"}:
-        return "submitted"
-    if "blocked" in states:
-        return "blocked"
-    if states & {"in_progress", "submitted", "completed"}:
-        return "in_progress"
-    return "not_started"
+    if states == {Status.COMPLETED}:
+        return Status.COMPLETED
+    if states <= {Status.SUBMITTED, Status.COMPLETED}:
+        return Status.SUBMITTED
+    if Status.BLOCKED in states:
+        return Status.BLOCKED
+    if states & {Status.IN_PROGRESS, Status.SUBMITTED, Status.COMPLETED}:
+        return Status.IN_PROGRESS
+    return Status.NOT_STARTED

@@ -12,20 +12,32 @@ committee's timezone, and overdue from 01/07.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Literal
 
 from engine.clock import DEFAULT_TZ, local_date
+from engine.states import Status
 
-Timeliness = Literal[
-    "on_track", "due_soon", "overdue", "completed_on_time", "completed_late", "completed",
-    "ongoing", "no_deadline", "cancelled",
-]  # fmt: skip
+
+class Timeliness(StrEnum):
+    """A work item's timeliness class — its own vocabulary, not a lifecycle ``Status``
+    (``completed`` and ``cancelled`` are spelled the same; the values are the strings stored
+    in ``WorkItem.timeliness`` and sent in JSON)."""
+
+    ON_TRACK = "on_track"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    COMPLETED_ON_TIME = "completed_on_time"
+    COMPLETED_LATE = "completed_late"
+    COMPLETED = "completed"
+    ONGOING = "ongoing"
+    NO_DEADLINE = "no_deadline"
+    CANCELLED = "cancelled"
+
+
 Completion = Literal["on_time", "late"]
 
-TIMELINESS_VALUES: tuple[str, ...] = (
-    "on_track", "due_soon", "overdue", "completed_on_time", "completed_late", "completed",
-    "ongoing", "no_deadline", "cancelled",
-)  # fmt: skip
+TIMELINESS_VALUES: tuple[str, ...] = tuple(Timeliness)
 DEFAULT_DUE_SOON_DAYS = 7
 
 
@@ -70,21 +82,23 @@ def classify(
 
     ``deadline`` is the deadline in force (after approved extensions), not the original.
     """
-    if status == "cancelled":
-        return "cancelled"
-    if status == "completed":
+    if status == Status.CANCELLED:
+        return Timeliness.CANCELLED
+    if status == Status.COMPLETED:
         if completed_at is None or deadline is None or deadline_kind == "ongoing":
-            return "completed"
-        return "completed_on_time" if completion_of(completed_at, deadline, tz) == "on_time" else "completed_late"
+            return Timeliness.COMPLETED
+        if completion_of(completed_at, deadline, tz) == "on_time":
+            return Timeliness.COMPLETED_ON_TIME
+        return Timeliness.COMPLETED_LATE
     if deadline_kind == "ongoing":
-        return "ongoing"
+        return Timeliness.ONGOING
     if deadline is None:
-        return "no_deadline"
+        return Timeliness.NO_DEADLINE
     if today > deadline:
-        return "overdue"
+        return Timeliness.OVERDUE
     if deadline <= today + timedelta(days=due_soon_days):
-        return "due_soon"
-    return "on_track"
+        return Timeliness.DUE_SOON
+    return Timeliness.ON_TRACK
 
 
 def days_left(deadline: date | None, today: date) -> int | None:

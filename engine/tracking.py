@@ -27,18 +27,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy import String, case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import append_events
 from engine.clock import local_date, require_aware
 from engine.models import Event, Plan, Task, WorkItem
-from engine.timeliness import DEFAULT_DUE_SOON_DAYS, classify
+from engine.states import Status
+from engine.timeliness import DEFAULT_DUE_SOON_DAYS, Timeliness, classify
 from engine.txcache import committee_settings
 
 SYSTEM_ACTOR = "system"
 EVENT_KIND = "timeliness"
-COMPLETED_VALUES = ("completed_on_time", "completed_late", "completed")
+COMPLETED_VALUES = (Timeliness.COMPLETED_ON_TIME, Timeliness.COMPLETED_LATE, Timeliness.COMPLETED)
 UPDATE_CHUNK = 5000  # ids per UPDATE (well under the bound-parameter limits)
 
 
@@ -75,12 +76,12 @@ def _due_soon_groups(session: Session, default: int) -> list[tuple[int, list[int
 def timeliness_case(today: date, due_soon_days: int) -> Any:
     """SQL mirror of ``classify`` for items that are not completed (joined with ``Task``)."""
     return case(
-        (WorkItem.status == "cancelled", literal("cancelled")),
-        (Task.deadline_kind == "ongoing", literal("ongoing")),
-        (WorkItem.deadline.is_(None), literal("no_deadline")),
-        (WorkItem.deadline < today, literal("overdue")),
-        (WorkItem.deadline <= today + timedelta(days=due_soon_days), literal("due_soon")),
-        else_=literal("on_track"),
+        (WorkItem.status == Status.CANCELLED, literal(Timeliness.CANCELLED, String)),
+        (Task.deadline_kind == "ongoing", literal(Timeliness.ONGOING, String)),
+        (WorkItem.deadline.is_(None), literal(Timeliness.NO_DEADLINE, String)),
+        (WorkItem.deadline < today, literal(Timeliness.OVERDUE, String)),
+        (WorkItem.deadline <= today + timedelta(days=due_soon_days), literal(Timeliness.DUE_SOON, String)),
+        else_=literal(Timeliness.ON_TRACK, String),
     )
 
 
@@ -96,7 +97,7 @@ def compute_flips(session: Session, *, now: datetime) -> tuple[date, list[Flip]]
         new = timeliness_case(today, days).label("new")
         stmt = (select(WorkItem.id, Task.plan_id, WorkItem.task_id, WorkItem.timeliness, new, WorkItem.deadline)
                 .join(Task, Task.id == WorkItem.task_id)
-                .where(WorkItem.status != "completed",
+                .where(WorkItem.status != Status.COMPLETED,
                        or_(WorkItem.timeliness.is_(None), WorkItem.timeliness != timeliness_case(today, days))))
         if plan_ids is not None:
             stmt = stmt.where(Task.plan_id.in_(plan_ids))
@@ -111,7 +112,7 @@ def compute_flips(session: Session, *, now: datetime) -> tuple[date, list[Flip]]
     stmt = (select(WorkItem.id, Task.plan_id, WorkItem.task_id, WorkItem.timeliness, WorkItem.status,
                    WorkItem.deadline, WorkItem.completed_at, Task.deadline_kind)
             .join(Task, Task.id == WorkItem.task_id)
-            .where(WorkItem.status == "completed",
+            .where(WorkItem.status == Status.COMPLETED,
                    or_(WorkItem.timeliness.is_(None), WorkItem.timeliness.not_in(COMPLETED_VALUES))))
     for wid, pid, tid, old, status, deadline, completed_at, kind in session.execute(stmt.order_by(WorkItem.id)):
         value = classify(status, deadline, completed_at, today, deadline_kind=kind, tz=tz)

@@ -28,11 +28,12 @@ from flows import settings as _quiet  # noqa: F401  (quiet Prefect environment, 
 from prefect import flow, task
 
 from engine.i18n import tr
+from engine.states import PlanStatus, Role
 
 MONTHLY_CRON = "0 8 20 * *"
 QUARTERLY_CRON = "0 8 20 3,6,9,12 *"
 DEFAULT_FORMATS: tuple[str, ...] = ("xlsx", "docx", "html")
-RECIPIENT_ROLES: tuple[str, ...] = ("chair", "vice_chair", "secretariat")
+RECIPIENT_ROLES: tuple[str, ...] = (Role.CHAIR, Role.VICE_CHAIR, Role.SECRETARIAT)
 
 
 # --- plain functions (one engine call each) ------------------------------------------------
@@ -53,7 +54,7 @@ def _plans(session: Any, plan: str | None) -> list[str]:
 
     if plan:
         return [plan]
-    return list(session.execute(select(Plan.code).where(Plan.status == "active", Plan.parent_plan_id.is_(None))
+    return list(session.execute(select(Plan.code).where(Plan.status == PlanStatus.ACTIVE, Plan.parent_plan_id.is_(None))
                                 .order_by(Plan.code)).scalars())
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.permissions import allowed_actions
 from engine.refs import item_ref
+from engine.states import Role
 from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.evidence import Stored, Upload
@@ -367,7 +368,7 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
 
 
 def _oversight(request: Request, user: User) -> None:
-    if user.role == "focal_point":
+    if user.role == Role.FOCAL_POINT:
         raise WebError(403, tr(lang_of(request), "api_focal_own_unit"))
 
 

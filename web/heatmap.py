@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import ChainHead, Plan
+from engine.states import PlanStatus
 
 _LOCK = threading.Lock()
 _CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
@@ -23,7 +24,7 @@ _MAX = 16
 
 
 def top_plans(session: Session) -> list[Plan]:
-    return list(session.execute(select(Plan).where(Plan.status != "cancelled", Plan.parent_plan_id.is_(None))
+    return list(session.execute(select(Plan).where(Plan.status != PlanStatus.CANCELLED, Plan.parent_plan_id.is_(None))
                                 .order_by(Plan.code)).scalars())
 
 

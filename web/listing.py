@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.permissions import visible_filter
 from engine.refs import item_refs
-from engine.states import OPEN_STATES, STATUSES
+from engine.states import OPEN_STATES, STATUSES, Status
 from engine.txcache import committee_settings
 from engine.models import Plan, Task, Unit, WorkItem
 from web.core import User
@@ -34,7 +34,7 @@ def item_rows(s: Session, user: User, *, today: date, status: str | None, unit: 
     elif status in STATUSES:
         stmt = stmt.where(WorkItem.status == status)
     else:
-        stmt = stmt.where(WorkItem.status != "cancelled")
+        stmt = stmt.where(WorkItem.status != Status.CANCELLED)
     if overdue_only:
         stmt = stmt.where(WorkItem.deadline.is_not(None), WorkItem.deadline < today)
     if due_within is not None:

@@ -18,7 +18,8 @@ from engine.actors import person_name
 from engine.days import fmt_local
 from engine.permissions import allowed_actions, pending_extension
 from engine.refs import item_ref, item_refs
-from engine.states import OPEN_STATES, STATUSES
+from engine.states import OPEN_STATES, STATUSES, Action, ExtensionStatus, Role, Status
+from engine.timeliness import Timeliness
 from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.evidence import Stored, Upload
@@ -34,10 +35,10 @@ from engine.i18n import tr
 
 router = APIRouter(include_in_schema=False)
 
-ALL = ("secretariat", "chair", "vice_chair", "focal_point", "viewer")
-OVERSIGHT = ("secretariat", "chair", "vice_chair", "viewer")
-STAFF = ("secretariat", "chair")
-SECRETARIAT = ("secretariat",)
+ALL = (Role.SECRETARIAT, Role.CHAIR, Role.VICE_CHAIR, Role.FOCAL_POINT, Role.VIEWER)
+OVERSIGHT = (Role.SECRETARIAT, Role.CHAIR, Role.VICE_CHAIR, Role.VIEWER)
+STAFF = (Role.SECRETARIAT, Role.CHAIR)
+SECRETARIAT = (Role.SECRETARIAT,)
 CSRF = [Depends(check_csrf)]
 
 
@@ -118,7 +119,7 @@ def logout(request: Request) -> Response:
 def home(request: Request) -> Response:
     with db(request).ro() as s:
         user = require_login(request, s)
-    target = {"focal_point": "/items", "secretariat": "/review", "chair": "/heatmap", "vice_chair": "/heatmap"}
+    target = {Role.FOCAL_POINT: "/items", Role.SECRETARIAT: "/review", Role.CHAIR: "/heatmap", Role.VICE_CHAIR: "/heatmap"}
     return redirect(target.get(user.role, "/items"))
 
 
@@ -133,7 +134,7 @@ def items(request: Request, status: str = "", unit: str = "", plan: str = "", q:
         rows, total = item_rows(s, user, today=today, status=status or None, unit=unit or None, plan=plan or None,
                                  q=q or None, page=page)
         unit_name = None
-        if user.role == "focal_point" and user.unit_code:
+        if user.role == Role.FOCAL_POINT and user.unit_code:
             unit_name = s.execute(select(Unit.name).where(Unit.code == user.unit_code)).scalar_one_or_none()
     return render(request, "items.html", {
         "rows": rows, "total": total, "page": page, "pages": (total + PAGE - 1) // PAGE, "today": today,
@@ -149,9 +150,9 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
     d = item_detail(s, item, today=today, lang=lang)
     allowed = set(allowed_actions(item, user.actor))
     if user.via_link:
-        allowed &= {"start", "submit", "note", "request_extension", "block", "unblock"}
-    can_ack = (item.status in OPEN_STATES and user.role != "viewer"
-               and d.get("timeliness") in ("overdue", "due_soon"))
+        allowed &= {Action.START, Action.SUBMIT, Action.NOTE, Action.REQUEST_EXTENSION, Action.BLOCK, Action.UNBLOCK}
+    can_ack = (item.status in OPEN_STATES and user.role != Role.VIEWER
+               and d.get("timeliness") in (Timeliness.OVERDUE, Timeliness.DUE_SOON))
     pending = pending_extension(s, item)
     files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
                       .order_by(EvidenceFile.id)).scalars().all()
@@ -367,19 +368,19 @@ def review(request: Request) -> Response:
     with db(request).ro() as s:
         require_login(request, s, STAFF)
         subs = s.execute(select(WorkItem, Task, Unit).join(Task, Task.id == WorkItem.task_id)
-                         .join(Unit, Unit.id == WorkItem.unit_id).where(WorkItem.status == "submitted")
+                         .join(Unit, Unit.id == WorkItem.unit_id).where(WorkItem.status == Status.SUBMITTED)
                          .order_by(WorkItem.submitted_at, WorkItem.id).limit(500)).all()
         exts = s.execute(select(ExtensionRequest, WorkItem, Task, Unit)
                          .join(WorkItem, WorkItem.id == ExtensionRequest.work_item_id)
                          .join(Task, Task.id == WorkItem.task_id).join(Unit, Unit.id == WorkItem.unit_id)
-                         .where(ExtensionRequest.status == "pending")
+                         .where(ExtensionRequest.status == ExtensionStatus.PENDING)
                          .order_by(ExtensionRequest.requested_at, ExtensionRequest.id).limit(500)).all()
         refs = item_refs(s, [w for w, *_ in subs] + [w for _, w, *_ in exts])
         from engine.models import Event
 
         evid: dict[int, str | None] = {}
         for w, *_ in subs:
-            evid[w.id] = s.execute(select(Event.evidence).where(Event.work_item_id == w.id, Event.to_status == "submitted")
+            evid[w.id] = s.execute(select(Event.evidence).where(Event.work_item_id == w.id, Event.to_status == Status.SUBMITTED)
                                    .order_by(Event.id.desc()).limit(1)).scalar_one_or_none()
         names = dict(s.execute(select(Person.id, Person.name)).all())
         tz, _ = _tz_settings(s)
@@ -553,7 +554,7 @@ def account(request: Request) -> Response:
     with db(request).ro() as s:
         user = require_login(request, s)
         units = []
-        if user.role == "secretariat":
+        if user.role == Role.SECRETARIAT:
             units = s.execute(select(Unit.code, Unit.name).where(Unit.is_group.is_(False), Unit.active.is_(True))
                               .order_by(Unit.code)).all()
     shown = request.session.pop("shown", None)
@@ -577,9 +578,9 @@ def account_ical(request: Request, unit: str = Form("")) -> Response:
 
     with db(request).tx() as s:
         user = require_login(request, s)
-        if user.role == "focal_point":
+        if user.role == Role.FOCAL_POINT:
             code = user.unit_code
-        elif user.role == "secretariat":
+        elif user.role == Role.SECRETARIAT:
             code = unit.strip()
         else:
             raise WebError(403, t(request, "forbidden"), reason="role")

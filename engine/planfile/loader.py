@@ -33,8 +33,7 @@ from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanSpec
 from engine.planfile.validate import Issue, PlanValidationError, ResolvedTask, ValidatedPlan, validate_plan
 from engine.recurrence import horizon_setting, item_deadlines
-
-OPEN_STATES = ("not_started", "in_progress", "submitted", "blocked")
+from engine.states import OPEN_STATES, PlanStatus, Role, Status
 
 
 @dataclass
@@ -185,7 +184,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
                        issued_by_unit_id=unit_ids.get(issued_by) if issued_by else None,
                        parent_plan_id=parent_id, source_file=Path(spec.source_file).name, updated_at=now)
     if created:
-        plan = Plan(code=vp.code, revision=1, status="active", created_at=now, **plan_values)
+        plan = Plan(code=vp.code, revision=1, status=PlanStatus.ACTIVE, created_at=now, **plan_values)
         session.add(plan)
         session.flush()
         revision = 1
@@ -225,7 +224,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
             lead_text="; ".join(t.spec.lead), coordinating_text="; ".join(t.spec.coordinating),
             deadline=t.deadline.due, deadline_text=t.deadline.text, deadline_kind=t.deadline.kind,
             recurrence=t.deadline.recurrence, recurrence_starts=t.deadline.starts, vice_chair_id=t.vice_chair,
-            note=t.spec.note, status="active", source_row=t.spec.source.row, updated_at=now,
+            note=t.spec.note, status=PlanStatus.ACTIVE, source_row=t.spec.source.row, updated_at=now,
         )
 
     # --- new tasks: bulk insert
@@ -246,7 +245,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
         for u in t.lead:
             for occ, dl in item_deadlines(t.deadline, start=start, until=until):
                 item_rows.append(dict(task_id=tid, unit_id=unit_ids[u.code], occurrence=occ, deadline=dl,
-                                      original_deadline=dl, status="not_started", version=1,
+                                      original_deadline=dl, status=Status.NOT_STARTED, version=1,
                                       updated_at=now, created_at=now, updated_by=actor))
 
     # --- existing tasks: changed / cancelled / reactivated
@@ -257,7 +256,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
         row = existing[t.code]
         new_print = _task_fingerprint(t)
         old = old_prints[t.code]
-        was_cancelled = row.status == "cancelled"
+        was_cancelled = row.status == PlanStatus.CANCELLED
         if new_print == old and not was_cancelled:
             continue
         changes = {k: [old.get(k), v] for k, v in new_print.items() if old.get(k) != v}
@@ -268,7 +267,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
             result.reactivated.append(t.code)
         if changes:
             result.changed.append(t.code)
-        events.append(dict(at=now, actor=actor, actor_role="secretariat", kind="task_changed" if not was_cancelled else "task_reactivated",
+        events.append(dict(at=now, actor=actor, actor_role=Role.SECRETARIAT, kind="task_changed" if not was_cancelled else "task_reactivated",
                            plan_id=plan.id, task_id=row.id, deadline_before=old_deadline, deadline_after=t.deadline.due,
                            data={"revision": revision, "changes": changes}))
         if "lead" in changes or "coordinating" in changes:
@@ -282,7 +281,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
             for occ, dl in item_deadlines(t.deadline, start=start, until=until):
                 if (unit_ids[u.code], occ) not in have:
                     item_rows.append(dict(task_id=row.id, unit_id=unit_ids[u.code], occurrence=occ, deadline=dl,
-                                          original_deadline=dl, status="not_started", version=1,
+                                          original_deadline=dl, status=Status.NOT_STARTED, version=1,
                                           updated_at=now, created_at=now, updated_by=actor))
         wanted_occ = {occ for occ, _ in item_deadlines(t.deadline, start=start, until=until)}
         for i in items:
@@ -290,22 +289,22 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
                 if i.status in OPEN_STATES:
                     events.append(_cancel_item(i, now, actor, plan.id, "Đơn vị không còn chủ trì nhiệm vụ trong bản sửa đổi"
                                                if i.unit_id not in lead_ids else "Kỳ không còn trong bản sửa đổi", revision))
-            elif was_cancelled and i.status == "cancelled":
-                events.append(_set_item(i, "not_started", now, actor, plan.id, "Nhiệm vụ được khôi phục trong bản sửa đổi", revision))
+            elif was_cancelled and i.status == Status.CANCELLED:
+                events.append(_set_item(i, Status.NOT_STARTED, now, actor, plan.id, "Nhiệm vụ được khôi phục trong bản sửa đổi", revision))
             elif "deadline" in changes and t.deadline.kind != "recurring" and i.deadline == i.original_deadline:
-                events.append(dict(at=now, actor=actor, actor_role="secretariat", kind="deadline_changed", plan_id=plan.id,
+                events.append(dict(at=now, actor=actor, actor_role=Role.SECRETARIAT, kind="deadline_changed", plan_id=plan.id,
                                    task_id=row.id, work_item_id=i.id, deadline_before=i.deadline, deadline_after=t.deadline.due,
                                    note="Thời hạn thay đổi theo bản sửa đổi kế hoạch", data={"revision": revision}))
                 i.deadline = i.original_deadline = t.deadline.due
                 i.version += 1
                 i.updated_at = now
     for c, row in existing.items():
-        if c in in_file or row.status == "cancelled":
+        if c in in_file or row.status == PlanStatus.CANCELLED:
             continue
-        row.status = "cancelled"
+        row.status = PlanStatus.CANCELLED
         row.updated_at = now
         result.cancelled.append(c)
-        events.append(dict(at=now, actor=actor, actor_role="secretariat", kind="task_cancelled", plan_id=plan.id,
+        events.append(dict(at=now, actor=actor, actor_role=Role.SECRETARIAT, kind="task_cancelled", plan_id=plan.id,
                            task_id=row.id, note="Nhiệm vụ không còn trong bản sửa đổi kế hoạch", data={"revision": revision}))
         for i in session.execute(select(WorkItem).where(WorkItem.task_id == row.id)).scalars():
             if i.status in OPEN_STATES:
@@ -337,7 +336,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) ->
                              source_file=Path(spec.source_file).name, checksum=checksum,
                              added=len(result.added) if not created else len(vp.tasks), changed=len(result.changed),
                              cancelled=len(result.cancelled), diff=diff))
-    head = dict(at=now, actor=actor, actor_role="secretariat", kind="plan_loaded" if created else "plan_revised",
+    head = dict(at=now, actor=actor, actor_role=Role.SECRETARIAT, kind="plan_loaded" if created else "plan_revised",
                 plan_id=plan.id, data={"revision": revision, "source": Path(spec.source_file).name, "checksum": checksum,
                                        "tasks": len(vp.tasks), "added": len(result.added), "changed": len(result.changed),
                                        "cancelled": len(result.cancelled), "warnings": len(vp.warnings)})
@@ -394,11 +393,11 @@ def _existing_fingerprints(session: Session, plan_id: int, existing: dict[str, T
 
 
 def _cancel_item(i: WorkItem, now: datetime, actor: str, plan_id: int, note: str, revision: int) -> dict[str, Any]:
-    return _set_item(i, "cancelled", now, actor, plan_id, note, revision)
+    return _set_item(i, Status.CANCELLED, now, actor, plan_id, note, revision)
 
 
 def _set_item(i: WorkItem, status: str, now: datetime, actor: str, plan_id: int, note: str, revision: int) -> dict[str, Any]:
-    ev = dict(at=now, actor=actor, actor_role="secretariat", kind="status", plan_id=plan_id, task_id=i.task_id,
+    ev = dict(at=now, actor=actor, actor_role=Role.SECRETARIAT, kind="status", plan_id=plan_id, task_id=i.task_id,
               work_item_id=i.id, from_status=i.status, to_status=status, note=note, data={"revision": revision})
     i.status = status
     i.version += 1
@@ -420,27 +419,27 @@ def _imported_status_events(session: Session, vp: ValidatedPlan, item_rows: list
         if t is None:
             continue
         values: dict[str, Any] = {}
-        if t.status and t.status != "not_started":
+        if t.status and t.status != Status.NOT_STARTED:
             values["status"] = t.status
-            if t.status in ("in_progress", "submitted", "completed", "blocked"):
+            if t.status in (Status.IN_PROGRESS, Status.SUBMITTED, Status.COMPLETED, Status.BLOCKED):
                 values["started_at"] = now
-            if t.status == "completed":
+            if t.status == Status.COMPLETED:
                 if t.completed_on:
                     values["completed_at"] = local_datetime(t.completed_on, tz=tz)
                     values["completion"] = "on_time" if (r["deadline"] is None or t.completed_on <= r["deadline"]) else "late"
                 else:
                     values["completed_at"] = now
                     values["completion"] = "unknown"
-            if t.status == "blocked":
+            if t.status == Status.BLOCKED:
                 values["blocked_reason"] = t.spec.note or "Nhập từ tệp kế hoạch"
             values["version"] = 2
             session.execute(update(WorkItem).where(WorkItem.id == r["id"]).values(**values))
-            events.append(dict(at=values.get("completed_at", now), actor="import", actor_role="secretariat", kind="status",
-                               plan_id=plan_id, task_id=r["task_id"], work_item_id=r["id"], from_status="not_started",
+            events.append(dict(at=values.get("completed_at", now), actor="import", actor_role=Role.SECRETARIAT, kind="status",
+                               plan_id=plan_id, task_id=r["task_id"], work_item_id=r["id"], from_status=Status.NOT_STARTED,
                                to_status=t.status, note=f"Nhập trạng thái «{t.spec.status_text}» từ tệp {src}",
                                percent=t.percent, data={"imported": True, "completion": values.get("completion")}))
         if t.progress_note:
-            events.append(dict(at=now, actor="import", actor_role="secretariat", kind="note", plan_id=plan_id,
+            events.append(dict(at=now, actor="import", actor_role=Role.SECRETARIAT, kind="note", plan_id=plan_id,
                                task_id=r["task_id"], work_item_id=r["id"], note=t.progress_note, percent=t.percent,
                                data={"imported": True}))
     return events

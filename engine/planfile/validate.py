@@ -22,6 +22,7 @@ from engine.directory import Directory, People, UnitMatch, normalize_name
 from engine.errors import InputFileError
 from engine.i18n import tr
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
+from engine.states import Status
 
 Level = Literal["error", "warning"]
 MAX_CODE = 64  # plan and task codes (engine.models: Plan.code, Task.code)
@@ -115,12 +116,12 @@ class PlanValidationError(InputFileError):
 
 _STATUS_WORDS: list[tuple[str, str]] = [
     # order matters: the first pattern found wins
-    (r"^(đã )?hủy|^huỷ|không thực hiện|^cancel", "cancelled"),
-    (r"chưa (thực hiện|triển khai|bắt đầu)|^not started", "not_started"),
-    (r"tạm dừng|vướng mắc|^blocked|^bị chặn", "blocked"),
-    (r"chờ (xác nhận|thẩm định)|đã gửi|^submitted", "submitted"),
-    (r"^(đã )?hoàn thành\s*$|^(đã )?hoàn thành\b(?!\s*\d)|^done|^completed", "completed"),
-    (r"đang|quá hạn|chậm|hoàn thành\s*\d+\s*%|^in progress|^overdue", "in_progress"),
+    (r"^(đã )?hủy|^huỷ|không thực hiện|^cancel", Status.CANCELLED),
+    (r"chưa (thực hiện|triển khai|bắt đầu)|^not started", Status.NOT_STARTED),
+    (r"tạm dừng|vướng mắc|^blocked|^bị chặn", Status.BLOCKED),
+    (r"chờ (xác nhận|thẩm định)|đã gửi|^submitted", Status.SUBMITTED),
+    (r"^(đã )?hoàn thành\s*$|^(đã )?hoàn thành\b(?!\s*\d)|^done|^completed", Status.COMPLETED),
+    (r"đang|quá hạn|chậm|hoàn thành\s*\d+\s*%|^in progress|^overdue", Status.IN_PROGRESS),
 ]
 
 
