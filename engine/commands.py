@@ -58,6 +58,30 @@ class Command:
 
 
 @dataclass(frozen=True, kw_only=True)
+class _NoteCommand(Command):
+    """An action whose only input is an optional note: ``engine.lifecycle.<name>(…, note=…)``."""
+
+    note: str | None = None
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        getattr(lc, self.name)(s, w, a, now=now, note=self.note, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ReasonCommand(Command):
+    """An action that needs a reason: ``engine.lifecycle.<name>(…, reason=…)``."""
+
+    reason: str = ""
+
+    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
+              stored: ev.Stored | None = None) -> AckResult | None:
+        getattr(lc, self.name)(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Start(Command):
     name = Action.START
     permission = Action.START
@@ -96,79 +120,43 @@ class Submit(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Verify(Command):
+class Verify(_NoteCommand):
     name = Action.VERIFY
     permission = Action.VERIFY
     web_done = "done_verify"
-    note: str | None = None
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.verify(s, w, a, now=now, note=self.note, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reject(Command):
+class Reject(_ReasonCommand):
     name = Action.REJECT
     permission = Action.REJECT
     web_done = "done_reject"
-    reason: str = ""
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.reject(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Block(Command):
+class Block(_ReasonCommand):
     name = Action.BLOCK
     permission = Action.BLOCK
     web_done = "done_block"
-    reason: str = ""
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.block(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Unblock(Command):
+class Unblock(_NoteCommand):
     name = Action.UNBLOCK
     permission = Action.UNBLOCK
     web_done = "done_unblock"
-    note: str | None = None
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.unblock(s, w, a, now=now, note=self.note, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Cancel(Command):
+class Cancel(_ReasonCommand):
     name = Action.CANCEL
     permission = Action.CANCEL
-    reason: str = ""
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.cancel(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reopen(Command):
+class Reopen(_ReasonCommand):
     name = Action.REOPEN
     permission = Action.REOPEN
-    reason: str = ""
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.reopen(s, w, a, now=now, reason=self.reason, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,30 +191,17 @@ class RequestExtension(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApproveExtension(Command):
+class ApproveExtension(_NoteCommand):
     name = "approve_extension"
     permission = Action.DECIDE_EXTENSION
     web_done = "done_approve_ext"
-    note: str | None = None
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.decide_extension(s, w, a, now=now, approve=True, note=self.note, expected_version=self.version, lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
-class RejectExtension(Command):
+class RejectExtension(_ReasonCommand):
     name = "reject_extension"
     permission = Action.DECIDE_EXTENSION
     web_done = "done_reject_ext"
-    reason: str = ""
-
-    def apply(self, s: Session, a: Actor, w: WorkItem, *, now: datetime, lang: str,
-              stored: ev.Stored | None = None) -> AckResult | None:
-        lc.decide_extension(s, w, a, now=now, approve=False, note=self.reason, expected_version=self.version,
-                            lang=lang)
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,9 +307,11 @@ def command_from(action: str, raw: Mapping[str, Any], *, lang: str = "vi") -> Co
                                 reason=_required_text(raw.get("reason")))
     if cls is Acknowledge:
         return Acknowledge(version=version, note=_text(raw.get("note")), policy=raw.get("policy"))
-    if cls in (Reject, Block, Cancel, Reopen, RejectExtension):
-        return cls(version=version, reason=_required_text(raw.get("reason")))  # type: ignore[call-arg]
-    return cls(version=version, note=_text(raw.get("note")))  # type: ignore[call-arg]  # Verify, Unblock, ApproveExtension
+    if issubclass(cls, _ReasonCommand):
+        return cls(version=version, reason=_required_text(raw.get("reason")))
+    if issubclass(cls, _NoteCommand):
+        return cls(version=version, note=_text(raw.get("note")))
+    raise AssertionError(f"command_from does not read {cls.__name__}")  # pragma: no cover  (a new command class)
 
 
 # --- performing one ----------------------------------------------------------------------------------
