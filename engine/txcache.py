@@ -97,7 +97,7 @@ _ACTION_COLUMNS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (Task, ("id", "plan_id", "code", "title", "deadline", "deadline_kind", "vice_chair_id", "status")),
     (Unit, ("id", "code", "name", "members", "groups", "is_group")),
     (Plan, ("id", "code", "settings")),
-    (Committee, ("id", "timezone", "settings")),
+    (Committee, ("id", "timezone", "settings", "name", "short_name")),  # the names: an acknowledgement's answer
 )
 
 

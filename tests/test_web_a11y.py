@@ -46,6 +46,7 @@ from sqlalchemy import select
 from engine import accounts, clock
 from engine import db as dbmod
 from engine import lifecycle as lc
+from engine.actors import load_actor
 from engine.db import transaction
 from engine.directory_store import parse_directory_file, store_directory
 from engine.history import replay_history
@@ -112,7 +113,7 @@ def _demo_database(path: Path, template: Path) -> tuple[str, int, int, int]:
         if submitted is None:  # the review queue must show its reject-reason inputs
             with transaction(eng) as s:
                 w = s.get(WorkItem, item)
-                actor = lc.load_actor(s, "sxd_focal")
+                actor = load_actor(s, "sxd_focal")
                 if w.status == "not_started":
                     lc.start(s, w, actor, now=NOW)
                 lc.submit(s, w, actor, now=NOW, evidence="Báo cáo số 12/BC-SXD")
