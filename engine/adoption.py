@@ -22,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
+from engine.clock import now as clock_now
+from engine.directory_store import current_directory, ensure_units
 from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import Plan, PlanAdoption, Task, TaskUnit, Unit
@@ -47,7 +49,6 @@ def _plan(session: Session, code: str, missing: str = "query.no_plan", *, lang: 
 
 def resolve_unit(session: Session, ref: str, *, now: datetime, lang: str = "vi") -> Unit:
     """A unit row for a code, name or alias (a standard unit is materialised on first use)."""
-    from engine.directory_store import current_directory, ensure_units
 
     text = (ref or "").strip()
     if not text:
@@ -130,7 +131,6 @@ def _expected_units(session: Session, parent: Plan, expected: Expected, now: dat
         return list(session.execute(q).scalars())
     if isinstance(expected, str):
         raise UserError(tr(lang, "adopt.bad_expected", expected=expected))
-    from engine.clock import now as clock_now
 
     moment = now or clock_now()
     units: dict[int, Unit] = {}

@@ -27,6 +27,8 @@ from urllib.parse import quote
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from engine.audit import verify_chain
+from engine.db import normalize_url, transaction
 from engine.errors import UserError
 from engine.i18n import tr
 
@@ -57,7 +59,6 @@ class Snapshot:
 
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL; None for other backends. ``:memory:`` is refused."""
-    from engine.db import normalize_url
 
     u = make_url(normalize_url(url))
     if u.get_backend_name() != "sqlite":
@@ -72,7 +73,6 @@ def sqlite_path(url: str) -> Path | None:
 
 def libpq_url(url: str) -> tuple[str, str | None]:
     """(``postgresql://user@host:port/db`` without the password, schema from ``search_path``)."""
-    from engine.db import normalize_url
 
     u = make_url(normalize_url(url))
     auth = quote(u.username, safe="") + "@" if u.username else ""
@@ -136,8 +136,6 @@ def holds_data(path: Path) -> dict[str, int]:
 
 def inspect_file(path: Path, *, lang: str = "vi") -> Snapshot:
     """Read-only check of a SQLite Steer database file: integrity, revision, counts, audit chain."""
-    from engine.audit import verify_chain
-    from engine.db import transaction
 
     _require_sqlite_file(path, lang)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)

@@ -76,12 +76,22 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from engine.audit import append_event
-from engine.deadlines import MAX_YEAR, MIN_YEAR
 from engine.db import transaction
+from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, parse_deadline
+from engine.directory_store import current_directory, ensure_units
 from engine.errors import UserError
 from engine.i18n import tr
+from engine.models import Indicator, Measurement, Plan, Unit
 from engine.periods import month_end, read_period
-from engine.planfile.read_table import RawRow
+from engine.planfile.read_table import (
+    RawRow,
+    clean_text,
+    header_key,
+    one_line,
+    section_code,
+    split_section_text,
+    task_code,
+)
 from engine.planfile.tables import first_table
 from engine.states import Role
 from engine.yamltext import load_yaml
@@ -466,7 +476,6 @@ def _target_date(value: Any, where: str) -> date | None:
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise IndicatorFileError(f"{where}: thời hạn «{text}»: năm nằm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}.")
         return date(year, 12, 31)
-    from engine.deadlines import DeadlineError, parse_deadline
 
     try:
         spec = parse_deadline(text)
@@ -568,7 +577,6 @@ INDICATOR_HEADERS: dict[str, tuple[str, ...]] = {
 
 @lru_cache(maxsize=1)
 def _header_keys() -> tuple[dict[str, str], list[tuple[str, str]]]:
-    from engine.planfile.read_table import header_key
 
     exact: dict[str, str] = {}
     for logical, names in INDICATOR_HEADERS.items():
@@ -579,7 +587,6 @@ def _header_keys() -> tuple[dict[str, str], list[tuple[str, str]]]:
 
 
 def _match_header(text: str) -> str | None:
-    from engine.planfile.read_table import header_key
 
     exact, prefixes = _header_keys()
     key = header_key(text)
@@ -622,7 +629,6 @@ def _find_header(rows: list[TableRow]) -> _Header | None:
 
 
 def _one_line(text: str) -> str:
-    from engine.planfile.read_table import one_line
 
     return one_line(text)
 
@@ -633,7 +639,6 @@ def _is_numbering_row(row: TableRow) -> bool:
 
 
 def _group_date(title: str) -> date | None:
-    from engine.deadlines import DeadlineError, parse_deadline
 
     try:
         spec = parse_deadline(title)
@@ -644,7 +649,6 @@ def _group_date(title: str) -> date | None:
 
 
 def _parse_table(rows: list[TableRow], source: str, *, prefix: str) -> IndicatorFile:
-    from engine.planfile.read_table import clean_text, section_code, split_section_text, task_code
 
     header = _find_header(rows)
     if header is None:
@@ -778,8 +782,6 @@ def _mint_code(name: str, taken: set[str]) -> str:
 
 def _resolve_units(session: Session, texts: set[str], now: datetime) -> tuple[dict[str, int], list[str], list[str]]:
     """Reporting-unit cell text -> unit id; (ids, warnings, new unit codes)."""
-    from engine.directory_store import current_directory, ensure_units
-    from engine.models import Unit
 
     directory = current_directory(session)
     taken = set(directory.units) | set(session.execute(select(Unit.code)).scalars())
@@ -813,7 +815,6 @@ def _resolve_units(session: Session, texts: set[str], now: datetime) -> tuple[di
 
 
 def _plan_id(session: Session, code: str, lang: str = "vi") -> int:
-    from engine.models import Plan
 
     pid = session.execute(select(Plan.id).where(Plan.code == code)).scalar_one_or_none()
     if pid is None:
@@ -844,7 +845,6 @@ def load_indicators(engine: Engine, path: str | Path, *, now: datetime, plan_cod
 def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, plan_code: str | None = None,
                      actor: str = "secretariat", lang: str = "vi") -> LoadReport:
     """Write a parsed indicator file in the caller's transaction."""
-    from engine.models import Indicator
 
     plan_code = plan_code or parsed.plan
     plan_id = _plan_id(session, plan_code, lang) if plan_code else None
@@ -898,7 +898,6 @@ def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, 
 
 
 def _indicator(session: Session, code: str, lang: str = "vi") -> Any:
-    from engine.models import Indicator
 
     wanted = (code or "").strip()
     row = session.execute(select(Indicator).where(Indicator.code == wanted)).scalar_one_or_none()
@@ -928,7 +927,6 @@ def record_measurement(session: Session, code: str, period: str, value: float | 
     ``value_text``; a number is also stored as ``value``). Returns
     ``{code, period, value, value_text, source, created, changed, on_track}``.
     """
-    from engine.models import Measurement
 
     ind = _indicator(session, code, lang)
     p = parse_period(period, lang=lang)
@@ -997,7 +995,6 @@ def indicator_status(session: Session, code_or_all: str | None = None, *, as_of_
       on_track — True/False against the target (the first part of a multi-part one),
         None for text targets or without a numeric value.
     """
-    from engine.models import Indicator, Measurement, Plan, Unit
 
     q = (select(Indicator, Plan.code, Unit.code, Unit.name)
          .outerjoin(Plan, Plan.id == Indicator.plan_id)

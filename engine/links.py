@@ -25,6 +25,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from engine.clock import local_datetime
 from engine.errors import SteerError
 
 PURPOSES = ("open", "ack")
@@ -103,7 +104,6 @@ def read_token(secret_key: str, token: str, *, now: datetime) -> LinkClaims:
 
 def expiry_for(day: date, *, days: int = DEFAULT_DAYS, tz: str = "Asia/Ho_Chi_Minh") -> datetime:
     """End of the committee-local day ``days`` after ``day`` (deterministic per notification day)."""
-    from engine.clock import local_datetime
 
     return local_datetime(day + timedelta(days=days), time(23, 59, 59), tz)
 

@@ -1357,7 +1357,6 @@ def committee_today(session: Session, now: datetime) -> date:
     """The committee-local calendar date of the instant ``now`` (the default as-of date); the
     committee row as ``engine.lifecycle.committee_settings`` reads it (no statement when this
     transaction loaded it already)."""
-    from engine.txcache import committee_settings
 
     return local_date(now, committee_settings(session)[0])
 
