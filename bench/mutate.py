@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -95,6 +96,8 @@ def _mutmut_child(module: str, jobs: int) -> None:
 def _run_mutmut(module: str, jobs: int, timeout: int) -> None:
     cmd = [sys.executable, "-m", "bench.mutate", "--child", module, "--jobs", str(jobs)]
     print(f"mutate: mutmut on {module} with {' '.join(MODULES[module])} (timeout {timeout}s)", flush=True)
+    # a fresh copy per module: mutmut keeps results between runs only for an unchanged configuration
+    shutil.rmtree(MUTANTS, ignore_errors=True)
     log = ROOT / "bench" / "mutation" / f"{Path(module).stem}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:

@@ -350,6 +350,21 @@ def test_month_duration_clamps_to_month_end() -> None:
 @pytest.mark.parametrize(
     ("text", "issued_on", "due"),
     [
+        ("trong 2 tháng", D(2025, 11, 15), D(2026, 1, 15)),
+        ("trong 1 tháng", D(2025, 12, 31), D(2026, 1, 31)),
+        ("trong 3 tháng", D(2025, 11, 30), D(2026, 2, 28)),
+        ("trong 12 tháng", D(2025, 6, 10), D(2026, 6, 10)),
+        ("trong 13 tháng", D(2025, 12, 1), D(2027, 1, 1)),
+        ("trong 25 tháng", D(2023, 12, 31), D(2026, 1, 31)),
+    ],
+)
+def test_month_duration_across_a_year_end_lands_in_the_right_year_and_month(text: str, issued_on: date, due: date) -> None:
+    assert parse_deadline(text, issued_on=issued_on).due == due
+
+
+@pytest.mark.parametrize(
+    ("text", "issued_on", "due"),
+    [
         ("30/6", D(2025, 1, 1), D(2025, 6, 30)),
         ("Trước ngày 30/6", D(2025, 1, 1), D(2025, 6, 30)),
         ("30/6", D(2025, 7, 1), D(2026, 6, 30)),
