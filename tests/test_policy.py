@@ -4,6 +4,8 @@ the file and override readers, and every refusal's message in both languages."""
 from __future__ import annotations
 
 import copy
+import os
+import time as systime
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -583,3 +585,55 @@ def test_a_day_both_off_and_worked_is_refused():
     with pytest.raises(PolicyError) as exc:
         calendar_from_settings({"extra_holidays": ["2025-06-07"], "extra_workdays": ["2025-06-07"]})
     assert str(exc.value) == "Ngày vừa là ngày nghỉ bổ sung vừa là ngày làm việc bù: 07/06/2025"
+
+
+def test_vietnamese_is_an_accepted_committee_language():
+    assert policy(language="vi").language == "vi"
+
+
+def test_a_trailing_slash_is_all_that_is_cut_from_the_base_url():
+    assert policy(base_url="http://host/PX/").base_url == "http://host/PX"
+
+
+def test_two_unknown_keys_in_a_section_are_listed_together():
+    with pytest.raises(PolicyError) as exc:
+        parse_policy({"levels": ONE_LEVEL, "quiet_hours": {"from": 1, "until": 2}}, source="p.yaml", lang="en")
+    assert str(exc.value) == ("Escalation policy «p.yaml», key quiet_hours: unknown key(s): from, until "
+                              "(use: end, holidays, start, weekends)")
+
+
+def test_without_reminders_the_deadline_day_itself_is_not_overdue():
+    only_overdue = policy([{"name": "late", "overdue_working_days": 0, "to": ["chair"]}])
+    assert only_overdue.current_level(date(2025, 6, 11), date(2025, 6, 11), CAL) is None
+    assert only_overdue.current_level(date(2025, 6, 11), date(2025, 6, 12), CAL).name == "late"  # type: ignore[union-attr]
+
+
+def test_next_allowed_is_in_utc_whatever_the_machines_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    systime.tzset()
+    try:
+        got = QuietHours(start=time(21, 0), end=time(7, 0)).next_allowed(local(MON, 10), "Asia/Ho_Chi_Minh", CAL)
+        assert got.utcoffset() == timedelta(0)
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+
+
+def test_two_policy_files_with_the_same_size_and_time_are_not_confused(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("levels:\n  - {name: aa, before_working_days: 1, to: [chair]}\n", encoding="utf-8")
+    b.write_text("levels:\n  - {name: bb, before_working_days: 1, to: [chair]}\n", encoding="utf-8")
+    os.utime(a, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    os.utime(b, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    assert [lv.name for lv in load_policy(a).levels] == ["aa"]
+    assert [lv.name for lv in load_policy(b).levels] == ["bb"]
+
+
+def test_an_unreadable_character_in_a_policy_file_is_reported_without_a_position(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("levels: \x07\n", encoding="utf-8")
+    for lang, head in (("vi", f"Tệp chính sách nhắc việc «{path}» có lỗi cú pháp YAML: "),
+                       ("en", f"The escalation policy «{path}» is not valid YAML: ")):
+        with pytest.raises(PolicyError) as exc:
+            read_policy_file(path, lang=lang)
+        assert str(exc.value).startswith(head + "unacceptable character #x0007")
