@@ -53,7 +53,9 @@ MODULES: dict[str, list[str]] = {
     "engine/policy.py": ["tests/test_policy.py",
                          "tests/test_escalation.py::test_ack_records_the_level_in_force_for_an_overdue_item",
                          "tests/test_escalation.py::test_ack_before_the_deadline_records_the_reminder_in_force"],
-    "engine/outbox.py": ["tests/test_outbox.py", "tests/test_delivery.py"],
+    # test_delivery.py (real SMTP/HTTP receivers, retries) makes hanging mutants time out for
+    # minutes each; the claim/renew/record logic is pinned by test_outbox.py
+    "engine/outbox.py": ["tests/test_outbox.py"],
 }
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
