@@ -3,6 +3,7 @@
 
     python3 run.py demo     # the main job on the embedded default (SQLite + temporary Prefect)
     python3 run.py test     # the whole test suite
+    python3 run.py mutate engine/policy.py   # mutation testing of one module (bench/mutate.py; not in CI)
 
 It finds uv (on PATH, or in ./.tools), installing it into ./.tools with pip if needed,
 then runs `uv sync --frozen --compile-bytecode` and the command through `uv run`. Anything after the
@@ -59,10 +60,12 @@ def main(argv: list[str]) -> int:
         args = [uv, "run", "--frozen", "steer", "demo", *rest]
     elif cmd == "test":
         args = [uv, "run", "--frozen", "pytest", *rest]
+    elif cmd == "mutate":
+        args = [uv, "run", "--frozen", "python", "-m", "bench.mutate", *rest]
     elif cmd == "steer":
         args = [uv, "run", "--frozen", "steer", *rest]
     else:
-        print(f"run.py: unknown command {cmd!r}; use 'demo', 'test' or 'steer ...'", file=sys.stderr)
+        print(f"run.py: unknown command {cmd!r}; use 'demo', 'test', 'mutate MODULE...' or 'steer ...'", file=sys.stderr)
         return 2
     return subprocess.run(args, cwd=ROOT, env=env).returncode
 

@@ -14,18 +14,33 @@ import pytest
 from sqlalchemy import Engine, text
 
 from engine import db as dbmod
+from engine import policy as policymod
+from engine import workdays as workdaysmod
 from engine.models import Base
+from tests.realdata import SHARED
 
 PG_URL = os.environ.get("STEER_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+
+# Set by mutmut in the process that runs a mutant (bench/mutate.py); never in a normal test run.
+UNDER_MUTATION = bool(os.environ.get("MUTANT_UNDER_TEST"))
 
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 
 
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"steer backends: {', '.join(BACKENDS)}" + ("" if PG_URL else " (set STEER_TEST_POSTGRES_URL for PostgreSQL)")
+
+
+@pytest.fixture(autouse=True)
+def _no_process_caches_under_mutation() -> Iterator[None]:
+    """mutmut forks each mutant's test process from one that already ran the tests: a value
+    cached there (the holiday calendar, a parsed policy file) would hide the mutant from every
+    test that reads it. Under mutation each test starts without them."""
+    if UNDER_MUTATION:
+        workdaysmod.default_calendar.cache_clear()
+        policymod._PARSED.clear()
+    yield
 
 
 @pytest.fixture(scope="session")

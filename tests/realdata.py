@@ -8,10 +8,14 @@ with wrapped text, and TT as numbers in Excel.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-REAL_PLANS = Path(__file__).resolve().parents[2] / "shared" / "real-plans"
+# ../shared beside the repository; STEER_SHARED_DIR points elsewhere when the tests run from a copy
+# of the repository (mutation testing runs them from ./mutants, see bench/mutate.py).
+SHARED = Path(os.environ.get("STEER_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+REAL_PLANS = SHARED / "real-plans"
 ANNEX2 = REAL_PLANS / "nq03-annex2-tasks.md"
 
 _ROMAN_CELL = re.compile(r"^\s*(?:\*\*)?\s*([IVX]+)\s*\.?\s*(?:\*\*)?\s*$")

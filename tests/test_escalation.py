@@ -235,6 +235,28 @@ def test_acknowledging_stops_repeats_for_that_recipient_until_the_next_level(eng
                              ("overdue", "unit:SKHCN", date(2025, 6, 20))]
 
 
+@pytest.mark.parametrize(("when", "level"), [
+    ("2025-06-04 10:00", "overdue"),      # 3 working days after Fri 30/05
+    ("2025-06-09 10:00", "vice_chair"),   # 6
+    ("2025-06-16 10:00", "chair"),        # 11
+])
+def test_ack_records_the_level_in_force_for_an_overdue_item(engine, when, level):
+    # nothing detected or queued yet: the level comes from the policy alone
+    seed(engine, tasks=TASKS)
+    with transaction(engine) as s:
+        r = esc.acknowledge(s, item_of(s, "KH-TEST", "1"), actor(s, "chair"), now=at(when))
+        assert r.level == level
+        ev = s.execute(select(Event).where(Event.kind == "escalation_ack")).scalar_one()
+        assert (ev.data["level"], ev.data["deadline"]) == (level, "2025-05-30")
+
+
+def test_ack_before_the_deadline_records_the_reminder_in_force(engine):
+    seed(engine, tasks=TASKS)
+    with transaction(engine) as s:
+        r = esc.acknowledge(s, item_of(s, "KH-TEST", "3"), actor(s, "chair"), now=at("2025-06-27 10:00"))
+        assert r.level == "remind_1"  # 1 working day before Mon 30/06
+
+
 def test_acknowledging_covers_a_level_already_queued_above_the_current_one(engine):
     """The chair was alerted; the committee then relaxes the chair's threshold (the item is
     back at the vice-chair's level by the policy): the chair's acknowledgement still covers

@@ -3,6 +3,8 @@ failure notices to the secretariat, and concurrent claims that never share a row
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 import time
 from datetime import date, timedelta
@@ -163,3 +165,105 @@ def test_outbox_listing_shows_recipients_levels_and_attempts(engine):
     assert mine and mine[0]["attempts"] == 1 and mine[0]["delivery_attempts"][0]["status"] == "temporary"
     assert mine[0]["item"].startswith("KH-TEST/") and mine[0]["recipient_name"]
     assert load_policy().delivery.max_attempts == 5
+
+
+def test_renew_extends_the_lease_of_a_batch_this_worker_still_holds(engine):
+    _detected(engine)
+    batch = _claim(engine, "A")[0]
+    later = NOW + timedelta(minutes=4)
+    with transaction(engine) as s:
+        assert outbox.renew(s, batch, now=later, worker="A", lease=LEASE) is True
+        leases = set(s.execute(select(OutboxMessage.lease_until).where(OutboxMessage.id.in_(batch.row_ids))).scalars())
+    assert {x.replace(tzinfo=None) for x in leases} == {(later + LEASE).replace(tzinfo=None)}
+    # the renewed lease holds past the first one: no other worker can claim the batch
+    assert not [b for b in _claim(engine, "B", when=NOW + LEASE + timedelta(seconds=1)) if b.key == batch.key]
+
+
+def test_renew_is_refused_once_another_worker_took_the_expired_lease(engine):
+    _detected(engine)
+    batch = _claim(engine, "A")[0]
+    _claim(engine, "B", when=NOW + LEASE + timedelta(seconds=1))
+    with transaction(engine) as s:
+        assert outbox.renew(s, batch, now=NOW + LEASE, worker="A", lease=LEASE) is False
+        assert outbox.renew(s, batch, now=NOW + LEASE, worker="B", lease=LEASE) is True
+
+
+def test_renew_is_refused_when_a_row_of_the_batch_is_no_longer_sending(engine):
+    _detected(engine)
+    batch = next(b for b in _claim(engine, "A") if len(b.row_ids) > 1)
+    with transaction(engine) as s:
+        s.get(OutboxMessage, batch.row_ids[-1]).status = "sent"
+    with transaction(engine) as s:
+        assert outbox.renew(s, batch, now=NOW, worker="A", lease=LEASE) is False
+
+
+def test_a_lease_is_held_up_to_its_last_instant_and_expires_after_it(engine):
+    n = _detected(engine)
+    assert sum(len(b.row_ids) for b in _claim(engine, "A")) == n
+    assert _claim(engine, "B", when=NOW + LEASE) == []
+    assert sum(len(b.row_ids) for b in _claim(engine, "B", when=NOW + LEASE + timedelta(microseconds=1))) == n
+
+
+def test_a_pending_row_is_due_from_its_next_attempt_time_on(engine):
+    n = _detected(engine)
+    with transaction(engine) as s:
+        first = s.execute(select(OutboxMessage.next_attempt_at).limit(1)).scalar_one()
+    due = first if first.tzinfo else first.replace(tzinfo=NOW.tzinfo)
+    assert _claim(engine, "A", when=due - timedelta(microseconds=1)) == []
+    assert sum(len(b.row_ids) for b in _claim(engine, "A", when=due)) == n
+
+
+def test_a_claim_records_the_worker_the_lease_and_one_key_per_recipient(engine):
+    _detected(engine)
+    batches = _claim(engine, "A")
+    assert len({b.key for b in batches}) == len(batches)
+    assert all(re.fullmatch(r"steer-[0-9a-f]{40}", b.key) for b in batches)
+    with transaction(engine) as s:
+        rows = s.execute(select(OutboxMessage)).scalars().all()
+        for b in batches:
+            mine = [r for r in rows if r.id in b.row_ids]
+            assert {r.recipient for r in mine} == {b.recipient}
+            assert {(r.status, r.claimed_by, r.batch_key) for r in mine} == {("sending", "A", b.key)}
+            assert {r.lease_until.replace(tzinfo=None) for r in mine} == {(NOW + LEASE).replace(tzinfo=None)}
+            assert b.attempts == 0 and b.delivered == []
+            assert b.levels == sorted({r.level for r in mine})
+            assert b.row_ids == sorted(b.row_ids)
+
+
+def test_a_claim_cut_by_its_limit_leaves_the_cut_recipient_whole_for_the_next_round(engine):
+    n = _detected(engine)
+    with transaction(engine) as s:
+        chair = len(s.execute(select(OutboxMessage.id).where(OutboxMessage.recipient == "person:chair")).all())
+    # the first recipient's rows and one of the next one's: that one is left whole for later
+    first = _claim(engine, "A", limit=chair + 1)
+    assert [(b.recipient, len(b.row_ids)) for b in first] == [("person:chair", chair)]
+    rest = _claim(engine, "B")
+    assert "person:chair" not in {b.recipient for b in rest}
+    assert chair + sum(len(b.row_ids) for b in rest) == n
+
+
+def test_a_single_recipient_with_more_rows_than_the_limit_goes_in_pieces(engine):
+    _detected(engine)
+    with transaction(engine) as s:
+        chair = len(s.execute(select(OutboxMessage.id).where(OutboxMessage.recipient == "person:chair")).all())
+    assert chair >= 2
+    piece = _claim(engine, "A", limit=chair - 1)
+    assert [(b.recipient, len(b.row_ids)) for b in piece] == [("person:chair", chair - 1)]
+
+
+def test_the_batch_key_depends_on_the_recipient_and_the_rows_not_their_order():
+    k = outbox._batch_key("person:a", ["x", "y"])
+    assert k == outbox._batch_key("person:a", ["y", "x"])
+    assert k != outbox._batch_key("person:b", ["x", "y"]) and k != outbox._batch_key("person:a", ["x"])
+    assert re.fullmatch(r"steer-[0-9a-f]{40}", k)
+    assert k == "steer-" + hashlib.sha256(b"person:a\nx\ny").hexdigest()[:40]
+
+
+def test_a_target_fingerprint_is_a_short_stable_hash():
+    assert outbox.fingerprint("mailto://a@x/") == hashlib.sha256(b"mailto://a@x/").hexdigest()[:16]
+    assert outbox.fingerprint("mailto://a@x/") != outbox.fingerprint("mailto://b@x/")
+
+
+def test_ids_go_in_chunks_of_the_given_size():
+    assert outbox._chunks(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+    assert outbox._chunks([], 900) == []

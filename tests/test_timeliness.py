@@ -70,3 +70,21 @@ def test_days_left():
     assert days_left(D, date(2025, 6, 23)) == 7
     assert days_left(D, date(2025, 7, 2)) == -2
     assert days_left(None, D) is None
+
+
+def test_a_completed_ongoing_task_with_a_deadline_is_completed_not_on_time_or_late():
+    # thường xuyên with a date in the plan: completion is never measured against that date
+    late_if_measured = at("2025-07-15 10:00")
+    assert classify("completed", D, late_if_measured, date(2025, 8, 1), deadline_kind="ongoing") == "completed"
+    assert classify("completed", D, at("2025-06-01 10:00"), date(2025, 8, 1), deadline_kind="ongoing") == "completed"
+
+
+def test_classify_judges_a_completion_on_the_local_date_of_the_given_time_zone():
+    # 2025-06-30 20:00 UTC is 03:00 on 1 July in Hanoi but still 30 June in London
+    done = datetime(2025, 6, 30, 20, 0, tzinfo=timezone.utc)
+    assert classify("completed", D, done, date(2025, 8, 1)) == "completed_late"
+    assert classify("completed", D, done, date(2025, 8, 1), tz="Europe/London") == "completed_on_time"
+    # and the other way: 1 July 02:00 UTC is still 30 June in New York
+    early = datetime(2025, 7, 1, 2, 0, tzinfo=timezone.utc)
+    assert classify("completed", D, early, date(2025, 8, 1), tz="America/New_York") == "completed_on_time"
+    assert classify("completed", D, early, date(2025, 8, 1)) == "completed_late"

@@ -195,6 +195,13 @@ def test_a_day_cannot_be_both_extra_holiday_and_extra_workday() -> None:
         WorkCalendar(extra_holidays=[day], extra_workdays=[day])
 
 
+def test_days_both_off_and_worked_are_listed_in_order_in_the_refusal() -> None:
+    with pytest.raises(ValueError) as exc:
+        WorkCalendar(extra_holidays=[date(2025, 3, 1), date(2025, 2, 15), date(2025, 2, 20)],
+                     extra_workdays=[date(2025, 3, 1), date(2025, 2, 15)])
+    assert str(exc.value) == "Ngày vừa là ngày nghỉ bổ sung vừa là ngày làm việc bù: 15/02/2025, 01/03/2025"
+
+
 def test_default_calendar_is_shared() -> None:
     assert default_calendar() is default_calendar()
     assert not default_calendar().is_working_day(date(2025, 4, 30))
