@@ -104,3 +104,14 @@ def test_empty_database_is_created_on_first_use(tmp_path):
     assert r.exit_code == 0, r.output
     eng = dbmod.make_engine(url)
     assert dbmod.schema_state(eng) == "current"
+
+
+def test_a_plan_file_without_a_header_row_is_explained_in_english_with_lang_en(db_url, tmp_path):
+    p = tmp_path / "noheader.csv"
+    p.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    r = runner.invoke(app, ["--db", db_url, "--lang", "en", "plan", "validate", str(p)])
+    assert r.exit_code == 1
+    assert "No table header row found in «" in r.output and "noheader.csv" in r.output
+    assert "Không tìm thấy" not in r.output
+    r = steer(db_url, "plan", "validate", str(p))
+    assert r.exit_code == 1 and "Không tìm thấy dòng tiêu đề bảng" in r.output

@@ -627,3 +627,32 @@ def test_random_bytes_never_raise_anything_but_plan_file_error(data, ext):
         read_plan_bytes(data, f"upload{ext}")
     except PlanFileError as exc:
         assert f"upload{ext}" in str(exc)
+
+
+_VIETNAMESE_LETTERS = set("ạảãàáâậầấẩẫăắằặẳẵđêếềệểễôốồộổỗơớờợởỡưứừựửữíìịỉĩóòọỏõúùụủũýỳỵỷỹ")
+
+
+@pytest.mark.parametrize("name,data", [
+    ("plan.txt", b"hello"),
+    ("plan.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40),
+    ("plan.csv", b""),
+    ("plan.csv", b"a,b,c\n1,2,3\n"),
+    ("plan.csv", b"\xff\x00\x81\x00" * 10),
+    ("plan.xlsx", b"\x00\x01garbage" * 50),
+    ("plan.docx", b"PK\x03\x04 not really a zip"),
+    ("plan.md", b"# Title\n\nno table here\n"),
+    ("plan.yaml", b"plan: [unclosed\n"),
+    ("plan.yaml", b"tasks:\n  - {code: '1', titel: A}\n"),
+    ("plan.yaml", b"tasks:\n  - {code: '1', title: [a, b]}\n"),
+    ("plan.yaml", b"plan:\n  issued_on: someday\n"),
+    ("plan.yaml", b"sections: {a: 1}\n"),
+    ("plan.yaml", b""),
+])
+def test_plan_file_errors_come_in_english_when_asked(name, data):
+    with pytest.raises(PlanFileError) as vi:
+        read_plan_bytes(data, name)
+    with pytest.raises(PlanFileError) as en:
+        read_plan_bytes(data, name, lang="en")
+    assert name in str(en.value)
+    assert not _VIETNAMESE_LETTERS & set(str(en.value).lower()), str(en.value)
+    assert _VIETNAMESE_LETTERS & set(str(vi.value).lower()), str(vi.value)

@@ -432,7 +432,7 @@ def upload_preview(request: Request, file: UploadFile | None = File(None), code:
         flash(request, "error", t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024)))
         return redirect("/plans/upload")
     try:
-        spec = read_plan_bytes_isolated(path.read_bytes(), original)  # time/memory budget, off the worker
+        spec = read_plan_bytes_isolated(path.read_bytes(), original, lang=lang)  # time/memory budget, off the worker
         with db(request).ro() as s:
             vp = validate_plan(spec, current_directory(s), code=(code.strip() or None), people=people_index(s), lang=lang)
     except (PlanFileError, UserError) as exc:
@@ -463,7 +463,7 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
     if meta is None or path is None:
         raise WebError(400, t(request, "upload_expired"), reason="upload")
     try:
-        spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"])
+        spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"], lang=lang)
         r = load_plan_spec(db(request).write, spec, now=now(request), code=meta.get("code"), actor=user.person_id,
                            lang=lang)
     except (PlanFileError, PlanValidationError, UserError) as exc:

@@ -55,4 +55,157 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.annex.dated": (" ngày {date}", " dated {date}"),
     "plan.annex.by": (" của {issuer}", " of {issuer}"),
     "plan.annex.sheet": ("Phụ lục", "Annex"),
+
+    # --- reading plan files (engine/planfile/readers.py, tables.py, office.py, read_*.py)
+    "plan.read.not_found": ("Không tìm thấy tệp «{source}».", "File «{source}» not found."),
+    "plan.read.is_dir": ("«{source}» là một thư mục, không phải tệp kế hoạch.",
+                         "«{source}» is a folder, not a plan file."),
+    "plan.read.os_error": ("Không mở được tệp «{source}» ({reason}). Hãy kiểm tra quyền đọc tệp.",
+                           "Could not open «{source}» ({reason}). Check that the file may be read."),
+    "plan.read.empty_bytes": ("Tệp «{source}» trống (0 byte): không có kế hoạch nào để nhập.",
+                              "File «{source}» is empty (0 bytes): there is no plan to import."),
+    "plan.read.expected.xlsx": ("tệp Excel", "Excel file"),
+    "plan.read.expected.docx": ("tệp Word", "Word file"),
+    "plan.read.expected.csv": ("tệp CSV (văn bản)", "CSV file (text)"),
+    "plan.read.expected.yaml": ("tệp YAML (văn bản UTF-8)", "YAML file (UTF-8 text)"),
+    "plan.read.expected.md": ("tệp Markdown (văn bản UTF-8)", "Markdown file (UTF-8 text)"),
+    "plan.read.expected.text": ("tệp văn bản", "text file"),
+    "plan.read.wrong_content": ("Tệp «{source}» không phải là {what} ({actual}). {fix}",
+                                "File «{source}» is not {what} ({actual}). {fix}"),
+    "plan.read.valid_named": ("tệp {name} hợp lệ", "a valid {name} file"),
+    "plan.read.valid": ("{expected} hợp lệ", "a valid {expected}"),
+    "plan.read.fix_xlsx": ("Hãy mở tệp bằng Excel và lưu lại dưới dạng .xlsx.",
+                           "Open the file in Excel and save it again as .xlsx."),
+    "plan.read.fix_docx": ("Hãy mở tệp bằng Word và lưu lại dưới dạng .docx.",
+                           "Open the file in Word and save it again as .docx."),
+    "plan.read.fix_text": ("Hãy lưu lại tệp dưới dạng văn bản UTF-8 với đúng đuôi tệp.",
+                           "Save the file again as UTF-8 text with the right extension."),
+    "plan.read.detail_xlsx": ("không đọc được cấu trúc .xlsx", "the .xlsx structure cannot be read"),
+    "plan.read.detail_docx": ("không đọc được cấu trúc .docx", "the .docx structure cannot be read"),
+    "plan.read.detail_binary": ("nội dung là dữ liệu nhị phân, không phải văn bản",
+                                "the content is binary data, not text"),
+    "plan.read.actual_xlsx": ("nội dung thực ra là một tệp Excel (.xlsx) — hãy đổi đuôi tệp thành .xlsx",
+                              "the content is actually an Excel file (.xlsx) — change the extension to .xlsx"),
+    "plan.read.actual_docx": ("nội dung thực ra là một tệp Word (.docx) — hãy đổi đuôi tệp thành .docx",
+                              "the content is actually a Word file (.docx) — change the extension to .docx"),
+    "plan.read.actual_zip": ("nội dung là một tệp nén .zip, không phải {expected}",
+                             "the content is a .zip archive, not a {expected}"),
+    "plan.read.actual_ole": ("nội dung là tệp Office đời cũ (.xls/.doc 97-2003) hoặc tệp có đặt mật khẩu",
+                             "the content is an old Office file (.xls/.doc 97-2003) or a password-protected file"),
+    "plan.read.actual_pdf": ("nội dung là tệp PDF — hãy dùng bản Word/Excel gốc của kế hoạch",
+                             "the content is a PDF file — use the plan's original Word/Excel file"),
+    "plan.read.unknown_extension": ("Tệp «{source}» có đuôi {shown} không được hỗ trợ; cần một trong các định dạng: "
+                                    "{accepted}.{hint}",
+                                    "File «{source}» has the unsupported extension {shown}; use one of: "
+                                    "{accepted}.{hint}"),
+    "plan.read.no_extension": ("(không có đuôi)", "(no extension)"),
+    "plan.read.hint_xls": (" Tệp Excel 97-2003 (.xls) chưa được hỗ trợ: hãy mở bằng Excel và lưu lại dưới dạng .xlsx.",
+                           " Excel 97-2003 files (.xls) are not supported: open it in Excel and save it as .xlsx."),
+    "plan.read.hint_doc": (" Tệp Word 97-2003 (.doc) chưa được hỗ trợ: hãy mở bằng Word và lưu lại dưới dạng .docx.",
+                           " Word 97-2003 files (.doc) are not supported: open it in Word and save it as .docx."),
+    "plan.read.hint_pdf": (" Tệp PDF không đọc được bảng nhiệm vụ: hãy dùng bản Word/Excel gốc.",
+                           " A task table cannot be read from a PDF file: use the original Word/Excel file."),
+    "plan.read.hint_looks_xlsx": (" Nội dung có vẻ là tệp Excel: hãy đổi đuôi tệp thành .xlsx.",
+                                  " The content looks like an Excel file: change the extension to .xlsx."),
+    "plan.read.hint_looks_docx": (" Nội dung có vẻ là tệp Word: hãy đổi đuôi tệp thành .docx.",
+                                  " The content looks like a Word file: change the extension to .docx."),
+    "plan.read.undecodable": ("Tệp «{source}» không phải là {expected} hợp lệ: nội dung không đọc được "
+                              "theo bảng mã {tried} (có thể là tệp nhị phân bị đặt sai đuôi). Hãy lưu lại tệp "
+                              "dưới dạng văn bản UTF-8.",
+                              "File «{source}» is not a valid {expected}: its content cannot be read as {tried} "
+                              "(perhaps a binary file with the wrong extension). Save the file again as UTF-8 text."),
+    "plan.read.tried_csv": ("UTF-8 hay Windows-1258 (cp1258)", "UTF-8 or Windows-1258 (cp1258)"),
+    "plan.read.bad_word": ("Tệp «{source}» không phải là tệp Word hợp lệ ({exc}).",
+                           "File «{source}» is not a valid Word file ({exc})."),
+    "plan.read.bad_docx": ("Tệp «{source}» không phải là tệp Word hợp lệ (không đọc được cấu trúc .docx: "
+                           "{exc}). Hãy mở tệp bằng Word và lưu lại dưới dạng .docx.",
+                           "File «{source}» is not a valid Word file (the .docx structure cannot be read: "
+                           "{exc}). Open the file in Word and save it again as .docx."),
+    "plan.read.bad_xlsx": ("Tệp «{source}» không phải là tệp Excel hợp lệ (không đọc được cấu trúc .xlsx: "
+                           "{exc}). Hãy mở tệp bằng Excel và lưu lại dưới dạng .xlsx.",
+                           "File «{source}» is not a valid Excel file (the .xlsx structure cannot be read: "
+                           "{exc}). Open the file in Excel and save it again as .xlsx."),
+    "plan.read.no_sheet": ("Tệp «{source}» không có trang tính «{sheet}»; các trang tính có trong tệp: {listed}.",
+                           "File «{source}» has no worksheet «{sheet}»; its worksheets are: {listed}."),
+    "plan.read.in_sheet": (" (trang tính «{sheet}»)", " (worksheet «{sheet}»)"),
+    "plan.read.sheets_seen": (" (đã xem các trang tính {listed})", " (worksheets looked at: {listed})"),
+    "plan.read.bad_csv": ("Tệp «{source}» không đọc được như tệp CSV ({reason}). "
+                          "Hãy mở tệp bằng Excel và lưu lại dưới dạng CSV UTF-8 hoặc .xlsx.",
+                          "File «{source}» cannot be read as a CSV file ({reason}). "
+                          "Open the file in Excel and save it again as CSV UTF-8 or .xlsx."),
+    "plan.read.csv_error": ("lỗi", "error"),
+    "plan.read.unzips_to": ("Tệp «{source}» giải nén ra {mb} MB (tối đa {max_mb} MB): không phải một phụ lục kế "
+                            "hoạch bình thường. Hãy mở tệp bằng Excel/Word, xóa phần thừa và lưu lại.",
+                            "File «{source}» unpacks to {mb} MB (at most {max_mb} MB): not an ordinary plan annex. "
+                            "Open the file in Excel/Word, delete what is not needed and save it again."),
+    "plan.read.no_table": ("Tệp «{source}»{where} không có bảng nhiệm vụ nào: kế hoạch cần được trình bày "
+                           "thành bảng có dòng tiêu đề (TT | Tên nhiệm vụ | Cơ quan chủ trì | Cơ quan phối "
+                           "hợp | Kết quả | Thời gian hoàn thành).",
+                           "File «{source}»{where} has no task table: a plan must be laid out as a table with "
+                           "a header row (No. | Task | Lead agency | Coordinating agencies | Deliverable | "
+                           "Deadline)."),
+    "plan.read.no_header": ("Không tìm thấy dòng tiêu đề bảng trong tệp «{source}»{where}: cần ít nhất cột "
+                            "«Tên nhiệm vụ» và «Cơ quan chủ trì» hoặc «Thời gian hoàn thành» (trong "
+                            "{rows} dòng đầu); các tiêu đề đã thấy: {listed}. Hãy đặt tên cột "
+                            "theo mẫu (TT | Tên nhiệm vụ | Cơ quan chủ trì | Cơ quan phối hợp | Kết quả | "
+                            "Thời gian hoàn thành).",
+                            "No table header row found in «{source}»{where}: at least the columns «Task» and "
+                            "«Lead agency» or «Deadline» are needed (within the first {rows} rows); headers "
+                            "seen: {listed}. Name the columns as in the template (No. | Task | Lead agency | "
+                            "Coordinating agencies | Deliverable | Deadline)."),
+    "plan.read.no_headers_seen": ("(không có — bảng trống)", "(none — the table is empty)"),
+    # --- YAML plan files (engine/planfile/read_yaml.py)
+    "plan.yaml.at": ("Tệp «{source}»{where}: {text}", "File «{source}»{where}: {text}"),
+    "plan.yaml.line": (", dòng {line}", ", line {line}"),
+    "plan.yaml.type_str": ("một chuỗi văn bản", "a text"),
+    "plan.yaml.type_list": ("một danh sách", "a list"),
+    "plan.yaml.type_dict": ("một bảng khóa–giá trị (mapping)", "a key–value table (mapping)"),
+    "plan.yaml.type_str_or_list": ("một chuỗi văn bản hoặc một danh sách", "a text or a list"),
+    "plan.yaml.a_value": ("giá trị «{value}»", "the value «{value}»"),
+    "plan.yaml.unreadable_value": ("giá trị «{value}» không đọc được ({reason}).",
+                                   "the value «{value}» cannot be read ({reason})."),
+    "plan.yaml.must_be": ("{what} phải là {expected} nhưng đang là {actual}.",
+                          "{what} must be {expected} but is {actual}."),
+    "plan.yaml.key_not_name": ("khóa trong {what} phải là một tên, không phải {actual}.",
+                               "a key in {what} must be a name, not {actual}."),
+    "plan.yaml.bad_key": ("khóa «{name}» không hợp lệ trong {what}.{hint} Các khóa hợp lệ: {valid}.",
+                          "unknown key «{name}» in {what}.{hint} Valid keys: {valid}."),
+    "plan.yaml.did_you_mean": (" Có phải ý bạn là «{close}»?", " Did you mean «{close}»?"),
+    "plan.yaml.dup_key": ("khóa «{name}» bị lặp lại trong {what}.", "key «{name}» appears more than once in {what}."),
+    "plan.yaml.nul": ("{what} có ký tự NUL (\\0); hãy xóa ký tự này.",
+                      "{what} contains a NUL character (\\0); delete it."),
+    "plan.yaml.item_must_be": ("mỗi phần tử của {what} phải là {expected}, không phải {actual}.",
+                               "each item of {what} must be {expected}, not {actual}."),
+    "plan.yaml.issued_on": ("«issued_on» phải là một ngày (2025-03-15 hoặc 15/03/2025), không phải {actual}.",
+                            "«issued_on» must be a date (2025-03-15 or 15/03/2025), not {actual}."),
+    "plan.yaml.task_nth": ("nhiệm vụ thứ {index}", "task no. {index}"),
+    "plan.yaml.task_code": ("nhiệm vụ «{code}»", "task «{code}»"),
+    "plan.yaml.code_of_task": ("«code» của nhiệm vụ", "the «code» of a task"),
+    "plan.yaml.field_of": ("«{field}» của {what}", "«{field}» of {what}"),
+    "plan.yaml.section_nth": ("phần thứ {index} trong «sections»", "section no. {index} in «sections»"),
+    "plan.yaml.tasks_of_section": ("«tasks» của phần «{code}»", "«tasks» of section «{code}»"),
+    "plan.yaml.top": ("tệp kế hoạch (cấp cao nhất)", "the plan file (top level)"),
+    "plan.yaml.plan_entry": ("mục «plan»", "the «plan» entry"),
+    "plan.yaml.syntax": ("Tệp «{source}» có lỗi cú pháp YAML{where} ({problem}). Hãy kiểm tra thụt lề "
+                         "(dùng dấu cách, không dùng tab), dấu «:» sau mỗi khóa và dấu ngoặc kép.",
+                         "File «{source}» has a YAML syntax error{where} ({problem}). Check the indentation "
+                         "(spaces, not tabs), the «:» after each key and the quotation marks."),
+    "plan.yaml.syntax_at": (" ở dòng {line}, cột {column}", " at line {line}, column {column}"),
+    "plan.yaml.syntax_error": ("lỗi cú pháp", "syntax error"),
+    "plan.yaml.unreadable": ("Tệp «{source}» không đọc được như tệp YAML ({reason}). Hãy lưu tệp "
+                             "dưới dạng văn bản UTF-8.",
+                             "File «{source}» cannot be read as a YAML file ({reason}). Save the file "
+                             "as UTF-8 text."),
+    "plan.yaml.empty": ("Tệp «{source}» trống: không có kế hoạch nào để nhập.",
+                        "File «{source}» is empty: there is no plan to import."),
+    # --- python -m engine.planfile.export
+    "plan.export.units_unreadable": ("{directory}: không đọc được danh bạ đơn vị: {exc}",
+                                     "{directory}: the unit directory cannot be read: {exc}"),
+    "plan.export.units_shape": ("{directory}: danh bạ đơn vị phải là một bảng YAML có khóa «units».",
+                                "{directory}: the unit directory must be a YAML mapping with the key «units»."),
+    "plan.export.not_found": ("{source}: không tìm thấy tệp.", "{source}: file not found."),
+    "plan.export.bad_dest": ("Lỗi: không ghi được định dạng '{suffix}'; dùng .xlsx, .yaml hoặc .yml.",
+                             "Error: cannot write the format '{suffix}'; use .xlsx, .yaml or .yml."),
+    "plan.export.error": ("Lỗi: {exc}", "Error: {exc}"),
+    "plan.export.done": ("{out}: {tasks} nhiệm vụ, {sections} mục", "{out}: {tasks} tasks, {sections} sections"),
 }

@@ -28,7 +28,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from engine.i18n import LANGS, tr
+from engine.i18n import DEFAULT_LANG, LANGS, tr
 from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanFileError, PlanSpec, SectionSpec, TaskSpec
 from engine.safetext import xlsx_cell
@@ -269,14 +269,14 @@ def write_plan_yaml(spec: PlanSpec, dest: Path) -> Path:
 # --- command line ----------------------------------------------------------------------
 
 
-def _unit_names(directory: Path) -> dict[str, str]:
+def _unit_names(directory: Path, lang: str = DEFAULT_LANG) -> dict[str, str]:
     """Unit code -> name from a directory file (only what the title block needs)."""
     try:
         doc = yaml.safe_load(directory.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise PlanFileError(f"{directory}: không đọc được danh bạ đơn vị: {exc}") from None
+        raise PlanFileError(tr(lang, "plan.export.units_unreadable", directory=directory, exc=exc)) from None
     if not isinstance(doc, dict):
-        raise PlanFileError(f"{directory}: danh bạ đơn vị phải là một bảng YAML có khóa «units».")
+        raise PlanFileError(tr(lang, "plan.export.units_shape", directory=directory))
     return {
         str(u["code"]): str(u["name"])
         for u in doc.get("units") or []
@@ -296,26 +296,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="directory file, to print the issuer's name instead of its code")
     args = parser.parse_args(argv)
 
+    lang = args.lang  # the annex's language is the messages' language too
     suffix = args.dest.suffix.lower()
     if suffix not in (".xlsx", ".yaml", ".yml"):
-        print(f"Lỗi: không ghi được định dạng '{args.dest.suffix}'; dùng .xlsx, .yaml hoặc .yml.",
-              file=sys.stderr)
+        print(tr(lang, "plan.export.bad_dest", suffix=args.dest.suffix), file=sys.stderr)
         return 1
     try:
         if not args.source.is_file():
-            raise PlanFileError(f"{args.source}: không tìm thấy tệp.")
-        spec = read_plan_file(args.source)
+            raise PlanFileError(tr(lang, "plan.export.not_found", source=args.source))
+        spec = read_plan_file(args.source, lang=lang)
         if suffix == ".xlsx":
             issuer = None
             if args.directory is not None and spec.issued_by:
-                issuer = _unit_names(args.directory).get(spec.issued_by)
+                issuer = _unit_names(args.directory, lang).get(spec.issued_by)
             out = write_plan_xlsx(spec, args.dest, lang=args.lang, issuer_name=issuer)
         else:
             out = write_plan_yaml(spec, args.dest)
     except (PlanFileError, OSError) as exc:
-        print(f"Lỗi: {exc}", file=sys.stderr)
+        print(tr(lang, "plan.export.error", exc=exc), file=sys.stderr)
         return 1
-    print(f"{out}: {len(spec.tasks)} nhiệm vụ, {len(spec.sections)} mục")
+    print(tr(lang, "plan.export.done", out=out, tasks=len(spec.tasks), sections=len(spec.sections)))
     return 0
 
 

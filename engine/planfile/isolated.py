@@ -39,14 +39,15 @@ def _context() -> Any:
     return _ctx
 
 
-def _child(conn: Connection, data: bytes, filename: str, sheet: str | None, memory_mb: int) -> None:
+def _child(conn: Connection, data: bytes, filename: str, sheet: str | None, memory_mb: int,
+           lang: str = DEFAULT_LANG) -> None:
     try:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):  # a platform without the limit: the time budget still holds
         pass
     try:
-        conn.send(("ok", read_plan_bytes(data, filename, sheet=sheet)))
+        conn.send(("ok", read_plan_bytes(data, filename, sheet=sheet, lang=lang)))
     except PlanFileError as exc:
         conn.send(("error", str(exc)))
     except MemoryError:
@@ -56,21 +57,22 @@ def _child(conn: Connection, data: bytes, filename: str, sheet: str | None, memo
 
 
 def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = None,
-                             seconds: float = READ_SECONDS, memory_mb: int = READ_MEMORY_MB) -> PlanSpec:
-    """``read_plan_bytes`` in a child process; PlanFileError when it fails, runs out of
-    time (the child is killed) or out of memory."""
+                             seconds: float = READ_SECONDS, memory_mb: int = READ_MEMORY_MB,
+                             lang: str = DEFAULT_LANG) -> PlanSpec:
+    """``read_plan_bytes`` in a child process; PlanFileError (worded in ``lang``) when it
+    fails, runs out of time (the child is killed) or out of memory."""
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, data, filename, sheet, memory_mb), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, data, filename, sheet, memory_mb, lang), daemon=True)
     proc.start()
     send.close()
     try:
         if not receive.poll(seconds):
-            raise PlanFileError(tr(DEFAULT_LANG, "inputs.read_timeout", source=filename, seconds=seconds))
+            raise PlanFileError(tr(lang, "inputs.read_timeout", source=filename, seconds=seconds))
         try:
             kind, value = receive.recv()
         except (EOFError, OSError):  # the child died without answering (killed, crashed)
-            raise PlanFileError(tr(DEFAULT_LANG, "inputs.read_crashed", source=filename)) from None
+            raise PlanFileError(tr(lang, "inputs.read_crashed", source=filename)) from None
     finally:
         receive.close()
         if proc.is_alive():
@@ -79,5 +81,5 @@ def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = 
     if kind == "ok":
         return value  # type: ignore[no-any-return]
     if kind == "memory":
-        raise PlanFileError(tr(DEFAULT_LANG, "inputs.read_memory", source=filename))
+        raise PlanFileError(tr(lang, "inputs.read_memory", source=filename))
     raise PlanFileError(value)

@@ -97,14 +97,14 @@ def plan_checksum(vp: ValidatedPlan) -> str:
 
 
 def validate_file(engine: Engine, path: str | Path, *, code: str | None = None, lang: str = "vi") -> ValidatedPlan:
-    spec = read_plan_file(path)
+    spec = read_plan_file(path, lang=lang)
     with transaction(engine) as session:
         return validate_plan(spec, current_directory(session), code=code, people=people_index(session), lang=lang)
 
 
 def load_plan_file(engine: Engine, path: str | Path, *, now: datetime, code: str | None = None,
                    actor: str = "secretariat", dry_run: bool = False, lang: str = "vi") -> LoadResult:
-    return load_plan_spec(engine, read_plan_file(path), now=now, code=code, actor=actor, dry_run=dry_run, lang=lang)
+    return load_plan_spec(engine, read_plan_file(path, lang=lang), now=now, code=code, actor=actor, dry_run=dry_run, lang=lang)
 
 
 class _DryRun(Exception):
@@ -121,7 +121,7 @@ def load_plan_spec(engine: Engine, spec: PlanSpec, *, now: datetime, code: str |
             if not vp.ok:
                 raise PlanValidationError(vp, lang=lang)
             plan_code = vp.code
-            result = _apply(session, vp, now=now, actor=actor)
+            result = _apply(session, vp, now=now, actor=actor, lang=lang)
             result.dry_run = dry_run
             if dry_run:
                 raise _DryRun(result)  # roll the whole transaction back
@@ -147,9 +147,9 @@ def _unique_violation(exc: IntegrityError) -> bool:
 # --- applying a validated plan ----------------------------------------------------------------
 
 
-def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str) -> LoadResult:
+def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str, lang: str = "vi") -> LoadResult:
     spec = vp.spec
-    tz, horizon = horizon_setting(session)
+    tz, horizon = horizon_setting(session, lang)
     today = local_date(now, tz)
     checksum = plan_checksum(vp)
     directory = current_directory(session)

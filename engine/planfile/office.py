@@ -48,12 +48,12 @@ _S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _SHEET_RE = re.compile(r"xl/worksheets/[^/]+\.xml")
 
 
-def _too_big(source: str, what: str, limit: int, name: str) -> PlanFileError:
-    return PlanFileError(tr(DEFAULT_LANG, "inputs.too_big", source=source, limit=limit, name=name,
-                            what=tr(DEFAULT_LANG, f"inputs.what_{what}")))
+def _too_big(source: str, what: str, limit: int, name: str, lang: str = DEFAULT_LANG) -> PlanFileError:
+    return PlanFileError(tr(lang, "inputs.too_big", source=source, limit=limit, name=name,
+                            what=tr(lang, f"inputs.what_{what}")))
 
 
-def check_office_size(data: bytes, source: str, limits: Limits = LIMITS) -> None:
+def check_office_size(data: bytes, source: str, limits: Limits = LIMITS, *, lang: str = DEFAULT_LANG) -> None:
     """Refuse an .xlsx/.docx that would take unbounded work to read (see the module doc)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -63,11 +63,8 @@ def check_office_size(data: bytes, source: str, limits: Limits = LIMITS) -> None
     with zf:
         total = sum(max(0, i.file_size) for i in infos)
         if total > MAX_OFFICE_UNCOMPRESSED:
-            raise PlanFileError(
-                f"Tệp «{source}» giải nén ra {total // (1024 * 1024)} MB (tối đa "
-                f"{MAX_OFFICE_UNCOMPRESSED // (1024 * 1024)} MB): không phải một phụ lục kế hoạch bình thường. "
-                f"Hãy mở tệp bằng Excel/Word, xóa phần thừa và lưu lại."
-            )
+            raise PlanFileError(tr(lang, "plan.read.unzips_to", source=source, mb=total // (1024 * 1024),
+                                   max_mb=MAX_OFFICE_UNCOMPRESSED // (1024 * 1024)))
         names = {i.filename: i for i in infos}
         if "word/document.xml" in names:
             parts = [names["word/document.xml"]]
@@ -75,8 +72,8 @@ def check_office_size(data: bytes, source: str, limits: Limits = LIMITS) -> None
             parts = [i for n, i in names.items() if _SHEET_RE.fullmatch(n) or n == "xl/sharedStrings.xml"]
         xml_bytes = sum(max(0, i.file_size) for i in parts)
         if xml_bytes > MAX_XML_BYTES:
-            raise PlanFileError(tr(DEFAULT_LANG, "inputs.too_big", source=source, limit=MAX_XML_BYTES // (1024 * 1024),
-                                   name="MAX_XML_BYTES", what=tr(DEFAULT_LANG, "inputs.what_xml_mb")))
+            raise PlanFileError(tr(lang, "inputs.too_big", source=source, limit=MAX_XML_BYTES // (1024 * 1024),
+                                   name="MAX_XML_BYTES", what=tr(lang, "inputs.what_xml_mb")))
         counts = {"paragraphs": 0, "rows": 0, "cells": 0, "text": 0}
         caps = {"paragraphs": limits.paragraphs, "rows": limits.rows, "cells": limits.cells, "text": limits.text}
         try:
@@ -85,7 +82,7 @@ def check_office_size(data: bytes, source: str, limits: Limits = LIMITS) -> None
                     for what, n in _count(fh):
                         counts[what] += n
                         if counts[what] > caps[what]:
-                            raise _too_big(source, what, caps[what], f"{what}={caps[what]}")
+                            raise _too_big(source, what, caps[what], f"{what}={caps[what]}", lang)
         except PlanFileError:
             raise
         except Exception:  # damaged XML: the Office reader reports it in its own words
@@ -118,11 +115,12 @@ def _count(fh: IO[bytes]) -> Iterator[tuple[str, int]]:
                     del parent[0]
 
 
-def check_text_size(text: str, source: str, *, rows: bool, limits: Limits = LIMITS) -> None:
+def check_text_size(text: str, source: str, *, rows: bool, limits: Limits = LIMITS,
+                    lang: str = DEFAULT_LANG) -> None:
     """The same limits for a text plan file: characters, and lines for the tables (.csv, .md)."""
     if len(text) > limits.text:
-        raise _too_big(source, "text", limits.text, f"text={limits.text}")
+        raise _too_big(source, "text", limits.text, f"text={limits.text}", lang)
     if rows:
         lines = text.count("\n") + 1
         if lines > limits.rows:
-            raise _too_big(source, "rows", limits.rows, f"rows={limits.rows}")
+            raise _too_big(source, "rows", limits.rows, f"rows={limits.rows}", lang)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.read_table import (
     Header,
     RawRow,
@@ -54,7 +55,7 @@ def _same_header(a: Header, b: Header) -> bool:
     return a.columns == b.columns
 
 
-def read_docx_bytes(data: bytes, source: str) -> PlanSpec:
+def read_docx_bytes(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> PlanSpec:
     try:
         import docx
         from docx.table import Table
@@ -71,10 +72,7 @@ def read_docx_bytes(data: bytes, source: str) -> PlanSpec:
                 tables.append(table_texts(block))
                 order.append(("t", len(tables) - 1))
     except Exception as exc:  # python-docx / lxml raise many kinds on damaged files
-        raise PlanFileError(
-            f"Tệp «{source}» không phải là tệp Word hợp lệ (không đọc được cấu trúc .docx: "
-            f"{type(exc).__name__}). Hãy mở tệp bằng Word và lưu lại dưới dạng .docx."
-        ) from None
+        raise PlanFileError(tr(lang, "plan.read.bad_docx", source=source, exc=type(exc).__name__)) from None
 
     text_lines: list[str] = []
     rows: list[RawRow] = []
@@ -106,8 +104,8 @@ def read_docx_bytes(data: bytes, source: str) -> PlanSpec:
             number += 1
             rows.append(RawRow(number, tuple(c)))
     if plan_header is None:
-        raise no_header_error(source, first_table_rows or [])
-    return rows_to_plan(rows, source=source, fmt="docx", text_lines=text_lines)
+        raise no_header_error(source, first_table_rows or [], lang=lang)
+    return rows_to_plan(rows, source=source, fmt="docx", text_lines=text_lines, lang=lang)
 
 
 def _starts_with_code(rows: list[RawRow], header: Header) -> bool:

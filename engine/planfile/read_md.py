@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from engine.i18n import DEFAULT_LANG
 from engine.planfile.read_table import RawRow, rows_to_plan
 from engine.planfile.spec import PlanSpec
 
@@ -39,7 +40,7 @@ def _text_line(line: str) -> str:
     return s
 
 
-def read_md_text(text: str, source: str) -> PlanSpec:
+def read_md_text(text: str, source: str, *, lang: str = DEFAULT_LANG) -> PlanSpec:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     rows: list[RawRow] = []
     text_lines: list[str] = []
@@ -61,4 +62,4 @@ def read_md_text(text: str, source: str) -> PlanSpec:
         in_table = False
         if not rows and s:
             text_lines.append(_text_line(s))
-    return rows_to_plan(rows, source=source, fmt="md", text_lines=text_lines)
+    return rows_to_plan(rows, source=source, fmt="md", text_lines=text_lines, lang=lang)

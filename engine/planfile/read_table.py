@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.spec import PlanFileError, PlanSpec, SectionSpec, SourceRef, TaskSpec
 
 # How many non-empty rows from the top are searched for the header row.
@@ -396,22 +397,15 @@ def headers_seen(rows: list[RawRow]) -> list[str]:
     return best
 
 
-def no_header_error(source: str, rows: list[RawRow], where: str = "") -> PlanFileError:
+def no_header_error(source: str, rows: list[RawRow], where: str = "", lang: str = DEFAULT_LANG) -> PlanFileError:
+    """The error for a table without a recognisable header row (``where``: a worded place in
+    the file, such as " (trang tính «KH»)", already in ``lang``)."""
     if not any(row.non_empty() for row in rows):
-        return PlanFileError(
-            f"Tệp «{source}»{where} không có bảng nhiệm vụ nào: kế hoạch cần được trình bày "
-            f"thành bảng có dòng tiêu đề (TT | Tên nhiệm vụ | Cơ quan chủ trì | Cơ quan phối "
-            f"hợp | Kết quả | Thời gian hoàn thành)."
-        )
+        return PlanFileError(tr(lang, "plan.read.no_table", source=source, where=where))
     seen = headers_seen(rows)
-    listed = ", ".join(f"«{s[:60]}»" for s in seen[:12]) if seen else "(không có — bảng trống)"
-    return PlanFileError(
-        f"Không tìm thấy dòng tiêu đề bảng trong tệp «{source}»{where}: cần ít nhất cột "
-        f"«Tên nhiệm vụ» và «Cơ quan chủ trì» hoặc «Thời gian hoàn thành» (trong "
-        f"{HEADER_SCAN_ROWS} dòng đầu); các tiêu đề đã thấy: {listed}. Hãy đặt tên cột "
-        f"theo mẫu (TT | Tên nhiệm vụ | Cơ quan chủ trì | Cơ quan phối hợp | Kết quả | "
-        f"Thời gian hoàn thành)."
-    )
+    listed = ", ".join(f"«{s[:60]}»" for s in seen[:12]) if seen else tr(lang, "plan.read.no_headers_seen")
+    return PlanFileError(tr(lang, "plan.read.no_header", source=source, where=where, rows=HEADER_SCAN_ROWS,
+                            listed=listed))
 
 
 # --------------------------------------------------------------------------
@@ -514,11 +508,12 @@ def rows_to_plan(
     fmt: str,
     text_lines: list[str] | None = None,
     where: str = "",
+    lang: str = DEFAULT_LANG,
 ) -> PlanSpec:
     """Turn the rows of one table (plus text above it) into a PlanSpec."""
     header = find_header(rows)
     if header is None:
-        raise no_header_error(source, rows, where)
+        raise no_header_error(source, rows, where, lang)
     cols = header.columns
     title_lines = list(text_lines or [])
     for row in rows[: header.top_index]:

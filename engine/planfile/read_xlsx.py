@@ -8,6 +8,7 @@ import warnings
 from datetime import date, datetime, time
 from typing import Any
 
+from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.office import check_office_size
 from engine.planfile.read_table import RawRow, find_header, no_header_error, rows_to_plan
 from engine.planfile.spec import PlanFileError, PlanSpec
@@ -82,25 +83,21 @@ def sheet_rows(ws: Any) -> list[RawRow]:
     return rows
 
 
-def load_workbook_bytes(data: bytes, source: str) -> Any:
+def load_workbook_bytes(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> Any:
     import openpyxl
 
-
-    check_office_size(data, source)
+    check_office_size(data, source, lang=lang)
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on damaged files
-        raise PlanFileError(
-            f"Tệp «{source}» không phải là tệp Excel hợp lệ (không đọc được cấu trúc .xlsx: "
-            f"{type(exc).__name__}). Hãy mở tệp bằng Excel và lưu lại dưới dạng .xlsx."
-        ) from None
+        raise PlanFileError(tr(lang, "plan.read.bad_xlsx", source=source, exc=type(exc).__name__)) from None
 
 
-def read_xlsx_bytes(data: bytes, source: str, sheet: str | None = None) -> PlanSpec:
-    wb = load_workbook_bytes(data, source)
+def read_xlsx_bytes(data: bytes, source: str, sheet: str | None = None, *, lang: str = DEFAULT_LANG) -> PlanSpec:
+    wb = load_workbook_bytes(data, source, lang=lang)
     names = list(wb.sheetnames)
     if sheet is not None:
         match = [n for n in names if n == sheet] or [
@@ -108,12 +105,10 @@ def read_xlsx_bytes(data: bytes, source: str, sheet: str | None = None) -> PlanS
         ]
         if not match:
             listed = ", ".join(f"«{n}»" for n in names)
-            raise PlanFileError(
-                f"Tệp «{source}» không có trang tính «{sheet}»; các trang tính có trong tệp: "
-                f"{listed}."
-            )
+            raise PlanFileError(tr(lang, "plan.read.no_sheet", source=source, sheet=sheet, listed=listed))
         rows = sheet_rows(wb[match[0]])
-        return rows_to_plan(rows, source=source, fmt="xlsx", where=f" (trang tính «{match[0]}»)")
+        return rows_to_plan(rows, source=source, fmt="xlsx", where=tr(lang, "plan.read.in_sheet", sheet=match[0]),
+                            lang=lang)
     first_rows: list[RawRow] | None = None
     # Visible sheets first: a hidden sheet is usually an old copy or a lookup list.
     ordered = sorted(names, key=lambda n: getattr(wb[n], "sheet_state", "visible") != "visible")
@@ -125,6 +120,6 @@ def read_xlsx_bytes(data: bytes, source: str, sheet: str | None = None) -> PlanS
         if first_rows is None and rows:
             first_rows = rows
         if find_header(rows) is not None:
-            return rows_to_plan(rows, source=source, fmt="xlsx")
+            return rows_to_plan(rows, source=source, fmt="xlsx", lang=lang)
     listed = ", ".join(f"«{n}»" for n in names)
-    raise no_header_error(source, first_rows or [], f" (đã xem các trang tính {listed})")
+    raise no_header_error(source, first_rows or [], tr(lang, "plan.read.sheets_seen", listed=listed), lang)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.spec import PlanFileError, PlanSpec, SectionSpec, SourceRef, TaskSpec
 
 PLAN_KEYS = ("code", "title", "document", "issued_on", "issued_by", "parent", "parent_plan")
@@ -38,11 +39,8 @@ TASK_KEYS = (
     "progress",
 )
 
-_TYPE_NAMES = {
-    "str": "một chuỗi văn bản",
-    "list": "một danh sách",
-    "dict": "một bảng khóa–giá trị (mapping)",
-}
+# what a YAML value of each type is called in messages: catalog key plan.yaml.type_<name>
+_TYPE_NAMES = ("str", "list", "dict", "str_or_list")
 
 
 def _one_line(value: object) -> str:
@@ -50,29 +48,41 @@ def _one_line(value: object) -> str:
 
 
 class _Ctx:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, lang: str = DEFAULT_LANG) -> None:
         self.source = source
+        self.lang = lang
         self.constructor = yaml.SafeLoader("")
 
+    def t(self, message: str, /, **fmt: Any) -> str:
+        """A message text in the reader's language."""
+        return tr(self.lang, message, **fmt)
+
+    def type_name(self, name: str) -> str:
+        return self.t(f"plan.yaml.type_{name}")
+
     def error(self, node: Node | None, text: str) -> PlanFileError:
-        where = f", dòng {node.start_mark.line + 1}" if node is not None else ""
-        return PlanFileError(f"Tệp «{self.source}»{where}: {text}")
+        where = self.t("plan.yaml.line", line=node.start_mark.line + 1) if node is not None else ""
+        return PlanFileError(self.t("plan.yaml.at", source=self.source, where=where, text=text))
 
     def value(self, node: ScalarNode) -> Any:
         try:
             return self.constructor.construct_object(node, deep=True)
         except Exception as exc:  # bad timestamps, unknown tags, ...
             raise self.error(
-                node, f"giá trị «{node.value}» không đọc được ({_one_line(exc)})."
+                node, self.t("plan.yaml.unreadable_value", value=node.value, reason=_one_line(exc))
             ) from None
 
+    def must_be(self, node: Node, what: str, expected: str) -> PlanFileError:
+        return self.error(node, self.t("plan.yaml.must_be", what=what, expected=self.type_name(expected),
+                                       actual=_kind(self, node)))
 
-def _kind(node: Node) -> str:
+
+def _kind(ctx: _Ctx, node: Node) -> str:
     if isinstance(node, MappingNode):
-        return _TYPE_NAMES["dict"]
+        return ctx.type_name("dict")
     if isinstance(node, SequenceNode):
-        return _TYPE_NAMES["list"]
-    return f"giá trị «{node.value}»"
+        return ctx.type_name("list")
+    return ctx.t("plan.yaml.a_value", value=node.value)
 
 
 def _is_null(ctx: _Ctx, node: Node) -> bool:
@@ -82,25 +92,21 @@ def _is_null(ctx: _Ctx, node: Node) -> bool:
 def _mapping(ctx: _Ctx, node: Node, what: str, allowed: tuple[str, ...],
              ignored: tuple[str, ...] = ()) -> dict[str, tuple[Node, Node]]:
     if not isinstance(node, MappingNode):
-        raise ctx.error(node, f"{what} phải là {_TYPE_NAMES['dict']} nhưng đang là {_kind(node)}.")
+        raise ctx.must_be(node, what, "dict")
     out: dict[str, tuple[Node, Node]] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, ScalarNode):
-            raise ctx.error(
-                key_node, f"khóa trong {what} phải là một tên, không phải {_kind(key_node)}."
-            )
+            raise ctx.error(key_node, ctx.t("plan.yaml.key_not_name", what=what, actual=_kind(ctx, key_node)))
         key = str(key_node.value)
         if key in ignored:
             continue
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f" Có phải ý bạn là «{close[0]}»?" if close else ""
+            hint = ctx.t("plan.yaml.did_you_mean", close=close[0]) if close else ""
             valid = ", ".join(allowed)
-            raise ctx.error(
-                key_node, f"khóa «{key}» không hợp lệ trong {what}.{hint} Các khóa hợp lệ: {valid}."
-            )
+            raise ctx.error(key_node, ctx.t("plan.yaml.bad_key", name=key, what=what, hint=hint, valid=valid))
         if key in out:
-            raise ctx.error(key_node, f"khóa «{key}» bị lặp lại trong {what}.")
+            raise ctx.error(key_node, ctx.t("plan.yaml.dup_key", name=key, what=what))
         out[key] = (key_node, value_node)
     return out
 
@@ -110,9 +116,9 @@ def _text(ctx: _Ctx, node: Node | None, what: str, *, allow_date: bool = False) 
     if node is None or _is_null(ctx, node):
         return None
     if not isinstance(node, ScalarNode):
-        raise ctx.error(node, f"{what} phải là {_TYPE_NAMES['str']} nhưng đang là {_kind(node)}.")
+        raise ctx.must_be(node, what, "str")
     if "\x00" in str(node.value):  # "\0" in a double-quoted string; PostgreSQL cannot store it
-        raise ctx.error(node, f"{what} có ký tự NUL (\\0); hãy xóa ký tự này.")
+        raise ctx.error(node, ctx.t("plan.yaml.nul", what=what))
     try:
         value = ctx.value(node)
     except PlanFileError:  # "2025-13-45": keep the text, the validator judges it
@@ -135,19 +141,13 @@ def _text_list(ctx: _Ctx, node: Node | None, what: str) -> list[str]:
         out = []
         for item in node.value:
             if not isinstance(item, ScalarNode):
-                raise ctx.error(
-                    item,
-                    f"mỗi phần tử của {what} phải là {_TYPE_NAMES['str']}, "
-                    f"không phải {_kind(item)}.",
-                )
+                raise ctx.error(item, ctx.t("plan.yaml.item_must_be", what=what, expected=ctx.type_name("str"),
+                                            actual=_kind(ctx, item)))
             text = _text(ctx, item, what)
             if text:
                 out.append(text)
         return out
-    raise ctx.error(
-        node, f"{what} phải là {_TYPE_NAMES['str']} hoặc {_TYPE_NAMES['list']} nhưng đang là "
-        f"{_kind(node)}."
-    )
+    raise ctx.must_be(node, what, "str_or_list")
 
 
 def _code_list(ctx: _Ctx, node: Node | None, what: str) -> list[str]:
@@ -161,7 +161,7 @@ def _sequence(ctx: _Ctx, node: Node | None, what: str) -> list[Node]:
     if node is None or _is_null(ctx, node):
         return []
     if not isinstance(node, SequenceNode):
-        raise ctx.error(node, f"{what} phải là {_TYPE_NAMES['list']} nhưng đang là {_kind(node)}.")
+        raise ctx.must_be(node, what, "list")
     return list(node.value)
 
 
@@ -180,75 +180,69 @@ def _issued_on(ctx: _Ctx, node: Node | None) -> date | None:
                 return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             except ValueError:
                 pass
-    raise ctx.error(
-        node,
-        f"«issued_on» phải là một ngày (2025-03-15 hoặc 15/03/2025), không phải {_kind(node)}.",
-    )
+    raise ctx.error(node, ctx.t("plan.yaml.issued_on", actual=_kind(ctx, node)))
 
 
 def _task(ctx: _Ctx, node: Node, section: str | None, index: int) -> TaskSpec:
     line = node.start_mark.line + 1
-    what = f"nhiệm vụ thứ {index}"
+    what = ctx.t("plan.yaml.task_nth", index=index)
     fields = _mapping(ctx, node, what, TASK_KEYS)
     code_node = fields.get("code", (None, None))[1]
-    code = _text(ctx, code_node, "«code» của nhiệm vụ")
+    code = _text(ctx, code_node, ctx.t("plan.yaml.code_of_task"))
     if code:
-        what = f"nhiệm vụ «{code}»"
+        what = ctx.t("plan.yaml.task_code", code=code)
 
     def get(key: str) -> Node | None:
         return fields[key][1] if key in fields else None
 
+    def of(key: str) -> str:
+        return ctx.t("plan.yaml.field_of", field=key, what=what)
+
     task = TaskSpec(
         code=code.strip() if code else f"R{line}",
-        title=(_text(ctx, get("title"), f"«title» của {what}") or "").strip(),
+        title=(_text(ctx, get("title"), of("title")) or "").strip(),
         source=SourceRef(ctx.source, line),
         section=section,
-        lead=_text_list(ctx, get("lead"), f"«lead» của {what}"),
-        coordinating=_text_list(ctx, get("coordinating"), f"«coordinating» của {what}"),
-        deliverable=(_text(ctx, get("deliverable"), f"«deliverable» của {what}") or "").strip(),
+        lead=_text_list(ctx, get("lead"), of("lead")),
+        coordinating=_text_list(ctx, get("coordinating"), of("coordinating")),
+        deliverable=(_text(ctx, get("deliverable"), of("deliverable")) or "").strip(),
         deadline_text=(
-            _text(ctx, get("deadline"), f"«deadline» của {what}", allow_date=True) or ""
+            _text(ctx, get("deadline"), of("deadline"), allow_date=True) or ""
         ).strip(),
-        depends_on=_code_list(ctx, get("depends_on"), f"«depends_on» của {what}"),
-        vice_chair=_text(ctx, get("vice_chair"), f"«vice_chair» của {what}"),
-        parent_task=_text(ctx, get("parent_task"), f"«parent_task» của {what}"),
-        status_text=_text(ctx, get("status"), f"«status» của {what}"),
+        depends_on=_code_list(ctx, get("depends_on"), of("depends_on")),
+        vice_chair=_text(ctx, get("vice_chair"), of("vice_chair")),
+        parent_task=_text(ctx, get("parent_task"), of("parent_task")),
+        status_text=_text(ctx, get("status"), of("status")),
         completed_on_text=_text(
-            ctx, get("completed_on"), f"«completed_on» của {what}", allow_date=True
+            ctx, get("completed_on"), of("completed_on"), allow_date=True
         ),
-        note=_text(ctx, get("note"), f"«note» của {what}"),
-        progress_text=_text(ctx, get("progress"), f"«progress» của {what}"),
+        note=_text(ctx, get("note"), of("note")),
+        progress_text=_text(ctx, get("progress"), of("progress")),
         columns={key: key for key in TASK_KEYS},
     )
     return task
 
 
-def read_yaml_text(text: str, source: str) -> PlanSpec:
-    ctx = _Ctx(source)
+def read_yaml_text(text: str, source: str, *, lang: str = DEFAULT_LANG) -> PlanSpec:
+    ctx = _Ctx(source, lang)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f" ở dòng {mark.line + 1}, cột {mark.column + 1}" if mark else ""
-        problem = _one_line(exc.problem or exc.context or "lỗi cú pháp")
-        raise PlanFileError(
-            f"Tệp «{source}» có lỗi cú pháp YAML{where} ({problem}). Hãy kiểm tra thụt lề "
-            f"(dùng dấu cách, không dùng tab), dấu «:» sau mỗi khóa và dấu ngoặc kép."
-        ) from None
+        where = ctx.t("plan.yaml.syntax_at", line=mark.line + 1, column=mark.column + 1) if mark else ""
+        problem = _one_line(exc.problem or exc.context or ctx.t("plan.yaml.syntax_error"))
+        raise PlanFileError(ctx.t("plan.yaml.syntax", source=source, where=where, problem=problem)) from None
     except Exception as exc:  # ReaderError (control characters), recursion, ...
-        raise PlanFileError(
-            f"Tệp «{source}» không đọc được như tệp YAML ({_one_line(exc)}). Hãy lưu tệp "
-            f"dưới dạng văn bản UTF-8."
-        ) from None
+        raise PlanFileError(ctx.t("plan.yaml.unreadable", source=source, reason=_one_line(exc))) from None
     if root is None:
-        raise PlanFileError(f"Tệp «{source}» trống: không có kế hoạch nào để nhập.")
-    top = _mapping(ctx, root, "tệp kế hoạch (cấp cao nhất)", TOP_KEYS + IGNORED_TOP_KEYS)
+        raise PlanFileError(ctx.t("plan.yaml.empty", source=source))
+    top = _mapping(ctx, root, ctx.t("plan.yaml.top"), TOP_KEYS + IGNORED_TOP_KEYS)
     plan = PlanSpec(source_file=source, format="yaml")
 
     if "plan" in top:
         meta_node = top["plan"][1]
         if not _is_null(ctx, meta_node):
-            meta = _mapping(ctx, meta_node, "mục «plan»", PLAN_KEYS)
+            meta = _mapping(ctx, meta_node, ctx.t("plan.yaml.plan_entry"), PLAN_KEYS)
 
             def mget(key: str) -> Node | None:
                 return meta[key][1] if key in meta else None
@@ -265,17 +259,19 @@ def read_yaml_text(text: str, source: str) -> PlanSpec:
     index = 0
     section_nodes = _sequence(ctx, top["sections"][1] if "sections" in top else None, "«sections»")
     for s_index, s_node in enumerate(section_nodes, start=1):
-        what = f"phần thứ {s_index} trong «sections»"
+        what = ctx.t("plan.yaml.section_nth", index=s_index)
         fields = _mapping(ctx, s_node, what, SECTION_KEYS)
-        code = _text(ctx, fields["code"][1] if "code" in fields else None, f"«code» của {what}")
+        code = _text(ctx, fields["code"][1] if "code" in fields else None,
+                     ctx.t("plan.yaml.field_of", field="code", what=what))
         code = code.strip() if code else str(s_index)
-        title = _text(ctx, fields["title"][1] if "title" in fields else None, f"«title» của {what}")
+        title = _text(ctx, fields["title"][1] if "title" in fields else None,
+                      ctx.t("plan.yaml.field_of", field="title", what=what))
         plan.sections.append(
             SectionSpec(code=code, title=(title or "").strip(),
                         source=SourceRef(source, s_node.start_mark.line + 1))
         )
         for t_node in _sequence(ctx, fields["tasks"][1] if "tasks" in fields else None,
-                                f"«tasks» của phần «{code}»"):
+                                ctx.t("plan.yaml.tasks_of_section", code=code)):
             index += 1
             plan.tasks.append(_task(ctx, t_node, code, index))
     for t_node in _sequence(ctx, top["tasks"][1] if "tasks" in top else None, "«tasks»"):

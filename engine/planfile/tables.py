@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from engine.errors import InputFileError
+from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.office import check_office_size
 from engine.planfile.read_docx import table_texts
 from engine.planfile.read_md import split_pipe_row
@@ -23,18 +24,19 @@ from engine.planfile.read_xlsx import load_workbook_bytes, sheet_rows
 from engine.planfile.spec import PlanFileError
 
 CSV_DELIMITERS = (",", ";", "\t")
-# what each format is called in messages
-EXPECTED = {
-    "xlsx": "tệp Excel",
-    "docx": "tệp Word",
-    "csv": "tệp CSV (văn bản)",
-    "yaml": "tệp YAML (văn bản UTF-8)",
-    "md": "tệp Markdown (văn bản UTF-8)",
-}
+_FORMAT_NAMES = ("xlsx", "docx", "csv", "yaml", "md")
+
+
+def expected_name(fmt: str, lang: str = DEFAULT_LANG) -> str:
+    """What a file of format ``fmt`` is called in messages ("tệp Excel", "Excel file")."""
+    return tr(lang, f"plan.read.expected.{fmt if fmt in _FORMAT_NAMES else 'text'}")
+
+
 _MD_SEPARATOR = re.compile(r"\|?(\s*:?-+:?\s*\|)+\s*(:?-+:?\s*)?\|?")
 
 
-def decode_text(data: bytes, source: str, fmt: str, *, error: type[InputFileError] = PlanFileError) -> str:
+def decode_text(data: bytes, source: str, fmt: str, *, error: type[InputFileError] = PlanFileError,
+                lang: str = DEFAULT_LANG) -> str:
     """The text of a text file: UTF-16 with its mark, else UTF-8 (with or without BOM), and
     for CSV also Windows-1258 (old Vietnamese Excel "CSV"); ``error`` names the file otherwise."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -54,12 +56,8 @@ def decode_text(data: bytes, source: str, fmt: str, *, error: type[InputFileErro
                 return data.decode("cp1258")  # Windows Vietnamese (old Excel "CSV")
             except UnicodeDecodeError:
                 pass
-    tried = "UTF-8 hay Windows-1258 (cp1258)" if fmt == "csv" else "UTF-8"
-    raise error(
-        f"Tệp «{source}» không phải là {EXPECTED.get(fmt, 'tệp văn bản')} hợp lệ: nội dung không đọc được "
-        f"theo bảng mã {tried} (có thể là tệp nhị phân bị đặt sai đuôi). Hãy lưu lại tệp "
-        f"dưới dạng văn bản UTF-8."
-    )
+    tried = tr(lang, "plan.read.tried_csv") if fmt == "csv" else "UTF-8"
+    raise error(tr(lang, "plan.read.undecodable", source=source, expected=expected_name(fmt, lang), tried=tried))
 
 
 def csv_rows(text: str, delimiter: str) -> list[RawRow]:
@@ -80,27 +78,28 @@ def md_table_rows(text: str) -> list[RawRow]:
     return rows
 
 
-def xlsx_sheets(data: bytes, source: str) -> Iterator[list[RawRow]]:
+def xlsx_sheets(data: bytes, source: str, lang: str = DEFAULT_LANG) -> Iterator[list[RawRow]]:
     """Each worksheet's rows, in workbook order (sparse: a stray far cell makes no dense grid)."""
-    wb = load_workbook_bytes(data, source)
+    wb = load_workbook_bytes(data, source, lang=lang)
     for ws in wb.worksheets:
         yield list(sheet_rows(ws))
 
 
-def docx_tables(data: bytes, source: str, *, error: type[InputFileError] = PlanFileError) -> list[list[list[str]]]:
+def docx_tables(data: bytes, source: str, *, error: type[InputFileError] = PlanFileError,
+                lang: str = DEFAULT_LANG) -> list[list[list[str]]]:
     """The text grid of every table of a Word document, in order (``read_docx.table_texts``)."""
-    check_office_size(data, source)
+    check_office_size(data, source, lang=lang)
     try:
         import docx
 
         document = docx.Document(io.BytesIO(data))
         return [table_texts(table, grid_before=False) for table in document.tables]
     except Exception as exc:  # python-docx raises many kinds on damaged files
-        raise error(f"Tệp «{source}» không phải là tệp Word hợp lệ ({type(exc).__name__}).") from None
+        raise error(tr(lang, "plan.read.bad_word", source=source, exc=type(exc).__name__)) from None
 
 
 def first_table(data: bytes, source: str, fmt: str, *, accept: Callable[[list[RawRow]], bool],
-                error: type[InputFileError] = PlanFileError) -> list[RawRow]:
+                error: type[InputFileError] = PlanFileError, lang: str = DEFAULT_LANG) -> list[RawRow]:
     """The rows of the first table ``accept`` recognises (its header is there):
 
     - Excel: the first such sheet (else the first non-empty one);
@@ -111,7 +110,7 @@ def first_table(data: bytes, source: str, fmt: str, *, accept: Callable[[list[Ra
     """
     if fmt == "xlsx":
         first: list[RawRow] = []
-        for rows in xlsx_sheets(data, source):
+        for rows in xlsx_sheets(data, source, lang):
             if not rows:
                 continue
             if accept(rows):
@@ -121,7 +120,7 @@ def first_table(data: bytes, source: str, fmt: str, *, accept: Callable[[list[Ra
     if fmt == "docx":
         out: list[RawRow] = []
         width: int | None = None
-        for cells in docx_tables(data, source, error=error):
+        for cells in docx_tables(data, source, error=error, lang=lang):
             w = max((len(c) for c in cells), default=0)
             if width is None:
                 if not accept([RawRow(i, tuple(c)) for i, c in enumerate(cells, start=1)]):
@@ -131,7 +130,7 @@ def first_table(data: bytes, source: str, fmt: str, *, accept: Callable[[list[Ra
                 break
             out.extend(RawRow(len(out) + 1, tuple(c)) for c in cells)
         return out
-    text = decode_text(data, source, fmt, error=error)
+    text = decode_text(data, source, fmt, error=error, lang=lang)
     if fmt == "md":
         return md_table_rows(text)
     best: list[RawRow] = []
