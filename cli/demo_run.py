@@ -49,9 +49,9 @@ def run_demo(out: Path) -> None:
     say("cli.created_fresh_sqlite_database", db_path=db_path)
 
     load_now = clock.local_datetime(LOAD_AT, time(8, 0))
-    parsed = parse_directory_file(PLANS / "sample-directory.yaml")
+    parsed = parse_directory_file(PLANS / "sample-directory.yaml", lang=state().lang)
     with transaction(eng) as s:
-        counts = store_directory(s, parsed, now=load_now)
+        counts = store_directory(s, parsed, now=load_now, lang=state().lang)
     say("cli.loaded_sample_lam_son_directory", units=counts['units'], people=counts['people'])
 
     r = load_plan_file(eng, PLANS / "sample-plan.yaml", now=load_now, lang=state().lang)

@@ -30,9 +30,9 @@ def load(
         from engine.db import transaction
         from engine.directory_store import parse_directory_file, store_directory
 
-        parsed = parse_directory_file(file)
+        parsed = parse_directory_file(file, lang=state().lang)
         with transaction(state().engine()) as session:
-            counts = store_directory(session, parsed, now=now_arg(now))
+            counts = store_directory(session, parsed, now=now_arg(now), lang=state().lang)
         console.print(msg("cli.loaded_directory_units_people", file=file, units=counts['units'], people=counts['people']),
                       markup=False, emoji=False)
 

@@ -66,6 +66,7 @@ from typing import Any, Literal
 import yaml
 
 from engine.errors import InputFileError
+from engine.i18n import DEFAULT_LANG, tr
 
 __all__ = [
     "KINDS",
@@ -287,49 +288,51 @@ class Directory:
         source: str = "<directory>",
         base: Directory | None = None,
         _lines: Mapping[tuple[str, int], int] | None = None,
+        lang: str = DEFAULT_LANG,
     ) -> Directory:
         """A directory from the YAML shape ``{units: [...], groups: [...]}``.
 
         Top-level ``committee``, ``people`` and ``settings`` are ignored (the
         directory loader reads them). Group members and parents must be codes of this
-        mapping or of ``base`` (the directory this one will be laid over).
+        mapping or of ``base`` (the directory this one will be laid over). Errors are
+        worded in ``lang``.
         """
-        return _Builder(source, base, _lines or {}).build(data)
+        return _Builder(source, base, _lines or {}, lang).build(data)
 
     @classmethod
-    def from_yaml(cls, text: str, *, source: str = "<string>", base: Directory | None = None) -> Directory:
+    def from_yaml(cls, text: str, *, source: str = "<string>", base: Directory | None = None,
+                  lang: str = DEFAULT_LANG) -> Directory:
         """A directory from YAML text; errors name ``source`` and the line."""
         try:
             data = yaml.safe_load(text)
             node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark is not None else ""
+            where = tr(lang, "inputs.yaml_at", line=mark.line + 1, column=mark.column + 1) if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
-            raise DirectoryError(f"{source}: lỗi cú pháp YAML{where}: {problem}.") from None
+            raise DirectoryError(tr(lang, "dir.yaml_syntax", source=source, where=where, problem=problem)) from None
         except RecursionError:
-            raise DirectoryError(f"{source}: tệp danh mục lồng nhau quá sâu; không đọc được.") from None
+            raise DirectoryError(tr(lang, "dir.too_deep", source=source)) from None
         except (ValueError, TypeError, OverflowError) as exc:  # "2025-13-45" read as a timestamp
-            raise DirectoryError(f"{source}: giá trị không đọc được ({' '.join(str(exc).split())[:200]}).") from None
+            raise DirectoryError(tr(lang, "dir.bad_value", source=source,
+                                    reason=" ".join(str(exc).split())[:200])) from None
         if data is None:
-            raise DirectoryError(f"{source}: tệp danh mục rỗng (cần các khóa units, groups).")
-        return cls.from_mapping(data, source=source, base=base, _lines=_item_lines(node))
+            raise DirectoryError(tr(lang, "dir.empty", source=source))
+        return cls.from_mapping(data, source=source, base=base, _lines=_item_lines(node), lang=lang)
 
     @classmethod
-    def load(cls, path: str | Path, *, base: Directory | None = None) -> Directory:
+    def load(cls, path: str | Path, *, base: Directory | None = None, lang: str = DEFAULT_LANG) -> Directory:
         """A directory from a YAML file (UTF-8, BOM allowed)."""
         source = str(path)
         try:
             raw = Path(path).read_bytes()
         except OSError as exc:
-            raise DirectoryError(f"{source}: không đọc được tệp danh mục: {exc.strerror or exc}.") from None
+            raise DirectoryError(tr(lang, "dir.unreadable", source=source, reason=exc.strerror or exc)) from None
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise DirectoryError(
-                f"{source}: tệp danh mục không phải văn bản UTF-8 (byte lỗi ở vị trí {exc.start})."
-            ) from None
-        return cls.from_yaml(text, source=source, base=base)
+            raise DirectoryError(tr(lang, "dir.not_utf8", source=source, pos=exc.start)) from None
+        return cls.from_yaml(text, source=source, base=base, lang=lang)
 
     @classmethod
     def standard(cls) -> Directory:
@@ -494,8 +497,10 @@ def _is_number_bullet(toks: list[Token], i: int) -> bool:
 
 
 class _Builder:
-    def __init__(self, source: str, base: Directory | None, lines: Mapping[tuple[str, int], int]):
+    def __init__(self, source: str, base: Directory | None, lines: Mapping[tuple[str, int], int],
+                 lang: str = DEFAULT_LANG):
         self.source = source
+        self.lang = lang
         self.base = base
         self.lines = lines
         self.units: dict[str, UnitEntry] = {}
@@ -503,37 +508,38 @@ class _Builder:
         self.keys: dict[_Key, _Hit] = {}
         self.key_origin: dict[_Key, tuple[str, str, str]] = {}  # key -> (where, field, text)
 
-    def err(self, where: str, msg: str) -> DirectoryError:
-        return DirectoryError(f"{self.source}: {where}: {msg}")
+    def err(self, where: str, message: str, **fmt: Any) -> DirectoryError:
+        """The error at ``where`` (a place in the file), ``message`` a catalog key filled with ``fmt``."""
+        return DirectoryError(f"{self.source}: {where}: {tr(self.lang, message, **fmt)}")
+
+    def type_name(self, value: Any) -> str:
+        return _type_name(value, self.lang)
 
     def build(self, data: Any) -> Directory:
         if not isinstance(data, Mapping):
-            raise DirectoryError(
-                f"{self.source}: danh mục phải là một bảng YAML có các khóa units, groups "
-                f"(nhận được {_type_vi(data)})."
-            )
+            raise DirectoryError(tr(self.lang, "dir.not_mapping", source=self.source, kind=self.type_name(data)))
         bad = sorted(str(k) for k in data if k not in _TOP_KEYS)
         if bad:
-            raise self.err("cấp cao nhất", f"khóa không hợp lệ {', '.join(repr(b) for b in bad)} "
-                           f"(chỉ dùng: {', '.join(sorted(_TOP_KEYS))}).")
+            raise self.err(tr(self.lang, "dir.section.top"), "dir.bad_keys_only",
+                           bad=", ".join(repr(b) for b in bad), allowed=", ".join(sorted(_TOP_KEYS)))
         items: list[tuple[str, int, Any]] = []
         for section in ("units", "groups"):
             raw = data.get(section)
             if raw is None:
                 continue
             if not isinstance(raw, list):
-                raise self.err(section, f"phải là một danh sách (nhận được {_type_vi(raw)}).")
+                raise self.err(section, "dir.must_be_list", kind=self.type_name(raw))
             items.extend((section, idx, item) for idx, item in enumerate(raw))
         parsed = [self.parse_item(section, idx, item) for section, idx, item in items]
         known = set(self.units) | (set(self.base.units) if self.base is not None else set())
         for where, entry in parsed:
             if entry.parent is not None and entry.parent not in known:
-                raise self.err(where, f"trường 'parent' có mã không tồn tại '{entry.parent}'.")
+                raise self.err(where, "dir.unknown_parent", code=entry.parent)
             for member in entry.members:
                 if member not in known:
-                    raise self.err(where, f"trường 'members' có mã không tồn tại '{member}'.")
+                    raise self.err(where, "dir.unknown_member", code=member)
                 if member == entry.code:
-                    raise self.err(where, f"trường 'members': nhóm '{member}' không thể là thành viên của chính nó.")
+                    raise self.err(where, "dir.self_member", code=member)
         return Directory(self.units, self.keys)
 
     def parse_item(self, section: str, idx: int, item: Any) -> tuple[str, UnitEntry]:
@@ -541,41 +547,39 @@ class _Builder:
         where = f"{section}[{idx}]"
         line = self.lines.get((section, idx))
         if line is not None:
-            where += f" (dòng {line})"
+            where += tr(self.lang, "dir.where_line", line=line)
         if not isinstance(item, Mapping):
-            raise self.err(where, f"mỗi mục phải là một bảng có 'code' và 'name' (nhận được {_type_vi(item)}).")
+            raise self.err(where, "dir.item_not_mapping", kind=self.type_name(item))
         allowed = _GROUP_KEYS if is_group else _UNIT_KEYS
         bad = sorted(str(k) for k in item if k not in allowed)
         code_raw = item.get("code")
         if "code" not in item or code_raw is None or (isinstance(code_raw, str) and not code_raw.strip()):
-            raise self.err(where, "thiếu trường 'code'.")
+            raise self.err(where, "dir.missing_field", field="code")
         if not isinstance(code_raw, str):
-            raise self.err(where, f"trường 'code' phải là chuỗi (nhận được {_type_vi(code_raw)} {_shown(code_raw)}); "
-                           "đặt mã trong dấu nháy.")
+            raise self.err(where, "dir.code_not_text", kind=self.type_name(code_raw), shown=_shown(code_raw))
         code = code_raw.strip()
-        where = f"{where} (mã '{code[:64]}')"
+        where = where + tr(self.lang, "dir.where_code", code=code[:64])
         if bad:
-            raise self.err(where, f"khóa không hợp lệ {', '.join(repr(b) for b in bad)} "
-                           f"(cho phép: {', '.join(sorted(allowed))}).")
+            raise self.err(where, "dir.bad_keys_allowed", bad=", ".join(repr(b) for b in bad),
+                           allowed=", ".join(sorted(allowed)))
         if not _CODE_RE.match(code):
-            raise self.err(where, f"trường 'code' không hợp lệ '{code}': chỉ dùng chữ in hoa không dấu, "
-                           "chữ số, '_' hoặc '-'.")
+            raise self.err(where, "dir.bad_code", code=code)
         if code in self.units:
-            raise self.err(where, f"trùng mã '{code}' (đã dùng ở {self.where_of[code]}).")
+            raise self.err(where, "dir.dup_code", code=code, first=self.where_of[code])
         if len(code) > 64:
-            raise self.err(where, f"trường 'code' dài {len(code)} ký tự, tối đa 64.")
+            raise self.err(where, "dir.too_long", field="code", n=len(code), limit=64)
         name = self.text_field(where, item, "name", required=True)
         assert name is not None
         if len(name) > 500:
-            raise self.err(where, f"trường 'name' dài {len(name)} ký tự, tối đa 500.")
+            raise self.err(where, "dir.too_long", field="name", n=len(name), limit=500)
         if is_group:
             kind = item.get("kind", "group")
             if kind != "group":
-                raise self.err(where, f"trường 'kind' của nhóm phải là 'group' (nhận được {_shown(kind)}).")
+                raise self.err(where, "dir.group_kind", shown=_shown(kind))
         else:
             kind = item.get("kind", "unit")
             if not isinstance(kind, str) or kind not in KINDS:
-                raise self.err(where, f"trường 'kind' không hợp lệ {_shown(kind)} (cho phép: {', '.join(sorted(KINDS))}).")
+                raise self.err(where, "dir.bad_kind", shown=_shown(kind), allowed=", ".join(sorted(KINDS)))
         aliases = self.list_field(where, item, "aliases")
         former = self.list_field(where, item, "former_names")
         members = self.list_field(where, item, "members", codes=True) if is_group else ()
@@ -597,10 +601,10 @@ class _Builder:
         value = item.get(key)
         if value is None:
             if required:
-                raise self.err(where, f"thiếu trường '{key}'.")
+                raise self.err(where, "dir.missing_field", field=key)
             return None
         if not isinstance(value, str) or not value.strip():
-            raise self.err(where, f"trường '{key}' phải là chuỗi khác rỗng (nhận được {_type_vi(value)} {_shown(value)}).")
+            raise self.err(where, "dir.field_not_text", field=key, kind=self.type_name(value), shown=_shown(value))
         return " ".join(value.split())
 
     def list_field(self, where: str, item: Mapping[str, Any], key: str, *, codes: bool = False,
@@ -611,13 +615,12 @@ class _Builder:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise self.err(where, f"trường '{key}' phải là danh sách chuỗi (nhận được {_type_vi(value)}).")
+            raise self.err(where, "dir.field_not_list", field=key, kind=self.type_name(value))
         out: list[str] = []
         for pos, v in enumerate(value):
             if not isinstance(v, str) or not v.strip():
                 shown = "" if secret else f" {_shown(v)}"
-                raise self.err(where, f"trường '{key}', phần tử thứ {pos + 1} phải là chuỗi khác rỗng"
-                               f" (nhận được {_type_vi(v)}{shown}).")
+                raise self.err(where, "dir.item_not_text", field=key, pos=pos + 1, kind=self.type_name(v), shown=shown)
             out.append(v.strip() if codes or secret else " ".join(v.split()))
         return tuple(out)
 
@@ -625,7 +628,7 @@ class _Builder:
         key = _name_tokens(text)
         fld = _FIELD_OF_VIA[via]
         if not key:
-            raise self.err(where, f"trường '{fld}': tên '{text}' rỗng sau khi chuẩn hoá.")
+            raise self.err(where, "dir.name_empty", field=fld, text=text)
         have = self.keys.get(key)
         if have is None:
             self.keys[key] = (code, via)
@@ -633,8 +636,8 @@ class _Builder:
             return
         if have[0] != code:
             o_where, o_field, o_text = self.key_origin[key]
-            raise self.err(where, f"trường '{fld}': tên '{text}' trùng với '{o_text}' (trường '{o_field}') "
-                           f"của {o_where}; mỗi tên chỉ được chỉ một đơn vị.")
+            raise self.err(where, "dir.name_clash", field=fld, text=text, other=o_text, other_field=o_field,
+                           other_where=o_where)
         if _VIA_RANK[via] < _VIA_RANK[have[1]]:
             self.keys[key] = (code, via)
 
@@ -649,19 +652,20 @@ def _shown(value: Any) -> str:
     return _REPR.repr(value)
 
 
-def _type_vi(value: Any) -> str:
+def _type_name(value: Any, lang: str = DEFAULT_LANG) -> str:
+    """What kind of YAML value ``value`` is, for messages ("số", "number")."""
     if isinstance(value, bool):
-        return "giá trị đúng/sai"
+        return tr(lang, "dir.type.bool")
     if isinstance(value, (int, float)):
-        return "số"
+        return tr(lang, "dir.type.number")
     if isinstance(value, str):
-        return "chuỗi"
+        return tr(lang, "dir.type.str")
     if isinstance(value, list):
-        return "danh sách"
+        return tr(lang, "dir.type.list")
     if isinstance(value, Mapping):
-        return "bảng"
+        return tr(lang, "dir.type.mapping")
     if value is None:
-        return "giá trị rỗng"
+        return tr(lang, "dir.type.none")
     return type(value).__name__
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import append_event
 from engine.directory import Directory, DirectoryError, People, UnitEntry
+from engine.i18n import DEFAULT_LANG, tr
 from engine.models import Committee, Person, Unit
 from engine.states import ROLES, Role
 from engine.yamltext import load_yaml
@@ -36,91 +37,93 @@ class DirectoryFile:
     unit_rows: list[UnitEntry] = field(default_factory=list)  # the file's own units/groups
 
 
-def _err(source: str, where: str, msg: str) -> DirectoryError:
-    return DirectoryError(f"{source}: {where}: {msg}")
+def _err(lang: str, source: str, where: str, message: str, **fmt: Any) -> DirectoryError:
+    """The error at ``where`` of the file; ``message`` is a catalog key filled with ``fmt``."""
+    return DirectoryError(f"{source}: {where}: {tr(lang, message, **fmt)}")
 
 
-def parse_directory_file(path: str | Path, *, base: Directory | None = None) -> DirectoryFile:
-    """Read and fully validate a directory file (nothing is written)."""
+def parse_directory_file(path: str | Path, *, base: Directory | None = None, lang: str = DEFAULT_LANG) -> DirectoryFile:
+    """Read and fully validate a directory file (nothing is written); errors in ``lang``."""
     source = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise DirectoryError(f"Không đọc được tệp danh mục «{source}»: {exc.strerror or exc}.") from None
-    data = load_yaml(raw, source, DirectoryError, what="Tệp danh mục")
-    return parse_directory_mapping(data, source=source, base=base)
+        raise DirectoryError(tr(lang, "dir.file_unreadable", source=source, reason=exc.strerror or exc)) from None
+    data = load_yaml(raw, source, DirectoryError, what=tr(lang, "dir.what_file"), lang=lang)
+    return parse_directory_mapping(data, source=source, base=base, lang=lang)
 
 
-def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = None) -> DirectoryFile:
+def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = None,
+                            lang: str = DEFAULT_LANG) -> DirectoryFile:
     if not isinstance(data, dict):
-        raise DirectoryError(f"Tệp danh mục «{source}» phải là một bảng YAML có các khóa committee, units, people, groups.")
+        raise DirectoryError(tr(lang, "dir.file_not_mapping", source=source))
     unknown = set(data) - {"committee", "units", "people", "groups", "settings"}
     if unknown:
-        raise _err(source, "cấp cao nhất", f"khóa không hợp lệ: {', '.join(sorted(map(str, unknown)))} "
-                   "(chỉ dùng committee, units, people, groups)")
+        raise _err(lang, source, tr(lang, "dir.section.top"), "dir.bad_top_keys",
+                   bad=", ".join(sorted(map(str, unknown))))
     base = base if base is not None else Directory.standard()
-    own = Directory.from_mapping(data, source=source, base=base)
+    own = Directory.from_mapping(data, source=source, base=base, lang=lang)
     merged = base.overlay(own)
     committee = data.get("committee")
     if committee is not None:
         if not isinstance(committee, dict):
-            raise _err(source, "committee", "phải là một bảng (name, timezone, ...)")
+            raise _err(lang, source, "committee", "dir.committee_not_mapping")
         bad = set(committee) - COMMITTEE_KEYS
         if bad:
-            raise _err(source, "committee", f"khóa không hợp lệ: {', '.join(sorted(map(str, bad)))}")
-        name = _text(source, "committee", committee, "name", 500, required=True)
-        short_name = _text(source, "committee", committee, "short_name", 200)
-        tz = _text(source, "committee", committee, "timezone", 64) or "Asia/Ho_Chi_Minh"
+            raise _err(lang, source, "committee", "dir.bad_keys", bad=", ".join(sorted(map(str, bad))))
+        name = _text(lang, source, "committee", committee, "name", 500, required=True)
+        short_name = _text(lang, source, "committee", committee, "short_name", 200)
+        tz = _text(lang, source, "committee", committee, "timezone", 64) or "Asia/Ho_Chi_Minh"
         try:
             from zoneinfo import ZoneInfo
 
             ZoneInfo(tz)
         except Exception:
-            raise _err(source, "committee.timezone", f"múi giờ «{tz}» không tồn tại") from None
-        sa = _text(source, "committee", committee, "standing_agency", 64)
+            raise _err(lang, source, "committee.timezone", "dir.bad_timezone", tz=tz) from None
+        sa = _text(lang, source, "committee", committee, "standing_agency", 64)
         if sa and merged.get(sa) is None:
-            raise _err(source, "committee.standing_agency", f"không có cơ quan mã «{sa}»")
+            raise _err(lang, source, "committee.standing_agency", "dir.no_unit_code", code=sa)
         settings = committee.get("settings")
         if settings is not None and not isinstance(settings, dict):
-            raise _err(source, "committee.settings", f"phải là một bảng khóa: giá trị (nhận được {_kind(settings)})")
+            raise _err(lang, source, "committee.settings", "dir.settings_not_mapping", kind=_kind(settings, lang))
         try:  # stored as JSON: keys become text, dates ISO text; NaN/Infinity are not JSON
             settings = json.loads(json.dumps(settings or {}, ensure_ascii=False, default=str, allow_nan=False))
         except (TypeError, ValueError) as exc:
-            raise _err(source, "committee.settings", f"giá trị không lưu được ({exc})") from None
+            raise _err(lang, source, "committee.settings", "dir.settings_unstorable", exc=exc) from None
         committee = dict(committee, name=name, short_name=short_name, timezone=tz, standing_agency=sa,
                          settings=settings)
     people_raw = data.get("people") or []
     if not isinstance(people_raw, list):
-        raise _err(source, "people", "phải là một danh sách")
+        raise _err(lang, source, "people", "dir.people_not_list")
     people: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, p in enumerate(people_raw, start=1):
         where = f"people[{i}]"
         if not isinstance(p, dict):
-            raise _err(source, where, "mỗi người phải là một bảng (id, name, role, ...)")
+            raise _err(lang, source, where, "dir.person_not_mapping")
         bad = set(p) - PERSON_KEYS
         if bad:
-            raise _err(source, where, f"khóa không hợp lệ: {', '.join(sorted(map(str, bad)))}")
-        pid = _text(source, where, p, "id", 64, required=True)
+            raise _err(lang, source, where, "dir.bad_keys", bad=", ".join(sorted(map(str, bad))))
+        pid = _text(lang, source, where, p, "id", 64, required=True)
         where = f"people[{i}] (id {pid})"
         if pid in seen:
-            raise _err(source, where, "id bị trùng")
+            raise _err(lang, source, where, "dir.dup_id")
         seen.add(pid)
-        name = _text(source, where, p, "name", 200, required=True)
-        title = _text(source, where, p, "title", 300)
-        role = _text(source, where, p, "role", 32) or ""
+        name = _text(lang, source, where, p, "name", 200, required=True)
+        title = _text(lang, source, where, p, "title", 300)
+        role = _text(lang, source, where, p, "role", 32) or ""
         if role not in ROLES:
-            raise _err(source, where, f"vai trò «{role}» không hợp lệ (chọn một trong: {', '.join(ROLES)})")
-        unit = _text(source, where, p, "unit", 500)
+            raise _err(lang, source, where, "dir.bad_role", role=role, roles=", ".join(ROLES))
+        unit = _text(lang, source, where, p, "unit", 500)
         if unit is not None and merged.get(unit) is None and merged.resolve(unit) is None:
-            raise _err(source, where, f"không có cơ quan «{unit}» trong danh mục")
+            raise _err(lang, source, where, "dir.unknown_unit", unit=unit)
         if role == Role.FOCAL_POINT and unit is None:
-            raise _err(source, where, "đầu mối (focal_point) phải có «unit»")
-        oversees = _text_list(source, where, p, "oversees")
+            raise _err(lang, source, where, "dir.focal_needs_unit")
+        oversees = _text_list(lang, source, where, p, "oversees")
         for code in oversees:
             if merged.get(code) is None and merged.resolve(code) is None:
-                raise _err(source, where, f"«oversees» có cơ quan «{code}» không có trong danh mục")
-        notify = _text_list(source, where, p, "notify", secret=True)
+                raise _err(lang, source, where, "dir.unknown_oversees", code=code)
+        notify = _text_list(lang, source, where, p, "notify", secret=True)
         people.append({
             "id": pid, "name": name, "title": title, "role": role,
             "unit": _code_of(merged, unit) if unit is not None else None,
@@ -131,19 +134,19 @@ def parse_directory_mapping(data: Any, *, source: str, base: Directory | None = 
                          unit_rows=list(own.units.values()))
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any, lang: str = DEFAULT_LANG) -> str:
     if isinstance(value, bool):
-        return "giá trị đúng/sai"
+        return tr(lang, "dir.kind.bool")
     if isinstance(value, (int, float)):
-        return "một số"
+        return tr(lang, "dir.kind.number")
     if isinstance(value, list):
-        return "một danh sách"
+        return tr(lang, "dir.kind.list")
     if isinstance(value, dict):
-        return "một bảng"
+        return tr(lang, "dir.kind.mapping")
     return type(value).__name__
 
 
-def _text(source: str, where: str, item: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
+def _text(lang: str, source: str, where: str, item: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
     """A text field: a string (a number is taken as its text), trimmed, at most ``limit`` characters.
 
     Lists and mappings are refused before they are ever turned into text (an alias bomb
@@ -152,29 +155,29 @@ def _text(source: str, where: str, item: dict[str, Any], key: str, limit: int, *
     value = item.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise _err(source, where, f"thiếu «{key}»")
+            raise _err(lang, source, where, "dir.missing", field=key)
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _err(source, where, f"«{key}» phải là một chuỗi văn bản (nhận được {_kind(value)})")
+        raise _err(lang, source, where, "dir.not_text", field=key, kind=_kind(value, lang))
     text = " ".join(str(value).split())
     if len(text) > limit:
-        raise _err(source, where, f"«{key}» dài {len(text)} ký tự, tối đa {limit}")
+        raise _err(lang, source, where, "dir.text_too_long", field=key, n=len(text), limit=limit)
     return text
 
 
-def _text_list(source: str, where: str, item: dict[str, Any], key: str, *, secret: bool = False) -> list[str]:
+def _text_list(lang: str, source: str, where: str, item: dict[str, Any], key: str, *, secret: bool = False) -> list[str]:
     value = item.get(key)
     if value is None:
         return []
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list):
-        raise _err(source, where, f"«{key}» phải là một danh sách (nhận được {_kind(value)})")
+        raise _err(lang, source, where, "dir.not_list", field=key, kind=_kind(value, lang))
     out: list[str] = []
     for n, v in enumerate(value, start=1):
         if isinstance(v, bool) or not isinstance(v, (str, int, float)) or not str(v).strip():
             shown = "" if secret or not isinstance(v, (str, int, float)) else f" «{v}»"
-            raise _err(source, where, f"«{key}», phần tử thứ {n}{shown} phải là một chuỗi khác rỗng")
+            raise _err(lang, source, where, "dir.list_item_not_text", field=key, n=n, shown=shown)
         out.append(str(v).strip())
     return out
 
@@ -214,7 +217,8 @@ def ensure_units(session: Session, directory: Directory, codes: set[str], now: d
     return have
 
 
-def store_directory(session: Session, parsed: DirectoryFile, *, now: datetime, actor: str = "secretariat") -> dict[str, int]:
+def store_directory(session: Session, parsed: DirectoryFile, *, now: datetime, actor: str = "secretariat",
+                    lang: str = DEFAULT_LANG) -> dict[str, int]:
     """Write a parsed directory file (committee, units, people) in the caller's transaction.
 
     Only what differs is written: loading the same file again writes nothing (no row
@@ -271,19 +275,17 @@ def store_directory(session: Session, parsed: DirectoryFile, *, now: datetime, a
     if changed:
         session.flush()
         try:  # the file's units must also fit with units already in the database
-            current_directory(session)
+            current_directory(session, lang=lang)
         except DirectoryError as exc:
-            raise DirectoryError(
-                f"{parsed.source}: danh mục không khớp với các đơn vị đã có trong cơ sở dữ liệu (từ lần nạp "
-                f"trước hoặc từ kế hoạch): {exc} Hãy dùng lại mã cũ của đơn vị, hoặc đổi tên một trong hai."
-            ) from None
+            raise DirectoryError(tr(lang, "dir.db_mismatch", source=parsed.source, exc=exc)) from None
         append_event(session, now=now, actor=actor, kind="directory_loaded",
                      data={"source": Path(parsed.source).name, **counts})
     return counts
 
 
-def current_directory(session: Session) -> Directory:
-    """Standard directory with the committee's units (and plan-registered units) on top."""
+def current_directory(session: Session, *, lang: str = DEFAULT_LANG) -> Directory:
+    """Standard directory with the committee's units (and plan-registered units) on top
+    (``lang``: the language of the error when they do not fit together)."""
     rows = session.execute(select(Unit).where(Unit.source != "standard", Unit.active.is_(True))).scalars().all()
     base = Directory.standard()
     if not rows:
@@ -298,7 +300,7 @@ def current_directory(session: Session) -> Directory:
         else:
             item["kind"] = u.kind
             units.append(item)
-    own = Directory.from_mapping({"units": units, "groups": groups}, source="<database>", base=base)
+    own = Directory.from_mapping({"units": units, "groups": groups}, source="<database>", base=base, lang=lang)
     return base.overlay(own)
 
 

@@ -6,27 +6,32 @@ from typing import Any
 
 import yaml
 
+from engine.i18n import DEFAULT_LANG, tr
 
-def load_yaml(data: bytes, source: str, error: type[Exception], what: str = "Tệp") -> Any:
-    """Parse ``data`` (UTF-8, BOM allowed); on failure raise ``error`` naming the file, line and column."""
+
+def load_yaml(data: bytes, source: str, error: type[Exception], what: str | None = None,
+              lang: str = DEFAULT_LANG) -> Any:
+    """Parse ``data`` (UTF-8, BOM allowed); on failure raise ``error`` naming the file, line and column.
+
+    ``what`` names the kind of file ("Tệp danh mục"; "Tệp" by default), in ``lang`` like the message."""
+    what = what if what is not None else tr(lang, "inputs.yaml_what_file")
     try:
         doc = yaml.safe_load(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise error(f"{what} «{source}» không phải văn bản UTF-8 (có phải tệp YAML không?).") from None
+        raise error(tr(lang, "inputs.yaml_not_utf8", what=what, source=source)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f" (dòng {mark.line + 1}, cột {mark.column + 1})" if mark else ""
-        raise error(f"{what} «{source}» có lỗi cú pháp YAML{at}: {getattr(exc, 'problem', exc)}.") from None
+        at = tr(lang, "inputs.yaml_at", line=mark.line + 1, column=mark.column + 1) if mark else ""
+        raise error(tr(lang, "inputs.yaml_syntax", what=what, source=source, at=at,
+                       problem=getattr(exc, "problem", exc))) from None
     except RecursionError:
-        raise error(f"{what} «{source}» lồng nhau quá sâu (danh sách/bảng trong nhau hàng nghìn cấp); "
-                    f"không đọc được.") from None
+        raise error(tr(lang, "inputs.yaml_too_deep", what=what, source=source)) from None
     except (ValueError, TypeError, OverflowError) as exc:
         # the safe constructor itself: "2025-13-45" looks like a timestamp but is no date
-        raise error(f"{what} «{source}» có giá trị không đọc được ({' '.join(str(exc).split())[:200]}); "
-                    f"hãy đặt giá trị đó trong dấu nháy.") from None
+        raise error(tr(lang, "inputs.yaml_bad_value", what=what, source=source,
+                       reason=" ".join(str(exc).split())[:200])) from None
     if _has_nul(doc):
-        raise error(f"{what} «{source}» có ký tự NUL (\\0 hoặc \\x00 trong chuỗi đặt trong dấu nháy kép): "
-                    f"cơ sở dữ liệu không lưu được ký tự này; hãy xóa nó.")
+        raise error(tr(lang, "inputs.yaml_nul", what=what, source=source))
     return doc
 
 

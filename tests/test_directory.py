@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from cli.main import app
 from engine.directory import (
     KINDS,
     STANDARD_PATH,
@@ -437,3 +439,40 @@ def test_unit_entry_defaults():
     e = UnitEntry(code="X", name="Đơn vị X")
     assert (e.kind, e.aliases, e.is_group, e.parent) == ("unit", (), False, None)
     assert isinstance(STANDARD_PATH, Path) and STANDARD_PATH.name == "standard-directory.yaml"
+
+
+_VIETNAMESE_LETTERS = set("ạảãàáâậầấẩẫăắằặẳẵđêếềệểễôốồộổỗơớờợởỡưứừựửữíìịỉĩóòọỏõúùụủũýỳỵỷỹ")
+
+
+@pytest.mark.parametrize("text", [
+    "units: [{code: X1, name: A}, {code: X1, name: B}]\n",
+    "units: [{code: 5, name: A}]\n",
+    "units: [{code: bad code, name: A}]\n",
+    "units: [{code: X1, name: A, colour: red}]\n",
+    "units: {code: X1}\n",
+    "unitz: []\n",
+    "units: [{code: X1, name: A, kind: planet}]\n",
+    "groups: [{code: G1, name: Nhom, members: [NOPE]}]\n",
+    "units: [{code: X1, name: '  '}]\n",
+    "units: [{code: X1, name: Alpha}, {code: X2, name: alpha}]\n",
+    "units: [unclosed\n",
+    "",
+])
+def test_directory_errors_come_in_english_when_asked(text):
+    with pytest.raises(DirectoryError) as vi:
+        Directory.from_yaml(text, source="dir.yaml")
+    with pytest.raises(DirectoryError) as en:
+        Directory.from_yaml(text, source="dir.yaml", lang="en")
+    assert str(en.value).startswith("dir.yaml: ")
+    assert not _VIETNAMESE_LETTERS & set(str(en.value).lower()), str(en.value)
+    assert _VIETNAMESE_LETTERS & set(str(vi.value).lower()), str(vi.value)
+
+
+def test_directory_file_errors_come_in_english_from_steer_directory_load_lang_en(tmp_path, db_url):
+    p = tmp_path / "d.yaml"
+    p.write_text("committee: {name: BCĐ, timezone: Mars/Olympus}\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["--db", db_url, "--lang", "en", "directory", "load", str(p)])
+    assert r.exit_code == 1
+    assert "committee.timezone: the time zone «Mars/Olympus» does not exist" in r.output
+    r = CliRunner().invoke(app, ["--db", db_url, "directory", "load", str(p)])
+    assert r.exit_code == 1 and "múi giờ «Mars/Olympus» không tồn tại" in r.output

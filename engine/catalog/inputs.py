@@ -35,4 +35,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Could not read «{source}»: the reading process stopped unexpectedly. Open the file in Word/Excel, save "
         "it again and upload it again.",
     ),
+    # --- engine/yamltext.py: any YAML file read from bytes (directory, indicators)
+    "inputs.yaml_what_file": ("Tệp", "File"),
+    "inputs.yaml_at": (" (dòng {line}, cột {column})", " (line {line}, column {column})"),
+    "inputs.yaml_not_utf8": ("{what} «{source}» không phải văn bản UTF-8 (có phải tệp YAML không?).",
+                             "{what} «{source}» is not UTF-8 text (is it a YAML file?)."),
+    "inputs.yaml_syntax": ("{what} «{source}» có lỗi cú pháp YAML{at}: {problem}.",
+                           "{what} «{source}» has a YAML syntax error{at}: {problem}."),
+    "inputs.yaml_too_deep": ("{what} «{source}» lồng nhau quá sâu (danh sách/bảng trong nhau hàng nghìn cấp); "
+                             "không đọc được.",
+                             "{what} «{source}» is nested too deeply (lists/mappings thousands of levels deep); "
+                             "it cannot be read."),
+    "inputs.yaml_bad_value": ("{what} «{source}» có giá trị không đọc được ({reason}); hãy đặt giá trị đó trong "
+                              "dấu nháy.",
+                              "{what} «{source}» has a value that cannot be read ({reason}); put that value in "
+                              "quotes."),
+    "inputs.yaml_nul": ("{what} «{source}» có ký tự NUL (\\0 hoặc \\x00 trong chuỗi đặt trong dấu nháy kép): "
+                        "cơ sở dữ liệu không lưu được ký tự này; hãy xóa nó.",
+                        "{what} «{source}» contains a NUL character (\\0 or \\x00 in a double-quoted string): "
+                        "the database cannot store it; delete it."),
 }
