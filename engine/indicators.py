@@ -80,7 +80,7 @@ from engine.db import transaction
 from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, parse_deadline
 from engine.directory_store import current_directory, ensure_units
 from engine.errors import UserError
-from engine.i18n import tr
+from engine.i18n import DEFAULT_LANG, tr
 from engine.models import Indicator, Measurement, Plan, Unit
 from engine.periods import month_end, read_period
 from engine.planfile.read_table import (
@@ -418,25 +418,27 @@ def parse_indicator_file(path: str | Path, *, prefix: str | None = None, lang: s
     if not data.strip():
         raise IndicatorFileError(tr(lang, "kpi.file_empty", source=source))
     if suffix in YAML_SUFFIXES:
-        parsed = _parse_yaml(data, source)
+        parsed = _parse_yaml(data, source, lang)
     else:
-        parsed = _parse_table(read_table_rows(data, source), source, prefix=prefix or "CT")
-    _check_lengths(parsed)
+        parsed = _parse_table(read_table_rows(data, source, lang), source, prefix=prefix or "CT", lang=lang)
+    _check_lengths(parsed, lang)
     return parsed
 
 
 # Column sizes (engine.models.Indicator / Unit): longer texts are refused here, with the
 # row, rather than by PostgreSQL in the middle of the load.
-_LIMITS = (("code", "mã", 64), ("unit_of_measure", "đơn vị tính", 100), ("group", "nhóm", 300),
-           ("reporting_unit", "cơ quan theo dõi", 500))
+# (attribute, its maximum length); the attribute is named by the catalog entry kpi.file.label.<attribute>
+_LIMITS = (("code", 64), ("unit_of_measure", 100), ("group", 300), ("reporting_unit", 500))
 
 
-def _check_lengths(parsed: IndicatorFile) -> None:
+def _check_lengths(parsed: IndicatorFile, lang: str = DEFAULT_LANG) -> None:
     for spec in parsed.indicators:
-        for attr, label, limit in _LIMITS:
+        for attr, limit in _LIMITS:
             value = getattr(spec, attr) or ""
             if len(value) > limit:
-                raise IndicatorFileError(f"{spec.where}: {label} «{value[:40]}…» dài {len(value)} ký tự, tối đa {limit}.")
+                raise IndicatorFileError(tr(lang, "kpi.file.too_long", where=spec.where,
+                                            label=tr(lang, f"kpi.file.label.{attr}"), value=value[:40],
+                                            n=len(value), limit=limit))
 
 
 # --- YAML --------------------------------------------------------------------------------
@@ -446,92 +448,97 @@ YAML_ITEM_KEYS = {"code", "name", "group", "unit", "unit_of_measure", "target", 
                   "reporting_unit", "note"}
 
 
-def _yaml_text(value: Any, where: str = "", key: str = "") -> str | None:
+def _yaml_text(value: Any, where: str = "", key: str = "", lang: str = DEFAULT_LANG) -> str | None:
     if value is None:
         return None
     if isinstance(value, (list, dict)):  # never str() these: an alias bomb would take forever
-        kind = "một danh sách" if isinstance(value, list) else "một bảng"
-        raise IndicatorFileError(f"{where}: «{key}» phải là một chuỗi văn bản, không phải {kind}.")
+        kind = tr(lang, "kpi.file.kind_list" if isinstance(value, list) else "kpi.file.kind_mapping")
+        raise IndicatorFileError(tr(lang, "kpi.file.not_text", where=where, field=key, kind=kind))
     if isinstance(value, float):
         return format(value, "g")
     return str(value).strip()
 
 
-def _in_range(d: date, where: str, text: str) -> date:
+def _year_out_of_range(where: str, text: str, lang: str) -> IndicatorFileError:
+    return IndicatorFileError(tr(lang, "kpi.file.year_range", where=where, text=text, min_year=MIN_YEAR,
+                                 max_year=MAX_YEAR))
+
+
+def _in_range(d: date, where: str, text: str, lang: str = DEFAULT_LANG) -> date:
     if not MIN_YEAR <= d.year <= MAX_YEAR:
-        raise IndicatorFileError(f"{where}: thời hạn «{text}»: năm nằm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}.")
+        raise _year_out_of_range(where, text, lang)
     return d
 
 
-def _target_date(value: Any, where: str) -> date | None:
+def _target_date(value: Any, where: str, lang: str = DEFAULT_LANG) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return _in_range(value.date(), where, str(value))
+        return _in_range(value.date(), where, str(value), lang)
     if isinstance(value, date):
-        return _in_range(value, where, str(value))
-    text = _yaml_text(value, where, "target_date") or ""
+        return _in_range(value, where, str(value), lang)
+    text = _yaml_text(value, where, "target_date", lang) or ""
     if re.fullmatch(r"[0-9]{4}", text):
         year = int(text)
         if not MIN_YEAR <= year <= MAX_YEAR:
-            raise IndicatorFileError(f"{where}: thời hạn «{text}»: năm nằm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}.")
+            raise _year_out_of_range(where, text, lang)
         return date(year, 12, 31)
 
     try:
         spec = parse_deadline(text)
-    except DeadlineError as exc:
-        raise IndicatorFileError(f"{where}: thời hạn «{text}» không hợp lệ ({exc.reason}).") from None
+    except DeadlineError as exc:  # the parser's reason stays Vietnamese (engine.deadlines)
+        raise IndicatorFileError(tr(lang, "kpi.file.bad_deadline", where=where, text=text, reason=exc.reason)) from None
     if spec.kind != "date" or spec.due is None:
-        raise IndicatorFileError(f"{where}: thời hạn «{text}» phải là một ngày hoặc một năm (ví dụ 31/12/2030, 2030).")
+        raise IndicatorFileError(tr(lang, "kpi.file.deadline_not_date", where=where, text=text))
     return spec.due
 
 
-def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
-    doc = load_yaml(data, source, IndicatorFileError)
+def _parse_yaml(data: bytes, source: str, lang: str = DEFAULT_LANG) -> IndicatorFile:
+    doc = load_yaml(data, source, IndicatorFileError, lang=lang)
     if not isinstance(doc, dict) or "indicators" not in doc:
-        raise IndicatorFileError(f"Tệp «{source}» phải là một bảng YAML có khóa «indicators» (danh sách chỉ tiêu).")
+        raise IndicatorFileError(tr(lang, "kpi.file.yaml_shape", source=source))
     bad = set(map(str, doc)) - YAML_TOP_KEYS
     if bad:
-        raise IndicatorFileError(f"Tệp «{source}»: khóa không hợp lệ ở cấp cao nhất: {', '.join(sorted(bad))} "
-                                 f"(chỉ dùng plan, indicators).")
+        raise IndicatorFileError(tr(lang, "kpi.file.yaml_top_keys", source=source, bad=", ".join(sorted(bad))))
     items = doc.get("indicators")
     if not isinstance(items, list) or not items:
-        raise IndicatorFileError(f"Tệp «{source}»: «indicators» phải là một danh sách chỉ tiêu (không rỗng).")
-    out = IndicatorFile(source=source, indicators=[], plan=_yaml_text(doc.get("plan"), f"Tệp «{source}»", "plan"))
+        raise IndicatorFileError(tr(lang, "kpi.file.yaml_no_list", source=source))
+    out = IndicatorFile(source=source, indicators=[],
+                        plan=_yaml_text(doc.get("plan"), tr(lang, "kpi.file.where_file", source=source), "plan", lang))
     seen: dict[str, int] = {}
     for n, item in enumerate(items, start=1):
-        where = f"Tệp «{source}», indicators[{n}]"
+        where = tr(lang, "kpi.file.where_item", source=source, n=n)
         if not isinstance(item, dict):
-            raise IndicatorFileError(f"{where}: mỗi chỉ tiêu phải là một bảng (code, name, target, ...).")
-        code = _yaml_text(item.get("code"), where, "code") or ""
+            raise IndicatorFileError(tr(lang, "kpi.file.item_not_mapping", where=where))
+        code = _yaml_text(item.get("code"), where, "code", lang) or ""
         if code:
-            where = f"{where} (mã {code})"
+            where = where + tr(lang, "kpi.file.where_code", code=code)
         bad = sorted(set(map(str, item)) - YAML_ITEM_KEYS)
         if bad:
             hints = [difflib.get_close_matches(b, sorted(YAML_ITEM_KEYS), n=1) for b in bad]
-            hint = "; ".join(f"«{b}» có phải là «{h[0]}»?" for b, h in zip(bad, hints) if h)
-            raise IndicatorFileError(f"{where}: khóa không hợp lệ: {', '.join(bad)}"
-                                     f"{' (' + hint + ')' if hint else ''}; "
-                                     f"dùng: {', '.join(sorted(YAML_ITEM_KEYS))}.")
+            hint = "; ".join(tr(lang, "kpi.file.did_you_mean", bad=b, close=h[0]) for b, h in zip(bad, hints) if h)
+            raise IndicatorFileError(tr(lang, "kpi.file.bad_item_keys", where=where, bad=", ".join(bad),
+                                        hint=" (" + hint + ")" if hint else "",
+                                        allowed=", ".join(sorted(YAML_ITEM_KEYS))))
         if not code:
-            raise IndicatorFileError(f"{where}: thiếu «code» (mã chỉ tiêu).")
+            raise IndicatorFileError(tr(lang, "kpi.file.no_code", where=where))
         if code in seen:
-            raise IndicatorFileError(f"{where}: mã «{code}» bị trùng với indicators[{seen[code]}].")
+            raise IndicatorFileError(tr(lang, "kpi.file.dup_code_yaml", where=where, code=code, first=seen[code]))
         seen[code] = n
         if len(code) > 64:
-            raise IndicatorFileError(f"{where}: mã dài quá 64 ký tự.")
-        name = _yaml_text(item.get("name"), where, "name") or ""
+            raise IndicatorFileError(tr(lang, "kpi.file.code_too_long", where=where))
+        name = _yaml_text(item.get("name"), where, "name", lang) or ""
         if not name:
-            raise IndicatorFileError(f"{where}: thiếu «name» (tên chỉ tiêu).")
-        uom = _yaml_text(item.get("unit_of_measure", item.get("unit")), where, "unit")
-        target_text = _yaml_text(item.get("target"), where, "target") or ""
+            raise IndicatorFileError(tr(lang, "kpi.file.no_name", where=where))
+        uom = _yaml_text(item.get("unit_of_measure", item.get("unit")), where, "unit", lang)
+        target_text = _yaml_text(item.get("target"), where, "target", lang) or ""
         if not target_text:
-            out.warnings.append(f"{where}: chưa có giá trị mục tiêu («target»).")
+            out.warnings.append(tr(lang, "kpi.file.no_target_yaml", where=where))
         out.indicators.append(IndicatorSpec(
             code=code, name=" ".join(name.split()), target=parse_target(target_text, unit_of_measure=uom),
-            unit_of_measure=uom or None, group=_yaml_text(item.get("group"), where, "group") or None,
-            target_date=_target_date(item.get("target_date"), where),
-            reporting_unit=_yaml_text(item.get("reporting_unit"), where, "reporting_unit") or None, where=where,
+            unit_of_measure=uom or None, group=_yaml_text(item.get("group"), where, "group", lang) or None,
+            target_date=_target_date(item.get("target_date"), where, lang),
+            reporting_unit=_yaml_text(item.get("reporting_unit"), where, "reporting_unit", lang) or None, where=where,
         ))
     return out
 
@@ -542,7 +549,7 @@ def _parse_yaml(data: bytes, source: str) -> IndicatorFile:
 TableRow = RawRow  # one row of a source table (engine.planfile.read_table.RawRow)
 
 
-def read_table_rows(data: bytes, source: str) -> list[TableRow]:
+def read_table_rows(data: bytes, source: str, lang: str = DEFAULT_LANG) -> list[TableRow]:
     """Raw rows of the indicator table in an .xlsx/.docx/.md/.csv file (the plan files' table
     layer, ``engine.planfile.tables.first_table``, with the indicator header as the test).
 
@@ -554,9 +561,9 @@ def read_table_rows(data: bytes, source: str) -> list[TableRow]:
     fmt = TABLE_FORMATS[PurePath(source).suffix.lower()]
     if fmt in ("md", "csv") and (data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]
                                  and not data.startswith((b"\xff\xfe", b"\xfe\xff"))):
-        raise IndicatorFileError(f"Tệp «{source}» không phải tệp văn bản ({fmt}); hãy kiểm tra đuôi tệp.")
+        raise IndicatorFileError(tr(lang, "kpi.file.not_text_file", source=source, fmt=fmt))
     return first_table(data, source, fmt, accept=lambda rows: _find_header(rows) is not None,
-                       error=IndicatorFileError)
+                       error=IndicatorFileError, lang=lang)
 
 
 # logical column -> header texts (compared with engine.planfile.read_table.header_key)
@@ -648,17 +655,13 @@ def _group_date(title: str) -> date | None:
     return spec.due if spec.kind == "date" else None
 
 
-def _parse_table(rows: list[TableRow], source: str, *, prefix: str) -> IndicatorFile:
+def _parse_table(rows: list[TableRow], source: str, *, prefix: str, lang: str = DEFAULT_LANG) -> IndicatorFile:
 
     header = _find_header(rows)
     if header is None:
         seen = [" ".join(t.replace("**", "").split())[:50] for r in rows[:30] for _, t in r.non_empty()][:12]
-        listed = ", ".join(f"«{s}»" for s in seen) or "(bảng trống)"
-        raise IndicatorFileError(
-            f"Không tìm thấy dòng tiêu đề bảng chỉ tiêu trong tệp «{source}»: cần ít nhất cột «Chỉ tiêu» và "
-            f"«Kết quả» (hoặc «Mục tiêu»); đã thấy: {listed}. Mẫu: TT | Chỉ tiêu | Đơn vị | Kết quả | "
-            f"Cơ quan chủ trì theo dõi, đánh giá."
-        )
+        listed = ", ".join(f"«{s}»" for s in seen) or tr(lang, "kpi.file.empty_table")
+        raise IndicatorFileError(tr(lang, "kpi.file.no_header", source=source, listed=listed))
     col = header.columns
     out = IndicatorFile(source=source, indicators=[])
     group: str | None = None
@@ -687,13 +690,14 @@ def _parse_table(rows: list[TableRow], source: str, *, prefix: str) -> Indicator
             if name and not target:  # an unnumbered group title
                 group, group_date = name, _group_date(name)
                 continue
-            where = f"Tệp «{source}», dòng {row.number}"
-            raise IndicatorFileError(f"{where}, cột «{header.texts.get('tt', 'TT')}»: thiếu số thứ tự (TT) của "
-                                     f"chỉ tiêu «{(name or target)[:60]}».")
+            where = tr(lang, "kpi.file.where_row", source=source, row=row.number)
+            raise IndicatorFileError(tr(lang, "kpi.file.no_tt", where=where, column=header.texts.get("tt", "TT"),
+                                        name=(name or target)[:60]))
         tt = task_code(tt_raw)
         if tt is None:
-            raise IndicatorFileError(f"Tệp «{source}», dòng {row.number}, cột «{header.texts.get('tt', 'TT')}»: "
-                                     f"số thứ tự «{tt_raw}» không hợp lệ (ví dụ 1, 11.1).")
+            raise IndicatorFileError(tr(lang, "kpi.file.bad_tt", where=tr(lang, "kpi.file.where_row", source=source,
+                                                                          row=row.number),
+                                        column=header.texts.get("tt", "TT"), tt=tt_raw))
         body.append((row, tt))
         entries.append((row, tt, group, group_date))
     # duplicate TT
@@ -702,38 +706,40 @@ def _parse_table(rows: list[TableRow], source: str, *, prefix: str) -> Indicator
         by_tt.setdefault(tt, []).append(row.number)
     dups = {tt: ns for tt, ns in by_tt.items() if len(ns) > 1}
     if dups:
-        listed = "; ".join(f"TT «{tt}» ở các dòng {', '.join(map(str, ns))}" for tt, ns in dups.items())
-        raise IndicatorFileError(f"Tệp «{source}»: số thứ tự bị trùng ({listed}). Mỗi chỉ tiêu cần một TT riêng "
-                                 f"(hoặc thêm cột «Mã» ghi mã chỉ tiêu).")
+        listed = "; ".join(tr(lang, "kpi.file.dup_tt_item", tt=tt, rows=", ".join(map(str, ns)))
+                           for tt, ns in dups.items())
+        raise IndicatorFileError(tr(lang, "kpi.file.dup_tt", source=source, listed=listed))
     tts = [tt for _, tt in body]
     codes_seen: dict[str, int] = {}
     for row, tt, grp, gdate in entries:
-        where = f"Tệp «{source}», dòng {row.number}"
+        where = tr(lang, "kpi.file.where_row", source=source, row=row.number)
         name = _one_line(row.cell(col["name"]))
         target_text = clean_text(row.cell(col["target"]))  # line breaks kept: one part per line
         has_children = any(other.startswith(tt + ".") for other in tts)
         if not target_text and has_children:
             continue  # a heading ("11" over "11.1", "11.2", …)
         if not name:
-            raise IndicatorFileError(f"{where}, cột «{header.texts['name']}»: thiếu tên chỉ tiêu (TT {tt}).")
+            raise IndicatorFileError(tr(lang, "kpi.file.no_name_row", where=where, column=header.texts["name"], tt=tt))
         code = _one_line(row.cell(col.get("code"))) if "code" in col else ""
         code = code or f"{prefix}-{tt}"
         if code in codes_seen:
-            raise IndicatorFileError(f"{where}: mã chỉ tiêu «{code}» trùng với dòng {codes_seen[code]}.")
+            raise IndicatorFileError(tr(lang, "kpi.file.dup_code_row", where=where, code=code, first=codes_seen[code]))
         codes_seen[code] = row.number
         uom = _one_line(row.cell(col.get("unit"))) or None
         if not target_text:
-            out.warnings.append(f"{where}: chỉ tiêu {code} chưa có giá trị mục tiêu (cột «{header.texts['target']}»).")
+            out.warnings.append(tr(lang, "kpi.file.no_target_row", where=where, code=code, column=header.texts["target"]))
         target_date = gdate
         if "deadline" in col and _one_line(row.cell(col["deadline"])):
-            target_date = _target_date(_one_line(row.cell(col["deadline"])), f"{where}, cột «{header.texts['deadline']}»")
+            target_date = _target_date(_one_line(row.cell(col["deadline"])),
+                                       where + tr(lang, "kpi.file.where_column", column=header.texts["deadline"]),
+                                       lang)
         reporting = _one_line(row.cell(col.get("reporting"))) or None
         out.indicators.append(IndicatorSpec(
             code=code, name=name, target=parse_target(target_text, unit_of_measure=uom), unit_of_measure=uom,
             group=grp, target_date=target_date, reporting_unit=reporting, where=where,
         ))
     if not out.indicators:
-        raise IndicatorFileError(f"Tệp «{source}»: bảng không có chỉ tiêu nào (chỉ có tiêu đề/nhóm).")
+        raise IndicatorFileError(tr(lang, "kpi.file.no_indicators", source=source))
     return out
 
 
@@ -780,7 +786,8 @@ def _mint_code(name: str, taken: set[str]) -> str:
     return out
 
 
-def _resolve_units(session: Session, texts: set[str], now: datetime) -> tuple[dict[str, int], list[str], list[str]]:
+def _resolve_units(session: Session, texts: set[str], now: datetime,
+                   lang: str = DEFAULT_LANG) -> tuple[dict[str, int], list[str], list[str]]:
     """Reporting-unit cell text -> unit id; (ids, warnings, new unit codes)."""
 
     directory = current_directory(session)
@@ -800,15 +807,15 @@ def _resolve_units(session: Session, texts: set[str], now: datetime) -> tuple[di
             code_of[text] = known[0].code
             if len(matches) > 1:
                 others = ", ".join(f"«{m.text}»" for m in matches if m is not known[0])
-                warnings.append(f"Cơ quan theo dõi «{text}» gồm nhiều cơ quan; chỉ ghi nhận «{known[0].text}» "
-                                f"({known[0].code}), bỏ qua {others}.")
+                warnings.append(tr(lang, "kpi.file.several_units", text=text, first=known[0].text,
+                                   code=known[0].code, others=others))
             continue
         name = " ".join((matches[0].text if matches else text).split())
         key = name.casefold()
         if key not in new_by_name:
             new_by_name[key] = _mint_code(name, taken)
             new_units[new_by_name[key]] = _NewUnit(name)
-            warnings.append(f"Cơ quan «{name}» chưa có trong danh mục; đã thêm mới với mã {new_by_name[key]}.")
+            warnings.append(tr(lang, "kpi.file.new_unit", name=name, code=new_by_name[key]))
         code_of[text] = new_by_name[key]
     ids = ensure_units(session, directory, set(code_of.values()), now, new_units) if code_of else {}
     return {t: ids[c] for t, c in code_of.items()}, warnings, sorted(new_units)
@@ -851,7 +858,7 @@ def store_indicators(session: Session, parsed: IndicatorFile, *, now: datetime, 
     report = LoadReport(source=Path(parsed.source).name, warnings=list(parsed.warnings), groups=parsed.groups,
                         plan=plan_code)
     texts = {i.reporting_unit for i in parsed.indicators if i.reporting_unit}
-    unit_ids, warnings, new_units = _resolve_units(session, texts, now)
+    unit_ids, warnings, new_units = _resolve_units(session, texts, now, lang)
     report.warnings += warnings
     report.new_units = new_units
     codes = [i.code for i in parsed.indicators]

@@ -257,6 +257,41 @@ def test_a_yaml_item_with_an_unknown_key_is_rejected_with_its_position(tmp_path)
         parse_indicator_file(path)
 
 
+_VIETNAMESE_LETTERS = set("ạảãàáâậầấẩẫăắằặẳẵđêếềệểễôốồộổỗơớờợởỡưứừựửữíìịỉĩóòọỏõúùụủũýỳỵỷỹ")
+
+
+@pytest.mark.parametrize("name,text", [
+    ("dup.md", "| TT | Indicator | Unit | Target |\n|---|---|---|---|\n| 1 | A | % | 5 |\n| 1 | C | % | 20 |\n"),
+    ("tasks.md", "| No. | Task | Lead agency |\n|---|---|---|\n| 1 | A | X |\n"),
+    ("notes.md", "| TT | Indicator | Target |\n|---|---|---|\n| x | A | 5 |\n"),
+    ("bad.yaml", "indicators:\n  - code: A-1\n    name: X\n    taget: '10'\n"),
+    ("bad.yaml", "indicators:\n  - code: A-1\n    name: X\n    target: '5'\n    target_date: 2200\n"),
+    ("bad.yaml", "indicators:\n  - name: X\n"),
+    ("bad.yaml", "indicators: []\n"),
+    ("bad.yaml", "indicators: [unclosed\n"),
+    ("bad.yaml", "indicators:\n  - code: A-1\n    name: [a]\n"),
+])
+def test_indicator_file_errors_come_in_english_when_asked(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(IndicatorFileError) as vi:
+        parse_indicator_file(path)
+    with pytest.raises(IndicatorFileError) as en:
+        parse_indicator_file(path, lang="en")
+    assert name in str(en.value)
+    assert not _VIETNAMESE_LETTERS & set(str(en.value).lower()), str(en.value)
+    assert _VIETNAMESE_LETTERS & set(str(vi.value).lower()), str(vi.value)
+
+
+def test_an_indicator_without_a_target_is_warned_about_in_english_when_asked(tmp_path):
+    path = tmp_path / "k.yaml"
+    path.write_text("indicators:\n  - code: A-1\n    name: X\n", encoding="utf-8")
+    assert parse_indicator_file(path, lang="en").warnings == [
+        f"File «{path}», indicators[1] (code A-1): no target value yet («target»)."]
+    assert parse_indicator_file(path).warnings == [
+        f"Tệp «{path}», indicators[1] (mã A-1): chưa có giá trị mục tiêu («target»)."]
+
+
 # --- loading --------------------------------------------------------------------------------
 
 
