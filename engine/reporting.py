@@ -164,14 +164,15 @@ def check_as_of(as_of: date, *, lang: str = "vi") -> date:
     return as_of
 
 
-def make_period(kind: str, year: int, number: int = 1, *, cutoff_day: int | None = None) -> ReportPeriod:
+def make_period(kind: str, year: int, number: int = 1, *, cutoff_day: int | None = None,
+                lang: str = "vi") -> ReportPeriod:
     """The period ``number`` of ``year`` (month 1-12, quarter 1-4, half 1-2; 1 for a year)."""
-    kind = normalise_kind(kind)
-    cutoff_day = check_cutoff(cutoff_day)
+    kind = normalise_kind(kind, lang=lang)
+    cutoff_day = check_cutoff(cutoff_day, lang=lang)
     span = KINDS[kind]
     count = 12 // span
     if not 1 <= number <= count:
-        raise UserError(f"Kỳ số {number} không hợp lệ cho loại {kind} (1–{count}).")
+        raise UserError(tr(lang, "rep.bad_period_number", number=number, kind=kind, count=count))
     last = number * span
     first = last - span + 1
     if cutoff_day is None:
@@ -204,7 +205,7 @@ def parse_period(text: str, *, kind: str | None = None, cutoff_day: int | None =
     if want and k != want:
         raise UserError(tr(lang, "rep.period_not_of_kind", s=s, kind=tr(lang, f"rep.kind_word.{want}"),
                            example=_example(want)))
-    return make_period(k, y, n, cutoff_day=cutoff_day)
+    return make_period(k, y, n, cutoff_day=cutoff_day, lang=lang)
 
 
 def _example(kind: str) -> str:

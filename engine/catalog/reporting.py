@@ -68,4 +68,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rep.snapshot_not_found": ("Không có báo cáo đã lưu số {snapshot_id}.{hint}", "There is no stored report {snapshot_id}.{hint}"),
     "rep.snapshot_altered": ("Báo cáo đã lưu số {snapshot_id} đã bị sửa sau khi lưu (mã kiểm tra không khớp).",
                              "Stored report {snapshot_id} was altered after it was stored (checksum mismatch)."),
+    "rep.bad_period_number": ("Kỳ số {number} không hợp lệ cho loại {kind} (1–{count}).",
+                              "Period number {number} is not valid for the kind {kind} (1–{count})."),
 }
