@@ -68,7 +68,7 @@ class State:
                 detail = " ".join(str(exc).split())[:200]
                 raise UserError(msg("cli.cannot_use_database_url_for", url=redact(url), detail=detail)) from None
             if check_schema:
-                ensure_schema(self._engine)
+                ensure_schema(self._engine, lang=self.lang)
         return self._engine
 
 

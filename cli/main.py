@@ -48,9 +48,9 @@ def db_upgrade() -> None:
         eng = state().engine(check_schema=False)
         before = dbmod.schema_state(eng)
         if before == "foreign":
-            dbmod.ensure_schema(eng)  # raises the explanation
+            dbmod.ensure_schema(eng, lang=state().lang)  # raises the explanation
         if before == "ahead":
-            dbmod.ensure_schema(eng)
+            dbmod.ensure_schema(eng, lang=state().lang)
         old = dbmod.current_revision(eng) if before != "empty" else None
         dbmod.upgrade(eng)
         new = dbmod.current_revision(eng)

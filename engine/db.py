@@ -203,7 +203,7 @@ def _quick_version(engine: Engine) -> str | None:
         return None
 
 
-def ensure_schema(engine: Engine) -> SchemaState:
+def ensure_schema(engine: Engine, *, lang: str = "vi") -> SchemaState:
     """Create and migrate a missing/empty database; refuse one that is behind or foreign."""
     if _quick_version(engine) == SCHEMA_HEAD:
         return "current"
@@ -211,20 +211,14 @@ def ensure_schema(engine: Engine) -> SchemaState:
     if state == "empty":
         upgrade(engine)
         return "current"
+    # the catalog is read only when there is something to say (every command passes here)
+    from engine.i18n import tr
+
     if state == "behind":
-        raise SchemaError(
-            f"Cơ sở dữ liệu {redact(str(engine.url))} có lược đồ cũ hơn phiên bản phần mềm "
-            f"(đang ở {current_revision(engine)}, cần {head_revision()}). "
-            "Hãy sao lưu rồi chạy «steer db upgrade» trước khi dùng các lệnh khác."
-        )
+        raise SchemaError(tr(lang, "db.schema_behind", url=redact(str(engine.url)), current=current_revision(engine),
+                             head=head_revision()))
     if state == "ahead":
-        raise SchemaError(
-            f"Cơ sở dữ liệu {redact(str(engine.url))} được tạo bởi phiên bản Steer mới hơn "
-            f"(lược đồ {current_revision(engine)}); hãy cập nhật phần mềm."
-        )
+        raise SchemaError(tr(lang, "db.schema_ahead", url=redact(str(engine.url)), current=current_revision(engine)))
     if state == "foreign":
-        raise SchemaError(
-            f"Cơ sở dữ liệu {redact(str(engine.url))} đã có bảng nhưng không phải của Steer "
-            "(không có alembic_version). Hãy dùng một cơ sở dữ liệu trống."
-        )
+        raise SchemaError(tr(lang, "db.schema_foreign", url=redact(str(engine.url))))
     return state

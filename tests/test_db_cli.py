@@ -45,3 +45,21 @@ def test_foreign_database_is_refused(tmp_path):
     sqlite3.connect(path).execute("create table foo (x int)").connection.commit()
     r = runner.invoke(app, ["--db", f"sqlite:///{path}", "plan", "list"])
     assert r.exit_code == 1 and "Steer" in r.output
+
+
+def test_the_schema_messages_speak_the_chosen_language(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("create table foo (x int)").connection.commit()
+    en = runner.invoke(app, ["--db", f"sqlite:///{path}", "--lang", "en", "plan", "list"])
+    vi = runner.invoke(app, ["--db", f"sqlite:///{path}", "plan", "list"])
+    assert en.exit_code == vi.exit_code == 1
+    assert "already has tables that are not Steer's (no alembic_version)" in en.output
+    assert "đã có bảng nhưng không phải của Steer" in vi.output
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = dbmod.make_engine(old)
+    dbmod.upgrade(eng, _previous_revision())
+    eng.dispose()
+    r = runner.invoke(app, ["--db", old, "--lang", "en", "plan", "list"])
+    assert r.exit_code == 1 and "has an older schema than this version" in r.output and "steer db upgrade" in r.output
