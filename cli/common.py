@@ -86,7 +86,7 @@ def state() -> State:
     return State()
 
 
-def msg(key: str, **fmt: Any) -> str:
+def msg(key: str, /, **fmt: Any) -> str:
     """The catalog's text of ``key`` in this invocation's language (``engine.i18n.tr``)."""
     from engine.i18n import tr
 

@@ -23,11 +23,12 @@ def norm_lang(lang: str | None) -> str:
     return "en" if (lang or "").strip().lower().startswith("en") else DEFAULT_LANG
 
 
-def tr(lang: str | None, key: str, **fmt: Any) -> str:
+def tr(lang: str | None, key: str, /, **fmt: Any) -> str:
     """The text of ``key`` in ``lang`` ("vi" unless "en"), with ``fmt`` filled in.
 
     An unknown key raises ``KeyError``: a missing message is a bug, and a test checks every
-    literal key used in the code exists."""
+    literal key used in the code exists. ``lang`` and ``key`` are positional-only, so a
+    message may have placeholders of those names too."""
     vi, en = CATALOG[key]
     text = en if norm_lang(lang) == "en" else vi
     return text.format(**fmt) if fmt else text
