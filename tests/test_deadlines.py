@@ -146,7 +146,19 @@ def _id(text: str | None) -> str:
     return repr(text) if not text or text != text.strip() else text
 
 
-@pytest.mark.parametrize(("text", "due", "precision"), DATE_CASES, ids=[_id(c[0]) for c in DATE_CASES])
+def _cases(cases: list) -> list:
+    """The cases as pytest.param with an id from their text (the first value).
+
+    Ids go on each param, not in ``parametrize(ids=...)``: pytest keeps the ids it resolved from
+    ``ids=`` on the mark and escapes them again when the same process collects the module a second
+    time (mutmut collects, then runs each mutant's tests by id in that process), so a non-ASCII id
+    would no longer match.
+    """
+    return [pytest.param(*(c if isinstance(c, tuple) else (c,)), id=_id(c[0] if isinstance(c, tuple) else c))
+            for c in cases]
+
+
+@pytest.mark.parametrize(("text", "due", "precision"), _cases(DATE_CASES))
 def test_date_deadline_maps_to_due_date(text: str, due: date, precision: str) -> None:
     spec = parse_deadline(text)
     assert spec == DeadlineSpec(
@@ -185,7 +197,7 @@ ONGOING_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text", ONGOING_CASES, ids=[_id(t) for t in ONGOING_CASES])
+@pytest.mark.parametrize("text", _cases(ONGOING_CASES))
 def test_ongoing_deadline_has_no_due_date(text: str) -> None:
     assert parse_deadline(text) == DeadlineSpec(text=text.strip(), kind="ongoing")
 
@@ -228,7 +240,7 @@ RECURRING_CASES: list[tuple[str, str, date | None, date | None]] = [
 
 
 @pytest.mark.parametrize(
-    ("text", "recurrence", "starts", "due"), RECURRING_CASES, ids=[_id(c[0]) for c in RECURRING_CASES]
+    ("text", "recurrence", "starts", "due"), _cases(RECURRING_CASES)
 )
 def test_recurring_deadline_maps_to_cron(
     text: str, recurrence: str, starts: date | None, due: date | None
@@ -240,7 +252,7 @@ def test_recurring_deadline_maps_to_cron(
     assert croniter.is_valid(spec.recurrence)
 
 
-@pytest.mark.parametrize("text", [None, "", "   ", "\n\t", "\u00a0"], ids=_id)
+@pytest.mark.parametrize("text", _cases([None, "", "   ", "\n\t", "\u00a0"]))
 def test_empty_deadline_has_no_kind(text: str | None) -> None:
     assert parse_deadline(text) == DeadlineSpec(text="", kind=None)
 
@@ -280,7 +292,7 @@ ERROR_CASES: list[tuple[str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "reason"), ERROR_CASES, ids=[_id(c[0]) for c in ERROR_CASES])
+@pytest.mark.parametrize(("text", "reason"), _cases(ERROR_CASES))
 def test_unknown_or_impossible_deadline_is_rejected(text: str, reason: str) -> None:
     with pytest.raises(DeadlineError) as info:
         parse_deadline(text)
