@@ -623,3 +623,73 @@ def test_the_listing_is_newest_first_filtered_by_status_and_limited(engine):
         assert len(outbox.list_rows(s)) == n  # 200 by default
         assert outbox.list_rows(s, status="sent") == []
         assert len(outbox.list_rows(s, status="pending")) == n
+
+
+def test_a_batch_without_an_address_records_why_it_failed(engine):
+    _detected(engine)
+    batches = _claim(engine, "A")
+    pct, chair = (next(b for b in batches if b.recipient == r) for r in ("person:pct_kt", "person:chair"))
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, pct, [], now=NOW, worker="A", delivery=DELIVERY,
+                                     no_targets_error="no notify") == "failed"
+        assert outbox.record_outcome(s, chair, [], now=NOW, worker="A", delivery=DELIVERY) == "failed"
+    assert {r.last_error for r in _rows(engine, pct.row_ids).values()} == {"no notify"}
+    assert {r.last_error for r in _rows(engine, chair.row_ids).values()} == {"no notify address"}
+    assert {n.data["error"] for n in _notices(engine)} == {"no notify", "no notify address"}
+
+
+def test_recording_touches_only_the_rows_of_the_batch(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    part = Batch(key=chair.key, recipient=chair.recipient, row_ids=chair.row_ids[:3], attempts=0)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, part, [TargetOutcome("m", "mailto://c@x/", "delivered")], now=NOW,
+                                     worker="A", delivery=DELIVERY) == "sent"
+    rows = _rows(engine, chair.row_ids)
+    assert [rows[i].status for i in chair.row_ids] == ["sent"] * 3 + ["sending"] * (len(chair.row_ids) - 3)
+
+
+def test_recording_under_another_batch_key_is_lost(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    forged = Batch(key="steer-other", recipient=chair.recipient, row_ids=chair.row_ids, attempts=0)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, forged, [TargetOutcome("m", "mailto://c@x/", "delivered")], now=NOW,
+                                     worker="A", delivery=DELIVERY) == "lost"
+    assert {r.status for r in _rows(engine, chair.row_ids).values()} == {"sending"}
+
+
+def test_a_member_not_yet_told_is_told_even_when_another_already_was(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        s.get(Person, "secretariat2").active = False
+    with transaction(engine) as s:
+        assert outbox.notify_secretariat(s, chair, error="x", now=NOW, targets=[], attempts=1, final_status="failed") == 1
+    with transaction(engine) as s:
+        s.get(Person, "secretariat2").active = True
+    with transaction(engine) as s:  # secretariat has it already; secretariat2 still gets one
+        assert outbox.notify_secretariat(s, chair, error="x", now=NOW, targets=[], attempts=1, final_status="failed") == 1
+    assert [n.recipient for n in _notices(engine)] == ["person:secretariat", "person:secretariat2"]
+
+
+def _many(engine, n: int, recipient: str = "person:chair") -> None:  # type: ignore[no-untyped-def]
+    seed(engine, tasks=TASKS)
+    with transaction(engine) as s:
+        s.add_all(OutboxMessage(dedupe_key=f"k{i}", level="weekly", occurrence="2025-W25", recipient=recipient,
+                                not_before=NOW, next_attempt_at=NOW, delivered=[], data={}, created_at=NOW)
+                  for i in range(n))
+
+
+def test_a_claim_takes_at_most_500_rows_by_default(engine):
+    _many(engine, 501)
+    with transaction(engine) as s:
+        (piece,) = outbox.claim(s, now=NOW, worker="A", lease=LEASE)
+    assert len(piece.row_ids) == 500
+
+
+def test_the_listing_shows_the_200_newest_rows_by_default(engine):
+    _many(engine, 201)
+    with transaction(engine) as s:
+        rows = outbox.list_rows(s)
+    assert [r["id"] for r in rows] == list(range(201, 1, -1))
