@@ -678,6 +678,7 @@ def test_an_impossible_part_of_a_compound_deadline_is_a_deadline_error(text: str
     ("Trước 6 tháng cuối năm 2025", None, dict(due=D(2025, 6, 30), precision="half")),
     ("30/6 - 2025 - 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 6, 30), precision="range")),
     ("2025 , - , 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 1, 1), precision="range")),
+    ("Giai đoạn - 2025 - 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 1, 1), precision="range")),
     ("6/\u200b2025", None, dict(due=D(2025, 6, 30), precision="month")),
     ("**Tháng** 6/2025", None, dict(due=D(2025, 6, 30), precision="month")),
     ("__6/2025__", None, dict(due=D(2025, 6, 30), precision="month")),

@@ -693,3 +693,13 @@ def test_the_listing_shows_the_200_newest_rows_by_default(engine):
     with transaction(engine) as s:
         rows = outbox.list_rows(s)
     assert [r["id"] for r in rows] == list(range(201, 1, -1))
+
+
+def test_failure_notices_are_written_in_member_id_order(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:  # added last, first by id
+        s.add(Person(id="a_secretary", name="Hà Văn An", role="secretariat", created_at=NOW))
+    with transaction(engine) as s:
+        assert outbox.notify_secretariat(s, chair, error="x", now=NOW, targets=[], attempts=1, final_status="failed") == 3
+    assert [n.recipient for n in _notices(engine)] == ["person:a_secretary", "person:secretariat", "person:secretariat2"]
