@@ -13,6 +13,13 @@ before each test under mutation, and every mutant that survives is checked again
 process that has the mutant switched on from its first import (``MUTANT_UNDER_TEST``); only a mutant
 that survives both counts as a survivor.
 
+mutmut selects each mutant's tests by node id in a process that has already collected them, so a
+test's id must come out the same when one process collects twice. pytest 9 keeps the ids it resolved
+from ``parametrize(ids=[...])`` (or ``ids=callable``) on the mark and escapes them again on the
+second collection: a non-ASCII id ("Quý II/2025") is escaped twice and then
+"not found". Give such ids with ``pytest.param(..., id=...)`` instead (tests/test_deadlines.py,
+``_cases``); ids pytest derives from the values themselves are not affected.
+
 Survivors are matched against ``bench/mutation_equivalents.toml``: an ``[[equivalent]]`` entry (the
 mutant cannot change behaviour) leaves the score's denominator, a ``[[survivor]]`` entry only explains
 why a survivor is accepted. Entries name the function and the changed lines, not mutmut's number, so

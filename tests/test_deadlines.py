@@ -19,6 +19,7 @@ from engine.deadlines import (
     parse_deadline,
     period_key,
 )
+from engine.i18n import tr
 from engine.workdays import WorkCalendar
 from tests.realdata import ANNEX2
 
@@ -146,7 +147,19 @@ def _id(text: str | None) -> str:
     return repr(text) if not text or text != text.strip() else text
 
 
-@pytest.mark.parametrize(("text", "due", "precision"), DATE_CASES, ids=[_id(c[0]) for c in DATE_CASES])
+def _cases(cases: list) -> list:
+    """The cases as pytest.param with an id from their text (the first value).
+
+    Ids go on each param, not in ``parametrize(ids=...)``: pytest keeps the ids it resolved from
+    ``ids=`` on the mark and escapes them again when the same process collects the module a second
+    time (mutmut collects, then runs each mutant's tests by id in that process), so a non-ASCII id
+    would no longer match.
+    """
+    return [pytest.param(*(c if isinstance(c, tuple) else (c,)), id=_id(c[0] if isinstance(c, tuple) else c))
+            for c in cases]
+
+
+@pytest.mark.parametrize(("text", "due", "precision"), _cases(DATE_CASES))
 def test_date_deadline_maps_to_due_date(text: str, due: date, precision: str) -> None:
     spec = parse_deadline(text)
     assert spec == DeadlineSpec(
@@ -185,7 +198,7 @@ ONGOING_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text", ONGOING_CASES, ids=[_id(t) for t in ONGOING_CASES])
+@pytest.mark.parametrize("text", _cases(ONGOING_CASES))
 def test_ongoing_deadline_has_no_due_date(text: str) -> None:
     assert parse_deadline(text) == DeadlineSpec(text=text.strip(), kind="ongoing")
 
@@ -228,7 +241,7 @@ RECURRING_CASES: list[tuple[str, str, date | None, date | None]] = [
 
 
 @pytest.mark.parametrize(
-    ("text", "recurrence", "starts", "due"), RECURRING_CASES, ids=[_id(c[0]) for c in RECURRING_CASES]
+    ("text", "recurrence", "starts", "due"), _cases(RECURRING_CASES)
 )
 def test_recurring_deadline_maps_to_cron(
     text: str, recurrence: str, starts: date | None, due: date | None
@@ -240,7 +253,7 @@ def test_recurring_deadline_maps_to_cron(
     assert croniter.is_valid(spec.recurrence)
 
 
-@pytest.mark.parametrize("text", [None, "", "   ", "\n\t", "\u00a0"], ids=_id)
+@pytest.mark.parametrize("text", _cases([None, "", "   ", "\n\t", "\u00a0"]))
 def test_empty_deadline_has_no_kind(text: str | None) -> None:
     assert parse_deadline(text) == DeadlineSpec(text="", kind=None)
 
@@ -280,7 +293,7 @@ ERROR_CASES: list[tuple[str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "reason"), ERROR_CASES, ids=[_id(c[0]) for c in ERROR_CASES])
+@pytest.mark.parametrize(("text", "reason"), _cases(ERROR_CASES))
 def test_unknown_or_impossible_deadline_is_rejected(text: str, reason: str) -> None:
     with pytest.raises(DeadlineError) as info:
         parse_deadline(text)
@@ -579,3 +592,96 @@ def test_every_distinct_annex_deadline_is_in_the_tables_above() -> None:
     )
     distinct = {c.strip() for _, _, c in _annex_rows() if c.strip()}
     assert distinct - tested == set()
+
+
+# -- window ends, day bounds, exact refusals (pinned by mutation testing) ---------------------------
+
+
+def test_a_dated_deadline_occurs_on_either_end_of_a_window_and_in_a_one_day_window() -> None:
+    spec = parse_deadline("15/6/2025")
+    assert occurrences(spec, D(2025, 6, 15), D(2025, 6, 30)) == [D(2025, 6, 15)]
+    assert occurrences(spec, D(2025, 6, 1), D(2025, 6, 15)) == [D(2025, 6, 15)]
+    assert occurrences(spec, D(2025, 6, 15), D(2025, 6, 15)) == [D(2025, 6, 15)]
+    assert occurrences(spec, D(2025, 6, 16), D(2025, 6, 30)) == []
+
+
+def test_a_recurring_deadline_occurs_in_a_one_day_window_on_its_due_day() -> None:
+    assert occurrences(parse_deadline("Hằng tháng"), D(2025, 6, 30), D(2025, 6, 30)) == [D(2025, 6, 30)]
+
+
+def test_a_recurring_spec_without_a_recurrence_has_no_occurrences() -> None:
+    assert occurrences(DeadlineSpec(text="x", kind="recurring"), D(2025, 1, 1), D(2025, 12, 31)) == []
+
+
+@pytest.mark.parametrize(("text", "cron"), [
+    ("ngày 1 hằng tháng", "0 0 1 * *"),
+    ("ngày 28 hằng tháng", "0 0 28 * *"),
+    ("Trước ngày 1 của tháng cuối quý", "0 0 1 3,6,9,12 *"),
+    ("Trước ngày 30 của tháng cuối quý", "0 0 30 3,6,9,12 *"),
+])
+def test_the_first_and_last_allowed_day_of_a_monthly_or_quarterly_recurrence(text: str, cron: str) -> None:
+    assert parse_deadline(text).recurrence == cron
+
+
+def _reason(text: str, **kw) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(DeadlineError) as info:
+        parse_deadline(text, **kw)
+    assert str(info.value) == f"Không hiểu thời hạn «{text}»: {info.value.reason}"
+    return info.value.reason
+
+
+@pytest.mark.parametrize(("text", "issued_on", "reason"), [
+    ("ngày 29 hằng tháng", None, "không phải tháng nào cũng có ngày 29; dùng ngày 1–28 hoặc «hằng tháng» (cuối tháng)"),
+    ("ngày 0 hằng tháng", None, "không phải tháng nào cũng có ngày 0; dùng ngày 1–28 hoặc «hằng tháng» (cuối tháng)"),
+    ("ngày 31 của tháng cuối quý", None, "tháng cuối quý không phải lúc nào cũng có ngày 31; dùng ngày 1–30"),
+    ("ngày 0 của tháng cuối quý", None, "tháng cuối quý không phải lúc nào cũng có ngày 0; dùng ngày 1–30"),
+    ("trong 0 ngày", D(2025, 1, 1), "số ngày/tuần/tháng phải lớn hơn 0"),
+    ("trong 15 ngày làm việc", None, "cần biết ngày ban hành kế hoạch để tính hạn"),
+    ("2026 - 2025", None, "thời điểm kết thúc trước thời điểm bắt đầu"),
+    ("30/6", None, "thiếu năm; cần biết ngày ban hành kế hoạch để suy ra năm"),
+    ("13/2025", None, "không có tháng 13"),
+    ("6/25", None, "không có tháng 25; nếu đó là năm, hãy viết đủ 4 chữ số (ví dụ 6/2025)"),
+    ("trong 999 ngày", D(9999, 12, 1), "hạn tính được nằm sau năm 2100"),  # past date.max
+    ("Tháng 6", D(2101, 1, 1), "năm 2101 nằm ngoài khoảng 2000–2100"),
+    ("Tháng 6", D(2100, 7, 1), "năm 2101 nằm ngoài khoảng 2000–2100"),
+])
+def test_a_refusal_gives_its_exact_reason(text: str, issued_on: date | None, reason: str) -> None:
+    assert _reason(text, issued_on=issued_on) == reason
+
+
+@pytest.mark.parametrize(("text", "sign"), [("-1/2025", "-"), ("+6/2025", "+"), ("6/2025-", "-"),
+                                            ("\u22121/2025", "-"), ("\u200b-1/2025", "-")])
+def test_a_signed_number_is_refused_even_behind_a_unicode_minus_or_an_invisible_mark(text: str, sign: str) -> None:
+    assert _reason(text) == tr("vi", "inputs.deadline_signed", sign=sign)
+
+
+@pytest.mark.parametrize("text", [
+    "ngày 15/13 hằng năm", "tháng 13 hằng năm", "2101 và những năm tiếp theo", "6 tháng năm 2101",
+    "Từ 2025, ngày 31 hằng tháng", "Từ tháng 13/2025, hằng tháng", "Từ đầu năm, hằng tháng",
+    "Hằng tháng, kể từ đầu năm", "Hằng tháng, kể từ tháng 13/2025", "ngày 31 hằng tháng, kể từ 2025",
+    "Từ tháng 13/2025 đến tháng 12/2025",
+])
+def test_an_impossible_part_of_a_compound_deadline_is_a_deadline_error(text: str) -> None:
+    with pytest.raises(DeadlineError):
+        parse_deadline(text)
+
+
+@pytest.mark.parametrize(("text", "issued_on", "spec"), [
+    ("Trước năm 2001", None, dict(due=D(2000, 12, 31), precision="year")),
+    ("trong 1 tháng", D(2100, 1, 1), dict(due=D(2100, 2, 1), precision="day")),
+    ("30/6", D(2025, 6, 30), dict(due=D(2025, 6, 30), precision="day")),  # the issue day itself
+    ("Từ tháng 6/2025 đến tháng 6/2025", None, dict(due=D(2025, 6, 30), starts=D(2025, 6, 1), precision="range")),
+    ("Từ 6 tháng đầu năm 2025 đến 6 tháng cuối năm 2025", None,
+     dict(due=D(2025, 12, 31), starts=D(2025, 1, 1), precision="range")),
+    ("Từ 6 tháng cuối năm 2025 đến 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 7, 1), precision="range")),
+    ("Trước 6 tháng đầu năm 2025", None, dict(due=D(2024, 12, 31), precision="half")),
+    ("Trước 6 tháng cuối năm 2025", None, dict(due=D(2025, 6, 30), precision="half")),
+    ("30/6 - 2025 - 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 6, 30), precision="range")),
+    ("2025 , - , 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 1, 1), precision="range")),
+    ("Giai đoạn - 2025 - 2026", None, dict(due=D(2026, 12, 31), starts=D(2025, 1, 1), precision="range")),
+    ("6/\u200b2025", None, dict(due=D(2025, 6, 30), precision="month")),
+    ("**Tháng** 6/2025", None, dict(due=D(2025, 6, 30), precision="month")),
+    ("__6/2025__", None, dict(due=D(2025, 6, 30), precision="month")),
+])
+def test_edge_values_of_dated_deadlines(text: str, issued_on: date | None, spec: dict) -> None:
+    assert parse_deadline(text, issued_on=issued_on) == DeadlineSpec(text=text, kind="date", **spec)

@@ -7,16 +7,17 @@ import hashlib
 import re
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, time as clock, timedelta, timezone
 
 from sqlalchemy import select
 
 from engine import escalation as esc
 from engine import outbox
 from engine.db import make_engine, transaction
-from engine.models import DeliveryAttempt, OutboxMessage
-from engine.outbox import TargetOutcome
-from engine.policy import Delivery, load_policy
+from engine.models import DeliveryAttempt, OutboxMessage, Person
+from engine.outbox import Batch, TargetOutcome
+from engine.policy import Delivery, QuietHours, load_policy
+from engine.workdays import default_calendar
 from tests.factories import at, seed
 
 TASKS = tuple({"code": str(i), "lead": [u], "deadline": date(2025, 5, 30)}
@@ -267,3 +268,438 @@ def test_a_target_fingerprint_is_a_short_stable_hash():
 def test_ids_go_in_chunks_of_the_given_size():
     assert outbox._chunks(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
     assert outbox._chunks([], 900) == []
+
+
+# --- recording an attempt: obsolete rows, retries, errors, the failure notice -------------------
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored instant as naive UTC (SQLite gives it back without its zone)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _rows(engine, ids) -> dict[int, OutboxMessage]:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        rows = s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(list(ids)))).scalars().all()
+        s.expunge_all()
+    return {r.id: r for r in rows}
+
+
+def _chair(engine, worker: str = "A", when=NOW) -> Batch:  # type: ignore[no-untyped-def]
+    return next(b for b in _claim(engine, worker, when=when) if b.recipient == "person:chair")
+
+
+def _notices(engine) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        rows = s.execute(select(OutboxMessage).where(OutboxMessage.level == "delivery_failed")
+                         .order_by(OutboxMessage.id)).scalars().all()
+        s.expunge_all()
+    return rows
+
+
+def test_obsolete_rows_leave_the_batch_and_the_rest_is_sent(engine):
+    _detected(engine)
+    batches = _claim(engine, "A")
+    chair = next(b for b in batches if b.recipient == "person:chair")
+    other = next(b for b in batches if b.recipient == "person:pct_kt")
+    gone, live = chair.row_ids[:2], chair.row_ids[2:]
+    ok = [TargetOutcome("fp", "mailto://chair@x/", "delivered")]
+    with transaction(engine) as s:
+        # ids of another batch or of no row are not this batch's: ignored
+        assert outbox.record_outcome(s, chair, ok, now=NOW, worker="A", delivery=DELIVERY,
+                                     obsolete=[*gone, other.row_ids[0], 99999]) == "sent"
+        attempts = s.execute(select(DeliveryAttempt)).scalars().all()
+        assert [(a.batch_key, a.outbox_ids, a.recipient, a.target, a.status, a.error, a.attempt, a.worker, _utc(a.at))
+                for a in attempts] == [(chair.key, [str(i) for i in live], "person:chair", "mailto://chair@x/",
+                                        "delivered", None, 1, "A", _utc(NOW))]
+    rows = _rows(engine, chair.row_ids + other.row_ids)
+    for i in gone:
+        r = rows[i]
+        assert (r.status, r.lease_until, r.claimed_by, r.attempts, r.sent_at) == ("obsolete", None, None, 0, None)
+    for i in live:
+        r = rows[i]
+        assert (r.status, r.lease_until, r.claimed_by, r.attempts, r.last_error, r.delivered) == ("sent", None, None, 1,
+                                                                                                  None, ["fp"])
+        assert _utc(r.sent_at) == _utc(NOW)
+    assert {(rows[i].status, rows[i].claimed_by) for i in other.row_ids} == {("sending", "A")}
+    assert _notices(engine) == []
+
+
+def test_a_batch_whose_rows_are_all_obsolete_records_no_attempt_and_tells_nobody(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    bad = [TargetOutcome("fp", "json://127.0.0.1:9/h", "permanent", "HTTP 404")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, bad, now=NOW, worker="A", delivery=DELIVERY,
+                                     obsolete=list(chair.row_ids)) == "obsolete"
+        assert s.execute(select(DeliveryAttempt)).scalars().all() == []
+    assert {(r.status, r.attempts, r.last_error) for r in _rows(engine, chair.row_ids).values()} == {("obsolete", 0, None)}
+    assert _notices(engine) == []
+
+
+def test_obsolete_rows_of_a_batch_another_worker_took_over_are_left_alone(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    _claim(engine, "B", when=NOW + LEASE + timedelta(seconds=1))
+    ok = [TargetOutcome("fp", "mailto://chair@x/", "delivered")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, ok, now=NOW + LEASE, worker="A", delivery=DELIVERY,
+                                     obsolete=chair.row_ids[:1]) == "lost"
+        assert s.execute(select(DeliveryAttempt)).scalars().all() == []
+    assert {(r.status, r.claimed_by) for r in _rows(engine, chair.row_ids).values()} == {("sending", "B")}
+
+
+def test_obsolete_rows_one_of_which_is_no_longer_held_lose_the_batch(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        s.get(OutboxMessage, chair.row_ids[1]).status = "sent"
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, [], now=NOW, worker="A", delivery=DELIVERY,
+                                     obsolete=chair.row_ids[:2]) == "lost"
+
+
+def test_a_temporary_failure_is_retried_when_the_quiet_hours_end(engine):
+    _detected(engine)
+    quiet = QuietHours(start=clock(21, 0), end=clock(7, 0))
+    evening = at("2025-06-16 20:59")  # + 60 s backoff = 21:00, quiet until 07:00 the next morning
+    bad = [TargetOutcome("fp", "json://127.0.0.1:9/h", "temporary", "HTTP 503")]
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, bad, now=evening, worker="A", delivery=DELIVERY, quiet=quiet,
+                                     calendar=default_calendar()) == "pending"
+    assert {_utc(r.next_attempt_at) for r in _rows(engine, chair.row_ids).values()} == {_utc(at("2025-06-17 07:00"))}
+
+
+def test_quiet_hours_are_read_in_the_committee_time_zone(engine):
+    _detected(engine)
+    quiet = QuietHours(start=clock(21, 0), end=clock(7, 0))
+    evening = at("2025-06-16 20:59")  # 13:59 in UTC: not quiet there
+    bad = [TargetOutcome("fp", "json://127.0.0.1:9/h", "temporary", "HTTP 503")]
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, bad, now=evening, worker="A", delivery=DELIVERY, quiet=quiet,
+                                     calendar=default_calendar(), tz="UTC") == "pending"
+    assert {_utc(r.next_attempt_at) for r in _rows(engine, chair.row_ids).values()} == {
+        _utc(evening + timedelta(seconds=60))}
+
+
+def test_quiet_hours_without_a_calendar_do_not_delay_a_retry(engine):
+    _detected(engine)
+    evening = at("2025-06-16 20:59")
+    bad = [TargetOutcome("fp", "json://127.0.0.1:9/h", "temporary", "HTTP 503")]
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, bad, now=evening, worker="A", delivery=DELIVERY,
+                                     quiet=QuietHours(start=clock(21, 0), end=clock(7, 0))) == "pending"
+    assert {_utc(r.next_attempt_at) for r in _rows(engine, chair.row_ids).values()} == {
+        _utc(evening + timedelta(seconds=60))}
+
+
+def test_the_error_text_names_each_failed_target_and_its_error(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    mixed = [TargetOutcome("m", "mailto://chair@x/", "delivered"),
+             TargetOutcome("t", "json://127.0.0.1:9/t", "temporary", "HTTP 503"),
+             TargetOutcome("p", "json://127.0.0.1:9/p", "permanent", "HTTP 404")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, mixed, now=NOW, worker="A", delivery=DELIVERY) == "pending"
+    rows = _rows(engine, chair.row_ids).values()
+    assert {(r.status, r.last_error, r.attempts, r.sent_at, r.lease_until, r.claimed_by, tuple(r.delivered))
+            for r in rows} == {("pending", "json://127.0.0.1:9/t: HTTP 503; json://127.0.0.1:9/p: HTTP 404", 1, None,
+                                None, None, ("m",))}
+    assert {_utc(r.next_attempt_at) for r in rows} == {_utc(NOW + timedelta(seconds=60))}
+    assert _notices(engine) == []  # a retry is not a failure yet
+
+
+def test_a_permanent_failure_fails_at_once_and_the_secretariat_is_told_what_failed(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    bad = [TargetOutcome("p", "json://127.0.0.1:9/p", "permanent", "HTTP 404")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, bad, now=NOW, worker="A", delivery=DELIVERY) == "failed"
+    assert {(r.status, r.last_error, r.attempts, r.sent_at) for r in _rows(engine, chair.row_ids).values()} == {
+        ("failed", "json://127.0.0.1:9/p: HTTP 404", 1, None)}
+    notices = _notices(engine)
+    assert [n.recipient for n in notices] == ["person:secretariat", "person:secretariat2"]
+    assert {(n.data["error"], tuple(n.data["targets"]), n.data["attempts"], n.data["final_status"]) for n in notices} == {
+        ("json://127.0.0.1:9/p: HTTP 404", ("json://127.0.0.1:9/p",), 1, "failed")}
+
+
+def test_a_batch_one_target_accepted_and_another_refused_is_sent_and_reported(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    mixed = [TargetOutcome("m", "mailto://chair@x/", "delivered"),
+             TargetOutcome("p", "json://127.0.0.1:9/p", "permanent", "HTTP 404")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, mixed, now=NOW, worker="A", delivery=DELIVERY) == "sent"
+    rows = _rows(engine, chair.row_ids).values()
+    assert {(r.status, r.last_error, _utc(r.sent_at)) for r in rows} == {
+        ("sent", "json://127.0.0.1:9/p: HTTP 404", _utc(NOW))}
+    assert {(n.data["final_status"], tuple(n.data["targets"])) for n in _notices(engine)} == {
+        ("sent", ("json://127.0.0.1:9/p",))}
+
+
+def test_a_batch_accepted_earlier_with_no_target_left_is_sent_without_a_notice(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    mixed = [TargetOutcome("m", "mailto://chair@x/", "delivered"),
+             TargetOutcome("t", "json://127.0.0.1:9/t", "temporary", "HTTP 503")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, mixed, now=NOW, worker="A", delivery=DELIVERY) == "pending"
+    later = NOW + timedelta(minutes=2)
+    again = _chair(engine, when=later)
+    assert again.delivered == ["m"]
+    with transaction(engine) as s:  # the webhook was removed meanwhile: no target this time
+        assert outbox.record_outcome(s, again, [], now=later, worker="A", delivery=DELIVERY) == "sent"
+    assert {(r.status, r.last_error, r.attempts, _utc(r.sent_at)) for r in _rows(engine, chair.row_ids).values()} == {
+        ("sent", None, 2, _utc(later))}
+    assert _notices(engine) == []
+
+
+def test_the_last_attempt_of_a_mix_of_temporary_and_accepted_targets_is_sent_and_reported(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    once = Delivery(max_attempts=1, backoff_seconds=60, backoff_max_seconds=3600)
+    mixed = [TargetOutcome("m", "mailto://chair@x/", "delivered"),
+             TargetOutcome("t", "json://127.0.0.1:9/t", "temporary", "HTTP 503")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, mixed, now=NOW, worker="A", delivery=once) == "sent"
+    assert {n.data["error"] for n in _notices(engine)} == {"json://127.0.0.1:9/t: HTTP 503"}
+
+
+def test_a_failure_notice_that_cannot_be_delivered_does_not_beget_another(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    bad = [TargetOutcome("p", "json://127.0.0.1:9/p", "permanent", "HTTP 404")]
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, chair, bad, now=NOW, worker="A", delivery=DELIVERY) == "failed"
+    assert len(_notices(engine)) == 2
+    # everything else is leased to A: only the two notices are due
+    notices = _claim(engine, "N")
+    assert sorted((b.recipient, b.levels) for b in notices) == [("person:secretariat", ["delivery_failed"]),
+                                                                ("person:secretariat2", ["delivery_failed"])]
+    for b in notices:
+        with transaction(engine) as s:
+            assert outbox.record_outcome(s, b, bad, now=NOW, worker="N", delivery=DELIVERY) == "failed"
+    assert [n.status for n in _notices(engine)] == ["failed", "failed"]
+
+
+def test_the_failure_notice_carries_what_the_secretariat_needs(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        s.get(Person, "secretariat2").active = False  # an inactive member is not told
+    with transaction(engine) as s:
+        assert outbox.notify_secretariat(s, chair, error="boom", now=NOW, targets=["json://x"], attempts=4,
+                                         final_status="failed") == 1
+        assert outbox.notify_secretariat(s, chair, error="boom", now=NOW, targets=["json://x"], attempts=4,
+                                         final_status="failed") == 0  # once per batch
+    (n,) = _notices(engine)
+    assert (n.dedupe_key, n.level, n.level_rank, n.occurrence, n.work_item_id, n.deadline, n.recipient, n.status,
+            n.attempts, n.delivered, n.batch_key) == (
+        f"delivery_failed:{chair.key}:person:secretariat", "delivery_failed", 0, chair.key, None, None,
+        "person:secretariat", "pending", 0, [], None)
+    assert {_utc(n.not_before), _utc(n.next_attempt_at), _utc(n.created_at)} == {_utc(NOW)}
+    assert n.data == {"recipient": "person:chair", "recipient_name": "Nguyễn Văn An", "batch_key": chair.key,
+                      "error": "boom", "targets": ["json://x"], "attempts": 4, "final_status": "failed",
+                      "levels": ["chair", "weekly"], "work_item_ids": [1, 2, 3, 4, 5]}
+
+
+def test_a_notice_about_notices_lists_no_work_item(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        outbox.notify_secretariat(s, chair, error="boom", now=NOW, targets=[], attempts=1, final_status="failed")
+    batch = next(b for b in _claim(engine, "N") if b.recipient == "person:secretariat")
+    with transaction(engine) as s:
+        assert outbox.notify_secretariat(s, batch, error="again", now=NOW, targets=[], attempts=1,
+                                         final_status="failed") == 2
+    assert [n.data["work_item_ids"] for n in _notices(engine) if n.data["batch_key"] == batch.key] == [[], []]
+
+
+# --- claiming and renewing ----------------------------------------------------------------------
+
+
+def test_a_claim_of_nothing_is_empty_and_not_busy(engine):
+    seed(engine, tasks=TASKS)
+    got = _claim(engine, "A")
+    assert got == [] and got.busy is False
+    with transaction(engine) as s:
+        assert esc.detect(s, now=NOW).inserted
+    got = _claim(engine, "A")
+    assert got and got.busy is False
+
+
+def test_a_claim_that_fills_its_limit_exactly_leaves_the_last_recipient_for_the_next_round(engine):
+    n = _detected(engine)
+    first = _claim(engine, "A", limit=n)  # it cannot tell whether the last group was cut
+    assert [b.recipient for b in first] == ["person:chair", "person:pct_kt", "person:secretariat"]
+    assert [b.recipient for b in _claim(engine, "B")] == ["person:secretariat2"]
+
+
+def test_a_reclaimed_batch_keeps_its_key_and_takes_the_most_attempts_and_every_accepted_target(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        outbox.record_outcome(s, chair, [TargetOutcome("t", "json://127.0.0.1:9/t", "temporary", "HTTP 503")],
+                              now=NOW, worker="A", delivery=DELIVERY)
+        s.get(OutboxMessage, chair.row_ids[0]).delivered = ["b"]
+        s.get(OutboxMessage, chair.row_ids[1]).delivered = ["a", "b"]
+        s.get(OutboxMessage, chair.row_ids[2]).attempts = 2
+    again = _chair(engine, when=NOW + timedelta(minutes=2))
+    assert (again.key, again.row_ids, again.attempts, again.delivered, again.levels) == (
+        chair.key, chair.row_ids, 2, ["a", "b"], ["chair", "weekly"])
+
+
+def test_renew_is_refused_for_rows_held_under_another_batch_key(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    forged = Batch(key="steer-other", recipient=chair.recipient, row_ids=chair.row_ids, attempts=0)
+    with transaction(engine) as s:
+        assert outbox.renew(s, forged, now=NOW, worker="A", lease=LEASE) is False
+        assert outbox.renew(s, chair, now=NOW, worker="A", lease=LEASE) is True
+
+
+def test_renew_counts_only_the_rows_of_the_batch(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    part = Batch(key=chair.key, recipient=chair.recipient, row_ids=chair.row_ids[:3], attempts=0)
+    with transaction(engine) as s:
+        assert outbox.renew(s, part, now=NOW + timedelta(minutes=1), worker="A", lease=LEASE) is True
+    rows = _rows(engine, chair.row_ids)
+    assert [_utc(rows[i].lease_until) for i in chair.row_ids] == (
+        [_utc(NOW + timedelta(minutes=1) + LEASE)] * 3 + [_utc(NOW + LEASE)] * (len(chair.row_ids) - 3))
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def test_counts_per_status(engine):
+    n = _detected(engine)
+    assert _statuses(engine) == {"pending": n}
+    chair = _chair(engine)
+    assert _statuses(engine) == {"sending": n}
+    with transaction(engine) as s:
+        outbox.record_outcome(s, chair, [TargetOutcome("m", "mailto://c@x/", "delivered")], now=NOW, worker="A",
+                              delivery=DELIVERY)
+    assert _statuses(engine) == {"sending": n - len(chair.row_ids), "sent": len(chair.row_ids)}
+
+
+def test_the_listing_gives_every_field_of_a_row_and_its_attempts(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        outbox.record_outcome(s, chair, [TargetOutcome("m", "mailto://c@x/", "delivered"),
+                                         TargetOutcome("p", "json://127.0.0.1:9/p", "permanent", "HTTP 404")],
+                              now=NOW, worker="A", delivery=DELIVERY)
+        rows = outbox.list_rows(s)
+    first = next(r for r in rows if r["id"] == chair.row_ids[0])
+    attempts = [{"attempt": 1, "target": "mailto://c@x/", "status": "delivered", "error": None, "at": first["sent_at"]},
+                {"attempt": 1, "target": "json://127.0.0.1:9/p", "status": "permanent", "error": "HTTP 404",
+                 "at": first["sent_at"]}]
+    assert first == {
+        "id": chair.row_ids[0], "item": "KH-TEST/1", "work_item_id": 1, "level": "chair", "occurrence": "2025-05-30",
+        "deadline": "2025-05-30", "recipient": "person:chair", "recipient_name": "Nguyễn Văn An", "status": "sent",
+        "attempts": 1, "not_before": first["not_before"], "next_attempt_at": first["next_attempt_at"],
+        "sent_at": first["sent_at"], "batch_key": chair.key, "last_error": "json://127.0.0.1:9/p: HTTP 404",
+        "delivery_attempts": attempts,
+    }
+    assert datetime.fromisoformat(first["sent_at"]).replace(tzinfo=None) == _utc(NOW)
+    assert datetime.fromisoformat(first["not_before"]).replace(tzinfo=None) == _utc(NOW)
+    assert datetime.fromisoformat(first["next_attempt_at"]).replace(tzinfo=None) == _utc(NOW)
+    notices = [r for r in rows if r["level"] == "delivery_failed"]  # newest first
+    assert [(r["item"], r["work_item_id"], r["deadline"], r["sent_at"], r["batch_key"], r["delivery_attempts"],
+             r["recipient_name"]) for r in notices] == [(None, None, None, None, None, [], "Trần Văn Bảo"),
+                                                        (None, None, None, None, None, [], "Đỗ Thị Lan")]
+
+
+def test_the_listing_is_newest_first_filtered_by_status_and_limited(engine):
+    n = _detected(engine)
+    with transaction(engine) as s:
+        every = outbox.list_rows(s, limit=None)
+        assert [r["id"] for r in every] == list(range(n, 0, -1))
+        assert [r["id"] for r in outbox.list_rows(s, limit=3)] == [n, n - 1, n - 2]
+        assert len(outbox.list_rows(s)) == n  # 200 by default
+        assert outbox.list_rows(s, status="sent") == []
+        assert len(outbox.list_rows(s, status="pending")) == n
+
+
+def test_a_batch_without_an_address_records_why_it_failed(engine):
+    _detected(engine)
+    batches = _claim(engine, "A")
+    pct, chair = (next(b for b in batches if b.recipient == r) for r in ("person:pct_kt", "person:chair"))
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, pct, [], now=NOW, worker="A", delivery=DELIVERY,
+                                     no_targets_error="no notify") == "failed"
+        assert outbox.record_outcome(s, chair, [], now=NOW, worker="A", delivery=DELIVERY) == "failed"
+    assert {r.last_error for r in _rows(engine, pct.row_ids).values()} == {"no notify"}
+    assert {r.last_error for r in _rows(engine, chair.row_ids).values()} == {"no notify address"}
+    assert {n.data["error"] for n in _notices(engine)} == {"no notify", "no notify address"}
+
+
+def test_recording_touches_only_the_rows_of_the_batch(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    part = Batch(key=chair.key, recipient=chair.recipient, row_ids=chair.row_ids[:3], attempts=0)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, part, [TargetOutcome("m", "mailto://c@x/", "delivered")], now=NOW,
+                                     worker="A", delivery=DELIVERY) == "sent"
+    rows = _rows(engine, chair.row_ids)
+    assert [rows[i].status for i in chair.row_ids] == ["sent"] * 3 + ["sending"] * (len(chair.row_ids) - 3)
+
+
+def test_recording_under_another_batch_key_is_lost(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    forged = Batch(key="steer-other", recipient=chair.recipient, row_ids=chair.row_ids, attempts=0)
+    with transaction(engine) as s:
+        assert outbox.record_outcome(s, forged, [TargetOutcome("m", "mailto://c@x/", "delivered")], now=NOW,
+                                     worker="A", delivery=DELIVERY) == "lost"
+    assert {r.status for r in _rows(engine, chair.row_ids).values()} == {"sending"}
+
+
+def test_a_member_not_yet_told_is_told_even_when_another_already_was(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:
+        s.get(Person, "secretariat2").active = False
+    with transaction(engine) as s:
+        assert outbox.notify_secretariat(s, chair, error="x", now=NOW, targets=[], attempts=1, final_status="failed") == 1
+    with transaction(engine) as s:
+        s.get(Person, "secretariat2").active = True
+    with transaction(engine) as s:  # secretariat has it already; secretariat2 still gets one
+        assert outbox.notify_secretariat(s, chair, error="x", now=NOW, targets=[], attempts=1, final_status="failed") == 1
+    assert [n.recipient for n in _notices(engine)] == ["person:secretariat", "person:secretariat2"]
+
+
+def _many(engine, n: int, recipient: str = "person:chair") -> None:  # type: ignore[no-untyped-def]
+    seed(engine, tasks=TASKS)
+    with transaction(engine) as s:
+        s.add_all(OutboxMessage(dedupe_key=f"k{i}", level="weekly", occurrence="2025-W25", recipient=recipient,
+                                not_before=NOW, next_attempt_at=NOW, delivered=[], data={}, created_at=NOW)
+                  for i in range(n))
+
+
+def test_a_claim_takes_at_most_500_rows_by_default(engine):
+    _many(engine, 501)
+    with transaction(engine) as s:
+        (piece,) = outbox.claim(s, now=NOW, worker="A", lease=LEASE)
+    assert len(piece.row_ids) == 500
+
+
+def test_the_listing_shows_the_200_newest_rows_by_default(engine):
+    _many(engine, 201)
+    with transaction(engine) as s:
+        rows = outbox.list_rows(s)
+    assert [r["id"] for r in rows] == list(range(201, 1, -1))
+
+
+def test_failure_notices_are_written_in_member_id_order(engine):
+    _detected(engine)
+    chair = _chair(engine)
+    with transaction(engine) as s:  # added last, first by id
+        s.add(Person(id="a_secretary", name="Hà Văn An", role="secretariat", created_at=NOW))
+    with transaction(engine) as s:
+        assert outbox.notify_secretariat(s, chair, error="x", now=NOW, targets=[], attempts=1, final_status="failed") == 3
+    assert [n.recipient for n in _notices(engine)] == ["person:a_secretary", "person:secretariat", "person:secretariat2"]
