@@ -30,8 +30,6 @@ import json
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from engine import accounts, clock
@@ -54,7 +51,7 @@ from engine.links import make_token
 from engine.models import Unit, WorkItem
 from engine.planfile.loader import load_plan_file
 from engine.snapshots import generate_report
-from tests.test_web_e2e import CHROMIUM_ARGS, IN_CI, _browser_or_skip, _free_socket
+from tests.test_web_e2e import CHROMIUM_ARGS, IN_CI, _browser_or_skip, serving
 from tests.web_helpers import anon, login, running_world
 from web import reportview
 from web.app import create_app
@@ -139,23 +136,11 @@ def site(chromium_path, tmp_path_factory, _sqlite_template) -> Iterator[Site]:  
     app = create_app(db_url, secret_key=SECRET, upload_dir=str(tmp / "uploads"), now=lambda: NOW)
     ack = make_token(SECRET, purpose="ack", item_id=item_id, unit_code="SXD", expires=NOW + timedelta(days=7))
     expired = make_token(SECRET, purpose="ack", item_id=item_id, unit_code="SXD", expires=NOW - timedelta(days=1))
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="a11y-uvicorn")
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the web app did not start")
-        time.sleep(0.05)
     try:
-        yield Site(url=f"http://127.0.0.1:{port}", db_url=db_url, report_id=report_id, item_id=item_id,
-                   submitted_id=submitted_id, ack_token=ack, expired_token=expired)
+        with serving(app, "a11y-uvicorn") as url:
+            yield Site(url=url, db_url=db_url, report_id=report_id, item_id=item_id,
+                       submitted_id=submitted_id, ack_token=ack, expired_token=expired)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         app.state.db.write.dispose()
         app.state.db.read.dispose()
 

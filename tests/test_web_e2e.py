@@ -21,6 +21,7 @@ that another fixture (e.g. the Prefect harness) may have left running in the mai
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,11 +93,32 @@ def _free_socket() -> socket.socket:
     return sock
 
 
+@contextlib.contextmanager
+def serving(app: Any, name: str) -> Iterator[str]:
+    """uvicorn in a thread serving ``app`` on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
 @pytest.fixture
 def live(tmp_path, _sqlite_template) -> Iterator[Live]:  # type: ignore[no-untyped-def]
     """uvicorn in a thread serving create_app() over a fresh SQLite DB with the sample directory."""
-    import uvicorn
-
     from engine import accounts
     from engine.directory_store import parse_directory_file, store_directory
     from web.app import create_app
@@ -113,22 +136,8 @@ def live(tmp_path, _sqlite_template) -> Iterator[Live]:  # type: ignore[no-untyp
 
     app = create_app(db_url, secret_key="e2e-" + "k" * 40, upload_dir=str(tmp_path / "uploads"),
                      now=lambda: NOW)
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="e2e-uvicorn")
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the web app did not start")
-        time.sleep(0.05)
-    try:
-        yield Live(url=f"http://127.0.0.1:{port}", db_url=db_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+    with serving(app, "e2e-uvicorn") as url:
+        yield Live(url=url, db_url=db_url)
 
 
 # --- the story ----------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ with an Ed25519 key kept outside the database into a file outside it; ``audit ve
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -19,27 +18,14 @@ from typer.testing import CliRunner
 from cli.main import app
 from engine import lifecycle as lc
 from engine.audit import HASHED, event_hash
-from engine.db import make_engine, transaction
+from engine.db import transaction
 from engine.models import ChainHead, Event, WorkItem
-from tests.factories import actor, at, item_of, seed_url
+from tests.factories import actor, at, item_of
+
+# the fixture with 6 events (plan_loaded, start, note, extension requested/approved, submit)
+from tests.test_audit import logged  # noqa: E402,F401
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def logged(db_url, tmp_path_factory) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    """6 events: plan_loaded, start, note, extension requested/approved, submit."""
-    seed_url(db_url, cache_dir=tmp_path_factory.getbasetemp())
-    eng = make_engine(db_url)
-    with transaction(eng) as s:
-        w, a = item_of(s, "KH-TEST", "1"), actor(s, "skhcn_focal")
-        lc.start(s, w, a, now=at("2025-04-02 09:00"))
-        lc.add_note(s, w, a, now=at("2025-04-10 09:00"), text="Đã có dự thảo", percent=40)
-        lc.request_extension(s, w, a, now=at("2025-06-01 09:00"), until=date(2025, 8, 31), reason="Chờ ý kiến")
-        lc.approve_extension(s, w, actor(s, "pct_kt"), now=at("2025-06-02 09:00"))
-        lc.submit(s, w, a, now=at("2025-08-01 09:00"), evidence="Quyết định số 1234/QĐ-UBND")
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture
