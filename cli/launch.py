@@ -35,7 +35,7 @@ from web.serverfile import DEFAULT_URL, LOCAL_PATH, normalize_url, read_server_f
 __all__ = ["DEFAULT_URL", "FAST_COMMANDS", "main", "normalize_url", "server_file", "try_server"]
 
 # command -> (required options, optional options); every command also requires --as.
-# Keep in step with cli/lifecycle.py (a test compares them with the Typer commands).
+# Kept in step with cli/lifecycle.py and engine.commands.CLI_TASK_COMMANDS by tests/test_cli_bridge.py.
 _REASON = (("--reason",), ("--version",))
 COMMAND_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "start": ((), ("--note", "--override", "--version")),

@@ -30,7 +30,7 @@ from engine.i18n import tr
 from engine.models import WorkItem
 from engine.permissions import allowed_actions, pending_extension
 from engine.refs import item_ref, resolve_item
-from engine.states import Action, Status
+from engine.states import Action, Status, status_label
 from engine.txcache import load_item
 
 
@@ -350,8 +350,8 @@ class Outcome:
         extra = ""
         if w.status == Status.COMPLETED and w.completion:
             extra = tr(lang, "act.on_time" if w.completion == "on_time" else "act.late")
-        return tr(lang, "act.done_status", ref=ref, before=lc.status_label(self.status_before, lang),
-                  after=lc.status_label(w.status, lang), extra=extra, ver=ver)
+        return tr(lang, "act.done_status", ref=ref, before=status_label(self.status_before, lang),
+                  after=status_label(w.status, lang), extra=extra, ver=ver)
 
     def web_message(self, lang: str = "vi") -> str:
         """The web's short confirmation (a flash message)."""
@@ -417,7 +417,6 @@ def perform(session: Session, actor: Actor, item: WorkItem | int, command: Comma
                    deadline_before=before_deadline, ack=ack, evidence_file=stored)
 
 
-
 # --- by a person's id and an item reference (``steer task …``, in-process or handed over) -----------
 
 
@@ -438,7 +437,8 @@ def act_on_reference(session: Session, person_id: str, ref: str, action: str, ra
 
 
 # ``steer task`` command -> (action, {CLI option name without dashes: raw field of command_from}).
-# The launcher (cli/launch.py) sends these options; a test keeps the table equal to the Typer commands.
+# The launcher (cli/launch.py) sends these options; tests/test_cli_bridge.py keeps this table, the
+# launcher's COMMAND_OPTIONS and the Typer commands in step.
 _NOTE_VERSION = {"note": "note", "version": "version"}
 _REASON_VERSION = {"reason": "reason", "version": "version"}
 CLI_TASK_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {

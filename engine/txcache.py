@@ -20,7 +20,7 @@ from engine.clock import DEFAULT_TZ
 from engine.db import id_fits
 from engine.models import Committee, Plan, Task, TaskDependency, Unit, WorkItem
 
-_TX = "steer.lifecycle.tx"
+_TX = "steer.txcache"
 
 
 def tx_facts(session: Session) -> dict[Any, Any]:

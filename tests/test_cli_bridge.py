@@ -202,3 +202,22 @@ def test_the_client_imports_only_the_standard_library():
     mods = set(eval(subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                                    check=True).stdout))
     assert not mods & {"sqlalchemy", "typer", "rich", "engine", "prefect", "apprise", "pydantic"}
+
+
+def test_the_launcher_the_local_api_and_the_typer_commands_know_the_same_options():
+    """cli/launch.py (stdlib only) and engine.commands.CLI_TASK_COMMANDS each spell out the
+    options of the served ``steer task`` commands; both must match the Typer commands."""
+    import typer.main
+
+    from cli.main import app
+    from engine.commands import CLI_TASK_COMMANDS
+
+    task = typer.main.get_command(app).commands["task"]  # type: ignore[attr-defined]
+    not_served = {"--now", "--evidence-file"}  # the clock and local files stay with the full CLI
+    assert set(launch.COMMAND_OPTIONS) == set(CLI_TASK_COMMANDS)
+    for name, (required, optional) in launch.COMMAND_OPTIONS.items():
+        params = {o: p for p in task.commands[name].params for o in p.opts if o.startswith("--")}
+        assert set(params) - not_served == {"--as", *required, *optional}, name
+        assert {o[2:] for o in (*required, *optional)} == set(CLI_TASK_COMMANDS[name][1]), name
+        # the launcher may demand more than Typer (submit without --evidence needs a file: in-process)
+        assert {o for o, p in params.items() if p.required} - {"--as"} <= set(required), name

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.accounts import link_person_ok
 from engine.actors import Actor
+from engine.evidence import evidence_dir
 from engine.states import role_label, status_label
 from engine.i18n import has, pick_lang, tr
 
@@ -61,7 +62,7 @@ class Config:
 
     @property
     def evidence_dir(self) -> Path:
-        return self.upload_dir / "evidence"
+        return evidence_dir(self.upload_dir)  # where engine.evidence stores files for every interface
 
     @property
     def pending_dir(self) -> Path:
