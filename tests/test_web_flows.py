@@ -381,3 +381,30 @@ def test_cli_bridge_runs_task_commands_in_the_web_process(world, tmp_path):  # t
     finally:
         app.state.db.write.dispose()
         app.state.db.read.dispose()
+
+
+def test_the_launchers_endpoint_refuses_bad_requests_and_writes_nothing(world, tmp_path):  # type: ignore[no-untyped-def]
+    from web.app import create_app
+
+    token = "bridge-" + "c" * 30
+    app = create_app(world.url, secret_key=SECRET, upload_dir=tmp_path / "u", now=lambda: NOW, local_token=token)
+    auth = {"Authorization": f"Bearer {token}"}
+    good = {"db": world.url, "lang": "en", "item": "KH-TEST/1", "options": {"as": "skhcn_focal", "note": "x"}}
+    try:
+        c, _ = anon(app)
+        before = snapshot(world.url)
+        assert c.post("/api/v1/local/task/note", content=b"{not json", headers=auth).status_code == 400
+        assert c.post("/api/v1/local/task/note", json={"item": "KH-TEST/1"}, headers=auth).status_code == 400
+        assert c.post("/api/v1/local/task/show", json=good, headers=auth).status_code == 404  # not served
+        unknown = dict(good, options={"as": "skhcn_focal", "note": "x", "evidence-file": "/etc/passwd"})
+        assert c.post("/api/v1/local/task/note", json=unknown, headers=auth).status_code == 404  # no file options
+        other = dict(good, db=f"sqlite:///{tmp_path / 'other.db'}")
+        assert c.post("/api/v1/local/task/note", json=other, headers=auth).status_code == 409
+        bad = dict(good, options={"as": "skhcn_focal", "note": "x", "percent": "a lot"})
+        r = c.post("/api/v1/local/task/note", json=bad, headers=auth)
+        assert r.status_code == 200 and r.json()["exit"] == 1 and r.json()["out"] == ""
+        assert r.json()["err"].startswith("Error: ") and "a lot" in r.json()["err"]
+        assert snapshot(world.url) == before
+    finally:
+        app.state.db.write.dispose()
+        app.state.db.read.dispose()
