@@ -90,7 +90,7 @@ from engine.errors import UserError
 from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
 from engine.periods import add_months, month_end, read_period
-from engine.states import PlanStatus, Status
+from engine.states import PlanStatus, Role, Status
 from engine.timeliness import completion_of
 from engine.txcache import committee_row, committee_settings
 
@@ -796,7 +796,24 @@ def _header(ld: _Loaded, session: Session) -> dict[str, Any]:
         "authority": authority, "place": place, "timezone": ld.tz,
         "recipients": [str(r) for r in recipients] if isinstance(recipients, list) else None,
         "signer_title": settings.get("report_signer_title"), "signer_name": settings.get("report_signer_name"),
+        "signer": _signer(session, settings.get("report_signer")),
     }
+
+
+def _signer(session: Session, choice: Any) -> dict[str, Any] | None:
+    """Who signs the report, from the directory: the person ``choice`` names (setting
+    ``report_signer``: a person id, or the role "chair" / "vice_chair"), by default the chair; the
+    first vice-chair in id order when there is no chair. ``role`` decides the signature title
+    (TM. BAN CHỈ ĐẠO / TRƯỞNG BAN, or KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN)."""
+    leaders = session.execute(
+        select(Person.id, Person.name, Person.title, Person.role)
+        .where(Person.role.in_((Role.CHAIR, Role.VICE_CHAIR)), Person.active.is_(True)).order_by(Person.id)).all()
+    pick = [p for p in leaders if p.id == choice] or [p for p in leaders if p.role == (choice or Role.CHAIR)] \
+        or [p for p in leaders if p.role == Role.CHAIR] or list(leaders)
+    if not pick:
+        return None
+    p = pick[0]
+    return {"person": p.id, "name": p.name, "title": p.title, "role": p.role}
 
 
 def _indicators(session: Session, plan: Plan, p: ReportPeriod, cut: datetime) -> list[dict[str, Any]]:

@@ -1,36 +1,102 @@
-"""DOCX rendering with python-docx, laid out like an official Vietnamese report.
+"""DOCX rendering with python-docx, laid out as an administrative document after Nghị định
+30/2020/NĐ-CP (Phụ lục I):
 
-Header block (issuing authority and committee on the left; "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT
-NAM / Độc lập - Tự do - Hạnh phúc" and place, date on the right), the title "BÁO CÁO" and
-its subject, numbered parts with tables, "Nơi nhận" and the signature block, then the
-appendix table on landscape pages. A4, Times New Roman 13 pt, margins after Nghị định
-30/2020/NĐ-CP (top/bottom 2 cm, left 3 cm, right 1.5 cm).
+* A4, margins top/bottom 2 cm, left 3 cm, right 1.5 cm; Times New Roman, body 14 pt;
+* the header block, a borderless two-column table: on the left the parent body (upright) and the
+  committee (bold), each broken into balanced lines, a short rule, and "Số: …/BC-BCĐ" below; on
+  the right the Quốc hiệu on one line, the Tiêu ngữ on one line with a rule as long as it, and the
+  place and date in italics ("Lâm Sơn, ngày 01 tháng 8 năm 2025");
+* the title "BÁO CÁO", its subject with a short rule under it, numbered parts;
+* tables numbered in order, each with explicit column widths (``engine.render.layout``: no column
+  narrower than its widest word, together exactly the text width) in a fixed layout, the header
+  row repeated on every page and no row split across pages; a table too wide for a portrait page
+  goes, with its part, on landscape pages;
+* page numbers centred in the top margin from page 2 on;
+* "Nơi nhận:" and the signature block (TM. BAN CHỈ ĐẠO / TRƯỞNG BAN, or KT. TRƯỞNG BAN / PHÓ TRƯỞNG
+  BAN, and the signer's name from the directory), then the appendix on landscape pages.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 from engine.i18n import tr
+from engine.render.layout import (
+    CELL_MARGIN,
+    TWIPS_PER_CM,
+    allot_widths,
+    balanced_lines,
+    fits,
+    measure_columns,
+    table_lines,
+    text_width,
+)
 from engine.render.view import Part, Table, View, build_view, cell_text
 
-STATUS_RGB = {"green": (0x1B, 0x5E, 0x20), "yellow": (0x9A, 0x6B, 0x00), "red": (0xB7, 0x1C, 0x1C)}
+STATUS_RGB = {"green": (0x1B, 0x5E, 0x20), "yellow": (0x8A, 0x5A, 0x00), "red": (0xB7, 0x1C, 0x1C)}
+
+FONT = "Times New Roman"
+BODY_PT = 14
+# Page geometry in twips (1/1440 inch): A4, margins of Nghị định 30/2020/NĐ-CP.
+PAGE_W, PAGE_H = 11906, 16838
+MARGIN_TOP = MARGIN_BOTTOM = round(2 * TWIPS_PER_CM)
+MARGIN_LEFT, MARGIN_RIGHT = round(3 * TWIPS_PER_CM), round(1.5 * TWIPS_PER_CM)
+PORTRAIT_TEXT = PAGE_W - MARGIN_LEFT - MARGIN_RIGHT  # 16.5 cm
+LANDSCAPE_TEXT = PAGE_H - MARGIN_LEFT - MARGIN_RIGHT  # 25.2 cm
+HEADER_LEFT = round(7.0 * TWIPS_PER_CM)  # the issuing body; the rest (9.5 cm) holds the Quốc hiệu
+# Table text sizes tried, the usable page heights (twips), and how much a smaller text or a
+# landscape page costs against a portrait page in 12 pt when choosing a table's layout.
+TABLE_SIZES = (12, 11, 10)
+PORTRAIT_HEIGHT, LANDSCAPE_HEIGHT = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM, PAGE_W - MARGIN_TOP - MARGIN_BOTTOM
+SMALLER_COST, LANDSCAPE_COST = 0.12, 0.3
+
+
+def _cells(tb: Table, lang: str) -> list[list[str]]:
+    return [[cell_text(v, lang, percent=j in tb.percent_cols, status=j == tb.status_col) for j, v in enumerate(row)]
+            for row in tb.rows]
+
+
+def plan_table(tb: Table, lang: str, *, landscape_only: bool = False) -> tuple[bool, float, list[int]]:
+    """(landscape, font size, column widths in twips) of a table. Among the page orientations and
+    text sizes at which every column holds its widest word, the one taking the fewest pages,
+    weighed so a larger text and a portrait page win unless the other is clearly shorter (a wide
+    table in a narrow column runs to many lines per row). The widths add up to the text width."""
+    rows = _cells(tb, lang)
+    all_rows = [tb.headers, *rows]
+    best: tuple[float, bool, float, list[int]] | None = None
+    for landscape in ((True,) if landscape_only else (False, True)):
+        text, height = (LANDSCAPE_TEXT, LANDSCAPE_HEIGHT) if landscape else (PORTRAIT_TEXT, PORTRAIT_HEIGHT)
+        for size in TABLE_SIZES:
+            cols = measure_columns(tb.headers, rows, size)
+            if not fits(cols, text):
+                continue
+            widths = allot_widths(cols, text)
+            tall = table_lines(all_rows, widths, size) * size * 1.2 * 20 + len(all_rows) * 80
+            score = tall / height * (1 + SMALLER_COST * (TABLE_SIZES[0] - size)) * (1 + LANDSCAPE_COST * landscape)
+            if best is None or score < best[0]:
+                best = (score, landscape, size, widths)
+    if best is None:  # wider than a landscape page even in the smallest text: proportional widths
+        size = TABLE_SIZES[-1]
+        return True, size, allot_widths(measure_columns(tb.headers, rows, size), LANDSCAPE_TEXT)
+    return best[1], best[2], best[3]
 
 
 def render_docx(data: Mapping[str, Any]) -> bytes:
     from docx import Document
     from docx.enum.section import WD_ORIENT, WD_SECTION
-    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt, RGBColor
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor, Twips
 
     v: View = build_view(data)
     lang = v.lang
     doc = Document()
-    stamp = datetime.combine(datetime.fromisoformat(data["as_of"]).date(), time(0, 0), tzinfo=timezone.utc)
+    stamp = datetime.combine(date.fromisoformat(data["as_of"]), time(0, 0), tzinfo=timezone.utc)
     cp = doc.core_properties
     cp.created = cp.modified = stamp
     cp.author = cp.last_modified_by = "Steer"
@@ -38,129 +104,239 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     cp.revision = 1
 
     normal = doc.styles["Normal"]
-    normal.font.name = "Times New Roman"
-    normal.font.size = Pt(13)
-    normal.paragraph_format.space_after = Pt(3)
+    normal.font.name = FONT
+    normal.font.size = Pt(BODY_PT)
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.get_or_add_rFonts()
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), FONT)
+    lang_el = OxmlElement("w:lang")
+    lang_el.set(qn("w:val"), "vi-VN")
+    rpr.append(lang_el)
+    normal.paragraph_format.space_after = Pt(0)
+    normal.paragraph_format.space_before = Pt(0)
+
+    def page(section: Any, *, landscape: bool) -> None:
+        section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = (Twips(PAGE_H), Twips(PAGE_W)) if landscape \
+            else (Twips(PAGE_W), Twips(PAGE_H))
+        section.top_margin, section.bottom_margin = Twips(MARGIN_TOP), Twips(MARGIN_BOTTOM)
+        section.left_margin, section.right_margin = Twips(MARGIN_LEFT), Twips(MARGIN_RIGHT)
+        section.header_distance = section.footer_distance = Twips(round(0.9 * TWIPS_PER_CM))
 
     sec = doc.sections[0]
-    sec.page_width, sec.page_height = Cm(21), Cm(29.7)
-    sec.top_margin = sec.bottom_margin = Cm(2)
-    sec.left_margin, sec.right_margin = Cm(3), Cm(1.5)
+    page(sec, landscape=False)
+    # Page numbers: centred in the top margin, not on the first page (Nghị định 30, Phụ lục I).
+    sec.different_first_page_header_footer = True
+    hp = sec.header.paragraphs[0]
+    hp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = hp.add_run()
+    run.font.size = Pt(13)
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"), ("end", None)):
+        if kind:
+            fld = OxmlElement("w:fldChar")
+            fld.set(qn("w:fldCharType"), kind)
+            run._r.append(fld)
+        else:
+            el = OxmlElement("w:instrText" if text == " PAGE " else "w:t")
+            if text == " PAGE ":
+                el.set(qn("xml:space"), "preserve")
+            el.text = text
+            run._r.append(el)
 
     def para(container: Any, text: str = "", *, bold: bool = False, italic: bool = False, size: float | None = None,
-             align: Any = None, underline: bool = False, indent: bool = False, space_after: float | None = None) -> Any:
+             align: Any = None, indent: bool = False, before: float = 0, after: float = 0,
+             keep: bool = False, line: float | None = None) -> Any:
         p = container.add_paragraph()
         if text:
             r = p.add_run(text)
-            r.bold, r.italic, r.underline = bold, italic, underline
+            r.bold, r.italic = bold, italic
             if size:
                 r.font.size = Pt(size)
         if align is not None:
             p.alignment = align
+        pf = p.paragraph_format
         if indent:
-            p.paragraph_format.first_line_indent = Cm(1)
-        if space_after is not None:
-            p.paragraph_format.space_after = Pt(space_after)
+            pf.first_line_indent = Twips(round(1 * TWIPS_PER_CM))
+        pf.space_before, pf.space_after = Pt(before), Pt(after)
+        if line:
+            pf.line_spacing = line
+        if keep:
+            pf.keep_with_next = True
         return p
 
-    def cell_para(cell: Any, text: str, **kw: Any) -> Any:
-        p = cell.paragraphs[0] if not cell.paragraphs[0].text and len(cell.paragraphs) == 1 and not cell.paragraphs[0].runs \
-            else cell.add_paragraph()
+    def lines_para(container: Any, lines: list[str], **kw: Any) -> Any:
+        """One paragraph with a line break between the lines (the header block's names)."""
+        p = para(container, **{k: v for k, v in kw.items() if k not in ("bold", "italic", "size")})
+        for i, text in enumerate(lines):
+            r = p.add_run(text)
+            r.bold, r.italic = kw.get("bold", False), kw.get("italic", False)
+            r.font.size = Pt(kw.get("size", BODY_PT))
+            if i < len(lines) - 1:
+                r.add_break()
+        return p
+
+    def rule(container: Any, width: float, cell_width: float, *, after: float = 0) -> None:
+        """A centred horizontal rule ``width`` twips long: an empty paragraph's bottom border,
+        indented from both sides of a ``cell_width`` column."""
+        p = para(container, size=2, after=after)
+        side = max(0, round((cell_width - width) / 2))
+        p.paragraph_format.left_indent = p.paragraph_format.right_indent = Twips(side)
+        p.paragraph_format.line_spacing = Pt(4)
+        ppr = p._p.get_or_add_pPr()
+        bdr = OxmlElement("w:pBdr")
+        bottom = OxmlElement("w:bottom")
+        for k, val in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
+            bottom.set(qn(k), val)
+        bdr.append(bottom)
+        ppr.insert_element_before(bdr, "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr")
+
+    def fixed_table(rows: int, widths: list[int], *, margins: int | None = None) -> Any:
+        """A table of ``widths`` (twips) in a fixed layout: tblW, tblGrid and every tcW set."""
+        table = doc.add_table(rows=rows, cols=len(widths))
+        table.autofit = False
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        tblPr = table._tbl.tblPr
+        tblW = tblPr.find(qn("w:tblW"))
+        if tblW is None:
+            tblW = OxmlElement("w:tblW")
+            tblPr.append(tblW)
+        tblW.set(qn("w:type"), "dxa")
+        tblW.set(qn("w:w"), str(sum(widths)))
+        if margins is not None:
+            mar = OxmlElement("w:tblCellMar")
+            for side in ("left", "right"):
+                el = OxmlElement(f"w:{side}")
+                el.set(qn("w:w"), str(margins))
+                el.set(qn("w:type"), "dxa")
+                mar.append(el)
+            tblPr.append(mar)
+        for j, w in enumerate(widths):
+            table.columns[j].width = Twips(w)
+            for cell in table.columns[j].cells:
+                cell.width = Twips(w)
+        return table
+
+    def cell_para(cell: Any, text: str, *, first: bool = False, **kw: Any) -> Any:
+        p = cell.paragraphs[0] if first else cell.add_paragraph()
         r = p.add_run(text)
         r.bold, r.italic = kw.get("bold", False), kw.get("italic", False)
-        r.underline = kw.get("underline", False)
-        if kw.get("size"):
-            r.font.size = Pt(kw["size"])
+        r.font.size = Pt(kw.get("size", BODY_PT))
         if kw.get("color"):
             r.font.color.rgb = RGBColor(*kw["color"])
         p.alignment = kw.get("align", WD_ALIGN_PARAGRAPH.CENTER)
-        p.paragraph_format.space_after = Pt(0)
+        p.paragraph_format.space_before = Pt(kw.get("before", 0))
+        p.paragraph_format.space_after = Pt(kw.get("after", 0))
         return p
 
-    # --- header block
-    head = doc.add_table(rows=1, cols=2)
-    head.alignment = WD_TABLE_ALIGNMENT.CENTER
-    head.autofit = False
-    left, right = head.rows[0].cells
-    left.width, right.width = Cm(7.2), Cm(9.3)
-    cell_para(left, v.authority, size=12)
-    cell_para(left, v.committee, bold=True, size=12)
-    cell_para(left, "―――――", size=10)
-    cell_para(left, tr(lang, "render.no_bc_bc"), size=13)
-    cell_para(right, tr(lang, "render.republic"), bold=True, size=12)
-    cell_para(right, tr(lang, "render.motto"), bold=True, size=13,
-              underline=True)
-    cell_para(right, "", size=8)
-    cell_para(right, v.place_date, italic=True, size=13)
+    # --- header block: two rows, so "Số: …" and the place and date sit on one line
+    right_w = PORTRAIT_TEXT - HEADER_LEFT
+    head = fixed_table(2, [HEADER_LEFT, right_w], margins=0)
+    (left, right), (number, place) = head.rows[0].cells, head.rows[1].cells
+    name_pt, nation_pt, motto_pt = 12.5, 12.5, 13.5
+    authority = balanced_lines(v.authority, HEADER_LEFT, name_pt)
+    committee = balanced_lines(v.committee, HEADER_LEFT, name_pt, bold=True)
+    lines_para(left, authority, size=name_pt, align=WD_ALIGN_PARAGRAPH.CENTER)
+    left.paragraphs[0]._p.getparent().remove(left.paragraphs[0]._p)
+    lines_para(left, committee, size=name_pt, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    longest = max(text_width(t, name_pt, bold=True) for t in committee) if committee else HEADER_LEFT / 2
+    rule(left, longest * 0.4, HEADER_LEFT)
+    cell_para(number, tr(lang, "render.no_bc_bc"), first=True, size=13, before=6)
+    nation = tr(lang, "render.republic")
+    motto = tr(lang, "render.motto")
+    cell_para(right, nation, first=True, bold=True, size=nation_pt)
+    cell_para(right, motto, bold=True, size=motto_pt)
+    rule(right, text_width(motto, motto_pt, bold=True), right_w)
+    cell_para(place, v.place_date, first=True, italic=True, size=BODY_PT, before=6)
+    for c in (left, right, number, place):
+        c.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
 
-    para(doc, v.title, bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=0).paragraph_format.space_before = Pt(18)
-    para(doc, v.subtitle, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=2)
-    para(doc, v.scope_line, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=10)
+    para(doc, v.title, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, before=24, keep=True)
+    sub = balanced_lines(v.subtitle, PORTRAIT_TEXT * 0.8, BODY_PT, bold=True)
+    lines_para(doc, sub, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, keep=True)
+    rule(doc, max(text_width(t, BODY_PT, bold=True) for t in sub) * 0.4, PORTRAIT_TEXT, after=6)
+    para(doc, v.scope_line, italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
 
-    def add_table(tb: Table, *, font_size: float, total_width_cm: float) -> None:
-        para(doc, tb.title, bold=True, italic=True, size=12, space_after=2)
+    def add_table(tb: Table, *, size: float, widths: list[int], caption: bool = True) -> None:
+        if caption:
+            para(doc, tb.title, bold=True, size=13, before=6, after=3, keep=True)
         if not tb.rows:
-            para(doc, tb.empty or "—", italic=True, size=12, indent=True)
+            para(doc, tb.empty or "—", italic=True, indent=True, after=6)
             return
-        table = doc.add_table(rows=1, cols=len(tb.headers))
+        table = fixed_table(1 + len(tb.rows), widths, margins=CELL_MARGIN)
         table.style = "Table Grid"
-        table.autofit = False
-        weight = sum(tb.widths) or 1
-        widths = [Cm(total_width_cm * w / weight) for w in tb.widths]
+        for i, row in enumerate(table.rows):
+            trPr = row._tr.get_or_add_trPr()
+            trPr.append(OxmlElement("w:cantSplit"))  # a row is never split across pages
+            if i == 0:
+                trPr.append(OxmlElement("w:tblHeader"))  # the header row repeats on each page
         for j, h in enumerate(tb.headers):
             c = table.rows[0].cells[j]
-            c.width = widths[j]
-            cell_para(c, h, bold=True, size=font_size)
-        for values in tb.rows:
-            cells = table.add_row().cells
+            c.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+            cell_para(c, h, first=True, bold=True, size=size, before=2, after=2)
+        for i, values in enumerate(tb.rows, start=1):
+            cells = table.rows[i].cells
             for j, value in enumerate(values):
-                c = cells[j]
-                c.width = widths[j]
                 text = cell_text(value, lang, percent=j in tb.percent_cols, status=j == tb.status_col)
-                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-                align = WD_ALIGN_PARAGRAPH.RIGHT if numeric or j in tb.percent_cols else WD_ALIGN_PARAGRAPH.LEFT
+                short = isinstance(value, (int, float, date)) or j in tb.percent_cols or j == tb.status_col \
+                    or value is None
                 color = STATUS_RGB.get(value) if j == tb.status_col and isinstance(value, str) else None
-                cell_para(c, text, size=font_size, align=align, bold=color is not None, color=color)
-        para(doc, "", size=6, space_after=4)
+                cells[j].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+                cell_para(cells[j], text, first=True, size=size, bold=color is not None, color=color,
+                          align=WD_ALIGN_PARAGRAPH.CENTER if short else WD_ALIGN_PARAGRAPH.LEFT, before=1, after=1)
+        para(doc, "", size=6, after=4)
 
-    def add_part(part: Part, *, font_size: float, width: float) -> None:
+    def add_part(part: Part, layouts: list[tuple[bool, float, list[int]]]) -> None:
         heading = f"{part.number}. {part.title}" if part.number else part.title
-        para(doc, heading, bold=True, space_after=4).paragraph_format.space_before = Pt(10)
-        for p in part.paragraphs:
-            para(doc, p, indent=True).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-        for b in part.bullets:
-            para(doc, f"- {b}", indent=True).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-        for tb in part.tables:
-            add_table(tb, font_size=font_size, total_width_cm=width)
+        para(doc, heading, bold=True, before=12, after=6, keep=True)
+        for p in [*part.paragraphs, *(f"- {b}" for b in part.bullets)]:
+            para(doc, p, indent=True, after=6, line=1.1).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        for tb, (_, size, widths) in zip(part.tables, layouts, strict=True):
+            add_table(tb, size=size, widths=widths)
 
+    # A part with a table too wide for a portrait page goes on landscape pages, with its heading
+    # and text; neighbouring landscape parts share the section.
+    current_landscape = False
     for part in v.parts:
-        add_part(part, font_size=10 if part.number in ("II", "III", "V") else 11, width=16.5)
+        layouts = [plan_table(tb, lang) for tb in part.tables]
+        landscape = any(land for land, _, _ in layouts)
+        if landscape:
+            layouts = [plan_table(tb, lang, landscape_only=True) for tb in part.tables]
+        if landscape != current_landscape:
+            page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=landscape)
+            current_landscape = landscape
+        add_part(part, layouts)
 
-    # --- "Nơi nhận" and signature
-    sign = doc.add_table(rows=1, cols=2)
-    sign.autofit = False
+    # --- "Nơi nhận" and signature, on a portrait page
+    if current_landscape:
+        page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=False)
+    para(doc, "", after=6)
+    to_w = round(PORTRAIT_TEXT * 0.48)
+    sign = fixed_table(1, [to_w, PORTRAIT_TEXT - to_w], margins=0)
+    sign.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     to, signer = sign.rows[0].cells
-    to.width, signer.width = Cm(8.5), Cm(8)
-    cell_para(to, tr(lang, "render.distribution"), bold=True, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_para(to, tr(lang, "render.distribution"), first=True, bold=True, italic=True, size=12,
+              align=WD_ALIGN_PARAGRAPH.LEFT)
     for r in v.recipients:
         cell_para(to, f"- {r}", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
-    cell_para(signer, v.signer_title, bold=True, size=13)
-    for _ in range(3):
-        cell_para(signer, "", size=13)
+    for i, line in enumerate(v.signer_lines):
+        cell_para(signer, line, first=i == 0, bold=True, size=BODY_PT)
+    for _ in range(4):
+        cell_para(signer, "", size=BODY_PT)
     if v.signer_name:
-        cell_para(signer, v.signer_name, bold=True, size=13)
+        cell_para(signer, v.signer_name, bold=True, size=BODY_PT)
 
     # --- appendix on landscape pages
-    land = doc.add_section(WD_SECTION.NEW_PAGE)
-    land.orientation = WD_ORIENT.LANDSCAPE
-    land.page_width, land.page_height = Cm(29.7), Cm(21)
-    land.top_margin = land.bottom_margin = Cm(1.5)
-    land.left_margin, land.right_margin = Cm(2), Cm(1.5)
-    para(doc, v.appendix.title, bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=0)
+    page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=True)
+    para(doc, v.appendix.title, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     for p in v.appendix.paragraphs:
-        para(doc, p, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=8)
+        para(doc, p, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    if v.attached:
+        para(doc, v.attached, italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, after=6)
+    rule(doc, LANDSCAPE_TEXT * 0.15, LANDSCAPE_TEXT, after=8)
     for tb in v.appendix.tables:
-        add_table(tb, font_size=10, total_width_cm=26.2)
+        _, size, widths = plan_table(tb, lang, landscape_only=True)
+        add_table(tb, size=size, widths=widths, caption=False)
 
     buf = io.BytesIO()
     doc.save(buf)

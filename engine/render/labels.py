@@ -58,9 +58,24 @@ def fmt_num(value: Any, lang: str = "vi") -> str:
     return str(value)
 
 
+class _IssueDate(date):
+    """A date with the day and month written as Nghị định 30/2020/NĐ-CP (Phụ lục I) asks for the
+    date of a document: a day below 10 and the months 1 and 2 with a leading zero (so no digit can
+    be put in front of them later), other months without: "ngày 01 tháng 8", "ngày 15 tháng 02"."""
+
+    @property
+    def nd30_day(self) -> str:
+        return f"{self.day:02d}"
+
+    @property
+    def nd30_month(self) -> str:
+        return f"{self.month:02d}" if self.month <= 2 else str(self.month)
+
+
 def long_date(iso: str, lang: str = "vi") -> str:
-    """"ngày 24 tháng 5 năm 2025" / "24 May 2025"."""
-    return tr(lang, "render.long_date", d=date.fromisoformat(iso))
+    """"ngày 24 tháng 5 năm 2025", "ngày 01 tháng 8 năm 2025" / "24 May 2025"."""
+    d = date.fromisoformat(iso)
+    return tr(lang, "render.long_date", d=_IssueDate(d.year, d.month, d.day))
 
 
 def authority_short(text: str | None) -> str:

@@ -62,7 +62,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
         lines += _part(part, v.lang)
     lines += ["**" + tr(v.lang, "render.distribution") + "**"]
     lines += [f"- {_esc(r)}" for r in v.recipients]
-    lines += ["", f"**{_esc(v.signer_title)}**", ""]
+    lines += ["", *(f"**{_esc(t)}**  " for t in v.signer_lines), ""]
     if v.signer_name:
         lines += [f"**{_esc(v.signer_name)}**", ""]
     lines += ["---", ""]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from engine.i18n import tr
@@ -23,6 +24,7 @@ from engine.render.labels import (
     long_date,
     pick,
 )
+from engine.states import Role
 
 
 @dataclass
@@ -58,8 +60,18 @@ class View:
     parts: list[Part]
     appendix: Part
     recipients: list[str]
-    signer_title: str
+    signer_title: str  # one line per line of the title block: "TM. BAN CHỈ ĐẠO\nTRƯỞNG BAN"
     signer_name: str
+    attached: str = ""  # the appendix's "(Kèm theo Báo cáo số … ngày … của …)"
+
+    @property
+    def signer_lines(self) -> list[str]:
+        return self.signer_title.split("\n")
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table of the document in order: the body's numbered ones, then the appendix's."""
+        return [tb for part in [*self.parts, self.appendix] for tb in part.tables]
 
 
 def status_text(value: str, lang: str) -> str:
@@ -74,13 +86,20 @@ def cell_text(value: Any, lang: str, *, percent: bool = False, status: bool = Fa
         return fmt_pct(value, lang)
     if value is None:
         return "—"
+    if isinstance(value, date):
+        return fmt_date(value.isoformat(), lang)
     if isinstance(value, (int, float)):
         return fmt_num(value, lang)
     return str(value)
 
 
-def task_progress(task: Mapping[str, Any], lang: str) -> str:
-    """The «Tiến độ» cell of the appendix."""
+def _day(iso: str | None) -> date | None:
+    """A date cell: a ``date`` (each format shows it its way: dd/mm/yyyy text, an XLSX date)."""
+    return date.fromisoformat(iso[:10]) if iso else None
+
+
+def task_progress(task: Mapping[str, Any], lang: str, names: Mapping[str, str] | None = None) -> str:
+    """The «Tiến độ» cell of the appendix; ``names``: unit code -> name (units are named, not coded)."""
     b = task["status"]
     text = pick("bucket", b, lang)
     if b == "completed" and task.get("completion"):
@@ -89,7 +108,7 @@ def task_progress(task: Mapping[str, Any], lang: str) -> str:
     if n > 1:
         text += tr(lang, "render.items_completed", done=done, n=n)
     if task.get("overdue_units") and (n > 1 or task.get("deadline_kind") == "recurring"):
-        text += tr(lang, "render.overdue") + ", ".join(task["overdue_units"])
+        text += tr(lang, "render.overdue") + ", ".join((names or {}).get(u, u) for u in task["overdue_units"])
     return text
 
 
@@ -105,10 +124,10 @@ def _summary_tables(data: Mapping[str, Any], lang: str) -> list[Table]:
     s, ts = data["summary"], data["task_summary"]
     rows: list[list[Any]] = [[pick("summary", k, lang), s[k], ts.get(k)] for k in SUMMARY_KEYS]
     pct_rows = [[pick("percent", k, lang), s["percent"][k], ts["percent"][k]] for k in PERCENT_KEYS]
-    return [Table("summary", tr(lang, "render.table_1_summary"),
+    return [Table("summary", tr(lang, "render.table_summary"),
                   [tr(lang, "render.measure"), tr(lang, "render.work_items"), tr(lang, "render.tasks")],
                   rows, [52, 14, 14]),
-            Table("summary_pct", tr(lang, "render.table_2_rates"),
+            Table("summary_pct", tr(lang, "render.table_rates"),
                   [tr(lang, "render.rate"), tr(lang, "render.work_items"), tr(lang, "render.tasks")],
                   pct_rows, [52, 14, 14], percent_cols=frozenset({1, 2}))]
 
@@ -155,7 +174,7 @@ def _sections(data: Mapping[str, Any], lang: str) -> Part:
     for s in data["sections"]:
         rows.append([s["code"] or "—", s["title"] or tr(lang, "render.no_section"), s["tasks"],
                      *_counts_cols(s["counts"])])
-    table = Table("sections", tr(lang, "render.table_3_by_plan_section"),
+    table = Table("sections", tr(lang, "render.table_by_plan_section"),
                   [tr(lang, "render.section"), tr(lang, "render.title"), tr(lang, "render.tasks"),
                    *_counts_headers(lang)],
                   rows, [6, 48, 9, 9, 8, 10, 9, 8, 10, 10, 11], percent_cols=frozenset({10}))
@@ -201,7 +220,7 @@ def _units(data: Mapping[str, Any], lang: str) -> Part:
                      c["completed_late"], c["in_progress_within_deadline"], c["overdue"], c["not_yet_due"],
                      c["ongoing"], c["completion_rate"], c["on_time_rate"],
                      "; ".join(reason_text(r, lang) for r in u["reasons"])])
-    table = Table("units", tr(lang, "render.table_4_results_rating_by"),
+    table = Table("units", tr(lang, "render.table_results_rating_by"),
                   [tr(lang, "render.rank"), tr(lang, "render.unit"), tr(lang, "render.rating"),
                    tr(lang, "render.items"), tr(lang, "render.due"), tr(lang, "render.completed"),
                    tr(lang, "render.on_time"), tr(lang, "render.late"), tr(lang, "render.within_deadline"),
@@ -221,8 +240,8 @@ def _adoption(data: Mapping[str, Any], lang: str) -> Part:
     paras = [tr(lang, "render.units_have_issued_their_implementing", adopted=a['adopted'], expected=a['expected'],
                 percent=fmt_pct(a['percent'], lang))]
     rows = [[u["name"], tr(lang, "render.issued") if u["adopted"] else tr(lang, "render.not_yet"),
-             u.get("document") or "—", fmt_date(u.get("issued_on"), lang)] for u in a["units"]]
-    table = Table("adoption", tr(lang, "render.table_5_implementing_plans"),
+             u.get("document") or "—", _day(u.get("issued_on"))] for u in a["units"]]
+    table = Table("adoption", tr(lang, "render.table_implementing_plans"),
                   [tr(lang, "render.unit"), tr(lang, "render.status"), tr(lang, "render.document"),
                    tr(lang, "render.issued_on")], rows, [40, 16, 36, 14])
     return Part("IV", title, paras, [table])
@@ -241,7 +260,7 @@ def _indicators(data: Mapping[str, Any], lang: str) -> Part:
         rows.append([i["code"], i["name"], i.get("unit_of_measure") or "", i.get("target") or "",
                      i.get("period") or "—", value, i.get("previous_period") or "—", i.get("previous_value"),
                      pick("direction", i.get("direction"), lang), track or "—"])
-    table = Table("indicators", tr(lang, "render.table_6_indicators"),
+    table = Table("indicators", tr(lang, "render.table_indicators"),
                   [tr(lang, "render.code"), tr(lang, "render.indicator"), tr(lang, "render.unit_2"),
                    tr(lang, "render.target"), tr(lang, "render.period"), tr(lang, "render.value"),
                    tr(lang, "render.previous_period"), tr(lang, "render.previous_value"),
@@ -260,28 +279,28 @@ def _changes(data: Mapping[str, Any], lang: str) -> Part:
     ps, s = prev["summary"], data["summary"]
     keys = ("due", "completed", "in_progress_within_deadline", "overdue", "not_yet_due", "ongoing_with_results")
     rows = [[pick("summary", k, lang).strip(" -"), ps[k], s[k], s[k] - ps[k]] for k in keys]
-    compare = Table("compare", tr(lang, "render.table_7_compared_with_previous"),
+    compare = Table("compare", tr(lang, "render.table_compared_with_previous"),
                     [tr(lang, "render.measure"),
                      tr(lang, "render.previous", as_of=fmt_date(prev['as_of'], lang)),
                      tr(lang, "render.this_period", as_of=fmt_date(data['as_of'], lang)),
                      tr(lang, "render.change")], rows, [40, 18, 18, 12])
-    done = Table("newly_completed", tr(lang, "render.table_8_newly_completed"),
+    done = Table("newly_completed", tr(lang, "render.table_newly_completed"),
                  [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
                   tr(lang, "render.completed_on"), tr(lang, "render.timeliness")],
-                 [[r["ref"], r["title"], r["unit_name"], fmt_date(r["completed_on"], lang),
+                 [[r["ref"], r["title"], r["unit_name"], _day(r["completed_on"]),
                    pick("completion", r["completion"], lang)] for r in ch["newly_completed"]],
                  [18, 50, 26, 14, 14], empty=tr(lang, "render.none"))
-    late = Table("newly_overdue", tr(lang, "render.table_9_newly_overdue"),
+    late = Table("newly_overdue", tr(lang, "render.table_newly_overdue"),
                  [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
                   tr(lang, "render.deadline"), tr(lang, "render.days_overdue")],
-                 [[r["ref"], r["title"], r["unit_name"], fmt_date(r["deadline"], lang), r["days_overdue"]]
+                 [[r["ref"], r["title"], r["unit_name"], _day(r["deadline"]), r["days_overdue"]]
                   for r in ch["newly_overdue"]], [18, 50, 26, 14, 12], empty=tr(lang, "render.none"))
-    ext = Table("extensions", tr(lang, "render.table_10_extensions_granted"),
+    ext = Table("extensions", tr(lang, "render.table_extensions_granted"),
                 [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
                  tr(lang, "render.from"), tr(lang, "render.to"), tr(lang, "render.approved_by"),
                  tr(lang, "render.on")],
-                [[r["ref"], r["title"], r["unit_name"], fmt_date(r["from"], lang), fmt_date(r["to"], lang),
-                  r["approved_by_name"], fmt_date(r["approved_on"], lang)] for r in ch["extensions"]],
+                [[r["ref"], r["title"], r["unit_name"], _day(r["from"]), _day(r["to"]),
+                  r["approved_by_name"], _day(r["approved_on"])] for r in ch["extensions"]],
                 [18, 44, 24, 12, 12, 20, 12], empty=tr(lang, "render.none"))
     para = tr(lang, "render.compared_with_figures_as_newly", label=prev['period']['label'],
               as_of=fmt_date(prev['as_of'], lang), n_newly_completed=len(ch['newly_completed']),
@@ -291,9 +310,9 @@ def _changes(data: Mapping[str, Any], lang: str) -> Part:
 
 
 def _problems(data: Mapping[str, Any], lang: str) -> Part:
-    rows = [[r["ref"], r["title"], r["unit_name"], fmt_date(r["deadline"], lang), r["days_overdue"],
+    rows = [[r["ref"], r["title"], r["unit_name"], _day(r["deadline"]), r["days_overdue"],
              pick("item_status", r["status"], lang)] for r in data["overdue_items"]]
-    table = Table("overdue", tr(lang, "render.table_11_overdue_work_items"),
+    table = Table("overdue", tr(lang, "render.table_overdue_work_items"),
                   [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
                    tr(lang, "render.deadline"), tr(lang, "render.days_overdue"),
                    tr(lang, "render.status_2")], rows, [18, 50, 26, 12, 10, 16],
@@ -316,7 +335,23 @@ def _proposals(data: Mapping[str, Any], lang: str) -> Part:
     return Part("VIII", tr(lang, "render.proposals"), [], [], bullets)
 
 
+def unit_names(data: Mapping[str, Any]) -> dict[str, str]:
+    """Unit code -> name, from every place the report names a unit."""
+    names: dict[str, str] = {}
+    for task in data.get("tasks", []):
+        for it in task.get("items") or []:
+            if it.get("unit") and it.get("unit_name"):
+                names[it["unit"]] = it["unit_name"]
+    for u in [*(data.get("adoption") or {}).get("units", []), *(data.get("adoption") or {}).get("others", [])]:
+        if u.get("code") and u.get("name"):
+            names[u["code"]] = u["name"]
+    for u in data.get("units", []):
+        names[u["unit"]] = u["name"]
+    return names
+
+
 def _appendix(data: Mapping[str, Any], lang: str) -> Part:
+    names = unit_names(data)
     rows = []
     for task in data["tasks"]:
         result = task.get("result") or "—"
@@ -326,7 +361,7 @@ def _appendix(data: Mapping[str, Any], lang: str) -> Part:
         if task.get("coordinating"):
             lead += tr(lang, "render.with") + task["coordinating"]
         rows.append([task["code"], task["title"], task.get("deliverable") or "—", task_deadline(task, lang), lead,
-                     task_progress(task, lang), result])
+                     task_progress(task, lang, names), result])
     table = Table("appendix", tr(lang, "render.progress_each_task"),
                   [tr(lang, "render.no_2"), tr(lang, "render.task"), tr(lang, "render.expected_result"),
                    tr(lang, "render.deadline_2"), tr(lang, "render.responsible"),
@@ -350,6 +385,12 @@ def build_view(data: Mapping[str, Any]) -> View:
                end=fmt_date(p['end'], lang), as_of=fmt_date(as_of, lang))
     parts = [_general(data, lang), _sections(data, lang), _units(data, lang), _adoption(data, lang),
              _indicators(data, lang), _changes(data, lang), _problems(data, lang), _proposals(data, lang)]
+    # Tables are numbered in the order they appear, so a part without a table leaves no gap.
+    n = 0
+    for part in parts:
+        for tb in part.tables:
+            n += 1
+            tb.title = tr(lang, "render.table_caption", n=n, title=tb.title)
     recipients = c.get("recipients") or [
         tr(lang, "render.chair_vice_chairs_for_information"),
         tr(lang, "render.members_steering_committee"),
@@ -367,6 +408,16 @@ def build_view(data: Mapping[str, Any]) -> View:
         parts=parts,
         appendix=_appendix(data, lang),
         recipients=recipients,
-        signer_title=c.get("signer_title") or tr(lang, "render.for_steering_committee"),
-        signer_name=c.get("signer_name") or "",
+        signer_title=c.get("signer_title") or _signer_title(c.get("signer"), lang),
+        signer_name=c.get("signer_name") or (c.get("signer") or {}).get("name") or "",
+        attached=tr(lang, "render.appendix_attached", date=long_date(as_of, lang), committee=c.get("name") or ""),
     )
+
+
+def _signer_title(signer: Mapping[str, Any] | None, lang: str) -> str:
+    """The title block over the signature: the chair signs for the committee (TM. BAN CHỈ ĐẠO /
+    TRƯỞNG BAN), a vice-chair for the chair (KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN); without a
+    directory signer (older snapshots) just TM. BAN CHỈ ĐẠO."""
+    if not signer:
+        return tr(lang, "render.for_steering_committee")
+    return tr(lang, "render.signer_vice_chair" if signer.get("role") == Role.VICE_CHAIR else "render.signer_chair")
