@@ -49,9 +49,9 @@ LANDSCAPE_TEXT = PAGE_H - MARGIN_LEFT - MARGIN_RIGHT  # 25.2 cm
 HEADER_LEFT = round(7.0 * TWIPS_PER_CM)  # the issuing body; the rest (9.5 cm) holds the Quốc hiệu
 # Table text sizes tried, the usable page heights (twips), and how much a smaller text or a
 # landscape page costs against a portrait page in 12 pt when choosing a table's layout.
-TABLE_SIZES = (12, 11, 10)
+TABLE_SIZES = (12, 11)  # then 10, 9, 8 for a table too wide for a landscape page in 11 pt
 PORTRAIT_HEIGHT, LANDSCAPE_HEIGHT = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM, PAGE_W - MARGIN_TOP - MARGIN_BOTTOM
-SMALLER_COST, LANDSCAPE_COST = 0.12, 0.3
+SMALLER_COST, LANDSCAPE_COST = 0.15, 0.3
 
 
 def _cells(tb: Table, lang: str) -> list[list[str]]:
@@ -78,9 +78,11 @@ def plan_table(tb: Table, lang: str, *, landscape_only: bool = False) -> tuple[b
             score = tall / height * (1 + SMALLER_COST * (TABLE_SIZES[0] - size)) * (1 + LANDSCAPE_COST * landscape)
             if best is None or score < best[0]:
                 best = (score, landscape, size, widths)
-    if best is None:  # wider than a landscape page even in the smallest text: proportional widths
-        size = TABLE_SIZES[-1]
-        return True, size, allot_widths(measure_columns(tb.headers, rows, size), LANDSCAPE_TEXT)
+    if best is None:  # wider than a landscape page in 11 pt: smaller text, as small as it takes
+        for size in (10, 9, 8):
+            cols = measure_columns(tb.headers, rows, size)
+            if fits(cols, LANDSCAPE_TEXT) or size == 8:
+                return True, size, allot_widths(cols, LANDSCAPE_TEXT)
     return best[1], best[2], best[3]
 
 

@@ -1,18 +1,25 @@
-"""XLSX rendering with openpyxl: one sheet per part of the report, formatted tables, frozen headers."""
+"""XLSX rendering with openpyxl: one sheet per part of the report, formatted tables, frozen headers.
+
+Text in Times New Roman (as the DOCX); dates are real dates (Excel date cells) shown dd/mm/yyyy,
+percentages real fractions shown as percentages, counts numbers; column widths follow the
+content (a column as wide as its longest cell line, between 8 and 60 characters)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from engine.i18n import tr
-from engine.render.view import Part, build_view, status_text
+from engine.render.view import Part, build_view, cell_text, status_text
 from engine.safetext import xlsx_cell
 
 STATUS_FILL = {"green": "C8E6C9", "yellow": "FFF3C4", "red": "FFCDD2"}
 HEADER_FILL = "DCE6F1"
+FONT = "Times New Roman"
+DATE_FORMAT = "dd/mm/yyyy"
+MIN_WIDTH, MAX_WIDTH = 8, 60
 
 
 def _sheet_name(part: Part, lang: str) -> str:
@@ -29,10 +36,14 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.utils.indexed_list import IndexedList
 
     v = build_view(data)
     lang = v.lang
     wb = Workbook()
+    # The workbook's default font (font 0, the "Normal" style: empty cells, rows typed in later)
+    # in Times New Roman; openpyxl has no public setter for it.
+    wb._fonts = IndexedList([Font(name=FONT, size=12, family=1)])
     wb.remove(wb.active)
     stamp = datetime.combine(datetime.fromisoformat(data["as_of"]).date(), time(0, 0))
     wb.properties.created = stamp
@@ -41,7 +52,8 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
     wb.properties.title = f"{v.title} {v.subtitle}"
     thin = Side(style="thin", color="808080")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    bold = Font(bold=True)
+    plain = Font(name=FONT, size=12)
+    bold = Font(name=FONT, size=12, bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     head_align = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
@@ -50,11 +62,18 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
             continue
         ws = wb.create_sheet(_sheet_name(part, lang))
         ncols = max(len(tb.headers) for tb in part.tables)
-        xlsx_cell(ws, 1, 1, f"{part.number + '. ' if part.number else ''}{part.title}").font = Font(bold=True, size=13)
-        xlsx_cell(ws, 2, 1, f"{v.subtitle}. {v.scope_line}").font = Font(italic=True)
+        xlsx_cell(ws, 1, 1, f"{part.number + '. ' if part.number else ''}{part.title}").font = \
+            Font(name=FONT, bold=True, size=14)
+        xlsx_cell(ws, 2, 1, f"{v.subtitle}. {v.scope_line}").font = Font(name=FONT, size=12, italic=True)
         row = 4
         freeze: str | None = None
-        widths: dict[int, int] = {}
+        widths: dict[int, float] = {}
+
+        def want(j: int, text: str, *, header: bool = False) -> None:
+            """Widen column j for ``text``: a header by its longest word (it wraps), a cell by its
+            longest line (a long cell wraps at the column's cap)."""
+            parts = text.split() if header else text.split("\n")
+            widths[j] = max(widths.get(j, 0), max((len(t) for t in parts), default=0) * 1.1 + 2)
         for tb in part.tables:
             xlsx_cell(ws, row, 1, tb.title).font = bold
             row += 1
@@ -62,36 +81,41 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
                 c = xlsx_cell(ws, row, j, h)
                 c.font, c.alignment, c.border = bold, head_align, border
                 c.fill = PatternFill("solid", fgColor=HEADER_FILL)
-                widths[j] = max(widths.get(j, 0), tb.widths[j - 1] if j - 1 < len(tb.widths) else 12)
+                want(j, h, header=True)
             header_row = row
             if freeze is None:
                 freeze = f"A{header_row + 1}"
             row += 1
             if not tb.rows:
-                xlsx_cell(ws, row, 1, tb.empty or "—").font = Font(italic=True)
+                xlsx_cell(ws, row, 1, tb.empty or "—").font = Font(name=FONT, size=12, italic=True)
                 row += 2
                 continue
             for values in tb.rows:
                 for j, value in enumerate(values, start=1):
                     i = j - 1
+                    want(j, cell_text(value, lang, percent=i in tb.percent_cols, status=i == tb.status_col))
+                    font = plain
                     if i == tb.status_col and isinstance(value, str):
                         c = xlsx_cell(ws, row, j, status_text(value, lang))
                         c.fill = PatternFill("solid", fgColor=STATUS_FILL.get(value, "FFFFFF"))
-                        c.font = bold
+                        font = bold
                     elif i in tb.percent_cols:
                         c = xlsx_cell(ws, row, j, None if value is None else value / 100)
                         c.number_format = "0.0%"
+                    elif isinstance(value, date):
+                        c = xlsx_cell(ws, row, j, value)  # a date cell, shown dd/mm/yyyy
+                        c.number_format = DATE_FORMAT
                     else:
                         c = xlsx_cell(ws, row, j, value)
                         if isinstance(value, int):
                             c.number_format = "#,##0"
-                    c.border, c.alignment = border, wrap
+                    c.border, c.alignment, c.font = border, wrap, font
                 row += 1
             if len(part.tables) == 1:
                 ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(tb.headers))}{row - 1}"
             row += 1
         for j in range(1, ncols + 1):
-            ws.column_dimensions[get_column_letter(j)].width = max(6, min(60, widths.get(j, 12)))
+            ws.column_dimensions[get_column_letter(j)].width = round(max(MIN_WIDTH, min(MAX_WIDTH, widths.get(j, 12))), 1)
         if freeze:
             ws.freeze_panes = freeze
         ws.sheet_view.zoomScale = 100
