@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import io
+import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -36,14 +38,15 @@ from engine.render.layout import (
 )
 from engine.render.view import Part, Table, View, build_view, cell_text
 
+_INWORD_HYPHEN = re.compile(r"(?<=\S)-(?=\S)")
 STATUS_RGB = {"green": (0x1B, 0x5E, 0x20), "yellow": (0x8A, 0x5A, 0x00), "red": (0xB7, 0x1C, 0x1C)}
 
 FONT = "Times New Roman"
 BODY_PT = 14
 # Page geometry in twips (1/1440 inch): A4, margins of Nghị định 30/2020/NĐ-CP.
 PAGE_W, PAGE_H = 11906, 16838
-MARGIN_TOP = MARGIN_BOTTOM = round(2 * TWIPS_PER_CM)
-MARGIN_LEFT, MARGIN_RIGHT = round(3 * TWIPS_PER_CM), round(1.5 * TWIPS_PER_CM)
+MARGIN_TOP = MARGIN_BOTTOM = math.ceil(2 * TWIPS_PER_CM)  # rounded up: never under the minimum
+MARGIN_LEFT, MARGIN_RIGHT = math.ceil(3 * TWIPS_PER_CM), math.ceil(1.5 * TWIPS_PER_CM)
 PORTRAIT_TEXT = PAGE_W - MARGIN_LEFT - MARGIN_RIGHT  # 16.5 cm
 LANDSCAPE_TEXT = PAGE_H - MARGIN_LEFT - MARGIN_RIGHT  # 25.2 cm
 HEADER_LEFT = round(7.0 * TWIPS_PER_CM)  # the issuing body; the rest (9.5 cm) holds the Quốc hiệu
@@ -146,12 +149,27 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
             el.text = text
             run._r.append(el)
 
+    def add_run(p: Any, text: str) -> Any:
+        """A run of ``text`` whose hyphens inside a word are non-breaking (w:noBreakHyphen), so
+        "02-KH/BCĐTW" or "1250/QĐ-UBND" is never split at a line end; one w:t per stretch."""
+        r = p.add_run()
+        pieces = _INWORD_HYPHEN.split(text)
+        for i, piece in enumerate(pieces):
+            if i:
+                r._r.append(OxmlElement("w:noBreakHyphen"))
+            if piece:
+                t = OxmlElement("w:t")
+                t.set(qn("xml:space"), "preserve")
+                t.text = piece
+                r._r.append(t)
+        return r
+
     def para(container: Any, text: str = "", *, bold: bool = False, italic: bool = False, size: float | None = None,
              align: Any = None, indent: bool = False, before: float = 0, after: float = 0,
              keep: bool = False, line: float | None = None) -> Any:
         p = container.add_paragraph()
         if text:
-            r = p.add_run(text)
+            r = add_run(p, text)
             r.bold, r.italic = bold, italic
             if size:
                 r.font.size = Pt(size)
@@ -221,7 +239,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
 
     def cell_para(cell: Any, text: str, *, first: bool = False, **kw: Any) -> Any:
         p = cell.paragraphs[0] if first else cell.add_paragraph()
-        r = p.add_run(text)
+        r = add_run(p, text)
         r.bold, r.italic = kw.get("bold", False), kw.get("italic", False)
         r.font.size = Pt(kw.get("size", BODY_PT))
         if kw.get("color"):

@@ -8,6 +8,7 @@ column, so each format can style them its own way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -335,6 +336,12 @@ def _proposals(data: Mapping[str, Any], lang: str) -> Part:
     return Part("VIII", tr(lang, "render.proposals"), [], [], bullets)
 
 
+def _same_day(text: str, iso: str) -> bool:
+    """``text`` is the date ``iso`` written d/m/yyyy (with or without leading zeros)."""
+    m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text)
+    return m is not None and (int(m[3]), int(m[2]), int(m[1])) == tuple(int(x) for x in iso[:10].split("-"))
+
+
 def unit_names(data: Mapping[str, Any]) -> dict[str, str]:
     """Unit code -> name, from every place the report names a unit."""
     names: dict[str, str] = {}
@@ -360,7 +367,11 @@ def _appendix(data: Mapping[str, Any], lang: str) -> Part:
         lead = task.get("lead") or "—"
         if task.get("coordinating"):
             lead += tr(lang, "render.with") + task["coordinating"]
-        rows.append([task["code"], task["title"], task.get("deliverable") or "—", task_deadline(task, lang), lead,
+        # a deadline that is just a date (the plan's "15/06/2025" included) is a date cell
+        plain_date = task.get("deadline") and not task.get("extended") and (
+            not task.get("deadline_text") or _same_day(task["deadline_text"], task["deadline"]))
+        deadline = _day(task["deadline"]) if plain_date else task_deadline(task, lang)
+        rows.append([task["code"], task["title"], task.get("deliverable") or "—", deadline, lead,
                      task_progress(task, lang, names), result])
     table = Table("appendix", tr(lang, "render.progress_each_task"),
                   [tr(lang, "render.no_2"), tr(lang, "render.task"), tr(lang, "render.expected_result"),
