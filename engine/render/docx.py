@@ -22,7 +22,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from engine.i18n import tr
@@ -101,7 +101,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     v: View = build_view(data)
     lang = v.lang
     doc = Document()
-    stamp = datetime.combine(date.fromisoformat(data["as_of"]), time(0, 0), tzinfo=timezone.utc)
+    stamp = datetime.combine(date.fromisoformat(data["as_of"]), time(0, 0), tzinfo=UTC)
     cp = doc.core_properties
     cp.created = cp.modified = stamp
     cp.author = cp.last_modified_by = "Steer"

@@ -69,11 +69,12 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
         freeze: str | None = None
         widths: dict[int, float] = {}
 
-        def want(j: int, text: str, *, header: bool = False) -> None:
+        def want(j: int, text: str, *, header: bool = False, widths: dict[int, float] = widths) -> None:
             """Widen column j for ``text``: a header by its longest word (it wraps), a cell by its
             longest line (a long cell wraps at the column's cap)."""
             parts = text.split() if header else text.split("\n")
             widths[j] = max(widths.get(j, 0), max((len(t) for t in parts), default=0) * 1.1 + 2)
+
         for tb in part.tables:
             xlsx_cell(ws, row, 1, tb.title).font = bold
             row += 1
