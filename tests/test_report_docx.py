@@ -130,6 +130,7 @@ def test_header_block_numbering_signature_and_names_follow_the_decree(reports):
     assert [p.text for p in right.paragraphs[:2]] == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
     assert number.text.startswith("Số:") and number.text.endswith("/BC-BCĐ")
     # Nghị định 30: a day below 10 with a leading zero, months from March on without
+    assert data["as_of"] == "2025-08-01"
     assert place.text == "Lâm Sơn, ngày 01 tháng 8 năm 2025" and all(r.italic for r in place.paragraphs[0].runs)
     text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
         c.text for t in doc.tables for r in t.rows for c in r.cells)
@@ -145,13 +146,42 @@ def test_header_block_numbering_signature_and_names_follow_the_decree(reports):
     sign = next(t for t in doc.tables if t.rows[0].cells[0].text.startswith("Nơi nhận:"))
     to, signer = sign.rows[0].cells
     assert "- Lưu: VT." in to.text
-    assert [p.text for p in signer.paragraphs if p.text] == ["TM. BAN CHỈ ĐẠO", "TRƯỞNG BAN", "Nguyễn Văn An"]
+    chair = data["committee"]["signer"]
+    assert chair["role"] == "chair" and chair["name"]
+    assert [p.text for p in signer.paragraphs if p.text] == ["TM. BAN CHỈ ĐẠO", "TRƯỞNG BAN", chair["name"]]
     # appendix «Tiến độ» names units, never codes
     appendix = doc.tables[-1]
     head = [c.text for c in appendix.rows[0].cells]
     progress = [r.cells[head.index("Tiến độ")].text for r in appendix.rows[1:]]
     overdue = [p for p in progress if "quá hạn:" in p]
     assert overdue and not any(re.search(r"\b[A-Z][A-Z0-9_]{2,}\b", p.split("quá hạn:")[1]) for p in overdue)
+
+
+def test_the_issue_date_is_written_as_the_decree_says():
+    from engine.render.labels import long_date
+
+    assert long_date("2025-08-01") == "ngày 01 tháng 8 năm 2025"
+    assert long_date("2025-02-05") == "ngày 05 tháng 02 năm 2025"
+    assert long_date("2025-01-20") == "ngày 20 tháng 01 năm 2025"
+    assert long_date("2025-11-15") == "ngày 15 tháng 11 năm 2025"
+    assert long_date("2025-08-01", "en") == "1 August 2025"
+
+
+@pytest.mark.parametrize("name", [
+    "BAN CHỈ ĐẠO VỀ PHÁT TRIỂN KHOA HỌC, CÔNG NGHỆ, ĐỔI MỚI SÁNG TẠO VÀ CHUYỂN ĐỔI SỐ TỈNH LÂM SƠN",
+    "BAN CHỈ ĐẠO THỰC HIỆN CÁC CHƯƠNG TRÌNH MỤC TIÊU QUỐC GIA TỈNH LÂM SƠN",
+    "BAN CHỈ ĐẠO CẢI CÁCH HÀNH CHÍNH TỈNH LÂM SƠN",
+    "ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH",
+])
+def test_header_names_break_into_even_lines_without_a_word_alone(name):
+    from engine.render.docx import HEADER_LEFT
+    from engine.render.layout import balanced_lines, text_width
+
+    lines = balanced_lines(name, HEADER_LEFT, 12.5, bold=True)
+    assert " ".join(lines) == name
+    assert all(text_width(line, 12.5, bold=True) <= HEADER_LEFT for line in lines)
+    assert all(len(line.split()) >= 2 for line in lines), lines
+    assert not any(line.endswith(("TỈNH", "THÀNH PHỐ", "LÂM")) for line in lines[:-1]), lines  # place names whole
 
 
 def test_a_vice_chair_signs_for_the_chair(reports):
@@ -260,6 +290,13 @@ def test_libreoffice_renders_a4_pages_with_no_word_broken_in_a_cell(rendered, ki
     assert any("Độc lập - Tự do - Hạnh phúc" in line for line in lines)
     for name_line in doc.tables[0].rows[0].cells[0].paragraphs[1].text.split("\n"):
         assert any(name_line in line for line in lines), name_line
+
+    # page numbers at the top of every page but the first, landscape pages included
+    for number in range(1, len(sizes) + 1):
+        page = subprocess.run([_tool("pdftotext"), "-layout", "-f", str(number), "-l", str(number), str(pdf), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        top = next(line.strip() for line in page.splitlines() if line.strip())
+        assert (top == str(number)) == (number > 1), (number, top)
 
     # PNGs for a person to look at: first page, the page with Bảng 4, the signature page
     def page_of(words: list[str]) -> int:

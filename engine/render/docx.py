@@ -128,6 +128,8 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
         section.top_margin, section.bottom_margin = Twips(MARGIN_TOP), Twips(MARGIN_BOTTOM)
         section.left_margin, section.right_margin = Twips(MARGIN_LEFT), Twips(MARGIN_RIGHT)
         section.header_distance = section.footer_distance = Twips(round(0.9 * TWIPS_PER_CM))
+        # only the document's first page goes unnumbered (a new section copies the setting)
+        section.different_first_page_header_footer = False
 
     sec = doc.sections[0]
     page(sec, landscape=False)
