@@ -62,7 +62,8 @@ def _cells(tb: Table, lang: str) -> list[list[str]]:
             for row in tb.rows]
 
 
-def plan_table(tb: Table, lang: str, *, landscape_only: bool = False) -> tuple[bool, float, list[int]]:
+def plan_table(tb: Table, lang: str, *, landscape_only: bool = False,
+               sizes: tuple[float, ...] = TABLE_SIZES) -> tuple[bool, float, list[int]]:
     """(landscape, font size, column widths in twips) of a table. Among the page orientations and
     text sizes at which every column holds its widest word, the one taking the fewest pages,
     weighed so a larger text and a portrait page win unless the other is clearly shorter (a wide
@@ -72,7 +73,7 @@ def plan_table(tb: Table, lang: str, *, landscape_only: bool = False) -> tuple[b
     best: tuple[float, bool, float, list[int]] | None = None
     for landscape in ((True,) if landscape_only else (False, True)):
         text, height = (LANDSCAPE_TEXT, LANDSCAPE_HEIGHT) if landscape else (PORTRAIT_TEXT, PORTRAIT_HEIGHT)
-        for size in TABLE_SIZES:
+        for size in sizes:
             cols = measure_columns(tb.headers, rows, size)
             if not fits(cols, text):
                 continue
@@ -116,7 +117,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attr), FONT)
     lang_el = OxmlElement("w:lang")
-    lang_el.set(qn("w:val"), "vi-VN")
+    lang_el.set(qn("w:val"), tr(lang, "render.proofing_language"))  # spelling checked in the report's language
     rpr.append(lang_el)
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.space_before = Pt(0)
@@ -219,10 +220,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
         table.autofit = False
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         tblPr = table._tbl.tblPr
-        tblW = tblPr.find(qn("w:tblW"))
-        if tblW is None:
-            tblW = OxmlElement("w:tblW")
-            tblPr.append(tblW)
+        tblW = tblPr.find(qn("w:tblW"))  # python-docx's new table has one (type auto)
         tblW.set(qn("w:type"), "dxa")
         tblW.set(qn("w:w"), str(sum(widths)))
         if margins is not None:
@@ -232,7 +230,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
                 el.set(qn("w:w"), str(margins))
                 el.set(qn("w:type"), "dxa")
                 mar.append(el)
-            tblPr.append(mar)
+            tblPr.insert_element_before(mar, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
         for j, w in enumerate(widths):
             table.columns[j].width = Twips(w)
             for cell in table.columns[j].cells:
@@ -324,6 +322,12 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
         landscape = any(land for land, _, _ in layouts)
         if landscape:
             layouts = [plan_table(tb, lang, landscape_only=True) for tb in part.tables]
+        smallest = min((size for _, size, _ in layouts), default=TABLE_SIZES[0])
+        if any(size != smallest for _, size, _ in layouts):  # one text size for the tables of a part
+            layouts = [plan_table(tb, lang, landscape_only=landscape, sizes=(smallest,)) for tb in part.tables]
+            if not landscape and any(land for land, _, _ in layouts):
+                landscape = True
+                layouts = [plan_table(tb, lang, landscape_only=True, sizes=(smallest,)) for tb in part.tables]
         if landscape != current_landscape:
             page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=landscape)
             current_landscape = landscape

@@ -286,21 +286,21 @@ def _changes(data: Mapping[str, Any], lang: str) -> Part:
                      tr(lang, "render.this_period", as_of=fmt_date(data['as_of'], lang)),
                      tr(lang, "render.change")], rows, [40, 18, 18, 12])
     done = Table("newly_completed", tr(lang, "render.table_newly_completed"),
-                 [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
+                 [tr(lang, "render.no_2"), tr(lang, "render.task"), tr(lang, "render.unit"),
                   tr(lang, "render.completed_on"), tr(lang, "render.timeliness")],
-                 [[r["ref"], r["title"], r["unit_name"], _day(r["completed_on"]),
+                 [[item_no(r, lang), r["title"], r["unit_name"], _day(r["completed_on"]),
                    pick("completion", r["completion"], lang)] for r in ch["newly_completed"]],
                  [18, 50, 26, 14, 14], empty=tr(lang, "render.none"))
     late = Table("newly_overdue", tr(lang, "render.table_newly_overdue"),
-                 [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
+                 [tr(lang, "render.no_2"), tr(lang, "render.task"), tr(lang, "render.unit"),
                   tr(lang, "render.deadline"), tr(lang, "render.days_overdue")],
-                 [[r["ref"], r["title"], r["unit_name"], _day(r["deadline"]), r["days_overdue"]]
+                 [[item_no(r, lang), r["title"], r["unit_name"], _day(r["deadline"]), r["days_overdue"]]
                   for r in ch["newly_overdue"]], [18, 50, 26, 14, 12], empty=tr(lang, "render.none"))
     ext = Table("extensions", tr(lang, "render.table_extensions_granted"),
-                [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
+                [tr(lang, "render.no_2"), tr(lang, "render.task"), tr(lang, "render.unit"),
                  tr(lang, "render.from"), tr(lang, "render.to"), tr(lang, "render.approved_by"),
                  tr(lang, "render.on")],
-                [[r["ref"], r["title"], r["unit_name"], _day(r["from"]), _day(r["to"]),
+                [[item_no(r, lang), r["title"], r["unit_name"], _day(r["from"]), _day(r["to"]),
                   r["approved_by_name"], _day(r["approved_on"])] for r in ch["extensions"]],
                 [18, 44, 24, 12, 12, 20, 12], empty=tr(lang, "render.none"))
     para = tr(lang, "render.compared_with_figures_as_newly", label=prev['period']['label'],
@@ -311,10 +311,10 @@ def _changes(data: Mapping[str, Any], lang: str) -> Part:
 
 
 def _problems(data: Mapping[str, Any], lang: str) -> Part:
-    rows = [[r["ref"], r["title"], r["unit_name"], _day(r["deadline"]), r["days_overdue"],
+    rows = [[item_no(r, lang), r["title"], r["unit_name"], _day(r["deadline"]), r["days_overdue"],
              pick("item_status", r["status"], lang)] for r in data["overdue_items"]]
     table = Table("overdue", tr(lang, "render.table_overdue_work_items"),
-                  [tr(lang, "render.item"), tr(lang, "render.task"), tr(lang, "render.unit"),
+                  [tr(lang, "render.no_2"), tr(lang, "render.task"), tr(lang, "render.unit"),
                    tr(lang, "render.deadline"), tr(lang, "render.days_overdue"),
                    tr(lang, "render.status_2")], rows, [18, 50, 26, 12, 10, 16],
                   empty=tr(lang, "render.no_overdue_work_item"))
@@ -340,6 +340,22 @@ def _same_day(text: str, iso: str) -> bool:
     """``text`` is the date ``iso`` written d/m/yyyy (with or without leading zeros)."""
     m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text)
     return m is not None and (int(m[3]), int(m[2]), int(m[1])) == tuple(int(x) for x in iso[:10].split("-"))
+
+
+def item_no(item: Mapping[str, Any], lang: str) -> str:
+    """A work item as the document names it: the task's number (the appendix's «TT») and, for a
+    recurring task, the occurrence ("53 (kỳ 7/2025)", "64 (kỳ 30/06/2025)"); the unit is named in
+    its own column, so the reference's unit code ("KH-57-LS/64@CAT#2025-06-30") is not shown."""
+    ref = item.get("ref") or ""
+    task = item.get("task") or ref.split("/", 1)[-1].split("@")[0].split("#")[0]
+    occ = ref.split("#", 1)[1] if "#" in ref else ""
+    if not occ:
+        return task
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", occ):
+        occ = fmt_date(occ, lang)
+    elif m := re.fullmatch(r"(\d{4})-(\d{2})", occ):
+        occ = f"{int(m[2])}/{m[1]}"
+    return tr(lang, "render.occurrence", task=task, occurrence=occ)
 
 
 def unit_names(data: Mapping[str, Any]) -> dict[str, str]:
