@@ -336,7 +336,10 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     # --- "Nơi nhận" and signature, on a portrait page
     if current_landscape:
         page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=False)
-    para(doc, "", after=6)
+    # the signature never stands alone on a page: the last lines of the text go with it
+    if not current_landscape and doc.paragraphs:
+        doc.paragraphs[-1].paragraph_format.keep_with_next = True
+    para(doc, "", after=6, keep=True)
     to_w = round(PORTRAIT_TEXT * 0.48)
     sign = fixed_table(1, [to_w, PORTRAIT_TEXT - to_w], margins=0)
     sign.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
