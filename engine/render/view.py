@@ -34,7 +34,7 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[Any]]
-    widths: list[int]  # relative column widths (characters)
+    widths: list[int]  # relative column widths (characters): a hint; the DOCX and XLSX measure the cells
     percent_cols: frozenset[int] = frozenset()
     status_col: int | None = None  # cells are "green" | "yellow" | "red"
     empty: str = ""
