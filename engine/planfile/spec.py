@@ -78,6 +78,23 @@ class TaskSpec:
 
 
 @dataclass
+class PlanIdentity:
+    """Who issued the plan and as which document, read from the document itself (the first
+    page of a signed PDF: "Số: 45/KH-UBND", "Lâm Sơn, ngày 15 tháng 3 năm 2025", the issuing
+    body, "KẾ HOẠCH" and its subject). What a preview prefills for the person to confirm or
+    correct; nothing here is trusted without that."""
+
+    code: str | None = None  # suggested plan code: the number and symbol as printed ("45/KH-UBND")
+    number: str | None = None  # "45/KH-UBND" (digits may be blank in an unsigned copy: "/KH-STTTT")
+    document: str | None = None  # "Kế hoạch số 45/KH-UBND"
+    title: str | None = None  # "Kế hoạch Nâng cao chất lượng …"
+    issued_on: date | None = None
+    issued_by: str | None = None  # as printed: "ỦY BAN NHÂN DÂN HUYỆN LÂM SƠN"
+    place: str | None = None  # "Lâm Sơn"
+    date_text: str | None = None  # the line as printed
+
+
+@dataclass
 class PlanSpec:
     source_file: str
     code: str | None = None
@@ -88,4 +105,5 @@ class PlanSpec:
     parent_plan: str | None = None  # code of the plan this one implements
     sections: list[SectionSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
-    format: str = ""  # "yaml" | "xlsx" | "docx" | "csv" | "md"
+    format: str = ""  # "yaml" | "xlsx" | "docx" | "csv" | "md" | "pdf"
+    identity: PlanIdentity | None = None  # read from the document (PDF first page), for the preview
