@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ def _words(page: Any) -> list[Word]:
     out = []
     for w in page.extract_words(keep_blank_chars=False, use_text_flow=False, return_chars=True):
         ch = w["chars"][0] if w.get("chars") else {}
-        out.append(Word(w["text"], float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]),
+        out.append(Word(unicodedata.normalize("NFC", w["text"]), float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]),
                         bool(_BOLD_RE.search(str(ch.get("fontname", "")))), float(ch.get("size", 0.0) or 0.0)))
     return out
 
@@ -196,7 +197,6 @@ def _group_lines(words: list[Word], *, split_gap: float | None = None) -> list[L
 # bullet or a lettered/numbered sub-item ("a) ", "2) ").
 _ITEM_START_RE = re.compile(r"^(?:[-+*–—]\s|[•●▪◦·]|[a-zđ]\)\s|\d{1,2}\)\s)")
 _SENTENCE_END_RE = re.compile(r"[.!?:…][\"”’)]*$")
-_GLUED_HYPHEN_RE = re.compile(r"\w[-‐]$")
 
 
 def join_lines(lines: list[Line], width: float) -> str:
@@ -220,9 +220,34 @@ def _separator(prev: Line, line: Line, width: float) -> str:
         space = max(2.0, 0.25 * (first.size or 12.0))
         if (prev.x1 - prev.x0) + space + (first.x1 - first.x0) <= width - 1.0:
             return "\n"  # the next word would have fitted: the author ended the paragraph here
-    if _GLUED_HYPHEN_RE.search(before) and text[:1].isalnum():
-        return ""  # "57-" + "NQ/TW": a compound cut at its hyphen
+    if text[:1] in _CLOSING:
+        return ""  # "57-NQ/TW" + ".": punctuation pushed to the next line by a full line
+    if _GLUED_BREAK_RE.search(before) and text[:1].isalnum():
+        return ""  # "57-" + "NQ/TW", "109/2022/" + "NĐ-CP": cut at a hyphen or slash
+    if _forced_break(prev, line, width):
+        return ""  # "80/2020/N" + "Đ-CP": a number/symbol wider than the column, cut anywhere
     return " "
+
+
+_CLOSING = set(".,;:!?)]}”’…")
+_GLUED_BREAK_RE = re.compile(r"\w[-‐/]$")
+
+
+def _forced_break(prev: Line, line: Line, width: float) -> bool:
+    """A line holding one token (with a digit or a slash: a document number, not a syllable)
+    so long that not even the next line's first character would have fitted after it, and a
+    next line starting with the rest of such a token ("Đ-CP", "TT-TTH": a hyphen, slash or
+    digit; "57-NQ/TW" + "để" is an ordinary wrap)."""
+    if len(prev.words) != 1:
+        return False
+    token = prev.words[0].text
+    first = line.words[0]
+    if not any(ch.isdigit() or ch == "/" for ch in token):
+        return False
+    if not any(ch.isdigit() or ch in "-/" for ch in first.text):
+        return False
+    char = (first.x1 - first.x0) / max(1, len(first.text))
+    return (prev.x1 - prev.x0) + char > width - 0.5
 
 
 def _table_of(page_number: int, table: Any, words: list[Word]) -> tuple[PdfTable, list[Word]]:
@@ -542,7 +567,7 @@ def _page_list(pages: list[int]) -> str:
 
 # "Số: 45/KH-UBND" (the colon, or at least the capital S, and a short line: "số 34/KH-STTTT
 # ngày …" in a sentence is a reference to another document)
-_NUMBER_RE = re.compile(r"^S[ốố]\s*[:.]?\s*(?P<num>[^\s/]*\s*/\s*[^\s,;]+)\s*$")
+_NUMBER_RE = re.compile(r"^Số\s*[:.]?\s*(?P<num>[^\s/]*\s*/\s*[^\s,;]+)\s*$")
 _PLACE_DATE_RE = re.compile(
     r"^(?P<place>[^,]{2,60}),\s*ngày\s+(?P<d>\d{1,2}|[.…\s]*)\s*tháng\s+(?P<m>\d{1,2}|[.…\s]*)\s*năm\s+(?P<y>\d{4})",
     re.IGNORECASE)
