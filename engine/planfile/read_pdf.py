@@ -653,10 +653,11 @@ def _title(lines: list[Line], below: float, width: float) -> tuple[str | None, s
                 break
             parts.append(nxt.text.strip())
             prev = nxt
-        head = parts[0]
-        if head.casefold() == kind:
-            head = kind.capitalize()
-        return " ".join([head, *parts[1:]]), kind
+        head, rest = parts[0], " ".join(parts[1:])
+        if head.casefold() == kind and rest and not rest.isupper():
+            # "KẾ HOẠCH" over "Triển khai …" reads "Kế hoạch triển khai …"
+            return f"{kind.capitalize()} {rest[:1].lower()}{rest[1:]}", kind
+        return " ".join(p for p in (head, rest) if p), kind
     return None, None
 
 
