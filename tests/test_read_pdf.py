@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from engine.db import transaction
+from engine.db import make_engine, transaction
 from engine.models import Plan, Section, Task
 from engine.planfile.loader import load_plan_file
 from engine.planfile.read_pdf import PdfLimits, Line, Word, join_lines, pdf_plan_table, read_pdf_bytes
@@ -321,3 +321,44 @@ def test_a_document_number_wider_than_the_column_is_rejoined():
     # a full line ending a sentence is a wrap, not a paragraph: the next word did not fit
     assert join_lines([_line("bảo đảm tiến độ.", char=6.0), _line("Nghiên")], width=100.0) == \
         "bảo đảm tiến độ. Nghiên"
+
+
+# --- web upload ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from tests.web_helpers import running_world
+
+    with running_world(db_url, tmp_path, monkeypatch, report=False) as w:
+        yield w
+
+
+def test_web_upload_previews_and_commits_a_pdf_plan_and_refuses_a_scan(world, tmp_path):  # type: ignore[no-untyped-def]
+    from tests.web_helpers import flashes, login, snapshot
+
+    staff, csrf = login(world.app, "secretariat")
+    page = staff.get("/plans/upload").text
+    assert 'accept=".xlsx,.docx,.pdf,' in page and "PDF" in page
+    before = snapshot(world.url)
+    r = staff.post("/plans/upload", data={"csrf_token": csrf, "code": "DN-PDF"},
+                   files={"file": (DKNONG_PDF.name, DKNONG_PDF.read_bytes(), "application/pdf")})
+    assert r.status_code == 200, r.text[-2000:]
+    assert 'data-testid="preview-task-count" data-count="7"' in r.text
+    assert snapshot(world.url) == before  # the preview wrote nothing
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', r.text).group(1)  # type: ignore[union-attr]
+    r = staff.post("/plans/upload/commit", data={"csrf_token": csrf, "token": token})
+    assert r.status_code == 303
+    assert flashes(staff.get("/plans").text)[0][0] == "ok"
+    eng = make_engine(world.url)
+    with transaction(eng) as s:
+        plan_id = s.execute(select(Plan.id).where(Plan.code == "DN-PDF")).scalar_one()
+        assert s.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan_id)) == 7
+    eng.dispose()
+
+    scan = pdfdata.scanned(DKNONG_PDF, tmp_path / "scan.pdf", pages=range(4, 5))
+    before = snapshot(world.url)
+    r = staff.post("/plans/upload", data={"csrf_token": csrf},
+                   files={"file": ("ke-hoach-scan.pdf", scan.read_bytes(), "application/pdf")})
+    assert r.status_code == 400 and "không có lớp chữ" in r.text and 'data-testid="commit-plan"' not in r.text
+    assert snapshot(world.url) == before
