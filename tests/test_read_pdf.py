@@ -362,3 +362,34 @@ def test_web_upload_previews_and_commits_a_pdf_plan_and_refuses_a_scan(world, tm
                    files={"file": ("ke-hoach-scan.pdf", scan.read_bytes(), "application/pdf")})
     assert r.status_code == 400 and "không có lớp chữ" in r.text and 'data-testid="commit-plan"' not in r.text
     assert snapshot(world.url) == before
+
+
+# --- damaged PDFs: a message, never a traceback ------------------------------------------------
+
+
+def _damaged(kind: str) -> bytes:
+    import random
+
+    data = bytearray(DKNONG_PDF.read_bytes())
+    rnd = random.Random(kind)
+    if kind.startswith("cut"):
+        return bytes(data[: len(data) * int(kind[3:]) // 100])
+    if kind == "flip":
+        for _ in range(200):
+            data[rnd.randrange(len(data) // 10, len(data))] = rnd.randrange(256)
+        return bytes(data)
+    if kind == "noise":
+        return b"%PDF-1.7\n" + bytes(rnd.randrange(256) for _ in range(4000))
+    if kind == "no-xref":
+        return bytes(data).replace(b"xref", b"xxxx").replace(b"startxref", b"startxxxx")
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["cut5", "cut40", "cut90", "flip", "noise", "no-xref"])
+def test_a_damaged_pdf_reads_or_gets_a_message_naming_the_file(kind):
+    try:
+        plan = read_plan_bytes(_damaged(kind), "hong.pdf")
+    except PlanFileError as exc:
+        assert "«hong.pdf»" in str(exc)
+    else:
+        assert plan.format == "pdf"

@@ -11,7 +11,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "without a password or the plan's Word/Excel file."),
     "pdf.fix": ("Hãy xuất lại tệp thành PDF hoặc dùng bản Word/Excel của kế hoạch.",
                 "Export the file as PDF again or use the plan's Word/Excel file."),
-    "pdf.detail": ("không phải cấu trúc PDF", "not a PDF structure"),
+    "pdf.detail": ("nội dung không phải là PDF: một tệp PDF bắt đầu bằng «%PDF»",
+                   "the content is not a PDF: a PDF file starts with «%PDF»"),
     "pdf.actual_pdf": ("nội dung thực ra là một tệp PDF — hãy đổi đuôi tệp thành .pdf",
                        "the content is actually a PDF file — change the extension to .pdf"),
     "pdf.no_text_layer": (
