@@ -326,10 +326,9 @@ def _too_big(source: str, what: str, limit: int, name: str, lang: str) -> PlanFi
                             what=tr(lang, f"pdf.what_{what}")))
 
 
-def read_document(data: bytes, source: str, *, lang: str = DEFAULT_LANG, limits: PdfLimits = PDF_LIMITS,
-                  pages: int | None = None) -> PdfDocument:
-    """Every page's tables and text lines (the first ``pages`` pages when given), within
-    ``limits``; PlanFileError naming the file when it cannot be read."""
+def read_document(data: bytes, source: str, *, lang: str = DEFAULT_LANG, limits: PdfLimits = PDF_LIMITS) -> PdfDocument:
+    """Every page's tables and text lines, within ``limits``; PlanFileError naming the file
+    when it cannot be read."""
     if len(data) > limits.megabytes * 1024 * 1024:
         raise _too_big(source, "megabytes", limits.megabytes, f"megabytes={limits.megabytes}", lang)
     elapsed = stopwatch()
@@ -348,7 +347,7 @@ def read_document(data: bytes, source: str, *, lang: str = DEFAULT_LANG, limits:
             raise _too_big(source, "pages", limits.pages, f"pages={limits.pages}", lang)
         out: list[PdfPage] = []
         chars = 0
-        for page in pdf.pages[: pages or count]:
+        for page in pdf.pages:
             if elapsed() > limits.seconds:
                 raise PlanFileError(tr(lang, "pdf.too_slow", source=source, seconds=limits.seconds,
                                        page=page.page_number, pages=count))
@@ -418,6 +417,16 @@ def _drop_running(pages: list[PdfPage]) -> None:
 _ANNEX_RE = re.compile(r"^(?:(?:\d+|[IVX]+)\s*[.)]\s*)?(?P<annex>(?:phụ lục|annex|appendix)\b.*)$", re.IGNORECASE)
 
 
+def _is_annex_heading(text: str) -> bool:
+    """"PHỤ LỤC", "5. PHỤ LỤC", "PHỤ LỤC II", "Phụ lục 1": a heading, not a body line that
+    happens to start with the words ("Phụ lục kèm theo Kế hoạch này gồm …")."""
+    m = _ANNEX_RE.match(text.strip())
+    if m is None:
+        return False
+    annex = m.group("annex")
+    return annex[:7].isupper() or len(annex) <= 16
+
+
 @dataclass
 class PdfPlanTable:
     """The plan table of a PDF as rows of cell texts, and the text above it."""
@@ -454,9 +463,9 @@ def plan_table(doc: PdfDocument, source: str, *, lang: str = DEFAULT_LANG, limit
     images_only = [p.number for p in doc.pages if p.images and not p.chars]
     if doc.chars == 0:
         raise PlanFileError(tr(lang, "pdf.no_text_layer", source=source, pages=len(doc.pages)))
-    # Document order: (page, kind, y) for every annex heading and table.
+    # (page, y) of every annex heading: document order is tuple order
     annex_at: list[tuple[int, float]] = [(p.number, ln.top) for p in doc.pages for ln in p.lines
-                                         if _ANNEX_RE.match(ln.text.strip())]
+                                         if _is_annex_heading(ln.text)]
     tables = [t for p in doc.pages for t in p.tables]
     candidates = []
     for t in tables:
@@ -527,8 +536,7 @@ def _title_block(doc: PdfDocument, start: PdfTable, annex_at: list[tuple[int, fl
     paragraphs: list[list[Line]] = []
     for ln in lines:
         prev = paragraphs[-1][-1] if paragraphs else None
-        annex = _ANNEX_RE.match(ln.text.strip())
-        if (prev is None or annex or _ANNEX_RE.match(prev.text.strip()) or ln.text.startswith("(")
+        if (prev is None or _is_annex_heading(ln.text) or _is_annex_heading(prev.text) or ln.text.startswith("(")
                 or ln.bold != prev.bold or abs(ln.size - prev.size) > 0.5
                 or ln.top - prev.bottom > 0.6 * max(ln.size, 1.0) or ln.top < prev.top):
             paragraphs.append([ln])
@@ -537,7 +545,7 @@ def _title_block(doc: PdfDocument, start: PdfTable, annex_at: list[tuple[int, fl
     out = []
     for para in paragraphs:
         text = " ".join(ln.text for ln in para)
-        m = _ANNEX_RE.match(text.strip())
+        m = _ANNEX_RE.match(text.strip()) if _is_annex_heading(text) else None
         out.append(m.group("annex") if m else text)
     return out
 
