@@ -34,7 +34,7 @@ def validate(
 ) -> None:
     """Check a plan file without loading it: errors (exit code 1) and "6 rõ" warnings.
 
-    Each message names the file, row and column. A PDF is read from its annex table.
+    Each message names the file, row and column.
     Example: steer plan validate plans/sample-plan.xlsx --format json
     """
     with handled():

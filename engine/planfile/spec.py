@@ -102,8 +102,8 @@ class PlanSpec:
     document: str | None = None  # issuing document number, e.g. "Kế hoạch số 45/KH-UBND"
     issued_on: date | None = None
     issued_by: str | None = None  # unit name/code that issued the plan
+    identity: PlanIdentity | None = None  # as the document states it (PDF first page; format "pdf"), for the preview
     parent_plan: str | None = None  # code of the plan this one implements
     sections: list[SectionSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
-    format: str = ""  # "yaml" | "xlsx" | "docx" | "csv" | "md" | "pdf"
-    identity: PlanIdentity | None = None  # read from the document (PDF first page), for the preview
+    format: str = ""  # "yaml" | "xlsx" | "docx" | "csv" | "md"
