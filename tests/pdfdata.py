@@ -74,7 +74,8 @@ UNITS = ["Phòng Văn hóa và Thông tin", "Văn phòng HĐND và UBND huyện"
 
 
 def lam_son_tasks() -> list[tuple[str, str, str, str, str, str]]:
-    """(TT, title, lead, coordinating, result, deadline); Roman numerals for the sections."""
+    """(TT, title, lead, coordinating, result, deadline); Roman numerals for the sections. The
+    last two tasks have the same lead, printed once in a cell merged over both rows."""
     rows: list[tuple[str, str, str, str, str, str]] = []
     n = 0
     for section, title in (("I", "Hạ tầng số"), ("II", "Chính quyền số"), ("III", "Kinh tế số và xã hội số")):
@@ -83,7 +84,7 @@ def lam_son_tasks() -> list[tuple[str, str, str, str, str, str]]:
             n += 1
             rows.append((str(n), f"Nhiệm vụ số {n} thuộc phần {section}: triển khai nội dung chuyển đổi số "
                                  f"theo kế hoạch của huyện, bảo đảm đúng tiến độ và hiệu quả",
-                         UNITS[n % len(UNITS)], UNITS[(n + 2) % len(UNITS)],
+                         UNITS[min(n, 23) % len(UNITS)], UNITS[(n + 2) % len(UNITS)],
                          LONG_RESULT if n % 4 == 0 else f"Báo cáo kết quả thực hiện nhiệm vụ {n}",
                          f"{(n % 12) + 1}/2025" if n % 5 else "Thường xuyên"))
     return rows
@@ -152,6 +153,9 @@ def write_lam_son_docx(dest: Path) -> Path:
     header = ("TT", "Tên nhiệm vụ", "Cơ quan chủ trì", "Cơ quan phối hợp", "Kết quả", "Thời gian hoàn thành")
     for cell, text in zip(table.rows[0].cells, header):
         cell.paragraphs[0].add_run(text).bold = True
+    repeat = OxmlElement("w:tblHeader")  # the header row is printed again on every page
+    repeat.set(qn("w:val"), "true")
+    table.rows[0]._tr.get_or_add_trPr().append(repeat)
     for trow, row in zip(table.rows[1:], rows):
         cells = trow.cells
         if not row[2]:
@@ -164,5 +168,9 @@ def write_lam_son_docx(dest: Path) -> Path:
             cell.text = parts[0]
             for part in parts[1:]:
                 cell.add_paragraph(part)
+    # the lead of the last two tasks in one cell merged down over both rows
+    last, before = table.rows[-1].cells[2], table.rows[-2].cells[2]
+    last.text = ""
+    before.merge(last)
     d.save(dest)
     return dest

@@ -451,6 +451,11 @@ def _same_columns(a: PdfTable, b: PdfTable) -> bool:
     return all(any(abs(x - y) <= 3.0 for y in many) for x in few)
 
 
+def _in_margin(t: PdfTable, height: float) -> bool:
+    """A table wholly in the top or bottom 15% of its page."""
+    return height > 0 and (t.bbox[3] <= 0.15 * height or t.bbox[1] >= 0.85 * height)
+
+
 def _is_header_row(row: list[Cell | None], keys: frozenset[str]) -> bool:
     texts = [c.text() for c in row if c and c.lines]
     return len(texts) >= 2 and all(header_key(t) in keys for t in texts)
@@ -478,10 +483,15 @@ def plan_table(doc: PdfDocument, source: str, *, lang: str = DEFAULT_LANG, limit
     start = (after_annex or candidates)[0]
     header = find_header(start.raw())
 
+    heights = {p.number: p.height for p in doc.pages}
     chain = [start]
     for t in tables[tables.index(start) + 1:]:
         heading_between = any((chain[-1].page, chain[-1].bbox[3]) < (n, y) < (t.page, t.bbox[1]) for n, y in annex_at)
-        if heading_between or not _same_columns(t, start):
+        if heading_between:
+            break
+        if not _same_columns(t, start):
+            if _in_margin(t, heights.get(t.page, 0.0)):
+                continue  # a page header/footer drawn as a table that differs from page to page
             break
         chain.append(t)
 
