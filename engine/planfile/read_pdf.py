@@ -251,14 +251,23 @@ def _forced_break(prev: Line, line: Line, width: float) -> bool:
 
 
 def _table_of(page_number: int, table: Any, words: list[Word]) -> tuple[PdfTable, list[Word]]:
-    """Words of ``table`` into its cells; returns the table and the words left outside it."""
-    x0, top, x1, bottom = table.bbox
+    """Words of a pdfplumber ``table`` into its cells; returns the table and the words left outside it."""
+    return _table_from_grid(page_number, tuple(table.bbox), [list(row.cells) for row in table.rows], words)
+
+
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom
+
+
+def _table_from_grid(page_number: int, bbox: Box, grid: list[list[Box | None]],
+                    words: list[Word]) -> tuple[PdfTable, list[Word]]:
+    """Words into the cells of a table given as rows of cell boxes (None: covered by a merged
+    cell, as pdfplumber gives them); returns the table and the words left outside it."""
+    x0, top, x1, bottom = bbox
     inside: list[Word] = []
     outside: list[Word] = []
     for w in words:
         cx, cy = (w.x0 + w.x1) / 2, (w.top + w.bottom) / 2
         (inside if x0 <= cx <= x1 and top <= cy <= bottom else outside).append(w)
-    grid = [list(row.cells) for row in table.rows]
     edges = sorted({round(b[0], 1) for row in grid for b in row if b} | {round(b[2], 1) for row in grid for b in row if b})
     # Each word goes to the cell whose box holds its centre: rows by top, then cells by x0.
     cells: list[tuple[float, float, float, float, int, int]] = sorted(
@@ -286,7 +295,7 @@ def _table_of(page_number: int, table: Any, words: list[Word]) -> tuple[PdfTable
                 continue
             out.append(Cell(_group_lines(bucket.get((r, c), [])), (b[2] - b[0]) - 2 * pad))
         rows.append(out)
-    return PdfTable(page_number, tuple(table.bbox), tuple(edges), rows), outside
+    return PdfTable(page_number, bbox, tuple(edges), rows), outside
 
 
 def _merged_from_above(grid: list[list[Any]], rows: list[list[Cell | None]], r: int, c: int) -> Cell | None:
