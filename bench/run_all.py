@@ -4,7 +4,7 @@ Each benchmark runs in its own process (fresh memory, its own floor measured in 
 process); this script only collects what each one returns and prints, and states every
 figure next to its floor, the ratio and the goal from the issues.
 
-    uv run python bench/run_all.py [--quick] [--only load_plan,escalation_scan,report,web,cli_latency]
+    uv run python bench/run_all.py [--quick] [--only load_plan,escalation_scan,report,web,cli_latency,load_pdf]
 
 --quick uses small sizes (for checking the script), and the file then says so.
 """
@@ -98,11 +98,21 @@ for r in cli_latency.run(None, {runs}):
     rows.append(dict(backend=r["backend"], measure="steer task note, in-process (no server)", ours=r["inprocess_ms"] / 1000,
                      floor=f, unit="s", ratio=r["inprocess_ms"] / r["floor_ms"], goal=None))
 """,
+    "load_pdf": """
+from bench import load_pdf
+r = load_pdf.run({rounds})
+size = f"NQ03 annex PDF, {{r['pages']}} pages, {{r['tasks']}} tasks"
+rows = [dict(backend="sqlite", measure=f"plan load from PDF, {{size}} (read + validate + write)",
+             ours=r["load_s"], floor=r["floor_s"], unit="s", ratio=r["load_ratio"], goal=3.0),
+        dict(backend="—", measure=f"PDF read alone, {{size}} (PDF -> PlanSpec)",
+             ours=r["read_s"], floor=r["floor_s"], unit="s", ratio=r["read_ratio"], goal=None)]
+print(r)
+""",
 }
 FULL = {"load_plan": {"n": 100_000}, "escalation_scan": {"n": 1_000_000}, "report": {"n": 100_000},
-        "web": {"seconds": 8}, "cli_latency": {"runs": 15}}
+        "web": {"seconds": 8}, "cli_latency": {"runs": 15}, "load_pdf": {"rounds": 3}}
 QUICK = {"load_plan": {"n": 2_000}, "escalation_scan": {"n": 20_000}, "report": {"n": 5_000},
-         "web": {"seconds": 2}, "cli_latency": {"runs": 3}}
+         "web": {"seconds": 2}, "cli_latency": {"runs": 3}, "load_pdf": {"rounds": 1}}
 
 
 def run_one(name: str, params: dict) -> tuple[list[dict], str, float]:

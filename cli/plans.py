@@ -28,7 +28,7 @@ def _print_issues(issues, limit: int = 200) -> None:  # type: ignore[no-untyped-
 
 @app.command("validate")
 def validate(
-    file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .csv or .md")],
+    file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .pdf (text PDF of the signed plan), .csv or .md")],
     code: Annotated[Optional[str], typer.Option("--code", help="Plan code (when the file has none).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
@@ -54,7 +54,7 @@ def validate(
 
 @app.command("load")
 def load(
-    file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .csv or .md")],
+    file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .pdf (text PDF of the signed plan), .csv or .md")],
     code: Annotated[Optional[str], typer.Option("--code", help="Plan code; reloading the same code revises the plan.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
     actor: Annotated[str, typer.Option("--as", help="Person id recorded in the audit log.")] = "secretariat",

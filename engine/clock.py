@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
@@ -35,3 +36,12 @@ def local_datetime(day: date, at: time = time(0, 0), tz: str = DEFAULT_TZ) -> da
 
 def end_of_local_day(day: date, tz: str = DEFAULT_TZ) -> datetime:
     return local_datetime(day, time(23, 59, 59, 999999), tz)
+
+
+def stopwatch() -> Callable[[], float]:
+    """Seconds elapsed since the call, for work budgets (a PDF read's time limit). Not the wall
+    clock: a monotonic counter, unaffected by STEER_NOW or clock changes."""
+    from time import monotonic
+
+    start = monotonic()
+    return lambda: monotonic() - start

@@ -14,7 +14,7 @@ from engine.evidence import TooLarge, clean_name, save_stream
 
 __all__ = ["PENDING_MAX_AGE", "PLAN_SUFFIXES", "TooLarge", "clean_name", "pending_path", "prune_pending", "save_pending_plan"]
 
-PLAN_SUFFIXES = (".xlsx", ".docx", ".csv", ".yaml", ".yml", ".md")
+PLAN_SUFFIXES = (".xlsx", ".docx", ".pdf", ".csv", ".yaml", ".yml", ".md")
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 PENDING_MAX_AGE = 24 * 3600
 

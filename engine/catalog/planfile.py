@@ -69,6 +69,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.read.expected.csv": ("tệp CSV (văn bản)", "CSV file (text)"),
     "plan.read.expected.yaml": ("tệp YAML (văn bản UTF-8)", "YAML file (UTF-8 text)"),
     "plan.read.expected.md": ("tệp Markdown (văn bản UTF-8)", "Markdown file (UTF-8 text)"),
+    "plan.read.expected.pdf": ("tệp PDF", "PDF file"),
     "plan.read.expected.text": ("tệp văn bản", "text file"),
     "plan.read.wrong_content": ("Tệp «{source}» không phải là {what} ({actual}). {fix}",
                                 "File «{source}» is not {what} ({actual}). {fix}"),

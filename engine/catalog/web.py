@@ -97,8 +97,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "extensions_empty": ("Không có đề nghị gia hạn nào.", "No extension requests."),
     "reject_reason_ph": ("Lý do trả lại", "Reason for sending back"),
     "upload_title": ("Nạp kế hoạch từ tệp", "Load a plan from a file"),
-    "upload_help": ("Tệp Excel (.xlsx), Word (.docx), CSV hoặc YAML. Hệ thống kiểm tra trước, chỉ nạp khi bạn xác nhận.",
-                    "An Excel (.xlsx), Word (.docx), CSV or YAML file. It is checked first and loaded only when you confirm."),
+    "upload_help": ("Tệp Excel (.xlsx), Word (.docx), PDF của văn bản đã ký (bản có lớp chữ), CSV hoặc YAML. Hệ thống "
+                    "kiểm tra trước, chỉ nạp khi bạn xác nhận.",
+                    "An Excel (.xlsx), Word (.docx), PDF of the signed document (with a text layer), CSV or YAML "
+                    "file. It is checked first and loaded only when you confirm."),
     "plan_code_label": ("Mã kế hoạch (không bắt buộc)", "Plan code (optional)"),
     "upload_check": ("Kiểm tra", "Check"),
     "preview_title": ("Kết quả kiểm tra «{file}»", "Check of «{file}»"),

@@ -34,7 +34,8 @@ def _context() -> Any:
         # Heavy libraries are imported once, in the server (openpyxl pulls in numpy, whose
         # OpenBLAS start-up must not run under a child's memory limit).
         ctx.set_forkserver_preload(["engine.planfile.readers", "engine.planfile.read_docx",
-                                    "engine.planfile.read_xlsx", "openpyxl", "docx"])
+                                    "engine.planfile.read_xlsx", "engine.planfile.read_pdf", "openpyxl", "docx",
+                                    "pdfplumber"])
         _ctx = ctx
     return _ctx
 

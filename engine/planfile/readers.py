@@ -1,9 +1,9 @@
 """Plan-file readers: one entry point for every format, with content sniffing.
 
 ``read_plan_file(path)`` / ``read_plan_bytes(data, filename)`` pick the format by
-extension (.yaml/.yml, .xlsx/.xlsm, .docx, .csv, .md), confirm it from the bytes
-(zip structure for Office files; text encoding for text files) and hand back a
-PlanSpec. Anything that cannot be read raises PlanFileError with one paragraph naming
+extension (.yaml/.yml, .xlsx/.xlsm, .docx, .csv, .md, .pdf), confirm it from the bytes
+(zip structure for Office files; "%PDF" for PDF; text encoding for text files) and hand
+back a PlanSpec. Anything that cannot be read raises PlanFileError with one paragraph naming
 the file, in the caller's language; library exceptions never escape.
 """
 
@@ -27,6 +27,7 @@ FORMATS: dict[str, str] = {
     ".csv": "csv",
     ".md": "md",
     ".markdown": "md",
+    ".pdf": "pdf",
 }
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -58,6 +59,13 @@ def read_plan_bytes(data: bytes, filename: str, *, sheet: str | None = None, lan
     if not data:
         raise PlanFileError(tr(lang, "plan.read.empty_bytes", source=source))
     kind = _sniff(data)
+
+    if fmt == "pdf":
+        if kind != "pdf":
+            raise _wrong_content(source, fmt, kind, lang)
+        from engine.planfile.read_pdf import read_pdf_bytes
+
+        return read_pdf_bytes(data, source, lang=lang)
 
     if fmt in ("xlsx", "docx"):
         if kind != fmt:
@@ -123,7 +131,10 @@ def _sniff(data: bytes) -> str:
 
 def _wrong_content(source: str, fmt: str, kind: str, lang: str = DEFAULT_LANG) -> PlanFileError:
     expected = expected_name(fmt, lang)
-    if fmt in ("xlsx", "docx"):
+    if fmt == "pdf":
+        fix = tr(lang, "pdf.fix")
+        detail = tr(lang, "pdf.detail")
+    elif fmt in ("xlsx", "docx"):
         fix = tr(lang, f"plan.read.fix_{fmt}")
         detail = tr(lang, f"plan.read.detail_{fmt}")
     else:
@@ -131,18 +142,20 @@ def _wrong_content(source: str, fmt: str, kind: str, lang: str = DEFAULT_LANG) -
         detail = tr(lang, "plan.read.detail_binary")
     if kind == "zip":
         actual = tr(lang, "plan.read.actual_zip", expected=expected)
-    elif kind in ("xlsx", "docx", "ole", "pdf"):
+    elif kind == "pdf":
+        actual = tr(lang, "pdf.actual_pdf")
+    elif kind in ("xlsx", "docx", "ole"):
         actual = tr(lang, f"plan.read.actual_{kind}")
     else:
         actual = detail
-    name = {"xlsx": "Excel", "docx": "Word"}.get(fmt)
+    name = {"xlsx": "Excel", "docx": "Word", "pdf": "PDF"}.get(fmt)
     what = tr(lang, "plan.read.valid_named", name=name) if name else tr(lang, "plan.read.valid", expected=expected)
     return PlanFileError(tr(lang, "plan.read.wrong_content", source=source, what=what, actual=actual, fix=fix))
 
 
 def _unknown_extension(source: str, suffix: str, data: bytes, lang: str = DEFAULT_LANG) -> PlanFileError:
     accepted = ", ".join(sorted(FORMATS))
-    if suffix in (".xls", ".doc", ".pdf"):
+    if suffix in (".xls", ".doc"):
         hint = tr(lang, f"plan.read.hint_{suffix[1:]}")
     else:
         kind = _sniff(data) if data else ""

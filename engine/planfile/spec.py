@@ -78,6 +78,23 @@ class TaskSpec:
 
 
 @dataclass
+class PlanIdentity:
+    """Who issued the plan and as which document, read from the document itself (the first
+    page of a signed PDF: "Số: 45/KH-UBND", "Lâm Sơn, ngày 15 tháng 3 năm 2025", the issuing
+    body, "KẾ HOẠCH" and its subject). What a preview prefills for the person to confirm or
+    correct; nothing here is trusted without that."""
+
+    code: str | None = None  # suggested plan code: the number and symbol as printed ("45/KH-UBND")
+    number: str | None = None  # "45/KH-UBND" (digits may be blank in an unsigned copy: "/KH-STTTT")
+    document: str | None = None  # "Kế hoạch số 45/KH-UBND"
+    title: str | None = None  # "Kế hoạch Nâng cao chất lượng …"
+    issued_on: date | None = None
+    issued_by: str | None = None  # as printed: "ỦY BAN NHÂN DÂN HUYỆN LÂM SƠN"
+    place: str | None = None  # "Lâm Sơn"
+    date_text: str | None = None  # the line as printed
+
+
+@dataclass
 class PlanSpec:
     source_file: str
     code: str | None = None
@@ -85,6 +102,7 @@ class PlanSpec:
     document: str | None = None  # issuing document number, e.g. "Kế hoạch số 45/KH-UBND"
     issued_on: date | None = None
     issued_by: str | None = None  # unit name/code that issued the plan
+    identity: PlanIdentity | None = None  # as the document states it (PDF first page; format "pdf"), for the preview
     parent_plan: str | None = None  # code of the plan this one implements
     sections: list[SectionSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)

@@ -24,7 +24,7 @@ from engine.planfile.read_xlsx import load_workbook_bytes, sheet_rows
 from engine.planfile.spec import PlanFileError
 
 CSV_DELIMITERS = (",", ";", "\t")
-_FORMAT_NAMES = ("xlsx", "docx", "csv", "yaml", "md")
+_FORMAT_NAMES = ("xlsx", "docx", "csv", "yaml", "md", "pdf")
 
 
 def expected_name(fmt: str, lang: str = DEFAULT_LANG) -> str:
@@ -106,8 +106,15 @@ def first_table(data: bytes, source: str, fmt: str, *, accept: Callable[[list[Ra
     - Word: the first such table and the tables right after it with as many columns (a
       table broken across pages), numbered across them;
     - CSV: the first delimiter of ``CSV_DELIMITERS`` giving such a table;
-    - Markdown: the pipe-table lines.
+    - Markdown: the pipe-table lines;
+    - PDF: the ruled table after the annex heading whose header ``accept`` recognises
+      (``read_pdf.pdf_rows``: followed across pages, running headers dropped, wrapped cells
+      joined).
     """
+    if fmt == "pdf":
+        from engine.planfile.read_pdf import pdf_rows
+
+        return pdf_rows(data, source, lang=lang, accept=accept)
     if fmt == "xlsx":
         first: list[RawRow] = []
         for rows in xlsx_sheets(data, source, lang):
