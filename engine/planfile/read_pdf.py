@@ -82,6 +82,7 @@ class Word:
     bottom: float
     bold: bool
     size: float
+    confidence: float = 100.0  # text recognition's (engine.planfile.ocr); a text layer's words: 100
 
 
 @dataclass
@@ -447,6 +448,7 @@ class PdfPlanTable:
     identity: PlanIdentity | None = None
     pages: int = 0
     images_only: list[int] = field(default_factory=list)  # pages with images and no text
+    cells: list[list[Cell | None]] = field(default_factory=list)  # the rows' cells (OCR flags low confidence)
 
 
 def _same_columns(a: PdfTable, b: PdfTable) -> bool:
@@ -523,7 +525,7 @@ def plan_table(doc: PdfDocument, source: str, *, lang: str = DEFAULT_LANG, limit
             raise _too_big(source, "rows", limits.rows, f"rows={limits.rows}", lang)
     raw = [RawRow(n, tuple(c.text() if c else "" for c in row)) for n, row in enumerate(rows, start=1)]
     return PdfPlanTable(raw, _title_block(doc, start, annex_at), start.page, chain[-1].page,
-                        pages=len(doc.pages), images_only=images_only)
+                        pages=len(doc.pages), images_only=images_only, cells=rows)
 
 
 def _cell_text(row: list[Cell | None], col: int | None) -> str:
