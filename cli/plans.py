@@ -61,12 +61,23 @@ def load(
     now: Annotated[Optional[str], typer.Option("--now", help="Pretend the current time is this (ISO).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     show_warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="List every warning.")] = False,
+    ocr: Annotated[bool, typer.Option("--ocr", help="A scanned PDF: recognise its table (tesseract-ocr, "
+                                      "tesseract-ocr-vie) into the --ocr-out workbook to correct; loads nothing.")] = False,
+    ocr_out: Annotated[Optional[Path], typer.Option("--ocr-out", help="With --ocr: the .xlsx to write the "
+                                                    "recognised table to (low-confidence cells yellow).")] = None,
 ) -> None:
     """Load a plan (all or nothing). Reloading a revised file with the same code updates
     tasks by code, keeps history, and cancels removed tasks.
 
+    A scanned PDF (no text layer) is never loaded directly: --ocr --ocr-out TABLE.xlsx writes
+    the recognised table to a workbook; correct it, then load the workbook.
+
     Example: steer plan load plans/sample-plan.yaml
+    Example: steer plan load scan.pdf --ocr --ocr-out table.xlsx && steer plan load table.xlsx
     """
+    if ocr or ocr_out is not None:
+        _ocr_to_workbook(file, ocr_out)
+        return
     with handled():
         from engine.planfile.loader import load_plan_file
 
@@ -91,6 +102,29 @@ def load(
                     console.print(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}", markup=False, emoji=False)
         if r.warnings and not show_warnings:
             console.print(msg("cli.see_warnings_steer_plan_validate"))
+
+
+def _ocr_to_workbook(file: Path, out: Path | None) -> None:
+    """``plan load --ocr``: the scan's table recognised into a workbook to correct; nothing loaded."""
+    with handled():
+        from engine.planfile.ocr import has_text_layer, ocr_pdf_table, ocr_xlsx_bytes
+        from engine.planfile.spec import PlanFileError
+
+        lang = state().lang
+        if out is None:
+            raise PlanFileError(msg("ocr.no_direct_load", source=file))
+        if out.suffix.lower() != ".xlsx":
+            raise PlanFileError(msg("ocr.out_suffix", path=out))
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise PlanFileError(msg("plan.read.os_error", source=file, reason=exc.strerror or exc)) from None
+        if has_text_layer(data):
+            raise PlanFileError(msg("ocr.not_a_scan", source=file))
+        table = ocr_pdf_table(data, str(file), lang=lang)
+        out.write_bytes(ocr_xlsx_bytes([list(r.cells) for r in table.rows], table.flagged))
+        console.print(msg("ocr.written", pages=table.pages, source=file, seconds=table.seconds, rows=len(table.rows),
+                          flagged=sum(map(sum, table.flagged)), out=out), markup=False, emoji=False)
 
 
 @app.command("list")

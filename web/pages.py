@@ -412,11 +412,6 @@ def upload_form(request: Request) -> Response:
 
 @router.post("/plans/upload", response_class=HTMLResponse, dependencies=CSRF)
 def upload_preview(request: Request, file: UploadFile | None = File(None), code: str = Form("")) -> Response:
-    from engine.directory_store import current_directory, people_index
-    from engine.planfile.isolated import read_plan_bytes_isolated
-    from engine.planfile.spec import PlanFileError
-    from engine.planfile.validate import validate_plan
-
     c = cfg(request)
     lang = lang_of(request)
     with db(request).ro() as s:
@@ -431,11 +426,30 @@ def upload_preview(request: Request, file: UploadFile | None = File(None), code:
     except storage.TooLarge:
         flash(request, "error", t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024)))
         return redirect("/plans/upload")
+    return preview_pending(request, token, path, original, code, scan_ok=True)
+
+
+def preview_pending(request: Request, token: str, path: Any, original: str, code: str, *,
+                    scan_ok: bool = False) -> Response:
+    """The preview of a saved pending plan file (an upload, or the grid corrected after OCR,
+    web/ocr_review.py); ``scan_ok``: a scan goes to the OCR correction grid when OCR is installed."""
+    from engine.directory_store import current_directory, people_index
+    from engine.planfile.isolated import read_plan_bytes_isolated
+    from engine.planfile.spec import PlanFileError
+    from engine.planfile.validate import validate_plan
+
+    lang = lang_of(request)
     try:
         spec = read_plan_bytes_isolated(path.read_bytes(), original, lang=lang)  # time/memory budget, off the worker
         with db(request).ro() as s:
             vp = validate_plan(spec, current_directory(s), code=(code.strip() or None), people=people_index(s), lang=lang)
     except (PlanFileError, UserError) as exc:
+        if scan_ok:
+            from web.ocr_review import review_scan
+
+            grid = review_scan(request, path, original, code)
+            if grid is not None:
+                return grid
         path.unlink(missing_ok=True)
         return render(request, "preview.html", {"file": original, "read_error": str(exc), "vp": None}, status=400)
     uploads = dict(request.session.get("uploads") or {})

@@ -62,9 +62,13 @@ def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = 
                              lang: str = DEFAULT_LANG) -> PlanSpec:
     """``read_plan_bytes`` in a child process; PlanFileError (worded in ``lang``) when it
     fails, runs out of time (the child is killed) or out of memory."""
+    return _in_child(_child, (data, filename, sheet, memory_mb, lang), filename, seconds, lang)  # type: ignore[no-any-return]
+
+
+def _in_child(target: Any, args: tuple[Any, ...], filename: str, seconds: float, lang: str) -> Any:
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, data, filename, sheet, memory_mb, lang), daemon=True)
+    proc = ctx.Process(target=target, args=(send, *args), daemon=True)
     proc.start()
     send.close()
     try:
@@ -80,7 +84,38 @@ def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = 
             proc.kill()
         proc.join(5)
     if kind == "ok":
-        return value  # type: ignore[no-any-return]
+        return value
     if kind == "memory":
         raise PlanFileError(tr(lang, "inputs.read_memory", source=filename))
     raise PlanFileError(value)
+
+
+# Text recognition of a scan (engine.planfile.ocr) runs tesseract, a program of its own, from
+# the child; its budget is the OCR time limit plus the start-up, and the memory limit covers
+# the child and tesseract (which inherits it).
+OCR_SECONDS = 260.0
+
+
+def _ocr_child(conn: Connection, data: bytes, filename: str, memory_mb: int, lang: str = DEFAULT_LANG) -> None:
+    try:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+    try:
+        from engine.planfile.ocr import ocr_pdf_table
+
+        conn.send(("ok", ocr_pdf_table(data, filename, lang=lang)))
+    except PlanFileError as exc:
+        conn.send(("error", str(exc)))
+    except MemoryError:
+        conn.send(("memory", ""))
+    finally:
+        conn.close()
+
+
+def ocr_pdf_isolated(data: bytes, filename: str, *, seconds: float = OCR_SECONDS, memory_mb: int = READ_MEMORY_MB,
+                     lang: str = DEFAULT_LANG) -> Any:
+    """``engine.planfile.ocr.ocr_pdf_table`` in a child process (an ``OcrTable``), as
+    ``read_plan_bytes_isolated`` reads a plan file."""
+    return _in_child(_ocr_child, (data, filename, memory_mb, lang), filename, seconds, lang)

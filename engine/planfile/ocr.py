@@ -118,6 +118,29 @@ def require_ocr(lang: str = DEFAULT_LANG) -> None:
         raise PlanFileError(not_installed_message(missing, lang))
 
 
+def has_text_layer(data: bytes) -> bool:
+    """The PDF has characters on some page (not a scan). A damaged file counts as having
+    one: the text reader then says what is wrong with it."""
+    import pypdfium2
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except Exception:
+        return True
+    try:
+        for i in range(min(len(pdf), PDF_LIMITS.pages)):
+            page = pdf[i]
+            text = page.get_textpage()
+            n = text.count_chars()
+            text.close()
+            page.close()
+            if n > 0:
+                return True
+        return False
+    finally:
+        pdf.close()
+
+
 # --------------------------------------------------------------------------
 # The ruled table of a page image
 # --------------------------------------------------------------------------
