@@ -53,11 +53,30 @@ def review_scan(request: Request, path: Path, original: str, code: str) -> Respo
         table = ocr_pdf_isolated(data, original, lang=lang)
     except PlanFileError as exc:
         return render(request, "preview.html", {"file": original, "read_error": str(exc), "vp": None}, status=400)
+    rows = [list(r.cells) for r in table.rows]
     return render(request, "ocr_review.html", {
         "file": original, "code": code.strip(), "pages": table.pages,
-        "rows": [list(r.cells) for r in table.rows], "flagged": table.flagged, "width": table.width,
-        "n_flagged": sum(map(sum, table.flagged)),
+        "rows": rows, "flagged": table.flagged, "width": table.width, "heights": [_lines(r) for r in rows],
+        "labels": _labels(table.rows), "n_flagged": sum(map(sum, table.flagged)),
     })
+
+
+def _lines(row: list[str]) -> int:
+    """Text lines for the boxes of a row (all the same height, as the printed row's cells):
+    its longest cell at about 22 characters a line, at most 12 (a box also grows with its text
+    where the browser supports it, and can be resized)."""
+    need = max((sum(len(part) // 22 + 1 for part in text.split("\n")) for text in row), default=1)
+    return max(1, min(need, 12))
+
+
+def _labels(rows: list[Any]) -> list[str]:
+    """The recognised header row's texts, shown over the columns ("TT", "Tên nhiệm vụ", …)."""
+    from engine.planfile.read_table import find_header, one_line
+
+    header = find_header(rows)
+    if header is None:
+        return []
+    return [one_line(c) for c in rows[header.top_index].cells]
 
 
 def _pages(data: bytes) -> int:
