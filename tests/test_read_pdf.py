@@ -338,8 +338,12 @@ def world(db_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
         yield w
 
 
-def test_web_upload_previews_and_commits_a_pdf_plan_and_refuses_a_scan(world, tmp_path):  # type: ignore[no-untyped-def]
+def test_web_upload_previews_and_commits_a_pdf_plan_and_refuses_a_scan(world, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from engine.planfile import ocr
     from tests.web_helpers import flashes, login, snapshot
+
+    # without OCR installed (with it, a scan goes to the correction grid: tests/test_ocr.py)
+    monkeypatch.setattr(ocr, "ocr_missing", lambda: "tesseract")
 
     staff, csrf = login(world.app, "secretariat")
     page = staff.get("/plans/upload").text
@@ -365,6 +369,7 @@ def test_web_upload_previews_and_commits_a_pdf_plan_and_refuses_a_scan(world, tm
     r = staff.post("/plans/upload", data={"csrf_token": csrf},
                    files={"file": ("ke-hoach-scan.pdf", scan.read_bytes(), "application/pdf")})
     assert r.status_code == 400 and "không có lớp chữ" in r.text and 'data-testid="commit-plan"' not in r.text
+    assert "Chưa cài chương trình nhận dạng chữ" in r.text and "apt-get install tesseract-ocr tesseract-ocr-vie" in r.text
     assert snapshot(world.url) == before
 
 
