@@ -143,6 +143,10 @@ def _matrix() -> dict[tuple[str, str], Cell]:
         "/plans/upload", {"data": {"csrf_token": ctx.csrf, "code": "KH-UP"},
                           "files": {"file": ("plan.csv", _CSV, "text/csv")}}))
     m[("POST", "/plans/upload/commit")] = Cell(_codes(403, anon=401, secretariat=303), _commit, follow=_committed)
+    m[("POST", "/plans/upload/ocr")] = Cell(_codes(403, anon=401, secretariat=200), lambda ctx: (
+        "/plans/upload/ocr", _form({"rows": "2", "cols": "5", "file": "scan.pdf", "code": "KH-OCR",
+                                    **{f"c-{r}-{c}": v for r, row in enumerate(_CSV.decode().splitlines())
+                                       for c, v in enumerate(row.split(","))}})(ctx)))
     m[("GET", "/heatmap")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/heatmap"))
     m[("GET", "/overdue")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/overdue"))
     m[("GET", "/reports")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/reports"))
