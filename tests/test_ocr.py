@@ -144,7 +144,9 @@ from tests.test_web_e2e import (  # noqa: E402  (the live server and browser fix
 )
 
 
-def _story(base: str, chromium_path: str, scan: Path) -> None:
+def _story(base: str, chromium_path: str, scan: Path, axe_script: str) -> None:
+    from tests.test_web_a11y import _axe
+
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -163,6 +165,8 @@ def _story(base: str, chromium_path: str, scan: Path) -> None:
             assert page.locator("[data-testid=ocr-grid] tbody tr").count() == 12
             assert page.locator("textarea[data-flagged]").count() >= 1
             page.screenshot(path=str(ARTIFACTS / "ocr-01-grid-desktop.png"))
+            bad = [v for v in _axe(page, axe_script) if v["impact"] in ("serious", "critical")]
+            assert not bad, bad  # WCAG A/AA (axe-core), as every other page (tests/test_web_a11y.py)
             # the lead of task 1 (row 3, column 3): corrected by hand
             cell = page.locator("#c-2-2")
             cell.fill("Sở Thông tin và Truyền thông")
@@ -187,9 +191,12 @@ def _story(base: str, chromium_path: str, scan: Path) -> None:
 
 
 def test_web_scan_upload_goes_through_an_editable_grid_then_the_preview(chromium, live, dknong_scan):  # type: ignore[no-untyped-def] # noqa: F811
+    from tests.test_web_a11y import _axe_script
+
     _need_ocr()
+    script = _axe_script()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-browser") as pool:
-        pool.submit(_story, live.url, chromium, dknong_scan).result(timeout=400)
+        pool.submit(_story, live.url, chromium, dknong_scan, script).result(timeout=400)
     eng = make_engine(live.db_url)
     with transaction(eng) as s:
         plan_id = s.execute(select(Plan.id).where(Plan.code == "DN-OCR")).scalar_one()
