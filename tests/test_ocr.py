@@ -82,6 +82,23 @@ def test_ocr_of_the_scanned_dknong_annex_recovers_the_table(dknong_ocr):
     assert any(any(f) for f in dknong_ocr.flagged)
 
 
+def test_ocr_of_a_scanned_12_page_plan_keeps_rows_cut_by_page_breaks_and_merged_cells(tmp_path):
+    """The generated Lâm Sơn plan (tests/pdfdata.py: 24 tasks in 3 sections over 11 annex pages,
+    long rows cut by page breaks, the header repeated on every page, the last two tasks' lead in
+    one cell merged down), printed by LibreOffice and scanned at 150 dpi."""
+    from engine.planfile.read_table import rows_to_plan
+
+    _need_ocr()
+    pdf = pdfdata.to_pdf(pdfdata.write_lam_son_docx(tmp_path / "lam-son.docx"), tmp_path)
+    scan = pdfdata.scanned(pdf, tmp_path / "lam-son-scan.pdf", dpi=SCAN_DPI)
+    table = ocr.ocr_pdf_table(scan.read_bytes(), scan.name)
+    want = ["TT"] + [row[0] for row in pdfdata.lam_son_tasks()]
+    assert [r.cells[0] for r in table.rows] == want  # every row, no repeated header, no row lost at a page break
+    assert table.rows[-1].cells[2] == table.rows[-2].cells[2] == pdfdata.UNITS[23 % len(pdfdata.UNITS)]
+    plan = rows_to_plan(table.rows, source=scan.name, fmt="xlsx")  # the draft, uncorrected, reads as a plan
+    assert len(plan.tasks) == 24 and [sec.code for sec in plan.sections] == ["I", "II", "III"]
+
+
 def test_ocr_not_installed_says_how_to_install_it(monkeypatch, dknong_scan, tmp_path):
     from cli.main import app
 

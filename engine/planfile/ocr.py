@@ -51,7 +51,7 @@ from engine.planfile.read_pdf import (
     _too_big,
     plan_table,
 )
-from engine.planfile.read_table import RawRow
+from engine.planfile.read_table import RawRow, find_header, header_key
 from engine.planfile.spec import PlanFileError
 
 OCR_LANG = "vie"
@@ -186,17 +186,55 @@ def find_tables(gray: Any) -> list[GridTable]:
     tol = max(8, width // 100)
     for ln in lines:
         g = groups[-1] if groups else None
-        if g and abs(g[0][2] - ln[2]) <= tol and abs(g[0][3] - ln[3]) <= tol and ln[0] - g[-1][1] < height // 2:
+        if g and abs(g[0][2] - ln[2]) <= tol and abs(g[0][3] - ln[3]) <= tol and _joined(dark, g[-1], ln):
             g.append(ln)
         else:
             groups.append([ln])
-    out = []
+    out: list[GridTable] = []
     for g in groups:
-        if len(g) < 2:
+        g = _open_ends(dark, g)
+        if len(g) < 2 or any(t.bbox[1] - 2 <= g[0][0] <= t.bbox[3] + 2 for t in out):
             continue
         t = _grid(dark, g)
         if t is not None:
             out.append(t)
+    return out
+
+
+def _joined(dark: Any, upper: tuple[int, int, int, int], lower: tuple[int, int, int, int]) -> bool:
+    """Two rules of one table: its side borders run from one to the other."""
+    top, bottom = upper[1], lower[0]
+    if bottom <= top:
+        return True
+    x0, x1 = min(upper[2], lower[2]), max(upper[3], lower[3])
+    left = dark[top:bottom, max(0, x0 - 1):x0 + 3].any(axis=1).mean()
+    right = dark[top:bottom, max(0, x1 - 4):x1 + 1].any(axis=1).mean()
+    return bool(left >= 0.9 and right >= 0.9)
+
+
+def _open_ends(dark: Any, rules: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """A row cut by a page break is printed without a rule at the cut: the table's side
+    borders then run on past its last (or before its first) rule. Such an open end gets a
+    rule where the borders stop, so the cut row is read (and joined to its rest on the other
+    page by ``plan_table``) rather than lost."""
+    height = dark.shape[0]
+    x0 = min(r[2] for r in rules)
+    x1 = max(r[3] for r in rules)
+
+    def border(y: int) -> bool:
+        return bool(dark[y, max(0, x0 - 1):x0 + 3].any() and dark[y, max(0, x1 - 4):x1 + 1].any())
+
+    out = list(rules)
+    y = rules[-1][1]
+    while y < height and border(y):
+        y += 1
+    if y - rules[-1][1] > 8:
+        out.append((y - 1, y, x0, x1))
+    y = rules[0][0] - 1
+    while y >= 0 and border(y):
+        y -= 1
+    if rules[0][0] - y > 9:
+        out.insert(0, (y + 1, y + 2, x0, x1))
     return out
 
 
@@ -447,6 +485,7 @@ def ocr_pdf_table(data: bytes, source: str, *, lang: str = DEFAULT_LANG,
     width = max((len(r.cells) for r in table.rows), default=0)
     rows = [RawRow(r.number, tuple(r.cells) + ("",) * (width - len(r.cells))) for r in table.rows]
     _fix_numbering(rows, table.cells, flagged)
+    rows, flagged = _drop_repeated_headers(rows, flagged)
     flagged = [f + [False] * (width - len(f)) for f in flagged]
     return OcrTable(rows, flagged, len(pages), table.first_page, table.last_page, seconds=elapsed())
 
@@ -480,6 +519,21 @@ def _fix_numbering(rows: list[RawRow], cells: list[list[Cell | None]], flagged: 
         if new != row.cells[0]:
             rows[i] = RawRow(row.number, (new, *row.cells[1:]))
             flagged[i][0] = True
+
+
+def _drop_repeated_headers(rows: list[RawRow], flagged: list[list[bool]]) -> tuple[list[RawRow], list[list[bool]]]:
+    """The header row printed again on every page is shown once in the draft (the table
+    reader would skip the repeats anyway); rows keep their numbers."""
+    header = find_header(rows)
+    if header is None:
+        return rows, flagged
+    keep = [i for i, r in enumerate(rows) if i <= header.row_index or not _is_header(r, header.keys)]
+    return [rows[i] for i in keep], [flagged[i] for i in keep]
+
+
+def _is_header(row: RawRow, keys: frozenset[str]) -> bool:
+    texts = [t for t in row.cells if t.strip()]
+    return len(texts) >= 2 and all(header_key(t) in keys for t in texts)
 
 
 def _low(cell: Cell | None) -> bool:
