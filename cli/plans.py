@@ -80,8 +80,13 @@ def load(
         return
     with handled():
         from engine.planfile.loader import load_plan_file
+        from engine.planfile.spec import PlanFileError
 
-        r = load_plan_file(state().engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run, lang=state().lang)
+        try:
+            r = load_plan_file(state().engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run,
+                               lang=state().lang)
+        except PlanFileError as exc:
+            raise PlanFileError(f"{exc} {msg('ocr.needs_ocr_flag')}") if _is_scan(file) else exc from None
         if fmt == "json":
             print_json(r.as_dict())
             return
@@ -102,6 +107,18 @@ def load(
                     console.print(f"  {label}: {', '.join(codes[:30])}{' …' if len(codes) > 30 else ''}", markup=False, emoji=False)
         if r.warnings and not show_warnings:
             console.print(msg("cli.see_warnings_steer_plan_validate"))
+
+
+def _is_scan(file: Path) -> bool:
+    """A PDF without a text layer (its load error then points at --ocr)."""
+    if file.suffix.lower() != ".pdf":
+        return False
+    from engine.planfile.ocr import has_text_layer
+
+    try:
+        return not has_text_layer(file.read_bytes())
+    except OSError:
+        return False
 
 
 def _ocr_to_workbook(file: Path, out: Path | None) -> None:

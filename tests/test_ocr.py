@@ -99,6 +99,19 @@ def test_ocr_of_a_scanned_12_page_plan_keeps_rows_cut_by_page_breaks_and_merged_
     assert len(plan.tasks) == 24 and [sec.code for sec in plan.sections] == ["I", "II", "III"]
 
 
+@pytest.mark.parametrize("limits, words", [
+    (ocr.OcrLimits(pages=2), "có 4 trang, nhiều hơn 2 trang"),
+    (ocr.OcrLimits(seconds=0.0), "mất quá 0 giây"),
+])
+def test_ocr_work_is_bounded(dknong_scan, limits, words):
+    from engine.planfile.spec import PlanFileError
+
+    _need_ocr()
+    with pytest.raises(PlanFileError) as exc:
+        ocr.ocr_pdf_table(dknong_scan.read_bytes(), "scan.pdf", limits=limits)
+    assert words in str(exc.value) and "«scan.pdf»" in str(exc.value)
+
+
 def test_ocr_not_installed_says_how_to_install_it(monkeypatch, dknong_scan, tmp_path):
     from cli.main import app
 
@@ -192,6 +205,8 @@ def _story(base: str, chromium_path: str, scan: Path, axe_script: str) -> None:
             page.screenshot(path=str(ARTIFACTS / "ocr-02-grid-phone.png"))
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 392, f"the page itself scrolls sideways on a phone ({width}px)"
+            box = page.locator(".ocr-scroll")
+            assert box.evaluate("e => e.scrollWidth > e.clientWidth")  # the table scrolls inside its box
             page.set_viewport_size({"width": 1366, "height": 768})
             with page.expect_navigation(timeout=120_000):
                 page.click("[data-testid=ocr-continue]")

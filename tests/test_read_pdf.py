@@ -222,6 +222,7 @@ def test_steer_plan_load_of_a_scan_exits_1_and_writes_nothing(tmp_path):
     assert runner.invoke(app, ["--db", url, "db", "upgrade"]).exit_code == 0
     r = runner.invoke(app, ["--db", url, "plan", "load", str(scan), "--code", "SCAN"])
     assert r.exit_code == 1 and "không có lớp chữ" in r.output and "Traceback" not in r.output
+    assert "Thêm --ocr" in r.output  # the way on: recognise the scan into a workbook to correct
     from engine.db import make_engine
 
     eng = make_engine(url)
