@@ -2,9 +2,10 @@
 
 Thin orchestration: each ``@task`` wraps one plain function here, and each plain function
 makes one engine call (``engine.snapshots.generate_report``, ``engine.render.render``,
-``notifications.report_delivery.send_report``), so everything can also run without
+``notifications.report_delivery.enqueue_report`` + ``notifications.delivery.dispatch``), so everything can also run without
 Prefect. Per run: generate + store the snapshot, render the files (xlsx, docx, html) from
-the stored snapshot, deliver them to the chair, the vice-chairs and the secretariat.
+the stored snapshot, deliver them to the chair, the vice-chairs and the secretariat
+through the outbox (an idempotency key per report and person; retries with backoff).
 
 Schedules (committee timezone, default Asia/Ho_Chi_Minh): the monthly report on the 20th of
 each month at 08:00 (``0 8 20 * *``), the quarterly report on the 20th of the last month of
@@ -18,7 +19,6 @@ Importing this module imports prefect (~2 s): import it only where a flow runs.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -109,7 +109,9 @@ def render_files(snapshot_id: int, *, db_url: str | None = None, out_dir: str | 
         eng.dispose()
     folder = Path(out_dir or os.environ.get("STEER_REPORT_DIR") or "out/reports")
     folder.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^\w.-]+", "-", f"bao-cao-{data['plan']['code']}-{data['period']['key']}-{snapshot_id}").strip("-")
+    from notifications.report_delivery import file_stem
+
+    stem = file_stem(data, snapshot_id)
     paths = []
     for fmt in formats:
         path = folder / f"{stem}{EXTENSIONS[fmt]}"
@@ -137,15 +139,46 @@ def recipients(*, db_url: str | None = None, roles: Sequence[str] = RECIPIENT_RO
 
 
 def deliver_report(report: dict[str, Any], files: Sequence[str], *, db_url: str | None = None,
-                   lang: str = "vi") -> list[dict[str, Any]]:
-    """Send the report files to the chair, the vice-chairs and the secretariat."""
-    from notifications.report_delivery import send_report
+                   lang: str = "vi", now: datetime | None = None) -> list[dict[str, Any]]:
+    """Send the report to the chair, the vice-chairs and the secretariat through the outbox
+    (notifications.report_delivery.enqueue_report: an idempotency key per report and person,
+    retries with backoff like the digests), then deliver the queued reports now. One row
+    per person: status ``SUCCESS`` (sent), ``PENDING`` (retried later), ``FAILED``, or
+    ``NO_ADDRESS``."""
+    from engine import clock
+    from engine.db import transaction
+    from notifications.delivery import REPORT_LEVEL, dispatch, redact
+    from notifications.report_delivery import enqueue_report, report_batch_key
 
     s = report["summary"]
     body = tr(lang, "flow.report_mail_body", title=report["title"], as_of=date.fromisoformat(report["as_of"]),
               due=s["due"], completed=s["completed"], overdue=s["overdue"],
               files=", ".join(Path(f).name for f in files))
-    return send_report(recipients(db_url=db_url), title=report["title"], body=body, attachments=files)
+    people = recipients(db_url=db_url)
+    formats = tuple(Path(f).suffix.lstrip(".") for f in files) or DEFAULT_FORMATS
+    eng = _engine(db_url)
+    try:
+        with transaction(eng) as ses:
+            enqueue_report(ses, people, snapshot_id=report["snapshot_id"], title=report["title"], body=body,
+                           now=now or clock.now(), formats=formats)
+        # reports are not reminders: quiet hours do not hold them (the digests keep theirs)
+        dispatch(eng, lang=lang, levels=[REPORT_LEVEL], respect_quiet_hours=False)
+        from sqlalchemy import select
+
+        from engine.models import OutboxMessage
+
+        with transaction(eng) as ses:
+            status = dict(ses.execute(select(OutboxMessage.recipient, OutboxMessage.status).where(
+                OutboxMessage.dedupe_key.in_([f"report:{report['snapshot_id']}:person:{p.id}" for p in people]))).all())
+    finally:
+        eng.dispose()
+    out = []
+    for p in people:
+        st = status.get(f"person:{p.id}")
+        shown = ", ".join(redact(u) for u in p.urls) or None
+        out.append({"person": p.id, "role": p.role, "url": shown, "key": report_batch_key(report["snapshot_id"], p.id),
+                    "status": "NO_ADDRESS" if not p.urls else ("SUCCESS" if st == "sent" else str(st or "?").upper())})
+    return out
 
 
 # --- Prefect tasks and flows ----------------------------------------------------------------
@@ -193,9 +226,9 @@ def report_markdown(r: dict[str, Any], lang: str = "vi") -> str:
 
 def _delivery_verdict(out: list[dict[str, Any]]) -> dict[str, Any]:
     """The report deliveries as a dispatch-like summary for runtime.final_state."""
-    tried = [d for r in out for d in r["deliveries"] if d["status"] != "NO_ADDRESS"]
-    ok = sum(d["status"] == "SUCCESS" for d in tried)
-    return {"by_status": {"sent": ok, "failed": len(tried) - ok}}
+    tried = [d["status"] for r in out for d in r["deliveries"] if d["status"] != "NO_ADDRESS"]
+    return {"by_status": {"sent": tried.count("SUCCESS"), "pending": tried.count("PENDING"),
+                          "failed": len(tried) - tried.count("SUCCESS") - tried.count("PENDING")}}
 
 
 def _run(kind: str, plan: str | None, period: str | None, as_of: str | None, cutoff_day: int | None,
