@@ -253,10 +253,14 @@ def _deliver(engine: Engine, batch: outbox.Batch, *, notifier: Notifier, ctx: es
             return "lost", None
         rows = esc.outbox_rows(s, batch.row_ids)
         targets = [t for t in esc.recipient_targets(s, batch.recipient) if fingerprint(t) not in set(batch.delivered)]
-        if rows and all(r.level == REPORT_LEVEL for r in rows):
-            return _deliver_report(engine, batch, rows[0], targets, notifier=notifier, ctx=ctx, worker=worker,
-                                   clock_fn=clock_fn, name=esc.recipient_label(s, batch.recipient))
-        digest = esc.build_digest(s, rows, now=now, ctx=ctx, key=batch.key)
+        report = rows[0] if rows and all(r.level == REPORT_LEVEL for r in rows) else None
+        if report is not None:
+            report_data, name = dict(report.data or {}), esc.recipient_label(s, batch.recipient)
+        else:
+            digest = esc.build_digest(s, rows, now=now, ctx=ctx, key=batch.key)
+    if report is not None:  # after the transaction above: rendering reads the database
+        return _deliver_report(engine, batch, report_data, targets, notifier=notifier, ctx=ctx, worker=worker,
+                               clock_fn=clock_fn, name=name)
     pol = ctx.policy
     message = render(digest) if digest.items else None
     outcomes: list[TargetOutcome] = []
@@ -272,7 +276,7 @@ def _deliver(engine: Engine, batch: outbox.Batch, *, notifier: Notifier, ctx: es
     return status, Sent(batch.recipient, digest.recipient_name, message.subject, message.items, status, batch.key)
 
 
-def _deliver_report(engine: Engine, batch: outbox.Batch, row: object, targets: list[str], *, notifier: Notifier,
+def _deliver_report(engine: Engine, batch: outbox.Batch, data: dict, targets: list[str], *, notifier: Notifier,
                     ctx: esc.Context, worker: str, clock_fn: Callable[[], datetime], name: str) -> tuple[str, Sent]:
     """One queued report to one person: its files re-rendered from the stored snapshot (any
     worker can send it), under the batch's idempotency key, recorded like a digest."""
@@ -281,7 +285,6 @@ def _deliver_report(engine: Engine, batch: outbox.Batch, row: object, targets: l
 
     from notifications.report_delivery import write_report_files
 
-    data = dict(getattr(row, "data", None) or {})
     folder = tempfile.mkdtemp(prefix="steer-report-")
     try:
         files = write_report_files(engine, int(data["snapshot_id"]), folder, tuple(data.get("formats") or ()))
@@ -291,8 +294,8 @@ def _deliver_report(engine: Engine, batch: outbox.Batch, row: object, targets: l
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     pol = ctx.policy
-    with transaction(engine) as s:
+    with transaction(engine) as s:  # retried after the policy's backoff; quiet hours do not hold reports
         status = outbox.record_outcome(
-            s, batch, outcomes, now=clock_fn(), worker=worker, delivery=pol.delivery, quiet=pol.quiet_hours, tz=ctx.tz,
+            s, batch, outcomes, now=clock_fn(), worker=worker, delivery=pol.delivery, quiet=None, tz=ctx.tz,
             calendar=ctx.calendar, no_targets_error=tr(ctx.language, "notify.no_targets"))
     return status, Sent(batch.recipient, name, message.subject, 1, status, batch.key)
