@@ -342,7 +342,7 @@ def prefect_checks(*, timeout: float = 5.0, lang: str = "vi", names: Sequence[st
             text = ", ".join(f"cron {s['cron']} ({s.get('timezone')})" if s.get("cron") else
                              f"every {int(float(s.get('interval', 0)))} s" for s in sched)
             if dep.get("paused") or not active:
-                out.append(Check(row, FAIL, tr(lang, "flow.paused", text=text)))
+                out.append(Check(row, FAIL, f"{tr(lang, 'flow.paused', text=text)}; {_last_run(http, base, dep['id'], lang)[1]}"))
                 continue
             if not pool:
                 out.append(Check(row, FAIL, tr(lang, "flow.no_work_pool_run_steer")))

@@ -211,6 +211,25 @@ def test_failures_are_loud_secrets_stay_out_and_the_prefect_ui_shows_the_work(tm
                 assert {"plan", "unit"} <= roles and all(r.get("prefect.resource.name") for r in ev["related"]
                                                           if r["prefect.resource.role"] in ("plan", "unit"))
 
+                # the CLI against the server with a password in --db: the URL is not a parameter
+                cli = subprocess.run([str(BIN / "steer"), "--lang", "en", "--db", secret_url, "escalate", "--as-of",
+                                      AS_OF, "--no-dispatch"], env=client_env, cwd=elsewhere, capture_output=True,
+                                     text=True, timeout=180)
+                assert cli.returncode == 0 and "Traceback" not in cli.stderr, cli.stdout + cli.stderr
+                [mine] = _api(c, "POST", "/flow_runs/filter", json={
+                    "flow_runs": {"deployment_id": {"is_null_": True}}, "sort": "START_TIME_DESC", "limit": 1})
+                assert mine["parameters"].get("db_url") is None and SECRET not in json.dumps(mine), mine["parameters"]
+                assert mine["state"]["type"] == "COMPLETED"
+
+                # steer doctor reports each deployment's last run
+                doc = subprocess.run([str(BIN / "steer"), "--lang", "en", "--db", secret_url, "doctor", "--format",
+                                      "json", "--timeout", "3"], env=client_env, cwd=tmp_path, capture_output=True,
+                                     text=True, timeout=180)
+                rows = {ch["name"]: ch for ch in json.loads(doc.stdout)["checks"]}
+                last = rows["Deployment steer-escalate/daily"]
+                assert last["status"] == "FAIL" and "last run Failed" in last["detail"], last  # (and paused here)
+                assert "no run yet" in rows["Deployment steer-dispatch/retry"]["detail"]
+
                 # 3. a second trigger while one runs is cancelled
                 http.status = 200
                 pair = [_api(c, "POST", f"/deployments/{daily['id']}/create_flow_run",
