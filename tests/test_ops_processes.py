@@ -114,6 +114,15 @@ def _serve_once(url: str, data: Path, port: int, log: Path, sig: int, tmp: Path)
         started = time.monotonic() - t0
         server_pid = int((data / "prefect" / "server.pid").read_text())
         assert _alive(server_pid)
+        import httpx  # the database URL reaches the runs through the environment, never a parameter
+
+        for name in ("steer-escalate/daily", "steer-dispatch/retry", "monthly-report/monthly-report"):
+            deadline = time.monotonic() + 90  # "Serving:" comes just before the runner registers them
+            while (r := httpx.get(f"http://127.0.0.1:{port}/api/deployments/name/{name}", timeout=10)).status_code != 200:
+                assert time.monotonic() < deadline, f"{name} not registered by steer serve: {r.status_code}"
+                time.sleep(1)
+            dep = r.json()
+            assert not dep["parameters"].get("db_url") and "steer.db" not in str(dep), dep["parameters"]
         time.sleep(10)  # idle
         rss = _rss_kb(p.pid) / 1024  # the server is a child of steer serve: counted once
         os.kill(p.pid, sig)
