@@ -37,6 +37,7 @@ class Message:
     key: str  # idempotency key (the batch key)
     lang: str = "vi"
     items: int = 0
+    attachments: tuple[str, ...] = ()  # file paths sent along (reports)
 
 
 def state_label(state: str, lang: str) -> str:
