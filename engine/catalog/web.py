@@ -153,7 +153,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "preview_former": ("«{text}» nay là", "«{text}» is now"),
     "preview_no_date": ("không có ngày cụ thể", "no fixed date"),
     "preview_assign": ("Giao cho đơn vị", "Assign to unit"),
-    "preview_assign_keep": ("— giữ như tệp —", "— keep as in the file —"),
+    "preview_assign_keep": ("— như tệp —", "— as in the file —"),
     "preview_row_new": ("mới", "new"),
     "preview_row_changed": ("sửa", "changed"),
     "preview_section": ("Phần {code}", "Section {code}"),
