@@ -441,7 +441,7 @@ def _render_preview(request: Request, token: str, meta: dict[str, Any], *, statu
         return render(request, "preview.html", {"file": meta["name"], "read_error": str(exc), "vp": None,
                                                 "token": token}, status=400)
     from engine.planfile.identity import MAPPABLE
-    from engine.planfile.loader import FINGERPRINT_KEYS
+    from engine.planfile.fingerprints import FINGERPRINT_KEYS
 
     labels = {"field": {f: tr(lang, f"field_{f}") for f in MAPPABLE},
               "diff": {k: tr(lang, f"diff_{k}") for k in FINGERPRINT_KEYS},

@@ -28,10 +28,11 @@ from engine.db import transaction
 from engine.directory_store import current_directory, ensure_units, people_index
 from engine.errors import Conflict
 from engine.i18n import tr
-from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
+from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, WorkItem
+from engine.planfile.fingerprints import _existing_fingerprints, _task_fingerprint, task_note
 from engine.planfile.identity import Choices, apply_choices, document_key
 from engine.planfile.readers import read_plan_file
-from engine.planfile.spec import PlanSpec, TaskSpec
+from engine.planfile.spec import PlanSpec
 from engine.planfile.validate import Issue, PlanValidationError, ResolvedTask, ValidatedPlan, validate_plan
 from engine.recurrence import horizon_setting, item_deadlines
 from engine.states import OPEN_STATES, PlanStatus, Role, Status
@@ -65,14 +66,6 @@ class LoadResult:
         return d
 
 
-def task_note(spec: TaskSpec, lang: str = "vi") -> str | None:
-    """The task's note: its "Ghi chú" and, below it, the text of every column the reader could
-    not place ("Header: text"), so nothing in the file is dropped."""
-    parts = [spec.note] if spec.note else []
-    parts += [tr(lang, "plan.extra_note", header=h, text=v) for h, v in spec.extra.items()]
-    return "\n".join(parts) or None
-
-
 def known_documents(session: Session) -> dict[str, str]:
     """Document key ("45/kh-ubnd") -> code of the loaded plan issued by that document."""
     out: dict[str, str] = {}
@@ -81,28 +74,6 @@ def known_documents(session: Session) -> dict[str, str]:
         if key is not None:
             out.setdefault(key, code)
     return out
-
-
-def _task_fingerprint(t: ResolvedTask) -> dict[str, Any]:
-    return {
-        "section": t.section,
-        "position": t.position,
-        "title": t.title,
-        "deliverable": t.deliverable,
-        "deadline_text": t.deadline.text,
-        "deadline": t.deadline.due.isoformat() if t.deadline.due else None,
-        "deadline_kind": t.deadline.kind,
-        "recurrence": t.deadline.recurrence,
-        "lead": [u.code for u in t.lead],
-        "coordinating": [u.code for u in t.coordinating],
-        "depends_on": sorted(t.depends_on),
-        "vice_chair": t.vice_chair,
-        "note": task_note(t.spec),
-    }
-
-
-FINGERPRINT_KEYS = ("section", "position", "title", "deliverable", "deadline_text", "deadline", "deadline_kind",
-                    "recurrence", "lead", "coordinating", "depends_on", "vice_chair", "note")
 
 
 def plan_checksum(vp: ValidatedPlan) -> str:
@@ -416,37 +387,6 @@ def _task_unit_rows(task_id: int, t: ResolvedTask, unit_ids: dict[str, int]) -> 
             seen.add(key)
             rows.append(dict(task_id=task_id, unit_id=unit_ids[u.code], role=role, position=pos))
     return rows
-
-
-def _existing_fingerprints(session: Session, plan_id: int, existing: dict[str, Task]) -> dict[str, dict[str, Any]]:
-    ids = {t.id: c for c, t in existing.items()}
-    units = dict(session.execute(select(Unit.id, Unit.code)).all())
-    sec = dict(session.execute(select(Section.id, Section.code).where(Section.plan_id == plan_id)).all())
-    lead: dict[str, list[str]] = {c: [] for c in existing}
-    coord: dict[str, list[str]] = {c: [] for c in existing}
-    for tu in session.execute(select(TaskUnit).where(TaskUnit.task_id.in_(ids)).order_by(TaskUnit.position)).scalars():
-        (lead if tu.role == "lead" else coord)[ids[tu.task_id]].append(units[tu.unit_id])
-    deps: dict[str, list[str]] = {c: [] for c in existing}
-    for td in session.execute(select(TaskDependency).where(TaskDependency.task_id.in_(ids))).scalars():
-        deps[ids[td.task_id]].append(ids.get(td.depends_on_id, "?"))
-    out = {}
-    for c, t in existing.items():
-        out[c] = {
-            "section": sec.get(t.section_id) if t.section_id else None,
-            "position": t.position,
-            "title": t.title,
-            "deliverable": t.deliverable,
-            "deadline_text": t.deadline_text,
-            "deadline": t.deadline.isoformat() if t.deadline else None,
-            "deadline_kind": t.deadline_kind,
-            "recurrence": t.recurrence,
-            "lead": lead[c],
-            "coordinating": coord[c],
-            "depends_on": sorted(deps[c]),
-            "vice_chair": t.vice_chair_id,
-            "note": t.note,
-        }
-    return out
 
 
 def _cancel_item(i: WorkItem, now: datetime, actor: str, plan_id: int, note: str, revision: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Plan, Task
+from engine.planfile.fingerprints import _existing_fingerprints, _task_fingerprint
 from engine.planfile.identity import MAPPABLE
 from engine.planfile.validate import ResolvedUnit, ValidatedPlan
 from engine.states import PlanStatus
@@ -29,8 +30,6 @@ def _unit(u: ResolvedUnit) -> dict[str, Any]:
 def revision_diff(session: Session, vp: ValidatedPlan) -> dict[str, Any] | None:
     """Added / changed / cancelled task codes against the loaded plan of the same code, or
     None when the plan is new. The same comparison the load makes (task fingerprints)."""
-    from engine.planfile.loader import _existing_fingerprints, _task_fingerprint
-
     plan = session.execute(select(Plan).where(Plan.code == vp.code)).scalar_one_or_none()
     if plan is None:
         return None
