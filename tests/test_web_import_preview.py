@@ -228,3 +228,31 @@ def test_preview_cancel_removes_the_pending_file(world):
     assert not any((world.upload_dir / "pending-plans").iterdir())
     r = staff.post("/plans/upload/commit", data={"csrf_token": csrf, "token": token})
     assert r.status_code == 400
+
+
+def test_preview_shows_what_dry_run_json_prints_and_refuses_a_bad_date(world, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli_app
+
+    path = _dk_files(tmp_path)["pdfwrap-docx"]
+    out = CliRunner().invoke(cli_app, ["--db", world.url, "plan", "load", str(path), "--dry-run", "--format", "json"],
+                             catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    p = __import__("json").loads(out.output)["preview"]
+    staff, csrf = login(world.app, "secretariat")
+    r = staff.post("/plans/upload", data={"csrf_token": csrf},
+                   files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
+    assert r.status_code == 200
+    html = r.text
+    shown = re.findall(r'<tr data-testid="preview-task" data-code="([^"]+)" data-section="([^"]*)"', html)
+    assert shown == [(t["code"], t["section"]) for t in p["tasks"]]
+    dues = re.findall(r'data-testid="pv-deadline" data-due="([^"]*)"', html)
+    assert dues == [t["deadline"]["due"] or "" for t in p["tasks"]]
+    for t in p["tasks"]:
+        for u in t["lead"]:
+            assert u["name"] in html
+    assert [u["name"] for u in p["new_units"]] == ["UBND các huyện, thành phố Gia Nghĩa"]
+    assert "NEW_UCHTPGN — UBND các huyện, thành phố Gia Nghĩa" in html
+    r = staff.post("/plans/upload/revise", data={"csrf_token": csrf, "token": _token(html), "issued_on": "31/02/2024"})
+    assert r.status_code == 400 and "31/02/2024" in r.text

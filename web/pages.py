@@ -497,21 +497,30 @@ def upload_preview(request: Request, file: UploadFile | None = File(None), code:
 @router.post("/plans/upload/revise", response_class=HTMLResponse, dependencies=CSRF)
 async def upload_revise(request: Request) -> Response:
     """The preview's choices: plan code, title, issuing document and date, the status date, a
-    field for each column the reader could not place, a lead for a task whose lead names nobody."""
+    field for each column the reader could not place, a lead for a task whose lead names nobody.
+    The form is read here; the rest (database, the file read in its child process) runs in the
+    thread pool, off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    form = await _read_form(request)
+    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return await run_in_threadpool(_revise_now, request, fields)
+
+
+def _revise_now(request: Request, fields: list[tuple[str, str]]) -> Response:
     from engine.days import parse_day
     from engine.planfile.identity import MAPPABLE, Choices
 
     lang = lang_of(request)
     with db(request).ro() as s:
         require_login(request, s, SECRETARIAT)
-    form = await request.form()
-    token = str(form.get("token") or "")
+    form = dict(fields)
+    token = form.get("token", "")
     uploads, meta = _pending(request, token)
     old = Choices.from_dict(meta.get("choices"))
 
     def text(name: str) -> str | None:
-        v = form.get(name)
-        return str(v).strip()[:500] or None if isinstance(v, str) else None
+        return (form.get(name) or "").strip()[:500] or None
 
     try:
         issued = text("issued_on")
@@ -523,9 +532,7 @@ async def upload_revise(request: Request) -> Response:
     except UserError as exc:
         flash(request, "error", str(exc))
         return _render_preview(request, token, meta, status=400)
-    for key, value in form.multi_items():
-        if not isinstance(value, str):
-            continue
+    for key, value in fields:
         if key.startswith("map:") and value in MAPPABLE:
             choices.column_map[key[4:]] = value
         elif key.startswith("lead:") and value.strip():
