@@ -443,7 +443,10 @@ def _render_preview(request: Request, token: str, meta: dict[str, Any], *, statu
     from engine.planfile.identity import MAPPABLE
     from engine.planfile.fingerprints import FINGERPRINT_KEYS
 
+    logical = (*MAPPABLE, "vice_chair", "code", "depends_on", "issued_on", "document", "plan_code")
     labels = {"field": {f: tr(lang, f"field_{f}") for f in MAPPABLE},
+              "column": {f: tr(lang, f"field_{f}") if f != "document" else tr(lang, "preview_document")
+                         for f in logical},
               "diff": {k: tr(lang, f"diff_{k}") for k in FINGERPRINT_KEYS},
               "code_source": tr(lang, f"preview_code_source_{preview['code_source']}", code=vp.code)}
     return render(request, "preview.html", {"file": meta["name"], "vp": vp, "token": token, "p": preview,
