@@ -123,6 +123,8 @@ def test_uploading_sample_xlsx_previews_a_revision_of_kh57_with_its_diff(chromiu
                 page.locator('tr[data-testid="preview-task"][data-code="23"]').scroll_into_view_if_needed()
                 assert page.locator('tr[data-testid="preview-task"][data-code="23"] li[data-code="no_deliverable"]').count() == 1
                 _shot(page, "03-desktop-preview-warning-row")
+                page.locator('[data-testid="commit-plan"]').scroll_into_view_if_needed()
+                _shot(page, "03b-desktop-preview-warnings-and-buttons")
                 # cancel: nothing written, back to the upload form
                 with page.expect_navigation():
                     page.click('[data-testid="cancel-upload"]')
@@ -161,7 +163,7 @@ def test_uploading_sample_xlsx_previews_a_revision_of_kh57_with_its_diff(chromiu
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(run).result(timeout=240)
-    assert len(list(SHOTS.glob("*.png"))) == 6
+    assert len(list(SHOTS.glob("*.png"))) == 7
 
 
 # --- the preview's choices, without a browser ------------------------------------------------------
