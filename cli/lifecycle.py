@@ -254,7 +254,7 @@ def _print_detail(d: dict[str, Any]) -> None:
                + (f"   {msg('cli.show_occurrence')}: {d['occurrence']}" if d["occurrence"] else "")
                + f"   {msg('cli.show_item_id')}: #{d['id']}")
     out.append(f"{msg('col_status')}: {status_label(d['status'], lang)}   {msg('version')}: {d['version']}"
-               + (f"   {msg('cli.show_completion')}: {msg('render.completion.on_time') if d['completion'] == 'on_time' else msg('render.completion.late') if d['completion'] == 'late' else d['completion']}"
+               + (f"   {msg('cli.show_completion')}: {msg('render.completion.on_time') if d['completion'] == 'on_time' else msg('render.completion.late') if d['completion'] == 'late' else msg('render.completion.unknown') if d['completion'] == 'unknown' else d['completion']}"
                   if d["completion"] else ""))
     deadline = _day(d["deadline"]) if d["deadline"] else (d["deadline_text"] or "—")
     if d["original_deadline"] and d["original_deadline"] != d["deadline"]:

@@ -146,6 +146,8 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
             staged.publish()
         else:
             sys.stdout.write(body.decode("utf-8"))
+        if data.get("notice"):  # asked for a date before the plan had any data: say so, never a silent all-zero report
+            err_console.print(data["notice"], markup=False, emoji=False, highlight=False)
         if snap is not None:
             err_console.print(msg("cli.stored_as_report_re_render", snap=snap))
 

@@ -197,7 +197,7 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
             "original_deadline": w.original_deadline.isoformat() if w.original_deadline else None,
             "deadline_kind": t.deadline_kind, "status": w.status,
             "timeliness": classify(w.status, w.deadline, w.completed_at, today, deadline_kind=t.deadline_kind,
-                                   due_soon_days=due_soon_days, tz=tz) if today else None,
+                                   due_soon_days=due_soon_days, tz=tz, completion=w.completion) if today else None,
             "completion": w.completion, "version": w.version,
         })
     return out
@@ -258,7 +258,8 @@ def item_detail(session: Session, item: WorkItem, *, today: date | None = None, 
         if item.completed_at else None,
         "completion": item.completion, "blocked_reason": item.blocked_reason,
         "timeliness": classify(item.status, item.deadline, item.completed_at, today, deadline_kind=task.deadline_kind,
-                               due_soon_days=int(settings.get("due_soon_days", 7)), tz=tz) if today else None,
+                               due_soon_days=int(settings.get("due_soon_days", 7)), tz=tz,
+                               completion=item.completion) if today else None,
         "vice_chair": task.vice_chair_id, "vice_chair_name": names.get(task.vice_chair_id or "", None),
         "depends_on": list(deps), "waiting_for": blocking_dependencies(session, task.id),
         "allowed_actions": allowed_actions(item),

@@ -1037,6 +1037,13 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     w = _window(p, as_of, tz, due_soon_days)
     pp = previous_period(p)
     wp = _window(pp, pp.end, tz, due_soon_days)
+    first = session.scalar(select(func.min(Task.created_at)).where(Task.plan_id == plan.id))
+    notice = None
+    if first is not None and _utc(first) > w.cut:
+        # Nothing of the plan existed at the end of as_of: the all-zero figures would read as
+        # "nothing done". The report says so (a tracker's statuses can be dated with --status-date).
+        notice = tr(lang, "rep.before_any_data", as_of=as_of.strftime("%d/%m/%Y"), plan=plan.code,
+                    first=local_date(_utc(first), tz).strftime("%d/%m/%Y"))
     ld = _load(session, plan, w.cut)
     units = ld.units
     plan_ref = plan.code + "/"
@@ -1191,6 +1198,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
                        w, wp, pp, lang)
 
     return {
+        **({"notice": notice} if notice else {}),
         "schema": SCHEMA,
         "lang": norm_lang(lang),
         "kind": kind,

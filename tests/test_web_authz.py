@@ -143,6 +143,9 @@ def _matrix() -> dict[tuple[str, str], Cell]:
         "/plans/upload", {"data": {"csrf_token": ctx.csrf, "code": "KH-UP"},
                           "files": {"file": ("plan.csv", _CSV, "text/csv")}}))
     m[("POST", "/plans/upload/commit")] = Cell(_codes(403, anon=401, secretariat=303), _commit, follow=_committed)
+    m[("POST", "/plans/upload/revise")] = Cell(_codes(403, anon=401, secretariat=200), _revise)
+    m[("POST", "/plans/upload/cancel")] = Cell(_codes(403, anon=401, secretariat=303), lambda ctx: (
+        "/plans/upload/cancel", {"data": {"csrf_token": ctx.csrf, "token": "0" * 32}}))
     m[("GET", "/heatmap")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/heatmap"))
     m[("GET", "/overdue")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/overdue"))
     m[("GET", "/reports")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/reports"))
@@ -203,6 +206,18 @@ def _commit(ctx: Ctx) -> tuple[str, dict[str, Any]]:
         token = re.search(r'name="token" value="([0-9a-f]{32})"', r.text).group(1)
         ctx.extra["before"] = snapshot(ctx.url)
     return "/plans/upload/commit", {"data": {"csrf_token": ctx.csrf, "token": token}}
+
+
+def _revise(ctx: Ctx) -> tuple[str, dict[str, Any]]:
+    token = "0" * 32
+    if ctx.role == S:
+        r = ctx.client.post("/plans/upload", data={"csrf_token": ctx.csrf, "code": "KH-UP3"},
+                            files={"file": ("plan.csv", _CSV, "text/csv")})
+        assert r.status_code == 200, r.text[:500]
+        import re
+
+        token = re.search(r'name="token" value="([0-9a-f]{32})"', r.text).group(1)
+    return "/plans/upload/revise", {"data": {"csrf_token": ctx.csrf, "token": token, "code": "KH-UP3B"}}
 
 
 def _committed(resp: Any, ctx: Ctx) -> None:

@@ -410,13 +410,68 @@ def upload_form(request: Request) -> Response:
     return render(request, "upload.html", {"max_mb": cfg(request).max_upload_bytes // (1024 * 1024)})
 
 
+def _day_shown(iso: str | None) -> str:
+    from datetime import date as _date
+
+    return _date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def _render_preview(request: Request, token: str, meta: dict[str, Any], *, status: int = 200) -> Response:
+    """Read the pending upload again, apply the stored choices, validate (read only) and show
+    what loading it would create (engine.planfile.preview: the same as --dry-run --format json)."""
+    from engine.planfile.identity import Choices
+    from engine.planfile.isolated import read_plan_bytes_isolated
+    from engine.planfile.loader import validate_in
+    from engine.planfile.preview import build_preview
+    from engine.planfile.spec import PlanFileError
+
+    c = cfg(request)
+    lang = lang_of(request)
+    path = storage.pending_path(c.pending_dir, token, meta["suffix"])
+    if path is None:
+        raise WebError(400, t(request, "upload_expired"), reason="upload")
+    choices = Choices.from_dict(meta.get("choices"))
+    try:
+        spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"], lang=lang)  # time/memory budget, off the worker
+        with db(request).ro() as s:
+            vp = validate_in(s, spec, choices=choices, lang=lang)
+            preview = build_preview(s, vp, lang=lang)
+            units = sorted(((u.code, u.name) for u in current_directory_of(s).units.values()), key=lambda cu: cu[1])
+    except (PlanFileError, UserError) as exc:
+        return render(request, "preview.html", {"file": meta["name"], "read_error": str(exc), "vp": None,
+                                                "token": token}, status=400)
+    from engine.planfile.identity import MAPPABLE
+    from engine.planfile.fingerprints import FINGERPRINT_KEYS
+
+    logical = (*MAPPABLE, "vice_chair", "code", "depends_on", "issued_on", "document", "plan_code")
+    labels = {"field": {f: tr(lang, f"field_{f}") for f in MAPPABLE},
+              "column": {f: tr(lang, f"field_{f}") if f != "document" else tr(lang, "preview_document")
+                         for f in logical},
+              "diff": {k: tr(lang, f"diff_{k}") for k in FINGERPRINT_KEYS},
+              "code_source": tr(lang, f"preview_code_source_{preview['code_source']}", code=vp.code)}
+    return render(request, "preview.html", {"file": meta["name"], "vp": vp, "token": token, "p": preview,
+                                            "labels": labels,
+                                            "choices": choices, "errors": vp.errors, "warnings": vp.warnings,
+                                            "new_units": list(vp.new_units.values()), "units": units,
+                                            "day": _day_shown}, status=status)
+
+
+def current_directory_of(s: Any) -> Any:
+    from engine.directory_store import current_directory
+
+    return current_directory(s)
+
+
+def _pending(request: Request, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    uploads = dict(request.session.get("uploads") or {})
+    meta = uploads.get(token)
+    if meta is None:
+        raise WebError(400, t(request, "upload_expired"), reason="upload")
+    return uploads, meta
+
+
 @router.post("/plans/upload", response_class=HTMLResponse, dependencies=CSRF)
 def upload_preview(request: Request, file: UploadFile | None = File(None), code: str = Form("")) -> Response:
-    from engine.directory_store import current_directory, people_index
-    from engine.planfile.isolated import read_plan_bytes_isolated
-    from engine.planfile.spec import PlanFileError
-    from engine.planfile.validate import validate_plan
-
     c = cfg(request)
     lang = lang_of(request)
     with db(request).ro() as s:
@@ -431,23 +486,85 @@ def upload_preview(request: Request, file: UploadFile | None = File(None), code:
     except storage.TooLarge:
         flash(request, "error", t(request, "too_large", mb=c.max_upload_bytes // (1024 * 1024)))
         return redirect("/plans/upload")
-    try:
-        spec = read_plan_bytes_isolated(path.read_bytes(), original, lang=lang)  # time/memory budget, off the worker
-        with db(request).ro() as s:
-            vp = validate_plan(spec, current_directory(s), code=(code.strip() or None), people=people_index(s), lang=lang)
-    except (PlanFileError, UserError) as exc:
+    meta = {"name": original, "suffix": path.suffix, "choices": {"code": code.strip() or None}}
+    response = _render_preview(request, token, meta)
+    if response.status_code != 200:
         path.unlink(missing_ok=True)
-        return render(request, "preview.html", {"file": original, "read_error": str(exc), "vp": None}, status=400)
+        return response
     uploads = dict(request.session.get("uploads") or {})
-    uploads[token] = {"name": original, "suffix": path.suffix, "code": code.strip() or None}
+    uploads[token] = meta
     request.session["uploads"] = dict(list(uploads.items())[-3:])
-    return render(request, "preview.html", {"file": original, "vp": vp, "token": token,
-                                            "errors": vp.errors, "warnings": vp.warnings,
-                                            "new_units": list(vp.new_units.values())})
+    return response
+
+
+@router.post("/plans/upload/revise", response_class=HTMLResponse, dependencies=CSRF)
+async def upload_revise(request: Request) -> Response:
+    """The preview's choices: plan code, title, issuing document and date, the status date, a
+    field for each column the reader could not place, a lead for a task whose lead names nobody.
+    The form is read here; the rest (database, the file read in its child process) runs in the
+    thread pool, off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    form = await _read_form(request)
+    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return await run_in_threadpool(_revise_now, request, fields)
+
+
+def _revise_now(request: Request, fields: list[tuple[str, str]]) -> Response:
+    from engine.days import parse_day
+    from engine.planfile.identity import MAPPABLE, Choices
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        require_login(request, s, SECRETARIAT)
+    form = dict(fields)
+    token = form.get("token", "")
+    uploads, meta = _pending(request, token)
+    old = Choices.from_dict(meta.get("choices"))
+
+    def text(name: str) -> str | None:
+        return (form.get(name) or "").strip()[:500] or None
+
+    try:
+        issued = text("issued_on")
+        status_day = text("status_date")
+        choices = Choices(code=(text("code") or "")[:64] or None, title=text("title"), document=text("document"),
+                          issued_on=parse_day(issued, lang=lang) if issued else None,
+                          status_date=parse_day(status_day, lang=lang) if status_day else None,
+                          column_map=dict(old.column_map), leads=dict(old.leads))
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return _render_preview(request, token, meta, status=400)
+    for key, value in fields:
+        if key.startswith("map:") and value in MAPPABLE:
+            choices.column_map[key[4:]] = value
+        elif key.startswith("lead:") and value.strip():
+            choices.leads[key[5:][:64]] = value.strip()[:64]
+    meta = dict(meta, choices=choices.as_dict())
+    uploads[token] = meta
+    request.session["uploads"] = uploads
+    return _render_preview(request, token, meta)
+
+
+@router.post("/plans/upload/cancel", dependencies=CSRF)
+def upload_cancel(request: Request, token: str = Form("")) -> Response:
+    c = cfg(request)
+    with db(request).ro() as s:
+        require_login(request, s, SECRETARIAT)
+    uploads = dict(request.session.get("uploads") or {})
+    meta = uploads.pop(token, None)
+    if meta is not None:
+        path = storage.pending_path(c.pending_dir, token, meta["suffix"])
+        if path is not None:
+            path.unlink(missing_ok=True)
+    request.session["uploads"] = uploads
+    flash(request, "ok", t(request, "upload_cancelled"))
+    return redirect("/plans/upload")
 
 
 @router.post("/plans/upload/commit", dependencies=CSRF)
 def upload_commit(request: Request, token: str = Form("")) -> Response:
+    from engine.planfile.identity import Choices
     from engine.planfile.isolated import read_plan_bytes_isolated
     from engine.planfile.loader import load_plan_spec
     from engine.planfile.spec import PlanFileError
@@ -464,8 +581,8 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
         raise WebError(400, t(request, "upload_expired"), reason="upload")
     try:
         spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"], lang=lang)
-        r = load_plan_spec(db(request).write, spec, now=now(request), code=meta.get("code"), actor=user.person_id,
-                           lang=lang)
+        r = load_plan_spec(db(request).write, spec, now=now(request), actor=user.person_id, lang=lang,
+                           choices=Choices.from_dict(meta.get("choices")))
     except (PlanFileError, PlanValidationError, UserError) as exc:
         flash(request, "error", str(exc))
         return redirect("/plans/upload")

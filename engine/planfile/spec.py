@@ -69,6 +69,10 @@ class TaskSpec:
     completed_on_text: str | None = None  # optional "Ngày hoàn thành"
     note: str | None = None  # "Ghi chú"
     progress_text: str | None = None  # optional "Kết quả hiện nay" column
+    # Columns the reader could not place, by header text as written -> cell text. Never
+    # dropped: the loader keeps them in the task's note; ``--map 'Header=field'`` moves one
+    # into a field (``engine.planfile.mapping``).
+    extra: dict[str, str] = field(default_factory=dict)
     # Column headers as found, for SourceRef.at(): logical name -> header text.
     columns: dict[str, str] = field(default_factory=dict)
 
@@ -107,3 +111,8 @@ class PlanSpec:
     sections: list[SectionSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
     format: str = ""  # "yaml" | "xlsx" | "docx" | "csv" | "md"
+    annex: str | None = None  # "Phụ lục II" when the title block names the annex
+    extra_columns: list[str] = field(default_factory=list)  # headers of unplaced columns
+    # The date imported statuses are true on ("Tiến độ (đến 24/5/2025)", --status-date).
+    status_date: date | None = None
+    code_source: str | None = None  # where ``code`` came from: "file", "document", "existing", "filename"

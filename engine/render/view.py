@@ -410,6 +410,8 @@ def build_view(data: Mapping[str, Any]) -> View:
     p = data["period"]
     scope = tr(lang, "render.reporting_period_figures_as_end", start=fmt_date(p['start'], lang),
                end=fmt_date(p['end'], lang), as_of=fmt_date(as_of, lang))
+    if data.get("notice"):  # the date is before the plan had any data (engine.reporting)
+        scope = f"{scope} {data['notice']}"
     parts = [_general(data, lang), _sections(data, lang), _units(data, lang), _adoption(data, lang),
              _indicators(data, lang), _changes(data, lang), _problems(data, lang), _proposals(data, lang)]
     # Tables are numbered in the order they appear, so a part without a table leaves no gap.
