@@ -53,6 +53,7 @@ def run_demo(out: Path) -> None:
     with transaction(eng) as s:
         counts = store_directory(s, parsed, now=load_now, lang=state().lang)
     say("cli.loaded_sample_lam_son_directory", units=counts['units'], people=counts['people'])
+    _pin_clock(eng)
 
     r = load_plan_file(eng, PLANS / "sample-plan.yaml", now=load_now, lang=state().lang)
     by_warning = Counter(w.code for w in r.warnings)
@@ -77,6 +78,19 @@ def run_demo(out: Path) -> None:
     for label, path in outputs:
         console.print(f"  {label}: {path}")
     console.print(msg("cli.try_next_steer_db_task", url=url, plan_code=PLAN_CODE))
+
+
+def _pin_clock(eng) -> None:  # type: ignore[no-untyped-def]
+    """The demo database keeps its story's date: `steer web` on it runs at AS_OF 09:00 (committee
+    time) unless STEER_NOW is set (cli/web.py reads Committee.settings["demo_now"])."""
+    from engine import clock
+    from engine.db import transaction
+    from engine.txcache import committee_row
+
+    with transaction(eng) as s:
+        c = committee_row(s)
+        if c is not None:
+            c.settings = {**(c.settings or {}), "demo_now": clock.local_datetime(AS_OF, time(9, 0)).isoformat()}
 
 
 def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]

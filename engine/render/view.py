@@ -178,6 +178,11 @@ def reason_text(r: Mapping[str, Any], lang: str) -> str:
     return str(rule)
 
 
+def rules_text(data: Mapping[str, Any], lang: str) -> str:
+    """The colour rule of a report's units in words (the legend of the heat map and of Bảng 4)."""
+    return _rules_text(data, lang)
+
+
 def _rules_text(data: Mapping[str, Any], lang: str) -> str:
     r = data["rules"]
     share = heatrules.legend_text(r, lang, milestone=_milestone(data))
