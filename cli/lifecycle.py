@@ -150,7 +150,7 @@ def extend(item: ItemArg, as_: AsOpt,
            reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
     """Request a deadline extension (one pending request per item).
 
-    Example: steer task extend KH-57-LS/36 --as sxd_focal --until 30/09/2025 --reason "Chờ dữ liệu của các huyện"
+    Example: steer task extend KH-57-LS/36 --as sxd_focal --until 30/09/2025 --reason "Chờ dữ liệu của các xã, phường"
     """
     _run(item, as_, now, "request_extension", {"until": until, "reason": reason, "version": version})
 
@@ -168,7 +168,7 @@ def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: Vers
                      now: NowOpt = None) -> None:
     """Refuse the pending extension request, with a reason (the deadline stays).
 
-    Example: steer task reject-extension KH-57-LS/47@HNS --as pct_tt --reason "Hoàn thành trong tháng 7"
+    Example: steer task reject-extension KH-57-LS/47@XNS --as pct_tt --reason "Hoàn thành trong tháng 7"
     """
     _run(item, as_, now, "reject_extension", {"reason": reason, "version": version})
 
