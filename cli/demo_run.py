@@ -113,10 +113,8 @@ def _steer_command() -> str:
     if shutil.which("steer"):
         return "steer"
     run_py = REPO / "run.py"
-    try:
-        shown = os.path.relpath(run_py)
-    except ValueError:  # another drive (Windows)
-        shown = str(run_py)
+    here = Path.cwd().resolve()
+    shown = str(run_py.relative_to(here)) if run_py.is_relative_to(here) else str(run_py)
     python = "python3" if os.name != "nt" else Path(sys.executable).name
     return f"{python} {shown} steer"
 

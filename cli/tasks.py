@@ -90,12 +90,21 @@ def _task_table(rows: list[dict]) -> Table:
     t.add_column(msg("col_task"), ratio=5, min_width=20)
     t.add_column(msg("cli.lead"), ratio=3, min_width=14)
     t.add_column(msg("col_deadline"), min_width=10)
-    t.add_column(msg("col_status"), min_width=12)
+    t.add_column(msg("col_status"), min_width=14)
     for r in rows:
         label = msg("cli.task_unassigned") if r["status"] == UNASSIGNED else status_label(r["status"], state().lang)
-        t.add_row(Text(r["plan"]), Text(r["code"]), _clip(r["title"]), _clip(", ".join(r["lead_units"])),
+        t.add_row(Text(r["plan"]), Text(r["code"]), _clip(r["title"], 30), _units_cell(r["lead_units"]),
                   Text(_deadline_cell(r)), Text(label))
     return t
+
+
+def _units_cell(names: list[str], shown: int = 3) -> "Text":
+    """Whole unit names: the first ``shown``, then "và N đơn vị khác"."""
+    from rich.text import Text
+
+    if len(names) <= shown + 1:
+        return Text(", ".join(names))
+    return Text(", ".join(names[:shown]) + " " + msg("cli.and_n_more_units", n=len(names) - shown))
 
 
 def _clip(text: str, words: int = 40) -> "Text":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -40,6 +40,17 @@ def _demo_clock(url: str) -> str | None:
         c = committee_row(s)
         value = (c.settings or {}).get("demo_now") if c is not None else None
     return str(value) if value else None
+
+
+def pin_demo_clock(url: str, environ: Any) -> str | None:
+    """On a demo database, set STEER_NOW (the workers inherit it) to its story's instant unless
+    STEER_NOW is already set; returns the instant pinned, or None."""
+    if environ.get("STEER_NOW"):
+        return None
+    pinned = _demo_clock(url)
+    if pinned:
+        environ["STEER_NOW"] = pinned
+    return pinned
 
 
 def _dmy(iso: str) -> str:
@@ -78,9 +89,8 @@ def web(
 
         url = database_url(state().db)
         ensure_schema(make_engine(url))
-        pinned = _demo_clock(url)
-        if pinned and not os.environ.get("STEER_NOW"):
-            os.environ["STEER_NOW"] = pinned  # the demo database keeps its story's date (workers inherit it)
+        pinned = pin_demo_clock(url, os.environ)
+        if pinned:
             console.print(msg("cli.web_demo_clock", day=_dmy(pinned)))
         from engine.evidence import default_upload_dir
 

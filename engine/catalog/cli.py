@@ -370,6 +370,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.list_bad_status": ("trạng thái «{status}» không hợp lệ; chọn: {choices}", "unknown status «{status}»; choose: {choices}"),
     "cli.list_count": ("{n} phần việc", "{n} work items"),
     "cli.deadline_extended": ("{day} (gốc {original})", "{day} (originally {original})"),
+    "cli.and_n_more_units": ("và {n} đơn vị khác", "and {n} more units"),
     "cli.task_unassigned": ("Chưa giao đơn vị", "Unassigned"),
     "cli.web_demo_clock": ("Cơ sở dữ liệu mẫu: đồng hồ của trang web dừng ở ngày {day} (đặt STEER_NOW để đổi).",
                            "Demo database: the web's clock is pinned at {day} (set STEER_NOW to change it)."),
