@@ -363,7 +363,12 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
             w.writerow([csv_cell("" if r[c] is None else r[c]) for c in cols])
         return
     # plain aligned lines: references and dates are never truncated, long titles wrap
-    table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", _day(r["deadline"]),
+    def deadline(r: dict[str, Any]) -> str:  # the deadline in force, the plan's original beside it when extended
+        if r.get("original_deadline") and r["original_deadline"] != r["deadline"]:
+            return msg("cli.deadline_extended", day=_day(r["deadline"]), original=_day(r["original_deadline"]))
+        return _day(r["deadline"])
+
+    table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", deadline(r),
               status_label(r["status"], _lang()), _label(TIMELINESS_LABELS, r["timeliness"]), r["title"]) for r in rows]
     head = (msg('cli.item'), msg('col_deadline'), msg('col_status'), msg('cli.show_timeliness'), msg('col_task'))
     widths = [max(len(x[i]) for x in [head, *table]) for i in range(4)]

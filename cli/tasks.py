@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import console, handled, msg, print_json, state
 from engine.safetext import csv_cell
@@ -79,9 +80,8 @@ def _deadline_cell(r: dict) -> str:
 
 def _task_table(rows: list[dict]) -> Table:
     """Status labels in the chosen language, dates dd/mm/yyyy, long titles and unit lists wrapped
-    on word boundaries (rich; a cell too long for three lines ends with an ellipsis)."""
-    from rich.text import Text
-
+    on word boundaries (rich; a title over 30 words ends with an ellipsis, a list of units after
+    three names says how many more)."""
     from engine.states import UNASSIGNED, status_label
 
     t = Table(show_lines=False)
@@ -98,18 +98,14 @@ def _task_table(rows: list[dict]) -> Table:
     return t
 
 
-def _units_cell(names: list[str], shown: int = 3) -> "Text":
+def _units_cell(names: list[str], shown: int = 3) -> Text:
     """Whole unit names: the first ``shown``, then "và N đơn vị khác"."""
-    from rich.text import Text
-
     if len(names) <= shown + 1:
         return Text(", ".join(names))
     return Text(", ".join(names[:shown]) + " " + msg("cli.and_n_more_units", n=len(names) - shown))
 
 
-def _clip(text: str, words: int = 40) -> "Text":
+def _clip(text: str, words: int = 40) -> Text:
     """At most ``words`` words (a whole word is never cut), with "…" when shortened."""
-    from rich.text import Text
-
     parts = text.split()
     return Text(" ".join(parts[:words]) + (" …" if len(parts) > words else ""), overflow="fold")

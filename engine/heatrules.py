@@ -31,6 +31,7 @@ from engine.i18n import tr
 SHARE_DUE = "share_due"
 ANY_OVERDUE = "any_overdue"
 RULE_NAMES: tuple[str, ...] = (SHARE_DUE, ANY_OVERDUE)
+RULE_LABEL_KEYS = {SHARE_DUE: "heat.rule_share_due", ANY_OVERDUE: "heat.rule_any_overdue"}  # catalog keys
 DEFAULT_RULE = SHARE_DUE
 DEFAULT_GREEN_AT = 0.9
 DEFAULT_YELLOW_AT = 0.7
@@ -168,5 +169,5 @@ def order_key(u: Mapping[str, Any]) -> tuple[Any, ...]:
             int(t.get("overdue") or 0))
 
 
-__all__: Sequence[str] = ("ANY_OVERDUE", "DEFAULT_RULE", "DueTally", "RULE_NAMES", "SHARE_DUE", "legend_text",
+__all__: Sequence[str] = ("ANY_OVERDUE", "DEFAULT_RULE", "DueTally", "RULE_LABEL_KEYS", "RULE_NAMES", "SHARE_DUE", "legend_text",
                           "order_key", "parse_share", "reason_text", "share_colour", "share_pct", "share_status")

@@ -1257,7 +1257,7 @@ def _due_tallies(by_task: Mapping[int, list[tuple[Any, ...]]], kinds: Mapping[in
             if sid is None or sections.get(sid, ("",))[0] != section:
                 continue
         for iid, _tid, uid, occ, status, dl, _done, _completion, sig in cs:
-            if sig[0] == "cancelled" or dl is None or dl > milestone:
+            if sig is _CANCELLED_SIG or dl is None or dl > milestone:
                 continue
             late = None
             if status != Status.COMPLETED and dl < as_of:

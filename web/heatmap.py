@@ -38,6 +38,7 @@ def heatmap(session: Session, *, now: datetime, plan_code: str | None = None, la
     lower share of due items done, more overdue first), or None when no plan is loaded.
     ``UserError`` for an unknown plan code or rule name."""
     from engine import heatrules
+    from engine.i18n import tr
     from engine.render.view import reason_text, rules_text
     from engine.reporting import build_report, committee_rules, committee_today, with_rule
 
@@ -68,7 +69,8 @@ def heatmap(session: Session, *, now: datetime, plan_code: str | None = None, la
         "plans": [p.code for p in plans],
         "period": data["period"].get("label"), "period_key": data["period"].get("key"),
         "as_of": data.get("as_of") or today.isoformat(),
-        "rule": rules.rule, "rules": list(heatrules.RULE_NAMES), "legend": rules_text(data, lang),
+        "rule": rules.rule,
+        "rules": [(name, tr(lang, heatrules.RULE_LABEL_KEYS[name])) for name in heatrules.RULE_NAMES], "legend": rules_text(data, lang),
         "units": [{"code": u["unit"], "name": u["name"], "status": u["status"], "counts": u["counts"],
                    "reasons": u.get("reasons", []), "due_tally": u["due_tally"],
                    "reason": "; ".join(reason_text(r, lang) for r in u.get("reasons", []))

@@ -12,7 +12,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Colour by the share of items due (by {date}) that are done: green from {green}, yellow from {yellow}, "
         "red below {yellow}; items not yet due are not counted."),
     "heat.legend_section": ("Chỉ tính phần {section} của kế hoạch.", "Plan section {section} only."),
-    "heat.legend_any_overdue": ("Đỏ khi có việc quá hạn (quy tắc cũ).", "Red when any item is overdue (former rule)."),
     "heat.rule_share_due": ("Tỷ lệ việc đến hạn đã xong", "Share of due items done"),
     "heat.rule_any_overdue": ("Có việc quá hạn là đỏ", "Any overdue item is red"),
     "heat.rule_label": ("Quy tắc tô màu", "Colour rule"),
@@ -22,5 +21,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "{where}: the yellow threshold (yellow_at) cannot be above the green one (green_at)."),
     "heat.bad_milestone": ("{where}: \"{v}\" không phải ngày (dạng 2025-08-10).",
                            "{where}: \"{v}\" is not a date (write 2025-08-10)."),
-    "heat.card_done": ("{done}/{due} việc đến hạn đã xong", "{done}/{due} due items done"),
 }
