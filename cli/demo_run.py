@@ -66,7 +66,7 @@ def run_demo(out: Path) -> None:
         actions=", ".join(f"{_action_word(k)} {v}" for k, v in sorted(rep.by_action.items(), key=lambda kv: -kv[1])))
 
     outputs = _show_result(eng, out)
-    _escalate(eng, say)
+    _escalate(eng, say, f"{_steer_command()} --db {url} escalation dispatch")
     outputs += _reports(eng, out, say)
 
     with transaction(eng) as s:
@@ -185,7 +185,7 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
     return [(msg("cli.task_list_json"), jpath), (msg("cli.task_list_csv"), cpath)]
 
 
-def _escalate(eng, say) -> None:  # type: ignore[no-untyped-def]
+def _escalate(eng, say, dispatch_command: str) -> None:  # type: ignore[no-untyped-def]
     """The daily escalation run as of AS_OF (tracking flips, then the policy into the outbox).
 
     Delivery is left to `steer escalation dispatch`: the sample notify addresses are
@@ -207,7 +207,8 @@ def _escalate(eng, say) -> None:  # type: ignore[no-untyped-def]
         recipients = s.scalar(select(func.count(func.distinct(OutboxMessage.recipient)))) or 0
     levels = msg("cli.demo_levels", levels=", ".join(f"{k} {v}" for k, v in sorted(dr.by_level.items()) if v)) \
         if any(dr.by_level.values()) else msg("cli.none")
-    say("cli.escalation_run_on_recorded_timeliness", as_of=AS_OF, flips=tr.flips, inserted=dr.inserted, recipients=recipients, levels=levels)
+    say("cli.escalation_run_on_recorded_timeliness", as_of=AS_OF, flips=tr.flips, inserted=dr.inserted, recipients=recipients, levels=levels,
+        command=dispatch_command)
 
 
 def _reports(eng, out: Path, say) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]
