@@ -31,7 +31,7 @@ ARTIFACTS = REPO / "test-artifacts" / "web-heatmap"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, _sqlite_template) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def site(tmp_path_factory, _sqlite_template) -> Iterator[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
     from web.app import create_app
 
     chromium = _browser_or_skip()
@@ -40,7 +40,7 @@ def site(tmp_path_factory, _sqlite_template) -> Iterator[tuple[str, str]]:  # ty
     app = create_app(db_url, secret_key=SECRET, upload_dir=str(tmp / "uploads"), now=lambda: NOW)
     try:
         with serving(app, "heat-uvicorn") as url:
-            yield url, chromium
+            yield url, chromium, db_url
     finally:
         app.state.db.write.dispose()
         app.state.db.read.dispose()
@@ -59,7 +59,7 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_demo_heat_map_has_three_colours_with_reasons_and_the_rule_in_the_legend(site):
-    url, chromium = site
+    url, chromium, _ = site
 
     def run(browser: Any) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -105,3 +105,37 @@ def test_demo_heat_map_has_three_colours_with_reasons_and_the_rule_in_the_legend
     assert old["SNV"]["status"] == "red" and old["VP_UBND"]["status"] == "red" and old["SKHCN"]["status"] != "red"
     assert "Tiêu chí xếp loại" in found["old"]["legend"], found["old"]["legend"]
     assert found["en"]["XDS"]["reason"].startswith("0/3 items due are done; 3 overdue: task 7 (119 days)")
+
+
+def test_the_scope_section_and_milestone_narrow_the_rule_as_the_report_does(site):
+    """?section=I&milestone=30/06/2025 colours units as build_report does with the same rules."""
+    from engine import db as dbmod
+    from engine.db import transaction
+    from engine.reporting import build_report, parse_rules
+
+    url, chromium, db_url = site
+
+    def run(browser: Any) -> dict[str, Any]:
+        ctx, page = _login(browser, url, "chair", **DESKTOP)
+        page.goto(f"{url}/heatmap?section=I&milestone=30/06/2025")
+        got = {"cards": _cards(page), "legend": page.locator('[data-testid="heat-legend"]').inner_text(),
+               "section": page.locator('[data-testid="heat-section"]').input_value(),
+               "milestone": page.locator('[data-testid="heat-milestone"]').input_value()}
+        _shot(page, "heatmap-desktop-section-i")
+        page.goto(f"{url}/heatmap?section=IX")
+        got["bad"] = page.inner_text("main")
+        ctx.close()
+        return got
+
+    got = _in_browser(run, chromium)
+    eng = dbmod.make_engine(db_url)
+    with transaction(eng) as s:
+        data = build_report(s, plan_code="KH-57-LS", kind="monthly", as_of=NOW.date(),
+                            rules=parse_rules({"section": "I", "milestone": "2025-06-30"}))
+    eng.dispose()
+    assert {u: c["status"] for u, c in got["cards"].items()} == {u["unit"]: u["status"] for u in data["units"]}
+    assert all(c["reason"] for c in got["cards"].values())
+    assert {c["status"] for c in got["cards"].values()} == {"green", "red"}  # section I: 44 items due by 30/06
+    assert "Chỉ tính phần I " in got["legend"] and "30/06/2025" in got["legend"], got["legend"]
+    assert (got["section"], got["milestone"]) == ("I", "2025-06-30")
+    assert "không có phần «IX»" in got["bad"], got["bad"]
