@@ -105,18 +105,18 @@ def _action_word(action: str) -> str:
 
 
 def _steer_command() -> str:
-    """How to run steer from here: `steer` when it is on PATH, else through run.py (what
-    `python3 run.py demo` users have; it syncs the environment and runs `uv run steer`)."""
+    """How to run steer from the person's shell: through run.py when they started the demo with
+    `python3 run.py demo` (run.py says so in STEER_RUN_PY: under `uv run` steer is on PATH, in
+    their shell it is not), else `steer` when it is on PATH, else `python3 <repo>/run.py steer`."""
     import os
-    import sys
+    import shlex
 
+    launched = os.environ.get("STEER_RUN_PY")
+    if launched:
+        return f"python3 {shlex.quote(launched)} steer"
     if shutil.which("steer"):
         return "steer"
-    run_py = REPO / "run.py"
-    here = Path.cwd().resolve()
-    shown = str(run_py.relative_to(here)) if run_py.is_relative_to(here) else str(run_py)
-    python = "python3" if os.name != "nt" else Path(sys.executable).name
-    return f"{python} {shown} steer"
+    return f"python3 {shlex.quote(str(REPO / 'run.py'))} steer"
 
 
 def _pin_clock(eng) -> None:  # type: ignore[no-untyped-def]

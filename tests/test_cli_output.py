@@ -121,6 +121,7 @@ def test_escalate_prints_the_day_as_dd_mm_yyyy(story, tmp_path):
 def test_demo_summary_is_in_words_and_its_next_steps_run_as_printed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STEER_NOW", raising=False)
+    monkeypatch.setenv("STEER_RUN_PY", str(Path(__file__).resolve().parent.parent / "run.py"))  # as run.py sets it
     out_dir = tmp_path / "demo"
     r = steer("demo", "--out", str(out_dir), width=120)
     assert r.exit_code == 0, r.output
@@ -136,11 +137,10 @@ def test_demo_summary_is_in_words_and_its_next_steps_run_as_printed(tmp_path, mo
     assert steps[0].endswith(" escalation dispatch"), steps
     for line in steps:
         argv = shlex.split(line)
-        # `steer` when it is on PATH, else `python3 <path>/run.py steer` (what `python3 run.py demo` users have)
-        if argv[0] != "steer":
-            assert argv[0] == "python3" and Path(argv[1]).name == "run.py" and Path(argv[1]).is_file(), line
-            assert argv[2] == "steer", line
-            argv = argv[2:]
+        # started through run.py: `python3 <path>/run.py steer …` (what `python3 run.py demo` users can run)
+        assert argv[0] == "python3" and Path(argv[1]).name == "run.py" and Path(argv[1]).is_file(), line
+        assert argv[2] == "steer", line
+        argv = argv[2:]
         if argv[-1] in ("web", "dispatch"):  # a server / a delivery to the sample's placeholder addresses
             argv.append("--help")
         ran = steer(*argv[1:])
@@ -181,3 +181,17 @@ def test_steer_web_pins_the_clock_of_the_demo_database_unless_steer_now_is_set(t
     assert pin_demo_clock(url, env) == "2025-08-01T02:00:00+00:00" and env == {"STEER_NOW": "2025-08-01T02:00:00+00:00"}
     env = {"STEER_NOW": "2026-01-05T08:00:00+07:00"}
     assert pin_demo_clock(url, env) is None and env == {"STEER_NOW": "2026-01-05T08:00:00+07:00"}
+
+
+def test_run_py_tells_the_demo_how_it_was_started(monkeypatch):
+    from cli.demo_run import _steer_command
+
+    monkeypatch.setenv("STEER_RUN_PY", "run.py")
+    assert _steer_command() == "python3 run.py steer"
+    monkeypatch.setenv("STEER_RUN_PY", "/home/a b/steer/run.py")
+    assert _steer_command() == "python3 '/home/a b/steer/run.py' steer"
+    monkeypatch.delenv("STEER_RUN_PY")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert shlex.split(_steer_command())[1].endswith("run.py")
+    run_py = (Path(__file__).resolve().parent.parent / "run.py").read_text(encoding="utf-8")
+    assert 'env["STEER_RUN_PY"] = sys.argv[0]' in run_py
