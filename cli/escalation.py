@@ -180,8 +180,11 @@ def _emit_direct(eng: Any, tr: Any) -> None:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     tr, dt, dp = summary["track"], summary["detect"], summary.get("dispatch")
-    console.print(msg("cli.timeliness_changes", today=tr['today'], flips=tr['flips'])
-                  + (f" ({', '.join(f'{k} {v}' for k, v in sorted(tr['by_transition'].items()))})" if tr["by_transition"] else "")
+    from engine.days import fmt_date
+
+    console.print(msg("cli.timeliness_changes", today=fmt_date(date.fromisoformat(tr['today'])), flips=tr['flips'])
+                  + (f" ({', '.join(f'{_transition(k)} {v}' for k, v in sorted(tr['by_transition'].items()))})"
+                     if tr["by_transition"] else "")
                   + ".", markup=False, emoji=False)
     levels = ", ".join(f"{k} {v}" for k, v in dt["by_level"].items() if v)
     console.print(msg("cli.queued_new_notification", inserted=dt['inserted'])
@@ -190,6 +193,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(msg("cli.not_delivered_yet_use_steer"))
         return
     _print_dispatch(dp)
+
+
+def _transition(key: str) -> str:
+    """"on_track->due_soon" in words (the timeliness labels of `task list`)."""
+    from cli.lifecycle import TIMELINESS_LABELS, _label
+
+    for sep in ("->", "→"):
+        if sep in key:
+            a, b = key.split(sep, 1)
+            return f"{_label(TIMELINESS_LABELS, a or None)} → {_label(TIMELINESS_LABELS, b or None)}"
+    return _label(TIMELINESS_LABELS, key)
 
 
 def _dispatch_summary(r: Any) -> dict[str, Any]:

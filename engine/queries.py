@@ -131,6 +131,10 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
         st = Status.CANCELLED if t.status == PlanStatus.CANCELLED else derive_task_status(items[t.id], recurring=t.deadline_kind == "recurring")
         if status and st != status:
             continue
+        # the deadline in force: the items' own deadline when they all share one that differs from
+        # the plan's (an approved extension); None when they agree with the plan or differ among units
+        own = {dl for _st, dl in items[t.id] if dl is not None}
+        in_force = next(iter(own)) if len(own) == 1 and t.deadline_kind != "recurring" else None
         out.append({
             "plan": plan_code,
             "code": t.code,
@@ -140,6 +144,8 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
             "coordinating_units": coords[t.id],
             "deliverable": t.deliverable,
             "deadline": t.deadline.isoformat() if t.deadline else None,
+            "deadline_in_force": (in_force.isoformat() if in_force is not None and in_force != t.deadline
+                                  else None),
             "deadline_text": t.deadline_text,
             "deadline_kind": t.deadline_kind,
             "recurrence": t.recurrence,

@@ -557,7 +557,7 @@ def test_the_sample_history_replays_cleanly_on_the_sample_plan(engine):
         assert verify_chain(s).ok
         granted = resolve_item(s, "KH-57-LS/36")
         assert (granted.deadline, granted.original_deadline) == (date(2025, 9, 30), date(2025, 6, 30))
-        refused = resolve_item(s, "KH-57-LS/47@HNS")
+        refused = resolve_item(s, "KH-57-LS/47@XNS")
         assert refused.deadline == refused.original_deadline
         assert s.execute(select(ExtensionRequest.status).where(ExtensionRequest.work_item_id == refused.id)).scalar_one() == "rejected"
 

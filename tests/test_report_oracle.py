@@ -84,7 +84,11 @@ def _scenario(engine: Engine, rnd: random.Random) -> None:
         tasks.append({"code": "X", "lead": []})  # no lead unit
     settings: dict[str, Any] = {}
     if rnd.random() < 0.3:
-        settings["status_rules"] = {"red": {"overdue_at_least": rnd.choice([1, 2])},
+        settings["status_rules"] = {"rule": rnd.choice(["share_due", "any_overdue"]),
+                                    "green_at": rnd.choice([0.9, 0.75]), "yellow_at": rnd.choice([0.7, 0.5]),
+                                    "section": rnd.choice([None, None, "I"]),
+                                    "milestone": rnd.choice([None, None, "2025-06-15"]),
+                                    "red": {"overdue_at_least": rnd.choice([1, 2])},
                                     "yellow": {"due_within_days": rnd.choice([3, 7, 14, None]),
                                                "without_progress": rnd.choice([True, False]),
                                                "on_time_rate_below": rnd.choice([0.5, 0.8, None])}}
@@ -325,10 +329,29 @@ class Oracle:
             if uc["total"] == 0:
                 continue
             uc["on_time_rate"], uc["completion_rate"] = uc["percent"]["on_time_of_completed"], uc["percent"]["completed_of_due"]
-            colour, reasons = unit_status(uc, rules)
+            # the share_due rule's figures: items due by the milestone (default the as-of date), not
+            # cancelled, not of an ongoing task (section scope: only that section's tasks)
+            milestone = rules.milestone or as_of
+            mine = [c for c in counted if c["w"].unit_id == uid and c["bucket"] != "cancelled"
+                    and c["task"].deadline_kind != "ongoing" and c["deadline"] is not None
+                    and c["deadline"] <= milestone
+                    and (rules.section is None or (c["task"].section_id is not None
+                                                    and self.sections[c["task"].section_id].code == rules.section))]
+            late = sorted(({"task": c["task"].code, "ref": self.ref(c, multi), "days_overdue": (as_of - c["deadline"]).days}
+                           for c in mine if c["status"] != "completed" and c["deadline"] < as_of),
+                          key=lambda o: (-o["days_overdue"], o["ref"]))
+            done = sum(1 for c in mine if c["status"] == "completed")
+            tally = {"milestone": milestone.isoformat(), "due": len(mine), "done": done,
+                     "share": round(done * 100.0 / len(mine), 1) if mine else None, "overdue": len(late),
+                     "overdue_items": late}
+            colour, reasons = unit_status(uc, rules, tally)
             units_out.append({"unit": self.units[uid].code, "name": self.units[uid].name, "status": colour,
-                              "reasons": reasons, "counts": uc})
-        units_out.sort(key=lambda u: ({"green": 0, "yellow": 1, "red": 2}[u["status"]], u["counts"]["overdue"],
+                              "reasons": reasons, "counts": uc, "due_tally": tally})
+        share_first = rules.rule == "share_due"
+        units_out.sort(key=lambda u: ({"green": 0, "yellow": 1, "red": 2}[u["status"]],
+                                      -(u["due_tally"]["share"] if share_first and u["due_tally"]["share"] is not None
+                                        else 100.0),
+                                      u["counts"]["overdue"],
                                       -(u["counts"]["completion_rate"] if u["counts"]["completion_rate"] is not None else -1),
                                       -(u["counts"]["on_time_rate"] if u["counts"]["on_time_rate"] is not None else -1),
                                       u["unit"]))

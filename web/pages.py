@@ -599,14 +599,15 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
 
 
 @router.get("/heatmap", response_class=HTMLResponse)
-def heatmap_page(request: Request, plan: str = "") -> Response:
+def heatmap_page(request: Request, plan: str = "", rule: str = "", section: str = "", milestone: str = "") -> Response:
     from web.heatmap import heatmap
 
     with db(request).ro() as s:
         require_login(request, s, OVERSIGHT)
         try:
             hm = heatmap(s, now=now(request), plan_code=plan or None, lang=lang_of(request),
-                         db_key=cfg(request).database_url)
+                         db_key=cfg(request).database_url, rule=rule or None, section=section or None,
+                         milestone=milestone or None)
         except UserError as exc:
             raise WebError(404, str(exc)) from None
     return render(request, "heatmap.html", {"hm": hm})
