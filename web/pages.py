@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -16,9 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.accounts import link_actor_id
 from engine.actors import person_name
 from engine.days import fmt_local
-from engine.permissions import allowed_actions, pending_extension
+from engine.permissions import may_acknowledge, offered_actions, pending_extension
 from engine.refs import item_ref, item_refs
-from engine.states import OPEN_STATES, STATUSES, Action, ExtensionStatus, Role, Status
+from engine.states import OPEN_STATES, STATUSES, ExtensionStatus, Role, Status
 from engine.timeliness import Timeliness
 from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
@@ -28,7 +28,7 @@ from web import storage
 from web.actions import NotVisible, act, get_item
 from web.listing import PAGE, item_rows
 from web.core import (
-    User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
+    LINK_ACTIONS, User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
     load_user, now, redirect, render, require_login, safe_next, t,
 )
 from engine.i18n import tr
@@ -148,10 +148,12 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
     today = _today(s, request)
     lang = lang_of(request)
     d = item_detail(s, item, today=today, lang=lang)
-    allowed = set(allowed_actions(item, user.actor))
+    # the role's own actions only (engine.permissions.offered_actions: the chair is offered no
+    # "start"/"submit"), on a one-click link also only what a link may do
+    allowed = set(offered_actions(item, user.actor))
     if user.via_link:
-        allowed &= {Action.START, Action.SUBMIT, Action.NOTE, Action.REQUEST_EXTENSION, Action.BLOCK, Action.UNBLOCK}
-    can_ack = (item.status in OPEN_STATES and user.role != Role.VIEWER
+        allowed &= LINK_ACTIONS
+    can_ack = (item.status in OPEN_STATES and may_acknowledge(user.actor, item)
                and d.get("timeliness") in (Timeliness.OVERDUE, Timeliness.DUE_SOON))
     pending = pending_extension(s, item)
     files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
@@ -495,15 +497,72 @@ def heatmap_page(request: Request, plan: str = "") -> Response:
     return render(request, "heatmap.html", {"hm": hm})
 
 
+OVERDUE_PAGE = 20  # rows per page of the overdue list (long task titles: 20 rows is a few screens)
+
+
+def _overdue_levels(s: Session, request: Request) -> tuple[list[dict[str, Any]], Any]:
+    """The committee-wide policy's overdue levels as filter choices: [{name, label, range}] with
+    ``range`` the deadlines (earliest or None, latest) in the level's window today; and a
+    function naming the level of a deadline. Plans with their own policy override are shown
+    by the committee's windows (the list is a view, the escalation run applies the overrides)."""
+    from engine.escalation import context, overdue_range
+
+    lang = lang_of(request)
+    ctx = context(s, now=now(request), lang=lang)
+    out = []
+    for lv, low, high in ctx.policy.windows():
+        if lv.kind != "overdue":
+            continue
+        if high is None:
+            window = tr(lang, "pg.level_from", low=max(low, 1))
+        elif low <= 0:
+            window = tr(lang, "pg.level_below", days=high + 1)
+        else:
+            window = tr(lang, "pg.level_between", low=low, high=high)
+        to = ", ".join(tr(lang, f"pg.to_{r}") for r in lv.to)
+        out.append({"name": lv.name, "label": tr(lang, "pg.level_to", window=window, to=to) if to else window,
+                    "range": overdue_range(ctx.today, low, high, ctx.calendar)})
+
+    def level_of(deadline: Any) -> str | None:
+        lv = ctx.policy.current_level(deadline, ctx.today, ctx.calendar)
+        return lv.name if lv is not None and lv.kind == "overdue" else None
+
+    return out, level_of
+
+
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue(request: Request, plan: str = "", unit: str = "", page: int = 0) -> Response:
+def overdue(request: Request, plan: str = "", unit: str = "", level: str = "", ack: str = "", page: int = 0) -> Response:
+    from engine.models import EscalationAck, Plan
+
     with db(request).ro() as s:
         user = require_login(request, s, OVERSIGHT)
         today = _today(s, request)
-        rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
-                                 page=page, overdue_only=True)
-    return render(request, "overdue.html", {"rows": rows, "total": total, "page": page,
-                                            "pages": (total + PAGE - 1) // PAGE})
+        levels, level_of = _overdue_levels(s, request)
+        chosen = next((lv for lv in levels if lv["name"] == level), None)
+        if chosen is not None and chosen["range"] is None:
+            rows, total = [], 0  # no deadline falls in that window today
+        else:
+            rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
+                                     page=max(page, 0), overdue_only=True, page_size=OVERDUE_PAGE,
+                                     level=chosen["range"] if chosen else None,
+                                     acknowledged={"yes": True, "no": False}.get(ack))
+        ids = [r["id"] for r in rows]
+        acked: set[int] = set()
+        if ids:
+            acked = set(s.execute(select(WorkItem.id).join(EscalationAck, EscalationAck.work_item_id == WorkItem.id)
+                                  .where(WorkItem.id.in_(ids), EscalationAck.deadline == WorkItem.deadline)).scalars())
+        labels = {lv["name"]: lv["label"] for lv in levels}
+        for r in rows:
+            r["level"] = labels.get(level_of(r["deadline"]) or "", None)
+            r["acked"] = r["id"] in acked
+        plans = s.execute(select(Plan.code).order_by(Plan.code)).scalars().all()
+    pages = (total + OVERDUE_PAGE - 1) // OVERDUE_PAGE
+    f = {"plan": plan, "unit": unit, "level": level if chosen else "", "ack": ack if ack in ("yes", "no") else ""}
+    return render(request, "overdue.html", {
+        "rows": rows, "total": total, "page": max(page, 0), "pages": pages, "f": f, "levels": levels, "plans": plans,
+        "first": max(page, 0) * OVERDUE_PAGE + 1, "last": max(page, 0) * OVERDUE_PAGE + len(rows),
+        "base_q": urlencode({k: v for k, v in f.items() if v}), "filtered": any(f.values()),
+    })
 
 
 @router.get("/reports", response_class=HTMLResponse)
