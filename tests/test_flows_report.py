@@ -50,7 +50,7 @@ def test_monthly_report_flow_stores_renders_and_delivers(prefect_harness, _sqlit
                          "pct_kt": "NO_ADDRESS", "pct_vx": "NO_ADDRESS"}
     assert [h.path for h in hits] == ["/chair", "/secretariat"]
     payload = hits[0].payload
-    assert payload["title"] == "Báo cáo tình hình thực hiện KH-TEST tháng 05/2025"
+    assert payload["title"] == "Báo cáo tình hình thực hiện KH-TEST tháng 5/2025"
     assert "9 phần việc đến hạn, 6 đã hoàn thành, 1 quá hạn" in payload["message"]
     files = {a["filename"]: base64.b64decode(a["base64"]) for a in payload["attachments"]}
     assert sorted(name.rsplit(".", 1)[1] for name in files) == ["docx", "html", "xlsx"]

@@ -244,7 +244,7 @@ def test_status_rules_parse_with_defaults_and_reject_bad_keys():
 def test_monthly_report_with_cutoff_counts_every_item_by_hand(base):
     r = monthly(base)
     assert r["period"]["start"] == "2025-04-15" and r["period"]["end"] == "2025-05-14"
-    assert r["as_of"] == "2025-05-20" and r["due_by"] == "2025-05-20" and r["period"]["label"] == "tháng 05/2025"
+    assert r["as_of"] == "2025-05-20" and r["due_by"] == "2025-05-20" and r["period"]["label"] == "tháng 5/2025"
 
     # items: 1 2 3 9a 13 completed and due, 10 completed ahead; 4a 4b 9b due today (not overdue);
     # 6 overdue; 5 (extended to 15/06), 11, 12 not yet due; 7 8 ongoing (7 with a note in the period)

@@ -5,7 +5,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rep.kind.quarterly": ("quý", "quarterly"),
     "rep.kind.semiannual": ("6 tháng", "half-yearly"),
     "rep.kind.annual": ("năm", "annual"),
-    "rep.period.monthly": ("tháng {month.month:02d}/{month.year}", "{month:%B %Y}"),
+    "rep.period.monthly": ("tháng {month.month}/{month.year}", "{month:%B %Y}"),
     "rep.quarter.1": ("I", "1"),
     "rep.quarter.2": ("II", "2"),
     "rep.quarter.3": ("III", "3"),
