@@ -31,7 +31,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pg.pager": ("Phân trang", "Pages"),
     # creating a report from the web
     "pg.new_report": ("Lập báo cáo", "Create a report"),
-    "pg.new_report_help": ("Báo cáo được lập theo số liệu hiện tại và lưu lại (như lệnh steer report); "
+    "pg.new_report_help": ("Báo cáo được lập theo số liệu hiện tại và lưu lại, như khi lập bằng dòng lệnh; "
                            "sau đó có thể xem và tải về.",
                            "The report is computed from the current figures and stored (as the steer report "
                            "command does); then you can view and download it."),
