@@ -42,15 +42,26 @@ def _query(text: str | None) -> str:
     return fold((text or "")[:MAX_QUERY])
 
 
+@functools.lru_cache(maxsize=256)
+def _pattern(q: str) -> re.Pattern[str]:
+    # the query starts at a word's beginning: "xay dung" and "so xay" find "Sở Xây dựng", "an"
+    # does not find every "ban" and "tan"
+    return re.compile(r"(?<![0-9a-z])" + re.escape(q))
+
+
+def _hit(q: str, text: str | None) -> bool:
+    return bool(text) and _pattern(q).search(fold(text)) is not None
+
+
 def matches(query: str | None, texts: Iterable[str | None]) -> bool:
-    """Whether the folded ``query`` occurs in one of ``texts`` (folded)."""
+    """Whether the folded ``query`` occurs, from a word's beginning, in one of ``texts`` (folded)."""
     q = _query(query)
-    return bool(q) and any(q in fold(t) for t in texts if t)
+    return bool(q) and any(_hit(q, t) for t in texts)
 
 
 def matching_unit_ids(session: Session, query: str | None) -> list[int]:
-    """Units whose code is ``query`` (any case), or whose name, alias or former name contains it
-    (folded). An exact code wins alone: "SXD" is that unit, not also every unit whose name
+    """Units whose code is ``query`` (any case), or whose code, name, alias or former name has it
+    from the beginning of a word (folded). An exact code wins alone: "SXD" is that unit, not also every unit whose name
     happens to contain the letters."""
     q = _query(query)
     if not q:
@@ -60,16 +71,16 @@ def matching_unit_ids(session: Session, query: str | None) -> list[int]:
     if exact:
         return exact
     return [uid for uid, code, name, aliases, former in rows
-            if q in fold(code) or q in fold(name) or any(q in fold(a) for a in (aliases or ()))
-            or any(q in fold(a) for a in (former or ()))]
+            if _hit(q, code) or _hit(q, name) or any(_hit(q, a) for a in (aliases or ()))
+            or any(_hit(q, a) for a in (former or ()))]
 
 
 def matching_task_ids(session: Session, query: str | None, *, plan_ids: Iterable[int] | None = None) -> list[int]:
-    """Tasks whose title or code contains ``query`` (folded)."""
+    """Tasks whose title or code has ``query`` from the beginning of a word (folded)."""
     q = _query(query)
     if not q:
         return []
     stmt = select(Task.id, Task.code, Task.title)
     if plan_ids is not None:
         stmt = stmt.where(Task.plan_id.in_(list(plan_ids)))
-    return [tid for tid, code, title in session.execute(stmt).all() if q in fold(title) or q in fold(code)]
+    return [tid for tid, code, title in session.execute(stmt).all() if _hit(q, title) or _hit(q, code)]

@@ -547,3 +547,29 @@ def test_browser_screenshots_desktop_and_phone(site, chromium_path, tmp_path):
     assert out["desktop-filtered-rows"] > 0
     assert out["desktop-download"] == EVIDENCE_NAME
     assert out["desktop-report"].endswith(".docx") and out["phone-report"].endswith(".docx")
+
+
+# --- the same search on either database (SQLite; PostgreSQL with STEER_TEST_POSTGRES_URL) -----------------
+
+
+@pytest.fixture
+def world(db_url, tmp_path, monkeypatch) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    from tests.web_helpers import running_world
+
+    with running_world(db_url, tmp_path, monkeypatch) as w:
+        yield w
+
+
+@pytest.mark.parametrize("query", ["SKHCN", "skhcn", "Sở Khoa học và Công nghệ", "so khoa hoc", "SỞ KH&CN", "so kh&cn"])
+def test_unit_and_title_search_on_either_database(world, query):  # type: ignore[no-untyped-def]
+    from tests.web_helpers import PASSWORD
+
+    client, _ = login(world.app, "secretariat", PASSWORD)
+    rows = _rows(client.get("/items", params={"unit": query}).text, "item-row")
+    assert rows and {r["unit"] for r in rows} == {"SKHCN"}, query
+    api = client.get("/api/v1/items", params={"unit": query},
+                     headers={"Authorization": f"Bearer {world.tokens['secretariat']}"}).json()
+    assert api["total"] == len(rows) and {i["unit"] for i in api["items"]} == {"SKHCN"}
+    found = _rows(client.get("/items", params={"q": "chuyen doi so"}).text, "item-row")
+    assert [r["unit"] for r in found] == ["SKHCN"]  # "Ban hành kế hoạch chuyển đổi số"
+    assert not _rows(client.get("/items", params={"q": "an hanh"}).text, "item-row")  # a word's beginning only

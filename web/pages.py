@@ -572,6 +572,7 @@ def _overdue_levels(s: Session, request: Request) -> tuple[list[dict[str, Any]],
             window = tr(lang, "pg.level_between", low=low, high=high)
         to = ", ".join(tr(lang, f"pg.to_{r}") for r in lv.to)
         out.append({"name": lv.name, "label": tr(lang, "pg.level_to", window=window, to=to) if to else window,
+                    "short": tr(lang, "pg.level_short", to=to) if to else window,
                     "range": overdue_range(ctx.today, low, high, ctx.calendar)})
 
     def level_of(deadline: Any) -> str | None:
@@ -602,7 +603,7 @@ def overdue(request: Request, plan: str = "", unit: str = "", level: str = "", a
         if ids:
             acked = set(s.execute(select(WorkItem.id).join(EscalationAck, EscalationAck.work_item_id == WorkItem.id)
                                   .where(WorkItem.id.in_(ids), EscalationAck.deadline == WorkItem.deadline)).scalars())
-        labels = {lv["name"]: lv["label"] for lv in levels}
+        labels = {lv["name"]: lv["short"] for lv in levels}
         for r in rows:
             r["level"] = labels.get(level_of(r["deadline"]) or "", None)
             r["acked"] = r["id"] in acked

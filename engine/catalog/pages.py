@@ -21,6 +21,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pg.level_between": ("Quá hạn {low}–{high} ngày làm việc", "Overdue {low}–{high} working days"),
     "pg.level_from": ("Quá hạn từ {low} ngày làm việc", "Overdue {low} working days or more"),
     "pg.level_to": ("{window} — báo {to}", "{window} — notifies {to}"),
+    "pg.level_short": ("Đã báo {to}", "{to} notified"),
+    "pg.ack_short": ("Đã nắm được", "Acknowledge"),
     "pg.to_lead_unit": ("đơn vị chủ trì", "the lead unit"),
     "pg.to_secretariat": ("Thường trực", "the secretariat"),
     "pg.to_vice_chair": ("Phó Trưởng ban phụ trách", "the vice-chair in charge"),
