@@ -376,6 +376,7 @@ def english_leftovers(text: str) -> list[str]:
 def _strip_data(text: str) -> str:
     # references (KH-57-LS/7@SXD#2025-06), unit codes and e-mail-like data are data, not UI words
     text = re.sub(r"(?<!\w)[A-Z][A-Z0-9_]*(?:-[A-Z0-9]+)*(?:/[\w.]+)?(?:@[A-Z0-9_]+)?(?:#[\w-]+)?(?!\w)", " ", text)
+    text = re.sub(r"[@#][\w-]+", " ", text)  # a reference's unit / occurrence part on its own
     return re.sub(r"(?<!\w)[a-z0-9]+(?:_[a-z0-9]+)+(?!\w)", " ", text)  # user names (sxd_focal)
 
 
@@ -494,11 +495,15 @@ def test_browser_screenshots_desktop_and_phone(site, chromium_path, tmp_path):
                 _shot(page, f"overdue-filtered-paged-{size}")
                 if phone:
                     _no_sideways_scroll(page, "overdue")
-                # the chair's item page: comment and acknowledge, no assignee forms
-                page.goto(f"{base}/items/{site.open_item}")
-                assert page.locator('[data-testid="action-start"]').count() == 0
-                assert page.locator('[data-testid="action-submit"]').count() == 0
+                # the chair's item page (an overdue item, from the list): comment and acknowledge,
+                # no assignee forms
+                with page.expect_navigation():
+                    page.locator('[data-testid="overdue-row"] td.ref a').first.click()
+                assert page.locator('[data-testid="action-ack"]').count() == 1
+                for form in ASSIGNEE_FORMS:
+                    assert page.locator(f'[data-testid="{form}"]').count() == 0, form
                 assert page.locator('[data-testid="action-note"]').count() == 1
+                assert page.locator('[data-testid="note-percent"]').count() == 0
                 _shot(page, f"chair-item-{size}")
                 if phone:
                     _no_sideways_scroll(page, "chair item")
@@ -528,6 +533,8 @@ def test_browser_screenshots_desktop_and_phone(site, chromium_path, tmp_path):
                 assert re.search(r"/reports/\d+\?fmt=docx$", page.url), page.url
                 assert page.locator('[data-testid="flash"][data-kind="ok"]').count() == 1
                 assert page.locator('[data-testid="report-view"]').count() == 1
+                page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+                page.wait_for_load_state("networkidle")
                 _shot(page, f"report-created-view-{size}")
                 if phone:
                     _no_sideways_scroll(page, "report view")

@@ -16,9 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.accounts import link_actor_id
 from engine.actors import person_name
 from engine.days import fmt_local
-from engine.permissions import may_acknowledge, offered_actions, pending_extension
+from engine.permissions import OFFERED, may_acknowledge, offered_actions, pending_extension
 from engine.refs import item_ref, item_refs
-from engine.states import OPEN_STATES, STATUSES, ExtensionStatus, Role, Status
+from engine.states import OPEN_STATES, STATUSES, Action, ExtensionStatus, Role, Status
 from engine.timeliness import Timeliness
 from engine.txcache import committee_settings
 from engine.errors import Conflict, PermissionDenied, UserError
@@ -201,7 +201,9 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
             e["actor_name"] = tr(lang, NON_PERSON_ACTORS[e["actor"]])
         e["evidence"], e["files"] = split_evidence(e.get("evidence"), files)
     coordinating = item.task.coordinating_text
-    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "pending": pending,
+    # who does not do the work comments on it (no "percent done"): the chair, vice-chairs, the secretariat
+    comment_only = Action.SUBMIT not in OFFERED.get(user.role, ())
+    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only, "pending": pending,
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}

@@ -49,7 +49,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pg.report_plan": ("Kế hoạch", "Plan"),
     "pg.create_report": ("Lập báo cáo", "Create the report"),
     "pg.report_created": ("Đã lập báo cáo số {id}: {title}.", "Report {id} created: {title}."),
-    "pg.report_download_now": ("Tải về ({fmt})", "Download ({fmt})"),
+    "pg.report_download_now": ("Tải về: {fmt}", "Download: {fmt}"),
     "pg.breadcrumb": ("Đường dẫn", "Breadcrumb"),
     "pg.back_to_reports": ("← Danh sách báo cáo", "← All reports"),
     "pg.kind_option": ("Báo cáo {kind}", "{kind} report"),
@@ -59,6 +59,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pg.fmt_html": ("Trang web (.html)", "Web page (.html)"),
     "pg.fmt_md": ("Văn bản (.md)", "Text (.md)"),
     "pg.fmt_json": ("Dữ liệu (.json)", "Data (.json)"),
+    # the item page: who does not do the work comments on it
+    "pg.comment_label": ("Ý kiến", "Comment"),
+    "pg.act_comment": ("Gửi ý kiến", "Send the comment"),
+    "pg.history_empty": ("Chưa có hoạt động nào.", "Nothing has happened yet."),
     # plans list
     "pg.plan_facts": ("{tasks} nhiệm vụ · lần nạp thứ {revision}", "{tasks} tasks · revision {revision}"),
     # evidence files
