@@ -44,7 +44,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "Pick a period that has begun; «The current period» is the period of the chosen kind "
                               "containing today. A chosen period decides the kind."),
     "pg.period_current": ("Kỳ hiện tại", "The current period"),
-    "pg.report_no": ("Số", "No."),
+    "pg.report_number": ("số {id}", "no. {id}"),
+    "pg.downloads": ("Tải về", "Download"),
     "pg.report_format": ("Định dạng tải về", "Download format"),
     "pg.report_plan": ("Kế hoạch", "Plan"),
     "pg.create_report": ("Lập báo cáo", "Create the report"),
