@@ -263,6 +263,21 @@ def test_chair_on_a_one_click_link_gets_no_assignee_forms(site):
     for form in ASSIGNEE_FORMS:
         assert f'data-testid="{form}"' not in html, form
     assert 'data-testid="action-note"' in html
+    # and posting an assignee action through the chair's link is refused, nothing written
+    def version() -> int:
+        eng = dbmod.make_engine(site.db_url)
+        try:
+            with transaction(eng) as s:
+                return s.get(WorkItem, site.open_item).version
+        finally:
+            eng.dispose()
+
+    before = version()
+    for action, data in (("start", {}), ("submit", {"evidence": "Văn bản số 1"}),
+                         ("extension", {"until": "2025-12-31", "reason": "chờ"})):
+        r = client.post(f"/items/{site.open_item}/{action}", data={"csrf_token": csrf_of(html), **data})
+        assert r.status_code == 403, action
+    assert version() == before
     # the unit's focal point on the same kind of link still gets the assignee forms
     token = make_token(SECRET, purpose="open", item_id=site.open_item, unit_code="SXD", expires=NOW + timedelta(days=3))
     client, _ = anon(site.app)
