@@ -203,7 +203,9 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
     coordinating = item.task.coordinating_text
     # who does not do the work comments on it (no "percent done"): the chair, vice-chairs, the secretariat
     comment_only = Action.SUBMIT not in OFFERED.get(user.role, ())
-    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only, "pending": pending,
+    days_overdue = (today - item.deadline).days if d.get("timeliness") == Timeliness.OVERDUE and item.deadline else None
+    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only,
+            "days_overdue": days_overdue, "pending": pending,
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
