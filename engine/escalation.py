@@ -96,7 +96,7 @@ from engine.policy import (
     load_policy,
     with_override,
 )
-from engine.permissions import can_see
+from engine.permissions import may_acknowledge
 from engine.refs import item_ref, item_refs
 from engine.states import OPEN_STATES, ExtensionStatus, Role, Status
 from engine.txcache import committee_row
@@ -771,7 +771,7 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     One event (kind ``escalation_ack``)."""
     require_aware(now)
     ref = item_ref(item, session)
-    if not can_see(actor, item) or actor.role == Role.VIEWER:
+    if not may_acknowledge(actor, item):
         raise PermissionDenied(tr(lang, "esc.ack_not_recipient", name=actor.name, pid=actor.id, ref=ref))
     ctx = context(session, now=now, policy=policy, lang=lang)
     pol = _policy_for(ctx, item.task.plan_id)

@@ -235,7 +235,7 @@ def kind_label(kind: str, lang: str = "vi") -> str:
 
 
 def period_label(p: ReportPeriod | Mapping[str, Any], lang: str = "vi") -> str:
-    """"tháng 05/2025", "quý II/2025", "6 tháng đầu năm 2025", "năm 2025" (English with lang="en")."""
+    """"tháng 5/2025", "quý II/2025", "6 tháng đầu năm 2025", "năm 2025" (English with lang="en")."""
     if isinstance(p, Mapping):
         kind, year, number = p["kind"], p["year"], p["number"]
     else:
@@ -1455,7 +1455,7 @@ def committee_today(session: Session, now: datetime) -> date:
 
 
 def report_title(data: Mapping[str, Any]) -> str:
-    """"Báo cáo tình hình thực hiện KH-57-LS tháng 05/2025" (for file names and mail subjects)."""
+    """"Báo cáo tình hình thực hiện KH-57-LS tháng 5/2025" (for file names and mail subjects)."""
     lang = data.get("lang", "vi")
     return tr(lang, "rep.progress_report", code=data['plan']['code'], label=data['period']['label'])
 

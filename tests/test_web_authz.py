@@ -149,6 +149,8 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("GET", "/heatmap")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/heatmap"))
     m[("GET", "/overdue")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/overdue"))
     m[("GET", "/reports")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/reports"))
+    m[("POST", "/reports")] = Cell(_codes(403, anon=401, secretariat=303), lambda ctx: (
+        "/reports", _form({"plan": "KH-TEST", "kind": "monthly", "period": "", "format": "docx"})(ctx)))
     m[("GET", "/reports/{report_id}")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
                                               get(lambda c: f"/reports/{c.report_id}"))
     m[("GET", "/reports/{report_id}/charts/{name}.svg")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),

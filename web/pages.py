@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.accounts import link_actor_id
 from engine.actors import person_name
 from engine.days import fmt_local
-from engine.permissions import allowed_actions, pending_extension
+from engine.permissions import OFFERED, may_acknowledge, offered_actions, pending_extension
 from engine.refs import item_ref, item_refs
 from engine.states import OPEN_STATES, STATUSES, Action, ExtensionStatus, Role, Status
 from engine.timeliness import Timeliness
@@ -28,10 +28,10 @@ from web import storage
 from web.actions import NotVisible, act, get_item
 from web.listing import PAGE, item_rows
 from web.core import (
-    User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
+    LINK_ACTIONS, User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
     load_user, now, redirect, render, require_login, safe_next, t,
 )
-from engine.i18n import tr
+from engine.i18n import LANGS, tr
 
 router = APIRouter(include_in_schema=False)
 
@@ -142,22 +142,70 @@ def items(request: Request, status: str = "", unit: str = "", plan: str = "", q:
     })
 
 
+# actors of history events that are no directory person: shown in the user's language
+NON_PERSON_ACTORS = {"system": "pg.actor_system", "import": "pg.actor_import"}
+
+
+def _size_text(n: int, lang: str) -> str:
+    if n < 1024:
+        return tr(lang, "pg.bytes", n=n)
+    if n < 1024 * 1024:
+        return tr(lang, "pg.kb", n=f"{n / 1024:.0f}")
+    return tr(lang, "pg.mb", n=f"{n / (1024 * 1024):.1f}".replace(".", ","))
+
+
+def file_view(f: EvidenceFile, item_id: int, lang: str, tz: str) -> dict[str, Any]:
+    """An evidence file as pages show it: its name linking to the download; size, checksum and
+    upload time only in a details view."""
+    return {"id": f.id, "name": f.original_name, "url": f"/items/{item_id}/evidence/{f.id}",
+            "size": _size_text(f.size, lang), "sha256": f.sha256, "uploaded": fmt_local(f.uploaded_at, tz),
+            "notes": {tr(lg, "ev.file_note", name=f.original_name, size=f.size, sha256=f.sha256, stored=f.stored_name)
+                      for lg in LANGS}}
+
+
+def split_evidence(text: str | None, files: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """An event's evidence text without the file notes the engine wrote into it ("tệp «x.pdf»
+    (… byte, sha256 …, lưu ….bin)", engine.evidence.file_note, kept as written in the audit
+    record), and the files it names, for a link instead."""
+    if not text:
+        return text, []
+    named = []
+    for f in files:
+        for note in f["notes"]:
+            if note in text:
+                text = text.replace(f" — {note}", "").replace(note, "")
+                named.append(f)
+                break
+    return (text.strip() or None), named
+
+
 def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dict[str, Any]:
     from engine.queries import item_detail
 
     today = _today(s, request)
     lang = lang_of(request)
     d = item_detail(s, item, today=today, lang=lang)
-    allowed = set(allowed_actions(item, user.actor))
+    # the role's own actions only (engine.permissions.offered_actions: the chair is offered no
+    # "start"/"submit"), on a one-click link also only what a link may do
+    allowed = set(offered_actions(item, user.actor))
     if user.via_link:
-        allowed &= {Action.START, Action.SUBMIT, Action.NOTE, Action.REQUEST_EXTENSION, Action.BLOCK, Action.UNBLOCK}
-    can_ack = (item.status in OPEN_STATES and user.role != Role.VIEWER
+        allowed &= LINK_ACTIONS
+    can_ack = (item.status in OPEN_STATES and may_acknowledge(user.actor, item)
                and d.get("timeliness") in (Timeliness.OVERDUE, Timeliness.DUE_SOON))
     pending = pending_extension(s, item)
-    files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
-                      .order_by(EvidenceFile.id)).scalars().all()
+    tz, _ = _tz_settings(s)
+    files = [file_view(f, item.id, lang, tz) for f in s.execute(
+        select(EvidenceFile).where(EvidenceFile.work_item_id == item.id).order_by(EvidenceFile.id)).scalars()]
+    for e in d["events"]:
+        if e["actor"] in NON_PERSON_ACTORS and e["actor_name"] == e["actor"]:
+            e["actor_name"] = tr(lang, NON_PERSON_ACTORS[e["actor"]])
+        e["evidence"], e["files"] = split_evidence(e.get("evidence"), files)
     coordinating = item.task.coordinating_text
-    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "pending": pending,
+    # who does not do the work comments on it (no "percent done"): the chair, vice-chairs, the secretariat
+    comment_only = Action.SUBMIT not in OFFERED.get(user.role, ())
+    days_overdue = (today - item.deadline).days if d.get("timeliness") == Timeliness.OVERDUE and item.deadline else None
+    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only,
+            "days_overdue": days_overdue, "pending": pending,
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
@@ -384,9 +432,18 @@ def review(request: Request) -> Response:
                                    .order_by(Event.id.desc()).limit(1)).scalar_one_or_none()
         names = dict(s.execute(select(Person.id, Person.name)).all())
         tz, _ = _tz_settings(s)
-        sub_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "unit_name": u.name,
-                     "deadline": w.deadline, "submitted": fmt_local(w.submitted_at, tz), "evidence": evid.get(w.id),
-                     "version": w.version} for w, task, u in subs]
+        lang = lang_of(request)
+        files: dict[int, list[dict[str, Any]]] = {}
+        if subs:
+            for f in s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id.in_([w.id for w, *_ in subs]))
+                               .order_by(EvidenceFile.id)).scalars():
+                files.setdefault(f.work_item_id, []).append(file_view(f, f.work_item_id, lang, tz))
+        sub_rows = []
+        for w, task, u in subs:
+            text, named = split_evidence(evid.get(w.id), files.get(w.id, []))
+            sub_rows.append({"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "unit_name": u.name,
+                             "deadline": w.deadline, "submitted": fmt_local(w.submitted_at, tz), "evidence": text,
+                             "files": named or files.get(w.id, []), "version": w.version})
         ext_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "deadline": w.deadline,
                      "until": r.until, "reason": r.reason, "by": names.get(r.requested_by, r.requested_by),
                      "version": w.version} for r, w, task, u in exts]
@@ -613,25 +670,153 @@ def heatmap_page(request: Request, plan: str = "", rule: str = "", section: str 
     return render(request, "heatmap.html", {"hm": hm})
 
 
+OVERDUE_PAGE = 20  # rows per page of the overdue list (long task titles: 20 rows is a few screens)
+
+
+def _overdue_levels(s: Session, request: Request) -> tuple[list[dict[str, Any]], Any]:
+    """The committee-wide policy's overdue levels as filter choices: [{name, label, range}] with
+    ``range`` the deadlines (earliest or None, latest) in the level's window today; and a
+    function naming the level of a deadline. Plans with their own policy override are shown
+    by the committee's windows (the list is a view, the escalation run applies the overrides)."""
+    from engine.escalation import context, overdue_range
+
+    lang = lang_of(request)
+    ctx = context(s, now=now(request), lang=lang)
+    out = []
+    for lv, low, high in ctx.policy.windows():
+        if lv.kind != "overdue":
+            continue
+        if high is None:
+            window = tr(lang, "pg.level_from", low=max(low, 1))
+        elif low <= 0:
+            window = tr(lang, "pg.level_below", days=high + 1)
+        else:
+            window = tr(lang, "pg.level_between", low=low, high=high)
+        to = ", ".join(tr(lang, f"pg.to_{r}") for r in lv.to)
+        out.append({"name": lv.name, "label": tr(lang, "pg.level_to", window=window, to=to) if to else window,
+                    "short": tr(lang, "pg.level_short", to=to) if to else window,
+                    "range": overdue_range(ctx.today, low, high, ctx.calendar)})
+
+    def level_of(deadline: Any) -> str | None:
+        lv = ctx.policy.current_level(deadline, ctx.today, ctx.calendar)
+        return lv.name if lv is not None and lv.kind == "overdue" else None
+
+    return out, level_of
+
+
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue(request: Request, plan: str = "", unit: str = "", page: int = 0) -> Response:
+def overdue(request: Request, plan: str = "", unit: str = "", level: str = "", ack: str = "", page: int = 0) -> Response:
+    from engine.models import EscalationAck, Plan
+
     with db(request).ro() as s:
         user = require_login(request, s, OVERSIGHT)
         today = _today(s, request)
-        rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
-                                 page=page, overdue_only=True)
-    return render(request, "overdue.html", {"rows": rows, "total": total, "page": page,
-                                            "pages": (total + PAGE - 1) // PAGE})
+        levels, level_of = _overdue_levels(s, request)
+        chosen = next((lv for lv in levels if lv["name"] == level), None)
+        if chosen is not None and chosen["range"] is None:
+            rows, total = [], 0  # no deadline falls in that window today
+        else:
+            rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
+                                     page=max(page, 0), overdue_only=True, page_size=OVERDUE_PAGE,
+                                     level=chosen["range"] if chosen else None,
+                                     acknowledged={"yes": True, "no": False}.get(ack))
+        ids = [r["id"] for r in rows]
+        acked: set[int] = set()
+        if ids:
+            acked = set(s.execute(select(WorkItem.id).join(EscalationAck, EscalationAck.work_item_id == WorkItem.id)
+                                  .where(WorkItem.id.in_(ids), EscalationAck.deadline == WorkItem.deadline)).scalars())
+        labels = {lv["name"]: lv["short"] for lv in levels}
+        for r in rows:
+            r["level"] = labels.get(level_of(r["deadline"]) or "", None)
+            r["acked"] = r["id"] in acked
+        plans = s.execute(select(Plan.code).order_by(Plan.code)).scalars().all()
+    pages = (total + OVERDUE_PAGE - 1) // OVERDUE_PAGE
+    f = {"plan": plan, "unit": unit, "level": level if chosen else "", "ack": ack if ack in ("yes", "no") else ""}
+    return render(request, "overdue.html", {
+        "rows": rows, "total": total, "page": max(page, 0), "pages": pages, "f": f, "levels": levels, "plans": plans,
+        "first": max(page, 0) * OVERDUE_PAGE + 1, "last": max(page, 0) * OVERDUE_PAGE + len(rows),
+        "base_q": urlencode({k: v for k, v in f.items() if v}), "filtered": any(f.values()),
+    })
+
+
+REPORT_KINDS = ("monthly", "quarterly", "semiannual", "annual")
+REPORT_FORMATS = ("docx", "xlsx", "html", "md", "json")
+PERIOD_CHOICES = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 2}  # latest periods offered
+
+
+def _report_name(kind: str, period: str, lang: str) -> str:
+    """"Báo cáo tháng 7/2025", "Báo cáo quý II/2025" for a stored report's kind and period key."""
+    from engine.reporting import parse_period, period_label
+
+    try:
+        label = period_label(parse_period(period, kind=kind, lang=lang), lang)
+    except UserError:
+        label = period
+    return tr(lang, "pg.report_name", period=label)
+
+
+def _period_choices(today: Any, lang: str) -> list[dict[str, Any]]:
+    """[{kind, label, periods: [(key, label)]}]: the latest periods of each kind that have begun."""
+    from engine.reporting import kind_label, period_for, period_label, previous_period
+
+    out = []
+    for kind in REPORT_KINDS:
+        p = period_for(kind, today)
+        periods = []
+        for _ in range(PERIOD_CHOICES[kind]):
+            periods.append((p.key, period_label(p, lang)))
+            p = previous_period(p)
+        out.append({"kind": kind, "label": kind_label(kind, lang), "periods": periods})
+    return out
 
 
 @router.get("/reports", response_class=HTMLResponse)
 def reports(request: Request) -> Response:
+    from engine.models import Plan
+    from engine.reporting import kind_label
     from engine.snapshots import list_snapshots
 
+    lang = lang_of(request)
     with db(request).ro() as s:
-        require_login(request, s, OVERSIGHT)
+        user = require_login(request, s, OVERSIGHT)
         rows = list_snapshots(s, limit=100)
-    return render(request, "reports.html", {"reports": rows})
+        plans = s.execute(select(Plan.code, Plan.title).order_by(Plan.code)).all() if user.role in SECRETARIAT else []
+        today = _today(s, request)
+    for r in rows:
+        r["name"] = _report_name(r["kind"], r["period"], lang)
+    form = None
+    if plans:
+        form = {"plans": plans, "kinds": [(k, kind_label(k, lang)) for k in REPORT_KINDS],
+                "periods": _period_choices(today, lang), "formats": REPORT_FORMATS}
+    return render(request, "reports.html", {"reports": rows, "form": form})
+
+
+@router.post("/reports", dependencies=CSRF)
+def report_create(request: Request, plan: str = Form(""), kind: str = Form("monthly"), period: str = Form(""),
+                  format: str = Form("docx")) -> Response:
+    """Create a report from the web: ``engine.snapshots.generate_report``, the function behind
+    ``steer report monthly|quarterly|…`` (stored, as the CLI stores it), then its view."""
+    from engine.reporting import report_title
+    from engine.snapshots import generate_report
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        user = require_login(request, s, SECRETARIAT)
+    fmt = format if format in REPORT_FORMATS else "docx"
+    try:
+        if period.strip():  # a period names its kind ("2025-Q2"): it wins, as in the JSON API
+            from engine.reporting import parse_period
+
+            kind = parse_period(period.strip(), lang=lang).kind
+        with db(request).tx() as s:
+            data, report_id = generate_report(s, now=now(request), store=True, created_by=user.person_id,
+                                              plan_code=plan.strip() or None, kind=kind.strip() or "monthly",
+                                              period=period.strip() or None, lang=lang)
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return redirect("/reports")
+    flash(request, "ok", t(request, "pg.report_created", id=report_id, title=report_title(data)))
+    return redirect(f"/reports/{report_id}?fmt={fmt}")
 
 
 def _snapshot(request: Request, report_id: int) -> dict[str, Any]:

@@ -39,6 +39,17 @@ class SourceRef:
             parts.append(f"column '{self.column}'")
         return ", ".join(parts)
 
+    def label(self, lang: str = "vi") -> str:
+        """``str(self)`` in the user's language: "ke-hoach.xlsx, dòng 8, cột «Thời hạn»"."""
+        from engine.i18n import tr
+
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(tr(lang, "pg.src_row", row=self.row))
+        if self.column:
+            parts.append(tr(lang, "pg.src_column", column=self.column))
+        return ", ".join(parts)
+
     def at(self, column: str | None) -> "SourceRef":
         return SourceRef(self.file, self.row, column)
 

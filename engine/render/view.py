@@ -57,7 +57,7 @@ class View:
     committee: str  # "BAN CHỈ ĐẠO …"
     place_date: str  # "Lâm Sơn, ngày 24 tháng 05 năm 2025"
     title: str  # "BÁO CÁO"
-    subtitle: str  # "Tình hình thực hiện … tháng 05/2025"
+    subtitle: str  # "Tình hình thực hiện … tháng 5/2025"
     scope_line: str
     parts: list[Part]
     appendix: Part
