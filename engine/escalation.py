@@ -548,6 +548,7 @@ def rules(ctx: Context, *, dialect: str = "sqlite", previous: datetime | None = 
                         backlog = False
             out.append(Rule(lv.name, scope, lv.rank, occ_deadline, tuple(where), tuple(lv.to), lv.rank,
                             known=window, backlog=backlog))
+        out.extend(_lead_unit_catch_up(scope, ctx, occ_deadline, prev_day, since, dialect))
         if pol.weekly.enabled:
             week_start = today - timedelta(days=today.weekday())
             ref = week_start - timedelta(days=1)  # the Sunday before: the state when the week began
@@ -586,6 +587,38 @@ def rules(ctx: Context, *, dialect: str = "sqlite", previous: datetime | None = 
                             literal("s", String) + _epoch_text(w.submitted_at, dialect),
                             tuple(where), tuple(pol.verification_pending.to), None))
     return out
+
+
+def _lead_unit_catch_up(scope: PolicyScope, ctx: Context, occurrence: Any, prev_day: date | None,
+                        since: datetime | None, dialect: str) -> list[Rule]:
+    """The lead unit is told once that its item is overdue even when no run happened while
+    the item was in the window of the lead unit's level (``Policy.lead_unit_level``): a plan
+    loaded with old deadlines, a server down for longer than the window. One open-ended rule
+    over the deadlines beyond that window, for the lead unit alone, under the lead unit's
+    level and key (so the unit is told at most once per deadline, whichever rule tells it).
+    Incremental like the other open-ended windows: after a first run it looks only at the
+    deadlines that left the window since the previous run (those the runs missed) and the
+    items changed since (a plan loaded late, a reopened item); the others were told in the
+    window or by an earlier run."""
+    pol = scope.policy
+    lv = pol.lead_unit_level
+    if lv is None:
+        return []
+    high = next((h for level, _, h in pol.windows() if level.name == lv.name), None)
+    if high is None:  # the lead unit's level is open-ended: its own rule covers everything
+        return []
+    cal, today, w = ctx.calendar, ctx.today, WorkItem
+    orng = overdue_range(today, high + 1, None, cal)
+    if orng is None:
+        return []
+    where = [w.status.in_(LEVEL_STATES), w.deadline <= orng[1], _not_ongoing()]
+    backlog = True
+    if prev_day is not None and since is not None:
+        before = overdue_range(prev_day, high + 1, None, cal)
+        if before is not None:
+            where.append(or_(w.deadline > before[1], _changed_since(since, dialect)))  # type: ignore[arg-type]
+            backlog = False
+    return [Rule(lv.name, scope, lv.rank, occurrence, tuple(where), ("lead_unit",), lv.rank, backlog=backlog)]
 
 
 def rule_selects(ctx: Context, *, mapping: dict[int, str], dialect: str = "sqlite",
@@ -944,7 +977,9 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
         w, t, p, u = got
         pol = _policy_for(ctx, p.id)
         state = _state_of(r.level, pol)
-        if _is_obsolete(r, w, state, acks, exts):
+        if _is_obsolete(r, w, state, acks, exts) or (state == "due_soon" and w.deadline is not None and today > w.deadline):
+            # (a reminder no longer true when it would go out, e.g. found on the deadline day in
+            # quiet hours and sent after the deadline: the overdue level tells the unit instead)
             obsolete.append(r.id)
             continue
         if state in ("due_soon", "overdue"):  # one entry per item, in its state today

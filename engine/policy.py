@@ -12,7 +12,7 @@ a plan may override parts of it in ``Plan.settings["escalation"]``; ``steer esca
       - {name: overdue, overdue_working_days: 0, to: [lead_unit, secretariat]}
       - {name: vice_chair, overdue_working_days: 5, to: [vice_chair]}
       - {name: chair, overdue_working_days: 10, to: [chair]}
-    weekly: {overdue_working_days: 10, to: [chair, vice_chair, secretariat]}
+    weekly: {overdue_working_days: 10, to: [lead_unit, vice_chair, secretariat]}
     extension_pending: {after_working_days: 2, to: [approver]}
     verification_pending: {after_working_days: 2, to: [secretariat]}
     quiet_hours: {start: "21:00", end: "07:00", weekends: true, holidays: true}
@@ -28,9 +28,15 @@ Meaning (``wd`` = working days of ``engine.workdays``, VN holidays):
   deadline and ``remind_1`` on the working day before it (or on the deadline day).
 * An *overdue* level ``overdue_working_days: N`` fires once the deadline has passed
   (today > deadline, committee-local) and ``working_days_between(deadline, today)`` is at
-  least N, until the next overdue level's N. ``0`` = the first overdue day.
-  Levels are windows: an item first seen 12 wd overdue gets the chair level only, not
-  the three before it.
+  least N. ``0`` = the first overdue day.
+* Levels are cumulative and caught up, decided from state: each level fires once per
+  deadline in force, at the first run after its threshold was crossed, whenever that run
+  happens. When several thresholds were crossed since the last run (a plan loaded with
+  old deadlines, a server down for days), the highest level reached fires, not the ones
+  below it — except that the **lead unit** (its channel and its focal points) is always
+  told once that its item is overdue: the first overdue level listing ``lead_unit`` (the
+  "lead unit's level") then fires for the lead unit alone. A reminder that is no longer
+  true when it would be sent (the deadline has passed) is dropped.
 * ``weekly``: in every ISO week that *began* with the item already ``overdue_working_days``
   wd overdue, one digest entry per recipient (the first run of the week sends it).
 * ``extension_pending``: a pending extension request older than N wd reminds the
@@ -70,6 +76,9 @@ LEVEL_KEYS = {"name", "before_working_days", "overdue_working_days", "to"}
 DELIVERY_DEFAULTS: dict[str, int] = {"max_attempts": 5, "backoff_seconds": 60, "backoff_max_seconds": 3600,
                                      "lease_seconds": 300, "batch_size": 500, "timeout_seconds": 15}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# The weekly "đôn đốc" goes to the units that must act, as provincial offices send it; the
+# chair is told by the chair level and gets the weekly digest only when a policy lists it.
+WEEKLY_DEFAULT_TO = ("lead_unit", "vice_chair", "secretariat")
 # Rank of the special rules (above every level; levels are ranked 1..n in order).
 WEEKLY_RANK = 100
 EXTENSION_RANK = 0
@@ -175,6 +184,13 @@ class Policy:
     @property
     def overdue_levels(self) -> tuple[Level, ...]:
         return tuple(lv for lv in self.levels if lv.kind == "overdue")
+
+    @property
+    def lead_unit_level(self) -> Level | None:
+        """The overdue level that tells the lead unit its item is overdue: the first overdue
+        level listing ``lead_unit``, else the first overdue level (the unit is always told)."""
+        over = self.overdue_levels
+        return next((lv for lv in over if "lead_unit" in lv.to), over[0] if over else None)
 
     def level(self, name: str) -> Level | None:
         return next((lv for lv in self.levels if lv.name == name), None)
@@ -333,7 +349,7 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
                    for r, (n, k, d, t) in enumerate(parsed, start=1))
     last_over = max((lv.working_days for lv in levels if lv.kind == "overdue"), default=0)
     weekly = _repeat(data.get("weekly"), source, "weekly", lang,
-                     Repeat(working_days=last_over, to=("chair", "vice_chair", "secretariat")),
+                     Repeat(working_days=last_over, to=WEEKLY_DEFAULT_TO),
                      RECIPIENT_ROLES, "overdue_working_days")
     ext = _repeat(data.get("extension_pending"), source, "extension_pending", lang,
                   Repeat(working_days=2, to=("approver",)), APPROVER_ROLES, "after_working_days")

@@ -239,7 +239,7 @@ def test_delivery_defaults_and_overrides():
 
 def test_repeats_default_to_the_committee_ladder():
     p = policy()
-    assert p.weekly == Repeat(working_days=10, to=("chair", "vice_chair", "secretariat"), enabled=True)
+    assert p.weekly == Repeat(working_days=10, to=("lead_unit", "vice_chair", "secretariat"), enabled=True)
     assert p.extension_pending == Repeat(working_days=2, to=("approver",), enabled=True)
     assert p.verification_pending == Repeat(working_days=2, to=("secretariat",), enabled=True)
 
