@@ -913,10 +913,37 @@ class Digest:
     groups: list[DigestGroup]
     counts: dict[str, int]
     obsolete: list[int]  # outbox ids whose reason has gone (item done, deadline moved, acknowledged)
+    base_url: str | None = None
+    sender: str = ""  # the display name messages come from (policy digest.sender, else the committee)
+    max_items: int = 20  # items shown in full; the rest are counted per lead unit
 
     @property
     def worst(self) -> str | None:
         return self.items[0].state if self.items else None
+
+    @property
+    def shown(self) -> list[DigestItem]:
+        return self.items[:self.max_items]
+
+    @property
+    def rest_by_unit(self) -> list[tuple[str, dict[str, int]]]:
+        """(lead unit name, {state: count}) of the items beyond ``max_items``, most first."""
+        per: dict[str, Counter[str]] = defaultdict(Counter)
+        for i in self.items[self.max_items:]:
+            per[i.unit_name or i.ref][i.state] += 1
+        order = sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        return [(name, {st: c[st] for st in STATE_ORDER if c.get(st)}) for name, c in order]
+
+    @property
+    def list_link(self) -> str | None:
+        """One link to the recipient's list in the web app: a unit's own items, else the
+        overdue list (which shows each person what they may see)."""
+        if not self.base_url:
+            return None
+        kind, _, ident = self.recipient.partition(":")
+        if kind == "unit":
+            return f"{self.base_url}/items?unit={ident}"
+        return f"{self.base_url}/overdue"
 
 
 def _state_of(level: str, pol: Policy) -> str:
@@ -1024,7 +1051,9 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
         counts[i.state] += 1
     return Digest(recipient=recipient, recipient_name=recipient_label(session, recipient) if recipient else "",
                   recipient_kind=kind, committee=ctx.committee_name, today=today, tz=ctx.tz, lang=lang, key=key,
-                  items=ordered, groups=list(groups.values()), counts=dict(counts), obsolete=obsolete)
+                  items=ordered, groups=list(groups.values()), counts=dict(counts), obsolete=obsolete,
+                  base_url=ctx.policy.base_url, sender=ctx.policy.sender or ctx.committee_name,
+                  max_items=ctx.policy.digest_max_items)
 
 
 def _is_obsolete(r: OutboxMessage, w: WorkItem, state: str, acks: dict[tuple[int, str, date | None], int],

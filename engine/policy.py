@@ -16,6 +16,7 @@ a plan may override parts of it in ``Plan.settings["escalation"]``; ``steer esca
     extension_pending: {after_working_days: 2, to: [approver]}
     verification_pending: {after_working_days: 2, to: [secretariat]}
     quiet_hours: {start: "21:00", end: "07:00", weekends: true, holidays: true}
+    digest: {max_items: 20, sender: "Văn phòng BCĐ tỉnh …"}
     delivery: {max_attempts: 5, backoff_seconds: 60, backoff_max_seconds: 3600,
                lease_seconds: 300, batch_size: 500, timeout_seconds: 15}
 
@@ -46,6 +47,9 @@ Meaning (``wd`` = working days of ``engine.workdays``, VN holidays):
   ``secretariat`` / ``chair`` (every active person with that role), ``vice_chair`` (the
   task's vice-chair, else the one whose ``oversees`` lists the unit or one of its groups),
   ``approver`` (extension requests only).
+* ``digest``: one message per recipient and run lists at most ``max_items`` items in full
+  (worst first), then counts per lead unit with one link to the list in the web app;
+  ``sender`` is the name its e-mails come from (default: the committee's name).
 * Quiet hours (committee timezone): a row detected inside them gets ``not_before`` = the
   next allowed time; ``weekends``/``holidays`` make the whole non-working day quiet.
 """
@@ -71,7 +75,8 @@ DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "plans" / "escala
 RECIPIENT_ROLES = ("lead_unit", "secretariat", "vice_chair", "chair")
 APPROVER_ROLES = ("approver", "vice_chair", "secretariat", "chair")
 TOP_KEYS = {"language", "base_url", "levels", "weekly", "extension_pending", "verification_pending",
-            "quiet_hours", "delivery"}
+            "quiet_hours", "delivery", "digest"}
+DIGEST_KEYS = {"max_items", "sender"}
 LEVEL_KEYS = {"name", "before_working_days", "overdue_working_days", "to"}
 DELIVERY_DEFAULTS: dict[str, int] = {"max_attempts": 5, "backoff_seconds": 60, "backoff_max_seconds": 3600,
                                      "lease_seconds": 300, "batch_size": 500, "timeout_seconds": 15}
@@ -174,6 +179,8 @@ class Policy:
     delivery: Delivery = field(default_factory=Delivery)
     language: str | None = None
     base_url: str | None = None
+    digest_max_items: int = 20  # items shown in full in one message (worst first); the rest are counted per unit
+    sender: str | None = None  # the sender's display name (default: the committee's name); never "Apprise"
     source: str = "<policy>"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -362,10 +369,18 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
                        holidays=_bool(qh.get("holidays", False), source, "quiet_hours.holidays", lang))
     if (quiet.start is None) != (quiet.end is None):
         raise _err(source, "quiet_hours", tr(lang, "pol.needs_both_start_end_e"), lang)
+    gm = _mapping(data.get("digest"), source, "digest", lang, DIGEST_KEYS)
+    max_items = _int(gm.get("max_items", 20), source, "digest.max_items", lang, minimum=1)
+    sender = gm.get("sender")
+    if sender is not None and not isinstance(sender, str):
+        raise _err(source, "digest.sender", tr(lang, "pol.must_be_text", value=sender), lang)
+    sender = " ".join(str(sender or "").split())[:100] or None
+    if sender is not None and re.search(r"[<>@\"]", sender):
+        raise _err(source, "digest.sender", tr(lang, "pol.sender_plain_name", value=sender), lang)
     dm = _mapping(data.get("delivery"), source, "delivery", lang, set(DELIVERY_DEFAULTS))
     dvals = {k: _int(dm.get(k, v), source, f"delivery.{k}", lang, minimum=1) for k, v in DELIVERY_DEFAULTS.items()}
     return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, quiet_hours=quiet,
-                  delivery=Delivery(**dvals), language=language or None, base_url=str(base_url).rstrip("/") if base_url else None,
+                  delivery=Delivery(**dvals), digest_max_items=max_items, sender=sender, language=language or None, base_url=str(base_url).rstrip("/") if base_url else None,
                   source=source, raw=dict(data))
 
 
