@@ -408,3 +408,38 @@ def test_the_launchers_endpoint_refuses_bad_requests_and_writes_nothing(world, t
     finally:
         app.state.db.write.dispose()
         app.state.db.read.dispose()
+
+
+# --- extension dates (issue 17): the one action path refuses an earlier date, on every interface --------
+
+
+@pytest.mark.parametrize(("until", "words"), [
+    ("20/08/2025", "phải sau thời hạn hiện tại"),   # after today (15/07), before the deadline (30/09)
+    ("30/09/2025", "phải sau thời hạn hiện tại"),   # the deadline itself
+    ("10/07/2025", "phải sau hôm nay"),             # in the past
+])
+def test_web_form_refuses_an_extension_not_later_than_the_deadline(world, until, words):  # type: ignore[no-untyped-def]
+    iid = fresh_item(world.url, "in_progress", deadline=date(2025, 9, 30))
+    client, csrf = login(world.app, "skhcn_focal")
+    before = snapshot(world.url)
+    r = client.post(f"/items/{iid}/extension", data={"csrf_token": csrf, "until": until, "reason": "chờ vốn"})
+    assert r.status_code in (303, 400)
+    page = client.get(f"/items/{iid}").text
+    assert any(kind == "error" and words in text for kind, text in flashes(page)) or words in r.text
+    assert snapshot(world.url) == before
+
+
+@pytest.mark.parametrize(("until", "words"), [
+    ("2025-08-20", "must be after the deadline in force"),
+    ("2025-07-10", "must be after today"),
+])
+def test_api_refuses_an_extension_not_later_than_the_deadline(world, until, words):  # type: ignore[no-untyped-def]
+    c, _ = anon(world.app)
+    h = {"Authorization": f"Bearer {world.tokens['skhcn_focal']}", "Accept-Language": "en"}
+    iid = fresh_item(world.url, "in_progress", deadline=date(2025, 9, 30))
+    before = snapshot(world.url)
+    r = c.post(f"/api/v1/items/{iid}/extension", json={"until": until, "reason": "x"}, headers=h)
+    assert r.status_code == 400 and words in r.json()["error"], r.text
+    assert snapshot(world.url) == before
+    r = c.post(f"/api/v1/items/{iid}/extension", json={"until": "2025-10-31", "reason": "x"}, headers=h)
+    assert r.status_code == 200, r.text
