@@ -792,6 +792,12 @@ class AckResult:
     level: str
     level_rank: int
     deadline: date | None
+    # already acknowledged (at this level or higher, for this deadline): nothing was recorded;
+    # ``acked_at``/``acked_by``: that earlier acknowledgement (else this one)
+    already: bool = False
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    tz: str = DEFAULT_TZ
 
 
 def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, policy: Policy | None = None,
@@ -818,11 +824,18 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
         best = (queued[0], int(queued[1]))
     if best is None or item.status not in OPEN_STATES:
         raise UserError(tr(lang, "esc.ack_nothing", ref=ref))
+    existing = {a.recipient: a for a in session.execute(select(EscalationAck).where(
+        EscalationAck.work_item_id == item.id, EscalationAck.recipient.in_(recipients),
+        EscalationAck.deadline == item.deadline if item.deadline is not None else EscalationAck.deadline.is_(None)))
+        .scalars()}
+    if all(r in existing and existing[r].level_rank >= best[1] for r in recipients):
+        # idempotent: acknowledged already (this level or higher, this deadline) — nothing is
+        # recorded, no second event; the answer says when
+        first = existing[recipients[0]]
+        return AckResult(item.id, recipients, first.level, first.level_rank, item.deadline, already=True,
+                         acked_at=first.acked_at, acked_by=first.acked_by, tz=ctx.tz)
     for rcpt in recipients:
-        row = session.execute(select(EscalationAck).where(
-            EscalationAck.work_item_id == item.id, EscalationAck.recipient == rcpt,
-            EscalationAck.deadline == item.deadline if item.deadline is not None else EscalationAck.deadline.is_(None))
-        ).scalar_one_or_none()
+        row = existing.get(rcpt)
         if row is None:
             session.add(EscalationAck(work_item_id=item.id, recipient=rcpt, deadline=item.deadline, level=best[0],
                                       level_rank=best[1], acked_by=actor.id, acked_at=now, note=(note or "").strip() or None))
@@ -832,7 +845,23 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     append_item_event(session, item, actor, now=now, kind="escalation_ack", note=(note or "").strip() or None,
                       data={"level": best[0], "level_rank": best[1], "recipients": recipients,
                             "deadline": item.deadline.isoformat() if item.deadline else None})
-    return AckResult(item.id, recipients, best[0], best[1], item.deadline)
+    return AckResult(item.id, recipients, best[0], best[1], item.deadline, acked_at=now, acked_by=actor.id, tz=ctx.tz)
+
+
+def acknowledgements(session: Session, item: WorkItem) -> list[dict[str, Any]]:
+    """Who acknowledged ``item``'s escalations, at which level and when, newest first (the
+    item page shows them): one entry per recipient (a person, or a unit through its focal
+    point) and deadline."""
+    rows = session.execute(select(EscalationAck, Person.name).outerjoin(Person, Person.id == EscalationAck.acked_by)
+                           .where(EscalationAck.work_item_id == item.id)
+                           .order_by(EscalationAck.acked_at.desc(), EscalationAck.id.desc())).all()
+    from engine.days import fmt_local
+
+    tz = committee(session)[0]
+    return [{"recipient": a.recipient, "recipient_name": recipient_label(session, a.recipient), "level": a.level,
+             "deadline": a.deadline, "acked_by": a.acked_by, "acked_by_name": name or a.acked_by, "acked_at": a.acked_at,
+             "acked_at_local": fmt_local(a.acked_at, tz), "note": a.note, "current": a.deadline == item.deadline}
+            for a, name in rows]
 
 
 def _highest_queued(session: Session, ctx: Context, item: WorkItem) -> tuple[str, int] | None:

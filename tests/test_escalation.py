@@ -433,3 +433,36 @@ def test_the_anti_join_of_a_bounded_window_is_hashed_not_a_nested_loop_on_postgr
         plan = "\n".join(r[0] for r in c.exec_driver_sql("EXPLAIN " + statement, params))  # type: ignore[arg-type]
     assert "hashed SubPlan" in plan and "uq_outbox_dedupe_key" in plan
     assert "Anti Join" not in plan
+
+
+def test_a_second_acknowledgement_records_nothing_and_says_when(engine, db_url):
+    """Issue 17: acknowledging is idempotent — no second event, no change; the answer gives
+    the time of the first (engine, through engine.commands.perform, and the CLI)."""
+    from engine.commands import Acknowledge, perform
+
+    seed(engine, tasks=TASKS)
+    _detect(engine, "2025-06-13 08:00")
+    with transaction(engine) as s:
+        out = perform(s, actor(s, "chair"), item_of(s, "KH-TEST", "1"), Acknowledge(), now=at("2025-06-13 10:00"))
+        assert not out.ack.already
+    with transaction(engine) as s:
+        out = perform(s, actor(s, "chair"), item_of(s, "KH-TEST", "1"), Acknowledge(), now=at("2025-06-13 11:30"))
+        assert out.ack.already and out.message() == (
+            "Phần việc KH-TEST/1 đã xác nhận lúc 13/06/2025 10:00 (mức chair); không ghi nhận thêm.")
+        assert len(s.execute(select(Event).where(Event.kind == "escalation_ack")).all()) == 1
+        assert s.execute(select(EscalationAck.acked_at)).scalar_one() == at("2025-06-13 10:00")
+        rows = esc.acknowledgements(s, item_of(s, "KH-TEST", "1"))
+        assert [(a["recipient"], a["acked_by_name"], a["level"], a["acked_at_local"]) for a in rows] == [
+            ("person:chair", "Nguyễn Văn An", "chair", "13/06/2025 10:00")]
+    # the CLI, twice: the second says when, and writes nothing
+    code, out1 = _cli(db_url, "escalation", "ack", "KH-TEST/3", "--as", "stc_focal", "--now", "2025-06-26T10:00:00+07:00")
+    assert code == 0 and "Đã xác nhận" in out1 and "remind_7" in out1
+    code, out2 = _cli(db_url, "escalation", "ack", "KH-TEST/3", "--as", "stc_focal", "--now", "2025-06-26T15:00:00+07:00")
+    assert code == 0 and "đã xác nhận lúc 26/06/2025 10:00" in out2
+    with transaction(engine) as s:
+        assert len(s.execute(select(Event).where(Event.kind == "escalation_ack")).all()) == 2
+    # a higher level reached since (item 3, due 30/06, overdue on 01/07): acknowledging again records it
+    _detect(engine, "2025-07-01 08:00")
+    with transaction(engine) as s:
+        r = esc.acknowledge(s, item_of(s, "KH-TEST", "3"), actor(s, "stc_focal"), now=at("2025-07-01 10:00"))
+        assert not r.already and r.level == "overdue"

@@ -133,6 +133,28 @@ def test_chair_acknowledges_from_the_overdue_list(world):  # type: ignore[no-unt
                          .where(EscalationAck.work_item_id == iid)).all()
     eng.dispose()
     assert [tuple(a) for a in acks] == [("person:chair", "chair")]
+    # issue 17: the item page shows who acknowledged what and when; a second ack records nothing
+    page = chair.get(f"/items/{iid}").text
+    assert 'data-testid="acks"' in page and "Nguyễn Văn An xác nhận cho Nguyễn Văn An ở mức" in page
+    assert "lúc 15/07/2025 09:00" in page
+    before = snapshot(world.url)
+    chair.post(f"/items/{iid}/ack", data={"csrf_token": csrf})
+    page = chair.get(f"/items/{iid}").text
+    assert any("đã xác nhận lúc 15/07/2025 09:00" in text for _, text in flashes(page)), flashes(page)
+    assert snapshot(world.url) == before
+
+
+def test_api_ack_is_idempotent_and_says_when(world):  # type: ignore[no-untyped-def]
+    c, _ = anon(world.app)
+    h = {"Authorization": f"Bearer {world.tokens['skhcn_focal']}"}
+    iid = item_id(world.url, "1")
+    first = c.post(f"/api/v1/items/{iid}/ack", json={"note": "đang xử lý"}, headers=h).json()
+    assert first["already"] is False and first["recipients"] == ["person:skhcn_focal", "unit:SKHCN"]
+    before = snapshot(world.url)
+    again = c.post(f"/api/v1/items/{iid}/ack", json={}, headers=h)
+    assert again.status_code == 200 and again.json()["already"] is True
+    assert "đã xác nhận lúc 15/07/2025 09:00" in again.json()["message"] and again.json()["acked_by"] == "skhcn_focal"
+    assert snapshot(world.url) == before
 
 
 def test_heat_map_cells_match_the_reports_unit_colours(world):  # type: ignore[no-untyped-def]
