@@ -16,9 +16,18 @@ index: the rows of one window share a level and a narrow range of deadlines, whe
 ids are scattered (measured, 1M items: with the item first each new row dirtied pages of
 its own all over the index).
 
-A level is a window of working days (``Policy.windows``); for a given ``today`` every
-window is an interval of deadlines, computed here with the working-day calendar, so each
-rule is a range condition on ``work_item.deadline`` served by the (status, deadline) index.
+Levels are decided from state (``engine.policy``): a level fires once per deadline at the
+first run after its threshold is crossed, and when several were crossed since the last run
+the highest one reached fires. The level an item has reached on ``today`` is the one whose
+window of working days (``Policy.windows``) holds it, so "the highest level reached and not
+fired yet" is exactly the window's rule minus the rows that exist: a run after days of
+downtime finds every item in the window of the highest level it reached. The lower levels it
+skipped are not sent (a "7 days before" reminder for an overdue item would be stale, and one
+found but sent after the deadline is dropped when the digest is built), except that the lead
+unit is always told once that its item is overdue (``_lead_unit_catch_up``). For a given
+``today`` every window is an interval of deadlines, computed here with the working-day
+calendar, so each rule is a range condition on ``work_item.deadline`` served by the
+(status, deadline) index.
 The levels and the weekly digest concern items the lead unit still has to act on (not
 started, in progress, blocked); a submitted item waits for the secretariat instead
 (``verification_pending``). The open-ended windows (the last level, the weekly digest) are
