@@ -315,8 +315,9 @@ def ack(
         with transaction(state().engine()) as s:
             out = act_on_reference(s, as_, item, "acknowledge", {"note": note, "policy": _policy(policy)},
                                    now=moment, lang=state().lang)
-        console.print(msg("cli.acknowledged_item_level_gets_no", ref=out.ref, level=out.ack.level, name=out.actor.name),
-                      markup=False, emoji=False)
+        text = out.message(state().lang) if out.ack.already else \
+            msg("cli.acknowledged_item_level_gets_no", ref=out.ref, level=out.ack.level, name=out.actor.name)
+        console.print(text, markup=False, emoji=False)
 
 
 def outbox(

@@ -355,7 +355,7 @@ def add_note(session: Session, item: WorkItem | int, actor: Actor, *, now: datet
 
 def request_extension(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, until: date,
                       reason: str, expected_version: int | None = None, lang: str = "vi") -> WorkItem:
-    """Ask for a new deadline (after today, different from the current one), with a reason.
+    """Ask for a new deadline (after today and after the deadline in force), with a reason.
 
     One pending request per item. Creates an ``ExtensionRequest`` and an
     "extension_requested" event (deadline_before = deadline in force, deadline_after = until)."""
@@ -368,8 +368,10 @@ def request_extension(session: Session, item: WorkItem | int, actor: Actor, *, n
     ref = item_ref(w, session)
     if until <= today:
         raise UserError(tr(lang, "lc.until_not_after_today", until=fmt_date(until), today=fmt_date(today)))
-    if w.deadline is not None and until == w.deadline:
-        raise UserError(tr(lang, "lc.until_is_deadline", until=fmt_date(until), ref=ref))
+    if w.deadline is not None and until <= w.deadline:
+        # an extension moves the deadline later: an earlier or equal date is not one (issue 17)
+        raise UserError(tr(lang, "lc.until_not_after_deadline", until=fmt_date(until), ref=ref,
+                           deadline=fmt_date(w.deadline)))
     pending = pending_extension(session, w)
     if pending is not None:
         raise UserError(tr(lang, "lc.extension_pending", ref=ref, until=fmt_date(pending.until),

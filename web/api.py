@@ -146,6 +146,10 @@ class AckOut(BaseModel):
     work_item_id: int
     level: str
     recipients: list[str]
+    already: bool = False  # acknowledged before: nothing recorded (``acked_at`` says when)
+    acked_at: str | None = None
+    acked_by: str | None = None
+    message: str = ""
 
 
 class HeatUnit(BaseModel):
@@ -364,9 +368,12 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
         with db(request).tx() as s:
             user = _user(request, s, creds, touch=True)
             item = get_item(s, user, ref, lang=lang, for_action=True)
-            r = act(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang).ack
+            out = act(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang)
+            r = out.ack
             assert r is not None
-            return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients}
+            return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients, "already": r.already,
+                    "acked_at": r.acked_at.isoformat() if r.acked_at else None, "acked_by": r.acked_by,
+                    "message": out.message(lang)}
 
     return _call(request, run)
 

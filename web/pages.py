@@ -201,11 +201,13 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
             e["actor_name"] = tr(lang, NON_PERSON_ACTORS[e["actor"]])
         e["evidence"], e["files"] = split_evidence(e.get("evidence"), files)
     coordinating = item.task.coordinating_text
+    from engine.escalation import acknowledgements
+
     # who does not do the work comments on it (no "percent done"): the chair, vice-chairs, the secretariat
     comment_only = Action.SUBMIT not in OFFERED.get(user.role, ())
     days_overdue = (today - item.deadline).days if d.get("timeliness") == Timeliness.OVERDUE and item.deadline else None
     return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only,
-            "days_overdue": days_overdue, "pending": pending,
+            "days_overdue": days_overdue, "pending": pending, "acks": acknowledgements(s, item),
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
@@ -941,8 +943,8 @@ def link_open(request: Request, token: str) -> Response:
 
 @router.post("/l/{token}", dependencies=CSRF)
 def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
-    from engine.escalation import acknowledge
     from engine.actors import load_actor
+    from engine.commands import Acknowledge, perform
 
     claims = _read_link(request, token)
     if claims.purpose != "ack":
@@ -952,10 +954,9 @@ def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
         with db(request).tx() as s:
             item, actor_id = _link_item(s, request, claims)
             actor = load_actor(s, actor_id, lang=lang)
-            acknowledge(s, item, actor, now=now(request), note=note or None, lang=lang)
-            ref = item_ref(item, s)
+            outcome = perform(s, actor, item, Acknowledge(note=note or None), now=now(request), lang=lang)
             item_id = item.id
-        msg, kind = t(request, "done_ack", ref=ref), "ok"
+        msg, kind = outcome.web_message(lang), "ok"
     except PermissionDenied as exc:
         raise WebError(403, str(exc), reason="permission") from None
     except UserError as exc:
