@@ -120,6 +120,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "preview_code": ("Mã kế hoạch", "Plan code"),
     "preview_plan_title": ("Tên kế hoạch", "Plan title"),
     "preview_document": ("Văn bản ban hành", "Issuing document"),
+    # date fields are text in dd/mm/yyyy: a native <input type="date"> shows the browser's locale
+    # (mm/dd/yyyy in an English browser), not the committee's convention
+    "date_placeholder": ("dd/mm/yyyy", "dd/mm/yyyy"),
     "preview_issued_on": ("Ngày ban hành (dd/mm/yyyy)", "Issue date (dd/mm/yyyy)"),
     "preview_status_date": ("Tiến độ tính đến ngày (dd/mm/yyyy, không bắt buộc)",
                             "Progress as of (dd/mm/yyyy, optional)"),
