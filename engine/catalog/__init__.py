@@ -14,7 +14,7 @@ from importlib import import_module
 # Add a module here when an area gets messages of its own.
 AREAS: tuple[str, ...] = ("common", "web", "cli", "render", "reporting", "policy", "accounts", "backup", "flows",
                           "notify", "ical", "planfile", "actions", "lifecycle", "history", "inputs", "security",
-                          "escalation", "queries", "adoption", "indicators", "recurrence", "directory", "db")
+                          "escalation", "queries", "adoption", "indicators", "recurrence", "directory", "db", "progress")
 
 
 def _merge() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
