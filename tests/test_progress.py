@@ -303,6 +303,17 @@ def test_missing_reports_and_one_reminder_per_period(db, tmp_path):  # type: ign
     with transaction(eng) as s:
         rows = s.execute(select(OutboxMessage).where(OutboxMessage.level == "report_missing")).scalars().all()
         assert sorted(o.recipient for o in rows) == ["unit:SKHCN", "unit:SNV"]
+        # the reminder is a message of its own in the recipient's digest
+        from engine.escalation import build_digest
+        from notifications.messages import render
+
+        skhcn = [o for o in rows if o.recipient == "unit:SKHCN"]
+        digest = build_digest(s, skhcn, now=at("2025-10-20"))
+        assert not digest.obsolete and digest.counts == {"report_missing": 1}
+        msg = render(digest)
+        assert msg.subject.startswith("1 báo cáo tiến độ chưa gửi")
+        assert "Chưa nhận được biểu báo cáo tiến độ kỳ 2025-10 của Sở Khoa học và Công nghệ (SKHCN); " \
+               "5/5 nhiệm vụ chưa cập nhật trong kỳ." in msg.body
     # SKHCN sends its sheet with every row updated: it is no longer missing
     path = _export(url, tmp_path)
     wb = openpyxl.load_workbook(path)
