@@ -255,8 +255,8 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
     for i, r in enumerate(rows, start=1):
         n = HEADER_ROW + i
         values: dict[str, Any] = {"ref": r.ref, "version": r.version, "no": i, "plan": r.plan, "task": r.task,
-                                  "title": r.title, "deliverable": r.deliverable, "deadline": r.deadline,
-                                  "current": status_label(r.status, lang)}
+                                  "title": _cell_text(r.title), "deliverable": _cell_text(r.deliverable),
+                                  "deadline": r.deadline, "current": status_label(r.status, lang)}
         for col, (key, _, _, fill) in enumerate(COLUMNS, start=1):
             c = xlsx_cell(ws, n, col, values.get(key))
             c.font, c.border = font, border
@@ -299,6 +299,13 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _cell_text(text: str) -> str:
+    """Text a worksheet can hold: control characters (which openpyxl refuses) removed."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", text or "")
 
 
 # --- reading a filled sheet (pure) ------------------------------------------------------------------------
