@@ -157,7 +157,15 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
     files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
                       .order_by(EvidenceFile.id)).scalars().all()
     coordinating = item.task.coordinating_text
+    # the official documents given as evidence (engine.documents), newest first, each once
+    from engine.documents import find_documents
+
+    documents: dict[str, Any] = {}
+    for e in reversed(d.get("events") or []):
+        for doc in find_documents(e.get("evidence")):
+            documents.setdefault(doc.key, doc)
     return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "pending": pending,
+            "documents": list(documents.values()),
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
