@@ -674,6 +674,9 @@ def _plan_row(rp: RowPlan, v: dict[str, str], w: WorkItem, *, ref: str, words: d
         status_now = target
     submitted_now = any(isinstance(c, cmds.Submit) for c in rp.commands)
     blocked_now = any(isinstance(c, cmds.Block) for c in rp.commands)
+    if result and submitted_now:  # the result goes with the submission
+        shown = result if len(result) <= 80 else result[:79] + "…"
+        rp.changes.append(tr(lang, "prog.ch_note", ref=ref, text=shown))
     parts = []
     if result and not submitted_now:
         parts.append(result)
