@@ -41,7 +41,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from engine import commands as cmds
 from engine import documents as docs
@@ -57,7 +57,7 @@ from engine.permissions import pending_extension
 from engine.refs import item_refs
 from engine.safetext import xlsx_cell
 from engine.states import OPEN_STATES, PlanStatus, Role, Status, status_label
-from engine.txcache import committee_settings
+from engine.txcache import committee_settings, prime_items, tx_facts
 
 FORMAT = "steer-progress/1"
 META_SHEET = "_steer"
@@ -423,6 +423,7 @@ class RowPlan:
     conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     document: docs.Document | None = None
+    item: WorkItem | None = field(default=None, repr=False)  # as read when planning (with its task)
 
 
 @dataclass
@@ -526,8 +527,9 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
     items = _items_by_ref(session, refs_in_sheet)
     plan_issued = dict(session.execute(select(Plan.id, Plan.issued_on)).all())
     units = dict(session.execute(select(Unit.id, Unit.code)).all())
+    prime_items(session, list(items.values()))  # what the actions read, for every row at once
     pending = _pending_extensions(session, [w.id for w in items.values()])
-    known_docs = _documents_in_use(session, exclude_unit=None)
+    known_docs = _documents_in_use(session)
 
     plans: list[RowPlan] = []
     seen: dict[str, int] = {}
@@ -551,7 +553,7 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
         if w is None:
             rp.conflicts.append(tr(lang, "prog.cf_unknown_ref", ref=ref))
             continue
-        rp.item_id = w.id
+        rp.item_id, rp.item = w.id, w
         if w.unit_id != unit.id:
             rp.conflicts.append(tr(lang, "prog.cf_other_unit", ref=ref, other=units.get(w.unit_id, "?"), unit=unit.code))
             continue
@@ -718,6 +720,7 @@ def _items_by_ref(session: Session, refs: Iterable[str]) -> dict[str, WorkItem]:
         for chunk in range(0, len(codes), 500):
             found.extend(session.execute(
                 select(WorkItem).join(Task, Task.id == WorkItem.task_id).join(Plan, Plan.id == Task.plan_id)
+                .options(contains_eager(WorkItem.task))  # the rows read their task: no lazy load per row
                 .where(Plan.code == pcode, Task.code.in_(codes[chunk:chunk + 500]))).scalars())
     by_ref = item_refs(session, found)
     return {by_ref[w.id]: w for w in found if by_ref[w.id] in set().union(*wanted.values())}
@@ -741,13 +744,23 @@ def _last_change(session: Session, item_id: int) -> tuple[str, datetime] | None:
     return (row[0] or row[1], row[2]) if row else None
 
 
-def _documents_in_use(session: Session, exclude_unit: int | None) -> dict[str, set[int]]:
-    """Document key -> the tasks whose events give it as evidence (the log's evidence texts)."""
-    out: dict[str, set[int]] = {}
-    for text, task_id in session.execute(select(Event.evidence, Event.task_id).where(
-            Event.evidence.is_not(None), Event.task_id.is_not(None))).all():
+_DOCS_SEEN = "steer.progress.documents"
+
+
+def _documents_in_use(session: Session) -> dict[str, set[int]]:
+    """Document key -> the tasks whose events give it as evidence (the log's evidence texts).
+
+    Kept for the transaction with the last event id read, so importing many sheets in one
+    transaction parses each evidence text once (the log only grows), not once per sheet."""
+    facts = tx_facts(session)  # dropped when the transaction ends (a rollback may reuse event ids)
+    last, out = facts.get(_DOCS_SEEN, (0, {}))
+    newest = last
+    for eid, text, task_id in session.execute(select(Event.id, Event.evidence, Event.task_id).where(
+            Event.id > last, Event.evidence.is_not(None), Event.task_id.is_not(None)).order_by(Event.id)).all():
+        newest = eid
         for d in docs.find_documents(text):
             out.setdefault(d.key, set()).add(task_id)
+    facts[_DOCS_SEEN] = (newest, out)
     return out
 
 
@@ -783,8 +796,10 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, skip_conf
             if not rp.commands:
                 continue
             session.info[SOURCE_KEY] = {**source, "row": rp.row}
-            item = rp.item_id
-            assert item is not None
+            assert rp.item_id is not None
+            # the item as planning read it, with its task; its unit, plan and the committee are
+            # in this session's identity map already (plan_import), so the action reads nothing more
+            item: WorkItem | int = rp.item if rp.item is not None else rp.item_id
             for command in rp.commands:
                 out = cmds.perform(session, plan.actor, item, command, now=now, lang=lang)
                 applied += 1
