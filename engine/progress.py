@@ -53,7 +53,6 @@ from engine.errors import InputFileError, PermissionDenied, UserError
 from engine.i18n import DEFAULT_LANG, tr
 from engine.lifecycle import EVENT_SOURCE
 from engine.models import Event, OutboxMessage, Person, Plan, Task, Unit, WorkItem
-from engine.permissions import pending_extension
 from engine.refs import item_refs
 from engine.safetext import xlsx_cell
 from engine.states import OPEN_STATES, PlanStatus, Role, Status, status_label
