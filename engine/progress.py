@@ -219,8 +219,9 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
     choices = [state_choice(s, lang) for s in SHEET_STATES]
     unit_label = f"{unit_name} ({unit_code})"
 
-    # instructions
-    guide.column_dimensions["A"].width = 120
+    # instructions (row heights set: spreadsheet programs do not grow wrapped rows of a generated file)
+    guide_width = 80
+    guide.column_dimensions["A"].width = guide_width
     xlsx_cell(guide, 1, 1, tr(lang, "prog.guide_title")).font = Font(name=FONT, size=14, bold=True)
     xlsx_cell(guide, 2, 1, unit_label).font = bold
     lines = [tr(lang, "prog.guide_1", sheet=ws.title, unit=unit_label),
@@ -229,6 +230,10 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
     for i, line in enumerate(lines, start=4):
         c = xlsx_cell(guide, i, 1, line)
         c.font, c.alignment = font, Alignment(wrap_text=True, vertical="top")
+        guide.row_dimensions[i].height = _height(line, guide_width)
+    guide.page_setup.orientation = "portrait"
+    guide.sheet_properties.pageSetUpPr.fitToPage = True
+    guide.page_setup.fitToWidth, guide.page_setup.fitToHeight = 1, 0
 
     # the table
     last_col = get_column_letter(len(COLUMNS))
@@ -256,6 +261,8 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
         values: dict[str, Any] = {"ref": r.ref, "version": r.version, "no": i, "plan": r.plan, "task": r.task,
                                   "title": _cell_text(r.title), "deliverable": _cell_text(r.deliverable),
                                   "deadline": r.deadline, "current": status_label(r.status, lang)}
+        ws.row_dimensions[n].height = max(_height(str(values[k] or ""), w) for k, _, w, _ in COLUMNS
+                                          if k in ("title", "deliverable", "current"))
         for col, (key, _, _, fill) in enumerate(COLUMNS, start=1):
             c = xlsx_cell(ws, n, col, values.get(key))
             c.font, c.border = font, border
@@ -286,7 +293,10 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
         setattr(ws.protection, opt, False)
     ws.print_options.gridLines = False
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.paperSize = ws.PAPERSIZE_A3  # a wide form: A3 landscape, as such annexes are printed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True  # every column on the page's width, rows run on
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     wb.active = 1  # open on the table; the instructions are one tab to the left
 
     for i, (k, v) in enumerate((("format", FORMAT), ("unit", unit_code), ("plan", plan_code or ""),
@@ -298,6 +308,14 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _height(text: str, width: int, *, points: float = 16.5) -> float:
+    """A row height (points) showing ``text`` wrapped in a column ``width`` characters wide
+    (12 pt Times New Roman: about one character per width unit, kept on the safe side)."""
+    chars = max(1.0, width * 1.0)
+    lines = sum(max(1, -(-len(part) // int(chars))) for part in (text or "").split("\n"))
+    return max(1, lines) * points + 3
 
 
 def _cell_text(text: str) -> str:
