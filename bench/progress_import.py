@@ -203,6 +203,43 @@ def copy_db(backend: str, src_url: str, workdir: Path, units: int, rows: int):  
     return cm()
 
 
+def run(units: int, rows: int, which: list[str] | None = None) -> list[dict]:
+    """Every backend: the best of two runs of each side; one dict per backend."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for backend in backends(which):
+            with fresh_db(backend, work) as url:
+                seed(url, units, rows)
+                sheets = filled_sheets(url, units)
+                parsed = [read_sheet(data, name) for name, data in sheets]
+                results = {}
+                for label, fn in (("floor", lambda u: run_floor(u, units, rows)),
+                                  ("import", lambda u: run_import(u, sheets)),
+                                  ("apply", lambda u: run_import(u, sheets, parsed=parsed))):
+                    best = None
+                    for _ in range(2):
+                        with copy_db(backend, url, work, units, rows) as u:
+                            secs, n = fn(u)
+                            if label != "floor":
+                                eng = dbmod.make_engine(u)
+                                with eng.connect() as c:
+                                    count = c.execute(select(func.count()).select_from(Event)).scalar_one()
+                                eng.dispose()
+                                assert count == n + units, (count, n)  # one event per action + one per sheet
+                        best = secs if best is None else min(best, secs)
+                    results[label] = (best, n)
+                floor = results["floor"][0]
+                r = {"backend": backend, "units": units, "rows": rows, "floor_s": floor, "events": results["floor"][1],
+                     "import_s": results["import"][0], "actions": results["import"][1], "apply_s": results["apply"][0],
+                     "ratio": results["import"][0] / floor, "apply_ratio": results["apply"][0] / floor}
+                print(f"{backend}: floor {floor:.2f} s ({r['events']} events) | import {r['import_s']:.2f} s "
+                      f"({r['actions']} actions) = {r['ratio']:.1f}× | apply (sheets already read) "
+                      f"{r['apply_s']:.2f} s = {r['apply_ratio']:.1f}×  (goal ≤ 3×)", flush=True)
+                out.append(r)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, default=34)
@@ -210,34 +247,7 @@ def main() -> None:
     ap.add_argument("--backend", action="append")
     args = ap.parse_args()
     print(f"# progress import: {args.units} units × {args.rows} rows — {machine()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        for backend in backends(args.backend):
-            with fresh_db(backend, work) as url:
-                seed(url, args.units, args.rows)
-                sheets = filled_sheets(url, args.units)
-                parsed = [read_sheet(data, name) for name, data in sheets]
-                results = {}
-                for label, fn in (("floor", lambda u: run_floor(u, args.units, args.rows)),
-                                  ("import", lambda u: run_import(u, sheets)),
-                                  ("apply", lambda u: run_import(u, sheets, parsed=parsed))):
-                    best = None
-                    for _ in range(2):
-                        with copy_db(backend, url, work, args.units, args.rows) as u:
-                            secs, n = fn(u)
-                            if label != "floor":
-                                eng = dbmod.make_engine(u)
-                                with eng.connect() as c:
-                                    count = c.execute(select(func.count()).select_from(Event)).scalar_one()
-                                eng.dispose()
-                                assert count == n + args.units, (count, n)  # one event per action + one per sheet
-                        best = secs if best is None else min(best, secs)
-                    results[label] = (best, n)
-                floor = results["floor"][0]
-                print(f"{backend}: floor {floor:.2f} s ({results['floor'][1]} events) | "
-                      f"import {results['import'][0]:.2f} s ({results['import'][1]} actions) = "
-                      f"{results['import'][0] / floor:.1f}× | apply (sheets already read) "
-                      f"{results['apply'][0]:.2f} s = {results['apply'][0] / floor:.1f}×  (goal ≤ 3×)")
+    run(args.units, args.rows, args.backend)
 
 
 if __name__ == "__main__":
