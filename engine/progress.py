@@ -56,7 +56,7 @@ from engine.models import Event, OutboxMessage, Person, Plan, Task, Unit, WorkIt
 from engine.refs import item_refs
 from engine.safetext import xlsx_cell
 from engine.states import OPEN_STATES, PlanStatus, Role, Status, status_label
-from engine.txcache import committee_settings, prime_items, tx_facts
+from engine.txcache import committee_settings, prime_items
 
 FORMAT = "steer-progress/1"
 META_SHEET = "_steer"
@@ -546,7 +546,6 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
     units = dict(session.execute(select(Unit.id, Unit.code)).all())
     prime_items(session, list(items.values()))  # what the actions read, for every row at once
     pending = _pending_extensions(session, [w.id for w in items.values()])
-    known_docs = _documents_in_use(session)
 
     plans: list[RowPlan] = []
     seen: dict[str, int] = {}
@@ -593,6 +592,7 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
             sheet_docs.append((rp.document.key, w.task_id, rp))
     # one document given for unrelated tasks (in this sheet, or already in the log)
     parents = dict(session.execute(select(Task.id, Task.parent_task_id)).all())
+    known_docs = _documents_in_use(session, {k for k, _, _ in sheet_docs})
     uses = [(k, t) for k, t, _ in sheet_docs] + [(k, t) for k, ts in known_docs.items() for t in ts]
     reused = docs.reused_documents(uses, parents)
     task_codes = dict(session.execute(select(Task.id, Task.code)).all()) if reused else {}
@@ -761,23 +761,23 @@ def _last_change(session: Session, item_id: int) -> tuple[str, datetime] | None:
     return (row[0] or row[1], row[2]) if row else None
 
 
-_DOCS_SEEN = "steer.progress.documents"
-
-
-def _documents_in_use(session: Session) -> dict[str, set[int]]:
-    """Document key -> the tasks whose events give it as evidence (the log's evidence texts).
-
-    Kept for the transaction with the last event id read, so importing many sheets in one
-    transaction parses each evidence text once (the log only grows), not once per sheet."""
-    facts = tx_facts(session)  # dropped when the transaction ends (a rollback may reuse event ids)
-    last, out = facts.get(_DOCS_SEEN, (0, {}))
-    newest = last
-    for eid, text, task_id in session.execute(select(Event.id, Event.evidence, Event.task_id).where(
-            Event.id > last, Event.evidence.is_not(None), Event.task_id.is_not(None)).order_by(Event.id)).all():
-        newest = eid
+def _documents_in_use(session: Session, wanted: set[str]) -> dict[str, set[int]]:
+    """Document key -> the tasks whose events give it as evidence, for the documents whose
+    key is in ``wanted`` (the sheet's). The log's evidence texts are read once and only
+    those holding one of the wanted numbers ("1234/", Party style "57-") are parsed, so a
+    large log costs a scan, not a parse of every text."""
+    if not wanted:
+        return {}
+    tokens = {k.split("/", 1)[0] for k in wanted}
+    out: dict[str, set[int]] = {}
+    for text, task_id in session.execute(select(Event.evidence, Event.task_id).where(
+            Event.evidence.is_not(None), Event.task_id.is_not(None))).all():
+        low = text.casefold()
+        if not any(f"{t}/" in low or f"{t}-" in low for t in tokens):
+            continue
         for d in docs.find_documents(text):
-            out.setdefault(d.key, set()).add(task_id)
-    facts[_DOCS_SEEN] = (newest, out)
+            if d.key in wanted:
+                out.setdefault(d.key, set()).add(task_id)
     return out
 
 
