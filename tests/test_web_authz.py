@@ -148,6 +148,7 @@ def _matrix() -> dict[tuple[str, str], Cell]:
                                    get("/progress"))
     m[("GET", "/progress/sheet")] = Cell(_codes(403, anon=303, secretariat=200, chair=200, focal_point=200),
                                          get("/progress/sheet?unit=SKHCN&period=2025-07"))
+    m[("GET", "/progress/all")] = Cell(_codes(403, anon=303, secretariat=200, chair=200), get("/progress/all?period=2025-07"))
     m[("POST", "/progress/upload")] = Cell(_codes(403, anon=401, secretariat=200, chair=200, focal_point=200),
                                            lambda ctx: ("/progress/upload", {
                                                "data": {"csrf_token": ctx.csrf},

@@ -167,6 +167,15 @@ def test_a_focal_point_cannot_upload_another_units_sheet(world):  # type: ignore
                    files={"file": ("tien-do.xlsx", _fill(data), "application/octet-stream")})
     assert r.status_code == 403 and "không được nhập báo cáo của SKHCN" in r.text
     assert other.get("/progress/sheet?unit=SKHCN").status_code == 403
+    # the secretariat's batch: every unit's sheet in one zip
+    import zipfile
+
+    staff, _ = login(world.app, "secretariat")
+    r = staff.get("/progress/all?period=2025-07")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert zipfile.ZipFile(io.BytesIO(r.content)).namelist() == ["tien-do-SKHCN-2025-07.xlsx", "tien-do-SNV-2025-07.xlsx",
+                                                                 "tien-do-STC-2025-07.xlsx"]
+    assert client.get("/progress/all").status_code == 403
     # a damaged upload: one message, nothing written
     r = client.post("/progress/upload", data={"csrf_token": csrf},
                     files={"file": ("hong.xlsx", data[:500], "application/octet-stream")})

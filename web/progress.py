@@ -87,6 +87,31 @@ def progress_sheet(request: Request, unit: str = "", period: str = "", plan: str
         "Cache-Control": "no-store"})
 
 
+@router.get("/progress/all")
+def progress_all(request: Request, period: str = "", plan: str = "") -> Response:
+    """Every unit's sheet in one .zip (the secretariat's batch)."""
+    import io
+    import zipfile
+
+    from engine.progress import export_all
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        require_login(request, s, (Role.SECRETARIAT, Role.CHAIR))
+        key = _period(request, s, period)
+        try:
+            sheets = export_all(s, now=now(request), period=key, plan_code=plan or None, lang=lang)
+        except UserError as exc:
+            raise WebError(404, str(exc)) from None
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for sh in sheets:
+            zf.writestr(sh.filename, sh.data)
+    name = f"tien-do-{key}.zip"
+    return Response(buf.getvalue(), media_type="application/zip", headers={
+        "Content-Disposition": f"attachment; filename=\"{name}\"", "Cache-Control": "no-store"})
+
+
 def _plan(request: Request, data: bytes, name: str, user: Any) -> Any:
     """Read the sheet off the worker and compare it with the database (nothing written)."""
     from engine.progress import plan_import, read_sheet_isolated

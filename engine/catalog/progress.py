@@ -127,6 +127,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "The escalation policy disables «report_missing»: no reminders sent."),
     # --- web
     "prog.web_download": ("Tải biểu báo cáo tiến độ (Excel)", "Download the progress sheet (Excel)"),
+    "prog.web_download_all": ("Tải biểu của tất cả các đơn vị (.zip) — kỳ {period}", "Download every unit's sheet (.zip) — period {period}"),
     "prog.web_upload": ("Tải lên biểu đã điền", "Upload the filled sheet"),
     "prog.web_upload_title": ("Nhập biểu báo cáo tiến độ", "Import a progress sheet"),
     "prog.web_upload_help": ("Chọn tệp .xlsx đã điền (xuất từ Steer). Steer hiển thị các thay đổi để kiểm tra trước khi ghi.",
