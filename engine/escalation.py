@@ -898,7 +898,9 @@ def _policy_for(ctx: Context, plan_id: int) -> Policy:
 
 # --- digests (the data of one message) --------------------------------------------------------------------
 
-STATE_ORDER = ("overdue", FAILURE_LEVEL, EXTENSION_LEVEL, VERIFICATION_LEVEL, "due_soon")
+# a unit's progress sheet not sent for a period (engine.progress.REPORT_MISSING; no work item)
+REPORT_MISSING_LEVEL = "report_missing"
+STATE_ORDER = ("overdue", FAILURE_LEVEL, EXTENSION_LEVEL, VERIFICATION_LEVEL, "due_soon", REPORT_MISSING_LEVEL)
 
 
 @dataclass
@@ -1034,6 +1036,13 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
                             title=str(d.get("error") or ""), plan_code="", plan_title="", unit_code="", unit_name="",
                             deadline=None, status="", extra=d)
             merged[(r.id, FAILURE_LEVEL)] = di
+            continue
+        if r.level == REPORT_MISSING_LEVEL:
+            d = dict(r.data or {})
+            merged[(r.id, REPORT_MISSING_LEVEL)] = DigestItem(
+                state=REPORT_MISSING_LEVEL, levels=[r.level], work_item_id=None, ref=str(d.get("unit") or ""),
+                title="", plan_code="", plan_title="", unit_code=str(d.get("unit") or ""),
+                unit_name=str(d.get("unit_name") or ""), deadline=None, status="", extra=d)
             continue
         got = items.get(r.work_item_id or -1)
         if got is None:

@@ -145,8 +145,15 @@ def append_item_event(session: Session, item: WorkItem, actor: Actor, *, now: da
     """The one way an action on an item appends its event (the acknowledgement of an escalation too)."""
     # chained at commit on PostgreSQL: concurrent actions hold the audit head only while committing
     task = item.task
+    source = session.info.get(EVENT_SOURCE)
+    if source:  # an import (engine.progress) names its file and row in every event it causes
+        fields["data"] = {**(fields.get("data") or {}), "source": source}
     append_event_at_commit(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind=kind,
                         plan_id=task.plan_id, task_id=task.id, work_item_id=item.id, **fields)
+
+
+# session.info key: a mapping every item event of the transaction records as data["source"]
+EVENT_SOURCE = "event_source"
 
 
 @dataclass

@@ -15,6 +15,7 @@ a plan may override parts of it in ``Plan.settings["escalation"]``; ``steer esca
     weekly: {overdue_working_days: 10, to: [lead_unit, vice_chair, secretariat]}
     extension_pending: {after_working_days: 2, to: [approver]}
     verification_pending: {after_working_days: 2, to: [secretariat]}
+    report_missing: {to: [lead_unit]}   # a unit's progress sheet not back (steer progress missing --remind)
     quiet_hours: {start: "21:00", end: "07:00", weekends: true, holidays: true}
     digest: {max_items: 20, sender: "Văn phòng BCĐ tỉnh …"}
     delivery: {max_attempts: 5, backoff_seconds: 60, backoff_max_seconds: 3600,
@@ -75,7 +76,7 @@ DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "plans" / "escala
 RECIPIENT_ROLES = ("lead_unit", "secretariat", "vice_chair", "chair")
 APPROVER_ROLES = ("approver", "vice_chair", "secretariat", "chair")
 TOP_KEYS = {"language", "base_url", "levels", "weekly", "extension_pending", "verification_pending",
-            "quiet_hours", "delivery", "digest"}
+            "quiet_hours", "delivery", "digest", "report_missing"}
 DIGEST_KEYS = {"max_items", "sender"}
 LEVEL_KEYS = {"name", "before_working_days", "overdue_working_days", "to"}
 DELIVERY_DEFAULTS: dict[str, int] = {"max_attempts": 5, "backoff_seconds": 60, "backoff_max_seconds": 3600,
@@ -176,6 +177,9 @@ class Policy:
     extension_pending: Repeat
     verification_pending: Repeat
     quiet_hours: QuietHours = field(default_factory=QuietHours)
+    # a unit that has not sent its progress sheet for a period (engine.progress): one reminder
+    # per unit and period, sent when ``steer progress missing --remind`` runs
+    report_missing: Repeat = field(default_factory=lambda: Repeat(working_days=0, to=("lead_unit",)))
     delivery: Delivery = field(default_factory=Delivery)
     language: str | None = None
     base_url: str | None = None
@@ -362,6 +366,8 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
                   Repeat(working_days=2, to=("approver",)), APPROVER_ROLES, "after_working_days")
     ver = _repeat(data.get("verification_pending"), source, "verification_pending", lang,
                   Repeat(working_days=2, to=("secretariat",)), RECIPIENT_ROLES, "after_working_days")
+    missing = _repeat(data.get("report_missing"), source, "report_missing", lang,
+                      Repeat(working_days=0, to=("lead_unit",)), RECIPIENT_ROLES, "after_working_days")
     qh = _mapping(data.get("quiet_hours"), source, "quiet_hours", lang, {"start", "end", "weekends", "holidays"})
     quiet = QuietHours(start=_time(qh.get("start"), source, "quiet_hours.start", lang),
                        end=_time(qh.get("end"), source, "quiet_hours.end", lang),
@@ -379,7 +385,7 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
         raise _err(source, "digest.sender", tr(lang, "pol.sender_plain_name", value=sender), lang)
     dm = _mapping(data.get("delivery"), source, "delivery", lang, set(DELIVERY_DEFAULTS))
     dvals = {k: _int(dm.get(k, v), source, f"delivery.{k}", lang, minimum=1) for k, v in DELIVERY_DEFAULTS.items()}
-    return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, quiet_hours=quiet,
+    return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, report_missing=missing, quiet_hours=quiet,
                   delivery=Delivery(**dvals), digest_max_items=max_items, sender=sender, language=language or None, base_url=str(base_url).rstrip("/") if base_url else None,
                   source=source, raw=dict(data))
 

@@ -91,6 +91,7 @@ from sqlalchemy.orm import Session
 
 from engine import heatrules
 from engine.clock import DEFAULT_TZ, end_of_local_day, local_date, local_datetime
+from engine.documents import find_documents
 from engine.errors import UserError
 from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
@@ -1298,6 +1299,7 @@ def _appendix(session: Session, ld: _Loaded, by_task: Mapping[int, list[tuple[An
     the task's bucket, how many of its units are done or late, its latest result, and (a task
     with several items in the period) each item."""
     notes = _latest_texts(session, ld.plan.id, w.cut, ld.tz)
+    evidence = _latest_documents(session, ld.plan.id, w.cut)
     zone = ZoneInfo(ld.tz)
     tasks_out = []
     sections = ld.sections
@@ -1357,10 +1359,30 @@ def _appendix(session: Session, ld: _Loaded, by_task: Mapping[int, list[tuple[An
             "overdue_units": late_units,
             "result": note[0] if note else None, "result_date": note[1] if note else None,
             "percent": note[2] if note else None,
+            "documents": evidence.get(t_id, []),
             "items": items,
         })
 
     return tasks_out
+
+
+def _latest_documents(session: Session, plan_id: int, cut: datetime) -> dict[int, list[dict[str, Any]]]:
+    """Per task: the official documents (engine.documents) its latest evidence at or before
+    ``cut`` cites — what the committee checks a result by. Only events that carry evidence
+    are read (submissions and notes with evidence: few per task)."""
+    latest: dict[int, str] = {}
+    for task_id, text in session.execute(
+            select(Event.task_id, Event.evidence).where(Event.plan_id == plan_id, Event.task_id.is_not(None),
+                                                        Event.evidence.is_not(None), Event.at <= cut,
+                                                        Event.kind.in_(("status", "note")))
+            .order_by(Event.at, Event.id)).all():
+        latest[task_id] = text
+    out: dict[int, list[dict[str, Any]]] = {}
+    for task_id, text in latest.items():
+        found = [d.as_dict() for d in find_documents(text)]
+        if found:
+            out[task_id] = found
+    return out
 
 
 def _latest_texts(session: Session, plan_id: int, cut: datetime, tz: str) -> dict[int, tuple[Any, ...]]:

@@ -297,9 +297,9 @@ ONE_LEVEL = [{"name": "a", "before_working_days": 1, "to": ["lead_unit"]}]
 REFUSALS = [
     ("unknown_top_key", {"levels": ONE_LEVEL, "zzz": 1, "aaa": 2}, ("cấp cao nhất", "top level"),
      "khóa không hợp lệ: aaa, zzz (dùng: base_url, delivery, digest, extension_pending, language, levels, quiet_hours, "
-     "verification_pending, weekly)",
+     "report_missing, verification_pending, weekly)",
      "unknown key(s): aaa, zzz (use: base_url, delivery, digest, extension_pending, language, levels, quiet_hours, "
-     "verification_pending, weekly)"),
+     "report_missing, verification_pending, weekly)"),
     ("language", {"levels": ONE_LEVEL, "language": "fr"}, "language",
      "«fr» không hợp lệ (vi hoặc en)", "«fr» is not vi or en"),
     ("base_url", {"levels": ONE_LEVEL, "base_url": "ftp://x"}, "base_url",

@@ -34,6 +34,7 @@ from engine.states import TRANSITIONS
 from engine.audit import append_event
 from engine.clock import end_of_local_day, local_date, local_datetime
 from engine.db import transaction
+from engine.documents import find_documents
 from engine.errors import UserError
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
 from engine.reporting import (
@@ -421,6 +422,8 @@ class Oracle:
             mine = [e for e in notes if e.task_id == t.id]
             latest = ([e for e in mine if e.kind == "note"] or mine or [None])[-1]
             in_force = sorted({c["deadline"] for c in live if c["deadline"] is not None})
+            cited = [e for e in self.events if e.at <= win["cut"] and e.task_id == t.id and e.evidence is not None
+                     and e.kind in ("status", "note")]
             appendix.append({
                 "code": t.code, "section": self.sections[t.section_id].code if t.section_id else None,
                 "title": t.title, "deliverable": t.deliverable or "", "lead": t.lead_text or "",
@@ -434,6 +437,7 @@ class Oracle:
                 "result": (latest.note if latest.kind == "note" else latest.evidence) if latest else None,
                 "result_date": local_date(latest.at, self.tz).isoformat() if latest else None,
                 "percent": latest.percent if latest and latest.kind == "note" else None,
+                "documents": [d.as_dict() for d in find_documents(cited[-1].evidence)] if cited else [],
                 "items": [] if len(cs) < 2 else [
                     {"ref": self.ref(c, multi), "unit": self.units[c["w"].unit_id].code,
                      "unit_name": self.units[c["w"].unit_id].name, "occurrence": c["w"].occurrence or None,

@@ -201,13 +201,20 @@ def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dic
             e["actor_name"] = tr(lang, NON_PERSON_ACTORS[e["actor"]])
         e["evidence"], e["files"] = split_evidence(e.get("evidence"), files)
     coordinating = item.task.coordinating_text
+    from engine.documents import find_documents
     from engine.escalation import acknowledgements
 
+    # the official documents given as evidence (engine.documents), newest first, each once
+    documents: dict[str, Any] = {}
+    for e in reversed(d.get("events") or []):
+        for doc in find_documents(e.get("evidence")):
+            documents.setdefault(doc.key, doc)
     # who does not do the work comments on it (no "percent done"): the chair, vice-chairs, the secretariat
     comment_only = Action.SUBMIT not in OFFERED.get(user.role, ())
     days_overdue = (today - item.deadline).days if d.get("timeliness") == Timeliness.OVERDUE and item.deadline else None
     return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only,
             "days_overdue": days_overdue, "pending": pending, "acks": acknowledgements(s, item),
+            "documents": list(documents.values()),
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}

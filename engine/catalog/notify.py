@@ -1,6 +1,8 @@
 """Messages of the notifications (notifications/): digest subjects, state labels, delivery checks. The digest bodies are Jinja templates per language (notifications/templates)."""
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "notify.report_missing": ("Chưa nhận được biểu báo cáo tiến độ kỳ {period} của {unit_name} ({unit}); đề nghị điền biểu và gửi lại Văn phòng Ban Chỉ đạo.",
+                              "No progress sheet for {period} from {unit_name} ({unit}) yet; please fill in the sheet and send it back to the secretariat."),
     "notify.state.overdue": ("Quá hạn", "Overdue"),
     "notify.state.due_soon": ("Sắp đến hạn", "Due soon"),
     "notify.state.extension_pending": ("Đề nghị gia hạn chờ quyết định", "Extension request awaiting a decision"),
@@ -16,6 +18,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                        "{n} extension requests awaiting a decision"),
     "notify.count_one.verification_pending": ("{n} kết quả chờ xác nhận", "{n} submission awaiting verification"),
     "notify.count.verification_pending": ("{n} kết quả chờ xác nhận", "{n} submissions awaiting verification"),
+    "notify.state.report_missing": ("Chưa gửi báo cáo tiến độ", "Progress report missing"),
+    "notify.count_one.report_missing": ("{n} báo cáo tiến độ chưa gửi", "{n} progress report missing"),
+    "notify.count.report_missing": ("{n} báo cáo tiến độ chưa gửi", "{n} progress reports missing"),
     "notify.count_one.due_soon": ("{n} nhiệm vụ sắp đến hạn", "{n} task due soon"),
     "notify.count.due_soon": ("{n} nhiệm vụ sắp đến hạn", "{n} tasks due soon"),
     "notify.target": ("Nơi nhận {ref}: {url}", "Target {ref}: {url}"),
