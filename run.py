@@ -55,6 +55,9 @@ def main(argv: list[str]) -> int:
     # CLI process compiling the modules it imports again (PYTHONDONTWRITEBYTECODE keeps Python from
     # caching them). UV_COMPILE_BYTECODE makes the sync that `uv run` may do do the same.
     env.setdefault("UV_COMPILE_BYTECODE", "1")
+    # how the person started us (e.g. "run.py"): `steer demo` prints its next steps as
+    # "python3 run.py steer ..." (under `uv run` steer is on PATH, but not in their shell)
+    env["STEER_RUN_PY"] = sys.argv[0]
     subprocess.run([uv, "sync", "--frozen", "--compile-bytecode", "--quiet"], cwd=ROOT, env=env, check=True)
     if cmd == "demo":
         args = [uv, "run", "--frozen", "steer", "demo", *rest]

@@ -53,17 +53,20 @@ def run_demo(out: Path) -> None:
     with transaction(eng) as s:
         counts = store_directory(s, parsed, now=load_now, lang=state().lang)
     say("cli.loaded_sample_lam_son_directory", units=counts['units'], people=counts['people'])
+    _pin_clock(eng)
 
     r = load_plan_file(eng, PLANS / "sample-plan.yaml", now=load_now, lang=state().lang)
     by_warning = Counter(w.code for w in r.warnings)
+    warnings = ", ".join(f"{n} {_warning_word(code)}" for code, n in sorted(by_warning.items()))
     say("cli.demo_loaded_plan", plan_code=r.plan_code, tasks=r.tasks, sections=r.sections, work_items=r.work_items,
-        warnings=dict(by_warning) or msg("cli.demo_no_warnings"))
+        warnings=warnings or msg("cli.demo_no_warnings"))
 
     rep = replay_history(eng, PLANS / "sample-history.yaml")
-    say("cli.replayed_scripted_progress_history_steps", steps=rep.steps, actions=", ".join(f"{k} {v}" for k, v in sorted(rep.by_action.items())))
+    say("cli.replayed_scripted_progress_history_steps", steps=rep.steps,
+        actions=", ".join(f"{_action_word(k)} {v}" for k, v in sorted(rep.by_action.items(), key=lambda kv: -kv[1])))
 
     outputs = _show_result(eng, out)
-    _escalate(eng, say)
+    _escalate(eng, say, f"{_steer_command()} --db {url} escalation dispatch")
     outputs += _reports(eng, out, say)
 
     with transaction(eng) as s:
@@ -76,7 +79,57 @@ def run_demo(out: Path) -> None:
     console.print(f"  {msg('cli.database_word')}: {db_path}")
     for label, path in outputs:
         console.print(f"  {label}: {path}")
-    console.print(msg("cli.try_next_steer_db_task", url=url, plan_code=PLAN_CODE))
+    steer = _steer_command()
+    console.print(msg("cli.demo_next_steps"))
+    for line in (f"{steer} --db {url} task list --plan {PLAN_CODE} --status in_progress",
+                 f"{steer} --db {url} report monthly --period 2025-07 --as-of 2025-08-01 --no-store",
+                 f"{steer} --db {url} web"):
+        console.print(f"  {line}", markup=False, highlight=False)
+    console.print(msg("cli.demo_web_clock"))
+
+
+def _warning_word(code: str) -> str:
+    key = f"cli.demo_warning.{code}"
+    from engine.i18n import has
+
+    return msg(key) if has(key) else code
+
+
+def _action_word(action: str) -> str:
+    from engine.i18n import has
+
+    for key in (f"cli.history_action.{action}", f"lc.action.{action}"):
+        if has(key):
+            return msg(key)
+    return action
+
+
+def _steer_command() -> str:
+    """How to run steer from the person's shell: through run.py when they started the demo with
+    `python3 run.py demo` (run.py says so in STEER_RUN_PY: under `uv run` steer is on PATH, in
+    their shell it is not), else `steer` when it is on PATH, else `python3 <repo>/run.py steer`."""
+    import os
+    import shlex
+
+    launched = os.environ.get("STEER_RUN_PY")
+    if launched:
+        return f"python3 {shlex.quote(launched)} steer"
+    if shutil.which("steer"):
+        return "steer"
+    return f"python3 {shlex.quote(str(REPO / 'run.py'))} steer"
+
+
+def _pin_clock(eng) -> None:  # type: ignore[no-untyped-def]
+    """The demo database keeps its story's date: `steer web` on it runs at AS_OF 09:00 (committee
+    time) unless STEER_NOW is set (cli/web.py reads Committee.settings["demo_now"])."""
+    from engine import clock
+    from engine.db import transaction
+    from engine.txcache import committee_row
+
+    with transaction(eng) as s:
+        c = committee_row(s)
+        if c is not None:
+            c.settings = {**(c.settings or {}), "demo_now": clock.local_datetime(AS_OF, time(9, 0)).isoformat()}
 
 
 def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]
@@ -115,8 +168,12 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
         tab.add_row(unit_name, *[str(c[k] or "") for k in cols])
     tab.add_row(msg("cli.bold_total"), *[f"[bold]{overall[k]}[/]" for k in cols])
     console.print(tab)
+    from engine.states import UNASSIGNED, status_label
+
     status = Counter(t["status"] for t in tasks)
-    console.print(msg("cli.task_status") + ", ".join(f"{k} {v}" for k, v in sorted(status.items())))
+    console.print(msg("cli.task_status") + ", ".join(
+        f"{(msg('cli.task_unassigned') if k == UNASSIGNED else status_label(k, state().lang)).lower()} {v}"
+        for k, v in sorted(status.items(), key=lambda kv: -kv[1])))
     jpath, cpath = out / "tasks.json", out / "tasks.csv"
     jpath.write_text(json.dumps(tasks, ensure_ascii=False, indent=2), encoding="utf-8")
     with cpath.open("w", newline="", encoding="utf-8") as f:
@@ -128,7 +185,7 @@ def _show_result(eng, out: Path) -> list[tuple[str, Path]]:  # type: ignore[no-u
     return [(msg("cli.task_list_json"), jpath), (msg("cli.task_list_csv"), cpath)]
 
 
-def _escalate(eng, say) -> None:  # type: ignore[no-untyped-def]
+def _escalate(eng, say, dispatch_command: str) -> None:  # type: ignore[no-untyped-def]
     """The daily escalation run as of AS_OF (tracking flips, then the policy into the outbox).
 
     Delivery is left to `steer escalation dispatch`: the sample notify addresses are
@@ -148,8 +205,10 @@ def _escalate(eng, say) -> None:  # type: ignore[no-untyped-def]
         dr = detect(s, now=now)
     with transaction(eng) as s:
         recipients = s.scalar(select(func.count(func.distinct(OutboxMessage.recipient)))) or 0
-    levels = ", ".join(f"{k} {v}" for k, v in sorted(dr.by_level.items()) if v) or msg("cli.none")
-    say("cli.escalation_run_on_recorded_timeliness", as_of=AS_OF, flips=tr.flips, inserted=dr.inserted, recipients=recipients, levels=levels)
+    levels = msg("cli.demo_levels", levels=", ".join(f"{k} {v}" for k, v in sorted(dr.by_level.items()) if v)) \
+        if any(dr.by_level.values()) else msg("cli.none")
+    say("cli.escalation_run_on_recorded_timeliness", as_of=AS_OF, flips=tr.flips, inserted=dr.inserted, recipients=recipients, levels=levels,
+        command=dispatch_command)
 
 
 def _reports(eng, out: Path, say) -> list[tuple[str, Path]]:  # type: ignore[no-untyped-def]

@@ -77,15 +77,23 @@ def show(
             return
         if committee:
             console.print(f"[bold]{escape(committee.name)}[/] ({escape(committee.timezone)})", emoji=False)
+        from engine.i18n import has
+        from engine.states import role_label
+
+        def word(prefix: str, value: str) -> str:
+            return msg(prefix + value) if value and has(prefix + value) else value
+
         t = Table(title=msg("cli.units"))
         for col in ("code", "name", "kind", "source"):
-            t.add_column(col)
+            t.add_column(msg("cli.dir_col." + col), no_wrap=col == "code")
         for r in rows:
-            t.add_row(*(Text(str(v)) for v in (r["code"], r["name"], r["kind"], r["source"])))
+            t.add_row(*(Text(str(v)) for v in (r["code"], r["name"], word("cli.dir_kind.", r["kind"]),
+                                                 word("cli.dir_source.", r["source"]))))
         console.print(t)
         t = Table(title=msg("cli.people"))
         for col in ("id", "name", "role", "unit", "oversees"):
-            t.add_column(col)
+            t.add_column(msg("cli.dir_col." + col), no_wrap=col == "id")
         for p in ppl:
-            t.add_row(*(Text(str(v)) for v in (p["id"], p["name"], p["role"], p["unit"] or "", ", ".join(p["oversees"]))))
+            t.add_row(*(Text(str(v)) for v in (p["id"], p["name"], role_label(p["role"], state().lang), p["unit"] or "",
+                                                 ", ".join(p["oversees"]))))
         console.print(t)

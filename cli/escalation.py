@@ -79,16 +79,65 @@ def escalate(
             return
         if direct:
             summary = _run_direct(now, pol, dispatch=not no_dispatch, simulated=as_of is not None, full=full_rescan)
-        else:
-            from engine.db import database_url
+            _print_summary(summary)
+            _conclude(summary.get("dispatch"))
+            return
+        summary, failure = _run_flow(as_of=as_of, policy=str(policy) if policy else None, dispatch=not no_dispatch,
+                                     full_rescan=full_rescan)
+        if summary is not None:
+            _print_summary(summary)
+        if failure:
+            from engine.errors import UserError
 
-            from flows.escalate import escalate as flow
-            from flows.settings import no_heartbeat
+            raise UserError(failure)
+        _conclude(summary.get("dispatch") if summary else None)
 
-            with no_heartbeat():
-                summary = flow(db_url=database_url(state().db), as_of=as_of, policy=str(policy) if policy else None,
-                               dispatch=not no_dispatch, full_rescan=full_rescan)
-        _print_summary(summary)
+
+def _run_flow(**params: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Run the escalation flow in this process. The database URL goes to the run through
+    STEER_DATABASE_URL in this process's environment, never as a parameter (Prefect stores
+    parameters, and its UI shows them). Without PREFECT_API_URL Prefect starts a temporary
+    server (15–50 s on a fresh PREFECT_HOME): say so first. Returns (summary, failure message)."""
+    import os
+
+    from engine.db import database_url
+    from flows.runtime import DB_ENV
+
+    os.environ[DB_ENV] = database_url(state().db)
+    if not os.environ.get("PREFECT_API_URL"):
+        from cli.common import err_console
+
+        err_console.print(msg("cli.starting_temporary_prefect_server"), markup=False, emoji=False)
+    from flows.escalate import escalate as flow
+    from flows.settings import no_heartbeat
+
+    try:
+        with no_heartbeat():
+            run_state = flow.with_options(retries=0)(db_url=None, return_state=True, **params)
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        return None, msg("cli.temporary_prefect_server_timeout")
+    result = run_state.result(raise_on_failure=False)
+    summary = result if isinstance(result, dict) else None
+    if run_state.is_completed():
+        return summary, None
+    return summary, run_state.message or run_state.name
+
+
+def _conclude(dispatch: dict[str, Any] | None) -> None:
+    """Deliveries that failed: a warning, or exit 1 when none succeeded (never silent)."""
+    from flows.runtime import verdict
+
+    kind, message = verdict(dispatch)
+    if kind == "fail":
+        from engine.errors import UserError
+
+        raise UserError(message or "")
+    if kind == "warn":
+        from cli.common import err_console
+
+        err_console.print(message, markup=False, emoji=False)
 
 
 def _run_direct(now: datetime, pol: Any, *, dispatch: bool, simulated: bool, full: bool = False) -> dict[str, Any]:
@@ -98,6 +147,7 @@ def _run_direct(now: datetime, pol: Any, *, dispatch: bool, simulated: bool, ful
     eng = state().engine()
     with transaction(eng) as s:
         tr = tracking.track(s, now=now)
+    _emit_direct(eng, tr)
     with transaction(eng) as s:
         dr = escalation.detect(s, now=now, policy=pol, lang=state().lang, incremental=not full)
     out: dict[str, Any] = {"now": now.isoformat(),
@@ -111,10 +161,30 @@ def _run_direct(now: datetime, pol: Any, *, dispatch: bool, simulated: bool, ful
     return out
 
 
+def _emit_direct(eng: Any, tr: Any) -> None:
+    """--direct runs without Prefect; when a Prefect server is configured (PREFECT_API_URL),
+    its flips still become Prefect events like the flow's (importing prefect costs ~2 s, so
+    only then)."""
+    import os
+
+    if not tr.changes or not os.environ.get("PREFECT_API_URL"):
+        return
+    from engine.db import transaction
+    from flows import settings as _quiet  # noqa: F401  (before prefect loads)
+    from flows.runtime import MAX_EVENTS, emit_flips, item_names
+
+    with transaction(eng) as s:
+        names = item_names(s, [f.work_item_id for f in tr.changes[:MAX_EVENTS]])
+    emit_flips(tr.changes, names, tr.today.isoformat())
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     tr, dt, dp = summary["track"], summary["detect"], summary.get("dispatch")
-    console.print(msg("cli.timeliness_changes", today=tr['today'], flips=tr['flips'])
-                  + (f" ({', '.join(f'{k} {v}' for k, v in sorted(tr['by_transition'].items()))})" if tr["by_transition"] else "")
+    from engine.days import fmt_date
+
+    console.print(msg("cli.timeliness_changes", today=fmt_date(date.fromisoformat(tr['today'])), flips=tr['flips'])
+                  + (f" ({', '.join(f'{_transition(k)} {v}' for k, v in sorted(tr['by_transition'].items()))})"
+                     if tr["by_transition"] else "")
                   + ".", markup=False, emoji=False)
     levels = ", ".join(f"{k} {v}" for k, v in dt["by_level"].items() if v)
     console.print(msg("cli.queued_new_notification", inserted=dt['inserted'])
@@ -125,10 +195,21 @@ def _print_summary(summary: dict[str, Any]) -> None:
     _print_dispatch(dp)
 
 
+def _transition(key: str) -> str:
+    """"on_track->due_soon" in words (the timeliness labels of `task list`)."""
+    from cli.lifecycle import TIMELINESS_LABELS, _label
+
+    for sep in ("->", "→"):
+        if sep in key:
+            a, b = key.split(sep, 1)
+            return f"{_label(TIMELINESS_LABELS, a or None)} → {_label(TIMELINESS_LABELS, b or None)}"
+    return _label(TIMELINESS_LABELS, key)
+
+
 def _dispatch_summary(r: Any) -> dict[str, Any]:
     return {"batches": r.batches, "by_status": r.by_status, "quiet_until": r.quiet_until.isoformat() if r.quiet_until else None,
-            "messages": [{"recipient": m.recipient, "subject": m.subject, "items": m.items, "status": m.status}
-                         for m in r.messages]}
+            "messages": [{"recipient": m.recipient, "recipient_name": m.recipient_name, "subject": m.subject,
+                          "items": m.items, "status": m.status} for m in r.messages]}
 
 
 def _print_dispatch(dp: dict[str, Any]) -> None:
@@ -234,8 +315,9 @@ def ack(
         with transaction(state().engine()) as s:
             out = act_on_reference(s, as_, item, "acknowledge", {"note": note, "policy": _policy(policy)},
                                    now=moment, lang=state().lang)
-        console.print(msg("cli.acknowledged_item_level_gets_no", ref=out.ref, level=out.ack.level, name=out.actor.name),
-                      markup=False, emoji=False)
+        text = out.message(state().lang) if out.ack.already else \
+            msg("cli.acknowledged_item_level_gets_no", ref=out.ref, level=out.ack.level, name=out.actor.name)
+        console.print(text, markup=False, emoji=False)
 
 
 def outbox(

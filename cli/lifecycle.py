@@ -150,7 +150,7 @@ def extend(item: ItemArg, as_: AsOpt,
            reason: ReasonOpt, version: VersionOpt = None, now: NowOpt = None) -> None:
     """Request a deadline extension (one pending request per item).
 
-    Example: steer task extend KH-57-LS/36 --as sxd_focal --until 30/09/2025 --reason "Chờ dữ liệu của các huyện"
+    Example: steer task extend KH-57-LS/36 --as sxd_focal --until 30/09/2025 --reason "Chờ dữ liệu của các xã, phường"
     """
     _run(item, as_, now, "request_extension", {"until": until, "reason": reason, "version": version})
 
@@ -168,7 +168,7 @@ def reject_extension(item: ItemArg, as_: AsOpt, reason: ReasonOpt, version: Vers
                      now: NowOpt = None) -> None:
     """Refuse the pending extension request, with a reason (the deadline stays).
 
-    Example: steer task reject-extension KH-57-LS/47@HNS --as pct_tt --reason "Hoàn thành trong tháng 7"
+    Example: steer task reject-extension KH-57-LS/47@XNS --as pct_tt --reason "Hoàn thành trong tháng 7"
     """
     _run(item, as_, now, "reject_extension", {"reason": reason, "version": version})
 
@@ -254,7 +254,7 @@ def _print_detail(d: dict[str, Any]) -> None:
                + (f"   {msg('cli.show_occurrence')}: {d['occurrence']}" if d["occurrence"] else "")
                + f"   {msg('cli.show_item_id')}: #{d['id']}")
     out.append(f"{msg('col_status')}: {status_label(d['status'], lang)}   {msg('version')}: {d['version']}"
-               + (f"   {msg('cli.show_completion')}: {msg('render.completion.on_time') if d['completion'] == 'on_time' else msg('render.completion.late') if d['completion'] == 'late' else d['completion']}"
+               + (f"   {msg('cli.show_completion')}: {msg('render.completion.on_time') if d['completion'] == 'on_time' else msg('render.completion.late') if d['completion'] == 'late' else msg('render.completion.unknown') if d['completion'] == 'unknown' else d['completion']}"
                   if d["completion"] else ""))
     deadline = _day(d["deadline"]) if d["deadline"] else (d["deadline_text"] or "—")
     if d["original_deadline"] and d["original_deadline"] != d["deadline"]:
@@ -363,7 +363,12 @@ def _print_items(rows: list[dict[str, Any]], fmt: str) -> None:
             w.writerow([csv_cell("" if r[c] is None else r[c]) for c in cols])
         return
     # plain aligned lines: references and dates are never truncated, long titles wrap
-    table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", _day(r["deadline"]),
+    def deadline(r: dict[str, Any]) -> str:  # the deadline in force, the plan's original beside it when extended
+        if r.get("original_deadline") and r["original_deadline"] != r["deadline"]:
+            return msg("cli.deadline_extended", day=_day(r["deadline"]), original=_day(r["original_deadline"]))
+        return _day(r["deadline"])
+
+    table = [(r["ref"] if "@" in r["ref"] else f"{r['ref']}@{r['unit']}", deadline(r),
               status_label(r["status"], _lang()), _label(TIMELINESS_LABELS, r["timeliness"]), r["title"]) for r in rows]
     head = (msg('cli.item'), msg('col_deadline'), msg('col_status'), msg('cli.show_timeliness'), msg('col_task'))
     widths = [max(len(x[i]) for x in [head, *table]) for i in range(4)]

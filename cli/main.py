@@ -96,7 +96,7 @@ def _register() -> None:
         mod.register(app)
 
 
-EXTRA_MODULES = ("lifecycle", "kpi", "audit", "escalation", "reports", "web", "ops")
+EXTRA_MODULES = ("lifecycle", "kpi", "audit", "escalation", "reports", "web", "ops", "progress")
 
 
 _register()

@@ -29,6 +29,10 @@ def deploy(
     policy: Annotated[Optional[Path], typer.Option("--policy", help="Escalation policy file passed to the escalation flows.", metavar="FILE")] = None,
     report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Where report flows write files (STEER_REPORT_DIR of the runs).", metavar="DIR")] = None,
     db_from_worker_env: Annotated[bool, typer.Option("--db-from-worker-env", help="Do not store the database URL in the deployments; the worker's environment sets STEER_DATABASE_URL (needed when the URL has a password).")] = False,
+    git: Annotated[Optional[str], typer.Option("--git", help="Workers clone this git repository for each run (default: Steer installed in the worker's Python environment).", metavar="URL")] = None,
+    git_ref: Annotated[Optional[str], typer.Option("--git-ref", help="Branch or tag to clone with --git.", metavar="REF")] = None,
+    alert_url: Annotated[Optional[str], typer.Option("--alert-url", help="Webhook (json://, http(s)://) the Prefect server notifies when a Steer run fails or crashes (default: the secretariat's first webhook).", metavar="URL")] = None,
+    stuck_minutes: Annotated[int, typer.Option("--stuck-minutes", help="A run still Running after this many minutes is marked Crashed.", min=5)] = 180,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     db: DbOpt = None,
 ) -> None:
@@ -50,7 +54,8 @@ def deploy(
         try:
             done = run(db_url=url, pool=pool, policy=str(policy) if policy else None,
                        report_dir=str(report_dir) if report_dir else None, db_from_worker_env=db_from_worker_env,
-                       lang=state().lang)
+                       lang=state().lang, git_url=git, git_ref=git_ref, alert_url=alert_url,
+                       stuck_minutes=stuck_minutes)
         except DeployError as exc:
             raise UserError(str(exc)) from None
         if fmt == "json":

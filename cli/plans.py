@@ -16,6 +16,20 @@ app = typer.Typer(help="Action plans: validate, load, read back.  Example: steer
                   no_args_is_help=True)
 
 
+def _choices(code: str | None, maps: list[str] | None, status_date: str | None):  # type: ignore[no-untyped-def]
+    from engine.days import parse_day
+    from engine.planfile.identity import Choices, parse_map
+
+    lang = state().lang
+    return Choices(code=code, column_map=parse_map(maps, lang),
+                   status_date=parse_day(status_date, lang=lang) if status_date else None)
+
+
+MAP_HELP = ("Place a column the reader could not: 'Header=field' (field: title, lead, coordinating, deliverable, "
+            "deadline, note, status, completed_on, progress). Repeatable.")
+STATUS_DATE_HELP = "The date the file's progress column is true on (dd/mm/yyyy): imported statuses are dated that day."
+
+
 def _print_issues(issues, limit: int = 200) -> None:  # type: ignore[no-untyped-def]
     for i in issues[:limit]:
         style = "red" if i.level == "error" else "yellow"
@@ -31,16 +45,17 @@ def validate(
     file: Annotated[Path, typer.Argument(help="Plan file: .yaml, .xlsx, .docx, .pdf (text PDF of the signed plan), .csv or .md")],
     code: Annotated[Optional[str], typer.Option("--code", help="Plan code (when the file has none).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    maps: Annotated[Optional[list[str]], typer.Option("--map", help=MAP_HELP)] = None,
 ) -> None:
     """Check a plan file without loading it: errors (exit code 1) and "6 rõ" warnings.
 
-    Each message names the file, row and column.
-    Example: steer plan validate plans/sample-plan.xlsx --format json
+    Each message names the file, row and column; a column the reader could not place is named.
+    Example: steer plan validate annex.docx --map 'Quy mô, mục tiêu=deliverable' --format json
     """
     with handled():
         from engine.planfile.loader import validate_file
 
-        vp = validate_file(state().engine(), file, code=code, lang=state().lang)
+        vp = validate_file(state().engine(), file, code=code, choices=_choices(code, maps, None), lang=state().lang)
         if fmt == "json":
             print_json({"file": str(file), "plan": vp.code, "tasks": len(vp.tasks), "sections": len(vp.spec.sections),
                         "ok": vp.ok, "errors": [e.as_dict() for e in vp.errors],
@@ -61,18 +76,22 @@ def load(
     now: Annotated[Optional[str], typer.Option("--now", help="Pretend the current time is this (ISO).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     show_warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="List every warning.")] = False,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", help=MAP_HELP)] = None,
+    status_date: Annotated[Optional[str], typer.Option("--status-date", help=STATUS_DATE_HELP)] = None,
     ocr: Annotated[bool, typer.Option("--ocr", help="A scanned PDF: recognise its table (tesseract-ocr, "
                                       "tesseract-ocr-vie) into the --ocr-out workbook to correct; loads nothing.")] = False,
     ocr_out: Annotated[Optional[Path], typer.Option("--ocr-out", help="With --ocr: the .xlsx to write the "
                                                     "recognised table to (low-confidence cells yellow).")] = None,
 ) -> None:
-    """Load a plan (all or nothing). Reloading a revised file with the same code updates
-    tasks by code, keeps history, and cancels removed tasks.
+    """Load a plan (all or nothing). Reloading a revised file with the same code (or naming the
+    same issuing document) updates tasks by code, keeps history, and cancels removed tasks.
+    --dry-run --format json prints what would be created (key "preview"), as the web preview shows it.
 
     A scanned PDF (no text layer) is never loaded directly: --ocr --ocr-out TABLE.xlsx writes
     the recognised table to a workbook; correct it, then load the workbook.
 
     Example: steer plan load plans/sample-plan.yaml
+    Example: steer plan load tracker.xlsx --status-date 24/05/2025 --map 'Quy mô=deliverable' --dry-run --format json
     Example: steer plan load scan.pdf --ocr --ocr-out table.xlsx && steer plan load table.xlsx
     """
     if ocr or ocr_out is not None:
@@ -84,7 +103,7 @@ def load(
 
         try:
             r = load_plan_file(state().engine(), file, now=now_arg(now), code=code, actor=actor, dry_run=dry_run,
-                               lang=state().lang)
+                               lang=state().lang, choices=_choices(code, maps, status_date))
         except PlanFileError as exc:
             raise PlanFileError(f"{exc} {msg('ocr.needs_ocr_flag')}") if _is_scan(file) else exc from None
         if fmt == "json":

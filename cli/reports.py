@@ -115,18 +115,24 @@ def _emit(data: dict[str, Any], fmt: str, out: Path | None) -> None:
 
 
 def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None, cutoff_day: int | None,
-              rules: Path | None, fmt: str, out: Path | None, store: bool, actor: str, now: str | None) -> None:
+              rules: Path | None, fmt: str, out: Path | None, store: bool, actor: str, now: str | None,
+              rule: str | None = None) -> None:
     with handled():
         fmt = _check_format(fmt)
         _check_out(out)
         from engine.db import transaction
         from engine.days import parse_day
         from engine.render import render
-        from engine.reporting import load_rules_file
+        from engine.reporting import committee_rules, load_rules_file, with_rule
         from engine.snapshots import generate_report
 
         moment = now_arg(now)
         status_rules = load_rules_file(rules, lang=state().lang) if rules else None
+        if rule:
+            if status_rules is None:
+                with transaction(state().engine()) as s:
+                    status_rules = committee_rules(s, lang=state().lang)
+            status_rules = with_rule(status_rules, rule, lang=state().lang)
         day = parse_day(as_of, lang=state().lang) if as_of else None
         staged: _Staged | None = None
         try:
@@ -146,6 +152,8 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
             staged.publish()
         else:
             sys.stdout.write(body.decode("utf-8"))
+        if data.get("notice"):  # asked for a date before the plan had any data: say so, never a silent all-zero report
+            err_console.print(data["notice"], markup=False, emoji=False, highlight=False)
         if snap is not None:
             err_console.print(msg("cli.stored_as_report_re_render", snap=snap))
 
@@ -160,6 +168,9 @@ CutoffOpt = Annotated[Optional[int], typer.Option(
     "--cutoff-day", help="Statistical cut-off day 1-28: 14 = a month runs from the 15th of the previous month to the 14th.")]
 RulesOpt = Annotated[Optional[Path], typer.Option(
     "--rules", help="YAML file with the green/yellow/red unit rules (default: the committee's settings).")]
+RuleOpt = Annotated[Optional[str], typer.Option(
+    "--rule", help="Colour rule for the units: share_due (default: share of the items due that are done, "
+                   "green >= 90 %, yellow >= 70 %) or any_overdue (red when any item is overdue).")]
 FormatOpt = Annotated[str, typer.Option("--format", help="json, md (default), html, xlsx or docx.")]
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", help="Write to this file (xlsx/docx default: bao-cao-PLAN-PERIOD.EXT in the current folder).")]
@@ -171,8 +182,8 @@ NowOpt = Annotated[Optional[str], typer.Option("--now", help="Pretend the curren
 def _make_command(kind: str, example: str, help_text: str) -> None:
     def command(plan: PlanOpt = None, period: PeriodOpt = None, as_of: AsOfOpt = None, cutoff_day: CutoffOpt = None,
                 rules: RulesOpt = None, fmt: FormatOpt = "md", out: OutOpt = None, no_store: NoStoreOpt = False,
-                actor: ActorOpt = "secretariat", now: NowOpt = None) -> None:
-        _generate(kind, plan, period, as_of, cutoff_day, rules, fmt, out, not no_store, actor, now)
+                actor: ActorOpt = "secretariat", now: NowOpt = None, rule: RuleOpt = None) -> None:
+        _generate(kind, plan, period, as_of, cutoff_day, rules, fmt, out, not no_store, actor, now, rule)
 
     command.__doc__ = (f"{help_text}\n\n"
                        "Counts work items (one per lead unit and occurrence) and tasks as of the as-of date, "

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import console, handled, msg, print_json, state
 from engine.safetext import csv_cell
@@ -59,12 +60,52 @@ def list_(
                 w.writerow([csv_cell("; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c]))
                             for c in cols])
         else:
-            t = Table()
-            for col in (msg("cli.col_plan"), "TT", msg("col_task"), msg("cli.lead"), msg("col_deadline"),
-                        msg("col_status")):
-                t.add_column(col)
-            for r in rows:
-                t.add_row(r["plan"], r["code"], r["title"][:70], ", ".join(r["lead_units"])[:50],
-                          r["deadline"] or r["deadline_text"] or "—", r["status"])
-            console.print(t)
+            console.print(_task_table(rows))
             console.print(msg("cli.n_tasks", n_rows=len(rows)))
+
+
+def _deadline_cell(r: dict) -> str:
+    """dd/mm/yyyy; an extended deadline in force with the plan's original beside it; else the plan's text."""
+    from datetime import date
+
+    from engine.days import fmt_date
+
+    if r.get("deadline_in_force"):
+        return msg("cli.deadline_extended", day=fmt_date(date.fromisoformat(r["deadline_in_force"])),
+                   original=fmt_date(date.fromisoformat(r["deadline"])) if r["deadline"] else r["deadline_text"] or "—")
+    if r["deadline"]:
+        return fmt_date(date.fromisoformat(r["deadline"]))
+    return r["deadline_text"] or "—"
+
+
+def _task_table(rows: list[dict]) -> Table:
+    """Status labels in the chosen language, dates dd/mm/yyyy, long titles and unit lists wrapped
+    on word boundaries (rich; a title over 30 words ends with an ellipsis, a list of units after
+    three names says how many more)."""
+    from engine.states import UNASSIGNED, status_label
+
+    t = Table(show_lines=False)
+    t.add_column(msg("cli.col_plan"), no_wrap=True)
+    t.add_column("TT", no_wrap=True, justify="right")
+    t.add_column(msg("col_task"), ratio=5, min_width=20)
+    t.add_column(msg("cli.lead"), ratio=3, min_width=14)
+    t.add_column(msg("col_deadline"), min_width=10)
+    t.add_column(msg("col_status"), min_width=14)
+    for r in rows:
+        label = msg("cli.task_unassigned") if r["status"] == UNASSIGNED else status_label(r["status"], state().lang)
+        t.add_row(Text(r["plan"]), Text(r["code"]), _clip(r["title"], 30), _units_cell(r["lead_units"]),
+                  Text(_deadline_cell(r)), Text(label))
+    return t
+
+
+def _units_cell(names: list[str], shown: int = 3) -> Text:
+    """Whole unit names: the first ``shown``, then "và N đơn vị khác"."""
+    if len(names) <= shown + 1:
+        return Text(", ".join(names))
+    return Text(", ".join(names[:shown]) + " " + msg("cli.and_n_more_units", n=len(names) - shown))
+
+
+def _clip(text: str, words: int = 40) -> Text:
+    """At most ``words`` words (a whole word is never cut), with "…" when shortened."""
+    parts = text.split()
+    return Text(" ".join(parts[:words]) + (" …" if len(parts) > words else ""), overflow="fold")

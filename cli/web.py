@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -30,6 +30,38 @@ def _read_password(from_stdin: bool) -> str:
 PwOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")]
 
 
+def _demo_clock(url: str) -> str | None:
+    """The instant a demo database is pinned at (``Committee.settings["demo_now"]``, written by
+    ``steer demo``), or None for a real database."""
+    from engine.db import make_engine, transaction
+    from engine.txcache import committee_row
+
+    with transaction(make_engine(url)) as s:
+        c = committee_row(s)
+        value = (c.settings or {}).get("demo_now") if c is not None else None
+    return str(value) if value else None
+
+
+def pin_demo_clock(url: str, environ: Any) -> str | None:
+    """On a demo database, set STEER_NOW (the workers inherit it) to its story's instant unless
+    STEER_NOW is already set; returns the instant pinned, or None."""
+    if environ.get("STEER_NOW"):
+        return None
+    pinned = _demo_clock(url)
+    if pinned:
+        environ["STEER_NOW"] = pinned
+    return pinned
+
+
+def _dmy(iso: str) -> str:
+    from datetime import datetime
+
+    from engine.clock import local_date
+
+    d = local_date(datetime.fromisoformat(iso))
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
 def web(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
@@ -46,6 +78,8 @@ def web(
     Uses the same database as the other commands (--db / STEER_DATABASE_URL). The signing key
     comes from STEER_SECRET_KEY (set it, and STEER_BASE_URL, so notifications carry one-click
     links), else a random key kept in UPLOAD_DIR/.secret_key.
+    On the database made by `steer demo` the clock is pinned at the demo's date (01/08/2025)
+    unless STEER_NOW is set.
     Example: steer --db sqlite:///steer.db web --port 8000 --base-url https://steer.example.gov.vn
     """
     with handled():
@@ -55,6 +89,9 @@ def web(
 
         url = database_url(state().db)
         ensure_schema(make_engine(url))
+        pinned = pin_demo_clock(url, os.environ)
+        if pinned:
+            console.print(msg("cli.web_demo_clock", day=_dmy(pinned)))
         from engine.evidence import default_upload_dir
 
         upload = (upload_dir or default_upload_dir()).resolve()

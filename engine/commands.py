@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine import evidence as ev
 from engine import lifecycle as lc
 from engine.actors import Actor, load_actor
-from engine.days import fmt_date, parse_day
+from engine.days import fmt_date, fmt_local, parse_day
 from engine.errors import Conflict, PermissionDenied, UserError
 from engine.escalation import AckResult, acknowledge
 from engine.i18n import tr
@@ -336,6 +336,9 @@ class Outcome:
         w, ref, cmd = self.item, self.ref, self.command
         if isinstance(cmd, Acknowledge):
             assert self.ack is not None
+            if self.ack.already:
+                return tr(lang, "act.already_ack", ref=ref, level=self.ack.level,
+                          at=fmt_local(self.ack.acked_at, self.ack.tz))
             return tr(lang, "act.done_ack", ref=ref, level=self.ack.level, name=self.actor.name)
         ver = tr(lang, "common.version", version=w.version)
         if isinstance(cmd, Note):
@@ -356,6 +359,8 @@ class Outcome:
     def web_message(self, lang: str = "vi") -> str:
         """The web's short confirmation (a flash message)."""
         key = self.command.web_done
+        if self.ack is not None and self.ack.already:
+            return self.message(lang)  # "đã xác nhận lúc …": nothing new was recorded
         return tr(lang, key, ref=self.ref) if key else self.message(lang)
 
 

@@ -17,7 +17,8 @@ Normalisation (``normalize_name``)
     "Bộ  Tài chính " == "Bộ Tài chính"); dashes are one token "-", "." is dropped
     ("TP. Hồ Chí Minh" == "TP Hồ Chí Minh"); footnote marks (superscript digits,
     "(*)", "[1]"), Markdown "*" and any parenthesised remark ("(chủ trì)") are
-    dropped; leading/trailing punctuation is stripped. A leading "các" is kept (so
+    dropped; leading/trailing punctuation is stripped; "có liên quan" reads as "liên
+    quan" ("Các đơn vị có liên quan" == "Các đơn vị liên quan"). A leading "các" is kept (so
     "Các bộ, ngành" is its own group) and dropped only as a matching fallback.
 
 Splitter algorithm (``Directory.split``)
@@ -101,6 +102,8 @@ class People:
 
     ids: set[str] = field(default_factory=set)
     vice_chair_of_unit: dict[str, str] = field(default_factory=dict)  # unit code -> person id
+    # unit codes someone can act for: a person of the unit, or the unit's own notify target
+    reachable: set[str] = field(default_factory=set)
 
 
 class DirectoryError(InputFileError):
@@ -190,6 +193,10 @@ def _tokenize(text: str) -> list[Token]:
             raw.append((_norm_word(word), m.start(), m.end()))
         else:
             raw.append((_PUNCT_MAP[m.group(2)], m.start(), m.end()))
+    if any(t[0] == "có" for t in raw):
+        # "các đơn vị có liên quan" is "các đơn vị liên quan": "có" before "liên quan" says nothing
+        raw = [t for k, t in enumerate(raw)
+               if not (t[0] == "có" and k + 2 < len(raw) and raw[k + 1][0] == "liên" and raw[k + 2][0] == "quan")]
     if not any(t[0] == "(" for t in raw):
         return raw
     # fold each parenthesised remark into one token; an unclosed "(" runs to the line end

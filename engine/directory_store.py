@@ -306,9 +306,15 @@ def current_directory(session: Session, *, lang: str = DEFAULT_LANG) -> Director
 
 def people_index(session: Session) -> People:
     out = People()
+    unit_code = dict(session.execute(select(Unit.id, Unit.code)).all())
     for p in session.execute(select(Person).where(Person.active.is_(True))).scalars():
         out.ids.add(p.id)
+        if p.unit_id is not None and p.unit_id in unit_code:
+            out.reachable.add(unit_code[p.unit_id])
         if p.role == Role.VICE_CHAIR:
             for code in p.oversees or []:
                 out.vice_chair_of_unit.setdefault(code, p.id)
+    for code, notify in session.execute(select(Unit.code, Unit.notify).where(Unit.active.is_(True))).all():
+        if notify:
+            out.reachable.add(code)
     return out

@@ -16,9 +16,18 @@ index: the rows of one window share a level and a narrow range of deadlines, whe
 ids are scattered (measured, 1M items: with the item first each new row dirtied pages of
 its own all over the index).
 
-A level is a window of working days (``Policy.windows``); for a given ``today`` every
-window is an interval of deadlines, computed here with the working-day calendar, so each
-rule is a range condition on ``work_item.deadline`` served by the (status, deadline) index.
+Levels are decided from state (``engine.policy``): a level fires once per deadline at the
+first run after its threshold is crossed, and when several were crossed since the last run
+the highest one reached fires. The level an item has reached on ``today`` is the one whose
+window of working days (``Policy.windows``) holds it, so "the highest level reached and not
+fired yet" is exactly the window's rule minus the rows that exist: a run after days of
+downtime finds every item in the window of the highest level it reached. The lower levels it
+skipped are not sent (a "7 days before" reminder for an overdue item would be stale, and one
+found but sent after the deadline is dropped when the digest is built), except that the lead
+unit is always told once that its item is overdue (``_lead_unit_catch_up``). For a given
+``today`` every window is an interval of deadlines, computed here with the working-day
+calendar, so each rule is a range condition on ``work_item.deadline`` served by the
+(status, deadline) index.
 The levels and the weekly digest concern items the lead unit still has to act on (not
 started, in progress, blocked); a submitted item waits for the secretariat instead
 (``verification_pending``). The open-ended windows (the last level, the weekly digest) are
@@ -96,7 +105,7 @@ from engine.policy import (
     load_policy,
     with_override,
 )
-from engine.permissions import can_see
+from engine.permissions import may_acknowledge
 from engine.refs import item_ref, item_refs
 from engine.states import OPEN_STATES, ExtensionStatus, Role, Status
 from engine.txcache import committee_row
@@ -548,6 +557,7 @@ def rules(ctx: Context, *, dialect: str = "sqlite", previous: datetime | None = 
                         backlog = False
             out.append(Rule(lv.name, scope, lv.rank, occ_deadline, tuple(where), tuple(lv.to), lv.rank,
                             known=window, backlog=backlog))
+        out.extend(_lead_unit_catch_up(scope, ctx, occ_deadline, prev_day, since, dialect))
         if pol.weekly.enabled:
             week_start = today - timedelta(days=today.weekday())
             ref = week_start - timedelta(days=1)  # the Sunday before: the state when the week began
@@ -586,6 +596,38 @@ def rules(ctx: Context, *, dialect: str = "sqlite", previous: datetime | None = 
                             literal("s", String) + _epoch_text(w.submitted_at, dialect),
                             tuple(where), tuple(pol.verification_pending.to), None))
     return out
+
+
+def _lead_unit_catch_up(scope: PolicyScope, ctx: Context, occurrence: Any, prev_day: date | None,
+                        since: datetime | None, dialect: str) -> list[Rule]:
+    """The lead unit is told once that its item is overdue even when no run happened while
+    the item was in the window of the lead unit's level (``Policy.lead_unit_level``): a plan
+    loaded with old deadlines, a server down for longer than the window. One open-ended rule
+    over the deadlines beyond that window, for the lead unit alone, under the lead unit's
+    level and key (so the unit is told at most once per deadline, whichever rule tells it).
+    Incremental like the other open-ended windows: after a first run it looks only at the
+    deadlines that left the window since the previous run (those the runs missed) and the
+    items changed since (a plan loaded late, a reopened item); the others were told in the
+    window or by an earlier run."""
+    pol = scope.policy
+    lv = pol.lead_unit_level
+    if lv is None:
+        return []
+    high = next((h for level, _, h in pol.windows() if level.name == lv.name), None)
+    if high is None:  # the lead unit's level is open-ended: its own rule covers everything
+        return []
+    cal, today, w = ctx.calendar, ctx.today, WorkItem
+    orng = overdue_range(today, high + 1, None, cal)
+    if orng is None:
+        return []
+    where = [w.status.in_(LEVEL_STATES), w.deadline <= orng[1], _not_ongoing()]
+    backlog = True
+    if prev_day is not None and since is not None:
+        before = overdue_range(prev_day, high + 1, None, cal)
+        if before is not None:
+            where.append(or_(w.deadline > before[1], _changed_since(since, dialect)))  # type: ignore[arg-type]
+            backlog = False
+    return [Rule(lv.name, scope, lv.rank, occurrence, tuple(where), ("lead_unit",), lv.rank, backlog=backlog)]
 
 
 def rule_selects(ctx: Context, *, mapping: dict[int, str], dialect: str = "sqlite",
@@ -759,6 +801,12 @@ class AckResult:
     level: str
     level_rank: int
     deadline: date | None
+    # already acknowledged (at this level or higher, for this deadline): nothing was recorded;
+    # ``acked_at``/``acked_by``: that earlier acknowledgement (else this one)
+    already: bool = False
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    tz: str = DEFAULT_TZ
 
 
 def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, policy: Policy | None = None,
@@ -771,7 +819,7 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     One event (kind ``escalation_ack``)."""
     require_aware(now)
     ref = item_ref(item, session)
-    if not can_see(actor, item) or actor.role == Role.VIEWER:
+    if not may_acknowledge(actor, item):
         raise PermissionDenied(tr(lang, "esc.ack_not_recipient", name=actor.name, pid=actor.id, ref=ref))
     ctx = context(session, now=now, policy=policy, lang=lang)
     pol = _policy_for(ctx, item.task.plan_id)
@@ -785,11 +833,18 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
         best = (queued[0], int(queued[1]))
     if best is None or item.status not in OPEN_STATES:
         raise UserError(tr(lang, "esc.ack_nothing", ref=ref))
+    existing = {a.recipient: a for a in session.execute(select(EscalationAck).where(
+        EscalationAck.work_item_id == item.id, EscalationAck.recipient.in_(recipients),
+        EscalationAck.deadline == item.deadline if item.deadline is not None else EscalationAck.deadline.is_(None)))
+        .scalars()}
+    if all(r in existing and existing[r].level_rank >= best[1] for r in recipients):
+        # idempotent: acknowledged already (this level or higher, this deadline) — nothing is
+        # recorded, no second event; the answer says when
+        first = existing[recipients[0]]
+        return AckResult(item.id, recipients, first.level, first.level_rank, item.deadline, already=True,
+                         acked_at=first.acked_at, acked_by=first.acked_by, tz=ctx.tz)
     for rcpt in recipients:
-        row = session.execute(select(EscalationAck).where(
-            EscalationAck.work_item_id == item.id, EscalationAck.recipient == rcpt,
-            EscalationAck.deadline == item.deadline if item.deadline is not None else EscalationAck.deadline.is_(None))
-        ).scalar_one_or_none()
+        row = existing.get(rcpt)
         if row is None:
             session.add(EscalationAck(work_item_id=item.id, recipient=rcpt, deadline=item.deadline, level=best[0],
                                       level_rank=best[1], acked_by=actor.id, acked_at=now, note=(note or "").strip() or None))
@@ -799,7 +854,23 @@ def acknowledge(session: Session, item: WorkItem, actor: Any, *, now: datetime, 
     append_item_event(session, item, actor, now=now, kind="escalation_ack", note=(note or "").strip() or None,
                       data={"level": best[0], "level_rank": best[1], "recipients": recipients,
                             "deadline": item.deadline.isoformat() if item.deadline else None})
-    return AckResult(item.id, recipients, best[0], best[1], item.deadline)
+    return AckResult(item.id, recipients, best[0], best[1], item.deadline, acked_at=now, acked_by=actor.id, tz=ctx.tz)
+
+
+def acknowledgements(session: Session, item: WorkItem) -> list[dict[str, Any]]:
+    """Who acknowledged ``item``'s escalations, at which level and when, newest first (the
+    item page shows them): one entry per recipient (a person, or a unit through its focal
+    point) and deadline."""
+    rows = session.execute(select(EscalationAck, Person.name).outerjoin(Person, Person.id == EscalationAck.acked_by)
+                           .where(EscalationAck.work_item_id == item.id)
+                           .order_by(EscalationAck.acked_at.desc(), EscalationAck.id.desc())).all()
+    from engine.days import fmt_local
+
+    tz = committee(session)[0]
+    return [{"recipient": a.recipient, "recipient_name": recipient_label(session, a.recipient), "level": a.level,
+             "deadline": a.deadline, "acked_by": a.acked_by, "acked_by_name": name or a.acked_by, "acked_at": a.acked_at,
+             "acked_at_local": fmt_local(a.acked_at, tz), "note": a.note, "current": a.deadline == item.deadline}
+            for a, name in rows]
 
 
 def _highest_queued(session: Session, ctx: Context, item: WorkItem) -> tuple[str, int] | None:
@@ -827,7 +898,9 @@ def _policy_for(ctx: Context, plan_id: int) -> Policy:
 
 # --- digests (the data of one message) --------------------------------------------------------------------
 
-STATE_ORDER = ("overdue", FAILURE_LEVEL, EXTENSION_LEVEL, VERIFICATION_LEVEL, "due_soon")
+# a unit's progress sheet not sent for a period (engine.progress.REPORT_MISSING; no work item)
+REPORT_MISSING_LEVEL = "report_missing"
+STATE_ORDER = ("overdue", FAILURE_LEVEL, EXTENSION_LEVEL, VERIFICATION_LEVEL, "due_soon", REPORT_MISSING_LEVEL)
 
 
 @dataclass
@@ -880,10 +953,37 @@ class Digest:
     groups: list[DigestGroup]
     counts: dict[str, int]
     obsolete: list[int]  # outbox ids whose reason has gone (item done, deadline moved, acknowledged)
+    base_url: str | None = None
+    sender: str = ""  # the display name messages come from (policy digest.sender, else the committee)
+    max_items: int = 20  # items shown in full; the rest are counted per lead unit
 
     @property
     def worst(self) -> str | None:
         return self.items[0].state if self.items else None
+
+    @property
+    def shown(self) -> list[DigestItem]:
+        return self.items[:self.max_items]
+
+    @property
+    def rest_by_unit(self) -> list[tuple[str, dict[str, int]]]:
+        """(lead unit name, {state: count}) of the items beyond ``max_items``, most first."""
+        per: dict[str, Counter[str]] = defaultdict(Counter)
+        for i in self.items[self.max_items:]:
+            per[i.unit_name or i.ref][i.state] += 1
+        order = sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        return [(name, {st: c[st] for st in STATE_ORDER if c.get(st)}) for name, c in order]
+
+    @property
+    def list_link(self) -> str | None:
+        """One link to the recipient's list in the web app: a unit's own items, else the
+        overdue list (which shows each person what they may see)."""
+        if not self.base_url:
+            return None
+        kind, _, ident = self.recipient.partition(":")
+        if kind == "unit":
+            return f"{self.base_url}/items?unit={ident}"
+        return f"{self.base_url}/overdue"
 
 
 def _state_of(level: str, pol: Policy) -> str:
@@ -937,6 +1037,13 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
                             deadline=None, status="", extra=d)
             merged[(r.id, FAILURE_LEVEL)] = di
             continue
+        if r.level == REPORT_MISSING_LEVEL:
+            d = dict(r.data or {})
+            merged[(r.id, REPORT_MISSING_LEVEL)] = DigestItem(
+                state=REPORT_MISSING_LEVEL, levels=[r.level], work_item_id=None, ref=str(d.get("unit") or ""),
+                title="", plan_code="", plan_title="", unit_code=str(d.get("unit") or ""),
+                unit_name=str(d.get("unit_name") or ""), deadline=None, status="", extra=d)
+            continue
         got = items.get(r.work_item_id or -1)
         if got is None:
             obsolete.append(r.id)
@@ -944,7 +1051,9 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
         w, t, p, u = got
         pol = _policy_for(ctx, p.id)
         state = _state_of(r.level, pol)
-        if _is_obsolete(r, w, state, acks, exts):
+        if _is_obsolete(r, w, state, acks, exts) or (state == "due_soon" and w.deadline is not None and today > w.deadline):
+            # (a reminder no longer true when it would go out, e.g. found on the deadline day in
+            # quiet hours and sent after the deadline: the overdue level tells the unit instead)
             obsolete.append(r.id)
             continue
         if state in ("due_soon", "overdue"):  # one entry per item, in its state today
@@ -989,7 +1098,9 @@ def build_digest(session: Session, rows: Sequence[OutboxMessage], *, now: dateti
         counts[i.state] += 1
     return Digest(recipient=recipient, recipient_name=recipient_label(session, recipient) if recipient else "",
                   recipient_kind=kind, committee=ctx.committee_name, today=today, tz=ctx.tz, lang=lang, key=key,
-                  items=ordered, groups=list(groups.values()), counts=dict(counts), obsolete=obsolete)
+                  items=ordered, groups=list(groups.values()), counts=dict(counts), obsolete=obsolete,
+                  base_url=ctx.policy.base_url, sender=ctx.policy.sender or ctx.committee_name,
+                  max_items=ctx.policy.digest_max_items)
 
 
 def _is_obsolete(r: OutboxMessage, w: WorkItem, state: str, acks: dict[tuple[int, str, date | None], int],

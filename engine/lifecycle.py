@@ -145,8 +145,15 @@ def append_item_event(session: Session, item: WorkItem, actor: Actor, *, now: da
     """The one way an action on an item appends its event (the acknowledgement of an escalation too)."""
     # chained at commit on PostgreSQL: concurrent actions hold the audit head only while committing
     task = item.task
+    source = session.info.get(EVENT_SOURCE)
+    if source:  # an import (engine.progress) names its file and row in every event it causes
+        fields["data"] = {**(fields.get("data") or {}), "source": source}
     append_event_at_commit(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind=kind,
                         plan_id=task.plan_id, task_id=task.id, work_item_id=item.id, **fields)
+
+
+# session.info key: a mapping every item event of the transaction records as data["source"]
+EVENT_SOURCE = "event_source"
 
 
 @dataclass
@@ -355,7 +362,7 @@ def add_note(session: Session, item: WorkItem | int, actor: Actor, *, now: datet
 
 def request_extension(session: Session, item: WorkItem | int, actor: Actor, *, now: datetime, until: date,
                       reason: str, expected_version: int | None = None, lang: str = "vi") -> WorkItem:
-    """Ask for a new deadline (after today, different from the current one), with a reason.
+    """Ask for a new deadline (after today and after the deadline in force), with a reason.
 
     One pending request per item. Creates an ``ExtensionRequest`` and an
     "extension_requested" event (deadline_before = deadline in force, deadline_after = until)."""
@@ -368,8 +375,10 @@ def request_extension(session: Session, item: WorkItem | int, actor: Actor, *, n
     ref = item_ref(w, session)
     if until <= today:
         raise UserError(tr(lang, "lc.until_not_after_today", until=fmt_date(until), today=fmt_date(today)))
-    if w.deadline is not None and until == w.deadline:
-        raise UserError(tr(lang, "lc.until_is_deadline", until=fmt_date(until), ref=ref))
+    if w.deadline is not None and until <= w.deadline:
+        # an extension moves the deadline later: an earlier or equal date is not one (issue 17)
+        raise UserError(tr(lang, "lc.until_not_after_deadline", until=fmt_date(until), ref=ref,
+                           deadline=fmt_date(w.deadline)))
     pending = pending_extension(session, w)
     if pending is not None:
         raise UserError(tr(lang, "lc.extension_pending", ref=ref, until=fmt_date(pending.until),

@@ -35,6 +35,7 @@ import hashlib
 import os
 import socket
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -103,14 +104,18 @@ class Claimed(list):  # type: ignore[type-arg]
     busy: bool = False
 
 
-def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 500) -> Claimed:
+def claim(session: Session, *, now: datetime, worker: str, lease: timedelta, limit: int = 500,
+          levels: Collection[str] | None = None) -> Claimed:
     """Claim due rows (lease ``lease``) and return them as batches, one per recipient.
+    ``levels``: only rows of these levels (the report flow delivers its reports only).
 
     Run in its own short transaction; send after it commits."""
     require_aware(now)
     o = OutboxMessage
     due = or_(and_(o.status == OutboxStatus.PENDING, o.next_attempt_at <= now),
               and_(o.status == OutboxStatus.SENDING, o.lease_until < now))
+    if levels is not None:
+        due = and_(due, o.level.in_(list(levels)))
     stmt = (select(o.id, o.recipient, o.batch_key, o.attempts, o.delivered, o.dedupe_key, o.level)
             .where(due).order_by(o.recipient, o.batch_key, o.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":

@@ -31,6 +31,21 @@ EXTENSION_DECISION = frozenset({Action.DECIDE_EXTENSION})
 VICE_CHAIR_ACTIONS = frozenset({Action.NOTE, Action.DECIDE_EXTENSION})
 ALL_ACTIONS = ASSIGNEE_ACTIONS | SECRETARIAT_ACTIONS | EXTENSION_DECISION
 
+# What a role's pages offer (the web item page, the one-click link page): the role's own part of
+# the work, a subset of what it is permitted. The chair and the secretariat are permitted every
+# action (to put a mistake right, from the CLI or the API), but an item page offering the chair
+# "start", "submit" or "request an extension" invites the chair to do a unit's work: the chair
+# and vice-chairs comment, decide extensions and acknowledge; the secretariat verifies and
+# rejects; the assignees do the assignee actions. Acknowledging an escalation is offered
+# separately (``may_acknowledge``): it is no lifecycle action.
+OFFERED: dict[str, frozenset[str]] = {
+    Role.FOCAL_POINT: ASSIGNEE_ACTIONS,
+    Role.SECRETARIAT: frozenset({Action.VERIFY, Action.REJECT, Action.DECIDE_EXTENSION, Action.NOTE}),
+    Role.CHAIR: frozenset({Action.VERIFY, Action.REJECT, Action.DECIDE_EXTENSION, Action.NOTE}),
+    Role.VICE_CHAIR: VICE_CHAIR_ACTIONS,
+    Role.VIEWER: frozenset(),
+}
+
 
 def in_scope(actor: Actor, item: WorkItem) -> bool:
     """Whether the item falls under the actor's responsibility (not yet whether the action is allowed)."""
@@ -122,6 +137,19 @@ def allowed_actions(item: WorkItem, actor: Actor | None = None) -> list[str]:
     if actor is not None:
         out = [a for a in out if _permitted(actor, item, a)]
     return out
+
+
+def offered_actions(item: WorkItem, actor: Actor) -> list[str]:
+    """The actions a page shows ``actor`` for ``item``: legal now, permitted, and the role's own
+    part of the work (``OFFERED``)."""
+    mine = OFFERED.get(actor.role, frozenset())
+    return [a for a in allowed_actions(item, actor) if a in mine]
+
+
+def may_acknowledge(actor: Actor, item: WorkItem) -> bool:
+    """Whether ``actor`` may acknowledge ``item``'s escalation (as ``engine.escalation.acknowledge``
+    checks: anyone who sees the item except a viewer)."""
+    return actor.role != Role.VIEWER and can_see(actor, item)
 
 
 def _permitted(actor: Actor, item: WorkItem, action: str) -> bool:

@@ -12,10 +12,12 @@ a plan may override parts of it in ``Plan.settings["escalation"]``; ``steer esca
       - {name: overdue, overdue_working_days: 0, to: [lead_unit, secretariat]}
       - {name: vice_chair, overdue_working_days: 5, to: [vice_chair]}
       - {name: chair, overdue_working_days: 10, to: [chair]}
-    weekly: {overdue_working_days: 10, to: [chair, vice_chair, secretariat]}
+    weekly: {overdue_working_days: 10, to: [lead_unit, vice_chair, secretariat]}
     extension_pending: {after_working_days: 2, to: [approver]}
     verification_pending: {after_working_days: 2, to: [secretariat]}
+    report_missing: {to: [lead_unit]}   # a unit's progress sheet not back (steer progress missing --remind)
     quiet_hours: {start: "21:00", end: "07:00", weekends: true, holidays: true}
+    digest: {max_items: 20, sender: "Văn phòng BCĐ tỉnh …"}
     delivery: {max_attempts: 5, backoff_seconds: 60, backoff_max_seconds: 3600,
                lease_seconds: 300, batch_size: 500, timeout_seconds: 15}
 
@@ -28,9 +30,15 @@ Meaning (``wd`` = working days of ``engine.workdays``, VN holidays):
   deadline and ``remind_1`` on the working day before it (or on the deadline day).
 * An *overdue* level ``overdue_working_days: N`` fires once the deadline has passed
   (today > deadline, committee-local) and ``working_days_between(deadline, today)`` is at
-  least N, until the next overdue level's N. ``0`` = the first overdue day.
-  Levels are windows: an item first seen 12 wd overdue gets the chair level only, not
-  the three before it.
+  least N. ``0`` = the first overdue day.
+* Levels are cumulative and caught up, decided from state: each level fires once per
+  deadline in force, at the first run after its threshold was crossed, whenever that run
+  happens. When several thresholds were crossed since the last run (a plan loaded with
+  old deadlines, a server down for days), the highest level reached fires, not the ones
+  below it — except that the **lead unit** (its channel and its focal points) is always
+  told once that its item is overdue: the first overdue level listing ``lead_unit`` (the
+  "lead unit's level") then fires for the lead unit alone. A reminder that is no longer
+  true when it would be sent (the deadline has passed) is dropped.
 * ``weekly``: in every ISO week that *began* with the item already ``overdue_working_days``
   wd overdue, one digest entry per recipient (the first run of the week sends it).
 * ``extension_pending``: a pending extension request older than N wd reminds the
@@ -40,6 +48,9 @@ Meaning (``wd`` = working days of ``engine.workdays``, VN holidays):
   ``secretariat`` / ``chair`` (every active person with that role), ``vice_chair`` (the
   task's vice-chair, else the one whose ``oversees`` lists the unit or one of its groups),
   ``approver`` (extension requests only).
+* ``digest``: one message per recipient and run lists at most ``max_items`` items in full
+  (worst first), then counts per lead unit with one link to the list in the web app;
+  ``sender`` is the name its e-mails come from (default: the committee's name).
 * Quiet hours (committee timezone): a row detected inside them gets ``not_before`` = the
   next allowed time; ``weekends``/``holidays`` make the whole non-working day quiet.
 """
@@ -65,11 +76,15 @@ DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "plans" / "escala
 RECIPIENT_ROLES = ("lead_unit", "secretariat", "vice_chair", "chair")
 APPROVER_ROLES = ("approver", "vice_chair", "secretariat", "chair")
 TOP_KEYS = {"language", "base_url", "levels", "weekly", "extension_pending", "verification_pending",
-            "quiet_hours", "delivery"}
+            "quiet_hours", "delivery", "digest", "report_missing"}
+DIGEST_KEYS = {"max_items", "sender"}
 LEVEL_KEYS = {"name", "before_working_days", "overdue_working_days", "to"}
 DELIVERY_DEFAULTS: dict[str, int] = {"max_attempts": 5, "backoff_seconds": 60, "backoff_max_seconds": 3600,
                                      "lease_seconds": 300, "batch_size": 500, "timeout_seconds": 15}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# The weekly "đôn đốc" goes to the units that must act, as provincial offices send it; the
+# chair is told by the chair level and gets the weekly digest only when a policy lists it.
+WEEKLY_DEFAULT_TO = ("lead_unit", "vice_chair", "secretariat")
 # Rank of the special rules (above every level; levels are ranked 1..n in order).
 WEEKLY_RANK = 100
 EXTENSION_RANK = 0
@@ -162,9 +177,14 @@ class Policy:
     extension_pending: Repeat
     verification_pending: Repeat
     quiet_hours: QuietHours = field(default_factory=QuietHours)
+    # a unit that has not sent its progress sheet for a period (engine.progress): one reminder
+    # per unit and period, sent when ``steer progress missing --remind`` runs
+    report_missing: Repeat = field(default_factory=lambda: Repeat(working_days=0, to=("lead_unit",)))
     delivery: Delivery = field(default_factory=Delivery)
     language: str | None = None
     base_url: str | None = None
+    digest_max_items: int = 20  # items shown in full in one message (worst first); the rest are counted per unit
+    sender: str | None = None  # the sender's display name (default: the committee's name); never "Apprise"
     source: str = "<policy>"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -175,6 +195,13 @@ class Policy:
     @property
     def overdue_levels(self) -> tuple[Level, ...]:
         return tuple(lv for lv in self.levels if lv.kind == "overdue")
+
+    @property
+    def lead_unit_level(self) -> Level | None:
+        """The overdue level that tells the lead unit its item is overdue: the first overdue
+        level listing ``lead_unit``, else the first overdue level (the unit is always told)."""
+        over = self.overdue_levels
+        return next((lv for lv in over if "lead_unit" in lv.to), over[0] if over else None)
 
     def level(self, name: str) -> Level | None:
         return next((lv for lv in self.levels if lv.name == name), None)
@@ -333,12 +360,14 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
                    for r, (n, k, d, t) in enumerate(parsed, start=1))
     last_over = max((lv.working_days for lv in levels if lv.kind == "overdue"), default=0)
     weekly = _repeat(data.get("weekly"), source, "weekly", lang,
-                     Repeat(working_days=last_over, to=("chair", "vice_chair", "secretariat")),
+                     Repeat(working_days=last_over, to=WEEKLY_DEFAULT_TO),
                      RECIPIENT_ROLES, "overdue_working_days")
     ext = _repeat(data.get("extension_pending"), source, "extension_pending", lang,
                   Repeat(working_days=2, to=("approver",)), APPROVER_ROLES, "after_working_days")
     ver = _repeat(data.get("verification_pending"), source, "verification_pending", lang,
                   Repeat(working_days=2, to=("secretariat",)), RECIPIENT_ROLES, "after_working_days")
+    missing = _repeat(data.get("report_missing"), source, "report_missing", lang,
+                      Repeat(working_days=0, to=("lead_unit",)), RECIPIENT_ROLES, "after_working_days")
     qh = _mapping(data.get("quiet_hours"), source, "quiet_hours", lang, {"start", "end", "weekends", "holidays"})
     quiet = QuietHours(start=_time(qh.get("start"), source, "quiet_hours.start", lang),
                        end=_time(qh.get("end"), source, "quiet_hours.end", lang),
@@ -346,10 +375,18 @@ def parse_policy(data: Any, *, source: str = "<policy>", lang: str = "vi") -> Po
                        holidays=_bool(qh.get("holidays", False), source, "quiet_hours.holidays", lang))
     if (quiet.start is None) != (quiet.end is None):
         raise _err(source, "quiet_hours", tr(lang, "pol.needs_both_start_end_e"), lang)
+    gm = _mapping(data.get("digest"), source, "digest", lang, DIGEST_KEYS)
+    max_items = _int(gm.get("max_items", 20), source, "digest.max_items", lang, minimum=1)
+    sender = gm.get("sender")
+    if sender is not None and not isinstance(sender, str):
+        raise _err(source, "digest.sender", tr(lang, "pol.must_be_text", value=sender), lang)
+    sender = " ".join(str(sender or "").split())[:100] or None
+    if sender is not None and re.search(r"[<>@\"]", sender):
+        raise _err(source, "digest.sender", tr(lang, "pol.sender_plain_name", value=sender), lang)
     dm = _mapping(data.get("delivery"), source, "delivery", lang, set(DELIVERY_DEFAULTS))
     dvals = {k: _int(dm.get(k, v), source, f"delivery.{k}", lang, minimum=1) for k, v in DELIVERY_DEFAULTS.items()}
-    return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, quiet_hours=quiet,
-                  delivery=Delivery(**dvals), language=language or None, base_url=str(base_url).rstrip("/") if base_url else None,
+    return Policy(levels=levels, weekly=weekly, extension_pending=ext, verification_pending=ver, report_missing=missing, quiet_hours=quiet,
+                  delivery=Delivery(**dvals), digest_max_items=max_items, sender=sender, language=language or None, base_url=str(base_url).rstrip("/") if base_url else None,
                   source=source, raw=dict(data))
 
 

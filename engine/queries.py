@@ -131,6 +131,10 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
         st = Status.CANCELLED if t.status == PlanStatus.CANCELLED else derive_task_status(items[t.id], recurring=t.deadline_kind == "recurring")
         if status and st != status:
             continue
+        # the deadline in force: the items' own deadline when they all share one that differs from
+        # the plan's (an approved extension); None when they agree with the plan or differ among units
+        own = {dl for _st, dl in items[t.id] if dl is not None}
+        in_force = next(iter(own)) if len(own) == 1 and t.deadline_kind != "recurring" else None
         out.append({
             "plan": plan_code,
             "code": t.code,
@@ -140,6 +144,8 @@ def list_tasks(session: Session, *, plan: str | None = None, unit: str | None = 
             "coordinating_units": coords[t.id],
             "deliverable": t.deliverable,
             "deadline": t.deadline.isoformat() if t.deadline else None,
+            "deadline_in_force": (in_force.isoformat() if in_force is not None and in_force != t.deadline
+                                  else None),
             "deadline_text": t.deadline_text,
             "deadline_kind": t.deadline_kind,
             "recurrence": t.recurrence,
@@ -197,7 +203,7 @@ def list_items(session: Session, *, plan: str | None = None, unit: str | None = 
             "original_deadline": w.original_deadline.isoformat() if w.original_deadline else None,
             "deadline_kind": t.deadline_kind, "status": w.status,
             "timeliness": classify(w.status, w.deadline, w.completed_at, today, deadline_kind=t.deadline_kind,
-                                   due_soon_days=due_soon_days, tz=tz) if today else None,
+                                   due_soon_days=due_soon_days, tz=tz, completion=w.completion) if today else None,
             "completion": w.completion, "version": w.version,
         })
     return out
@@ -258,7 +264,8 @@ def item_detail(session: Session, item: WorkItem, *, today: date | None = None, 
         if item.completed_at else None,
         "completion": item.completion, "blocked_reason": item.blocked_reason,
         "timeliness": classify(item.status, item.deadline, item.completed_at, today, deadline_kind=task.deadline_kind,
-                               due_soon_days=int(settings.get("due_soon_days", 7)), tz=tz) if today else None,
+                               due_soon_days=int(settings.get("due_soon_days", 7)), tz=tz,
+                               completion=item.completion) if today else None,
         "vice_chair": task.vice_chair_id, "vice_chair_name": names.get(task.vice_chair_id or "", None),
         "depends_on": list(deps), "waiting_for": blocking_dependencies(session, task.id),
         "allowed_actions": allowed_actions(item),

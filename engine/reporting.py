@@ -55,11 +55,15 @@ one occurrence of a recurring task; task-level counts are given too)
     ``[period start, D]``; earlier occurrences were counted by earlier reports.
 
 Unit status (green / yellow / red), configurable (``Committee.settings["status_rules"]``
-or a YAML file, see :func:`parse_rules`); defaults: red = at least one overdue item;
+or a YAML file, see :func:`parse_rules`). The default rule, ``share_due``
+(``engine.heatrules``): of the unit's items due by the milestone M (default E, the as-of date;
+optionally one plan section only), the share completed at E: green from 90 %, yellow from
+70 %, red below (each unit's ``due_tally`` gives the figures and the overdue ones). The named
+rule ``any_overdue`` (the former default): red = at least one overdue item;
 yellow = an open item due within 7 days of E with no progress (note or status change)
 since the period start, or an on-time rate (on time / (on time + late)) under 80 %;
-green otherwise. Units are ranked green, yellow, red, then by fewer overdue items, higher
-completion rate, higher on-time rate, code.
+green otherwise. Units are ranked green, yellow, red, then (share_due) by the higher share of
+due items done, then by fewer overdue items, higher completion rate, higher on-time rate, code.
 
 Changes since the previous report: the previous period of the same kind, computed as of
 its own end (with the same rules): items newly completed, newly overdue, and extensions
@@ -85,7 +89,9 @@ from sqlalchemy import DateTime, and_, case, func, null, or_, select, true, type
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from engine import heatrules
 from engine.clock import DEFAULT_TZ, end_of_local_day, local_date, local_datetime
+from engine.documents import find_documents
 from engine.errors import UserError
 from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
@@ -230,7 +236,7 @@ def kind_label(kind: str, lang: str = "vi") -> str:
 
 
 def period_label(p: ReportPeriod | Mapping[str, Any], lang: str = "vi") -> str:
-    """"tháng 05/2025", "quý II/2025", "6 tháng đầu năm 2025", "năm 2025" (English with lang="en")."""
+    """"tháng 5/2025", "quý II/2025", "6 tháng đầu năm 2025", "năm 2025" (English with lang="en")."""
     if isinstance(p, Mapping):
         kind, year, number = p["kind"], p["year"], p["number"]
     else:
@@ -258,9 +264,18 @@ class StatusRules:
     yellow_require_progress: bool = True
     yellow_on_time_rate_below: float | None = 0.8
     yellow_overdue_at_least: int | None = None
+    # which rule colours the units (engine.heatrules): "share_due" (default) or "any_overdue"
+    # (the red/yellow conditions above); the share rule's thresholds and optional scope
+    rule: str = heatrules.DEFAULT_RULE
+    green_at: float = heatrules.DEFAULT_GREEN_AT
+    yellow_at: float = heatrules.DEFAULT_YELLOW_AT
+    milestone: date | None = None
+    section: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "rule": self.rule, "green_at": self.green_at, "yellow_at": self.yellow_at,
+            "milestone": _iso(self.milestone), "section": self.section,
             "red": {"overdue_at_least": self.red_overdue_at_least},
             "yellow": {"due_within_days": self.yellow_due_within_days,
                        "without_progress": self.yellow_require_progress,
@@ -271,11 +286,17 @@ class StatusRules:
 
 RULE_KEYS = {"red": {"overdue_at_least"},
              "yellow": {"due_within_days", "without_progress", "on_time_rate_below", "overdue_at_least"}}
+TOP_RULE_KEYS = ("rule", "green_at", "yellow_at", "milestone", "section")  # engine.heatrules.parse_share
 
 
 def parse_rules(raw: Any, *, source: str = "status_rules", lang: str = "vi") -> StatusRules:
     """Rules from a mapping such as::
 
+        rule: share_due            # or any_overdue (the red/yellow conditions below)
+        green_at: 0.9              # share_due: green from 90 % of the due items done,
+        yellow_at: 0.7             #   yellow from 70 %, red below
+        milestone: 2025-08-10      # optional: items due by this date (default the as-of date)
+        section: II                # optional: one plan section only
         red:    {overdue_at_least: 1}
         yellow: {due_within_days: 7, without_progress: true, on_time_rate_below: 0.8}
 
@@ -285,10 +306,10 @@ def parse_rules(raw: Any, *, source: str = "status_rules", lang: str = "vi") -> 
         return StatusRules()
     if not isinstance(raw, Mapping):
         raise UserError(tr(lang, "rep.status_rules_must_be_mapping", source=source))
-    bad = set(raw) - set(RULE_KEYS)
+    bad = set(raw) - set(RULE_KEYS) - set(TOP_RULE_KEYS)
     if bad:
         raise UserError(tr(lang, "rep.unknown_key_s_use_red", source=source, sorted=', '.join(sorted(map(str, bad)))))
-    vals: dict[str, Any] = {}
+    vals: dict[str, Any] = heatrules.parse_share(raw, source=source, lang=lang)
     for level, keys in RULE_KEYS.items():
         sub = raw.get(level) or {}
         if not isinstance(sub, Mapping):
@@ -349,8 +370,21 @@ def committee_rules(session: Session, *, lang: str = "vi") -> StatusRules:
     return parse_rules(raw, source="Committee.settings.status_rules", lang=lang)
 
 
-def unit_status(counts: Mapping[str, Any], rules: StatusRules) -> tuple[str, list[dict[str, Any]]]:
-    """(green|yellow|red, reasons) for one unit's counts."""
+def with_rule(rules: StatusRules, name: str | None, *, lang: str = "vi") -> StatusRules:
+    """``rules`` with the colour rule ``name`` (``share_due`` / ``any_overdue``); None keeps it."""
+    if not name:
+        return rules
+    from dataclasses import replace
+
+    return replace(rules, **heatrules.parse_share({"rule": name}, source="rule", lang=lang))
+
+
+def unit_status(counts: Mapping[str, Any], rules: StatusRules,
+                due_tally: Mapping[str, Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(green|yellow|red, reasons) for one unit: the ``share_due`` rule from its ``due_tally``
+    (:meth:`engine.heatrules.DueTally.as_dict`), or the ``any_overdue`` rule from its counts."""
+    if rules.rule == heatrules.SHARE_DUE and due_tally is not None:
+        return heatrules.share_status(due_tally, green_at=rules.green_at, yellow_at=rules.yellow_at)
     reasons: list[dict[str, Any]] = []
     if counts["overdue"] >= rules.red_overdue_at_least:
         reasons.append({"rule": "overdue", "level": "red", "count": counts["overdue"]})
@@ -1037,6 +1071,13 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     w = _window(p, as_of, tz, due_soon_days)
     pp = previous_period(p)
     wp = _window(pp, pp.end, tz, due_soon_days)
+    first = session.scalar(select(func.min(Task.created_at)).where(Task.plan_id == plan.id))
+    notice = None
+    if first is not None and _utc(first) > w.cut:
+        # Nothing of the plan existed at the end of as_of: the all-zero figures would read as
+        # "nothing done". The report says so (a tracker's statuses can be dated with --status-date).
+        notice = tr(lang, "rep.before_any_data", as_of=as_of.strftime("%d/%m/%Y"), plan=plan.code,
+                    first=local_date(_utc(first), tz).strftime("%d/%m/%Y"))
     ld = _load(session, plan, w.cut)
     units = ld.units
     plan_ref = plan.code + "/"
@@ -1151,7 +1192,10 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
                              "counts": _finish(sec_counts[sid]) if sid in sec_counts else _finish(_empty_counts()),
                              "task_counts": _task_counts(infos, [t for t in tids if t in infos])})
 
-    # --- units
+    # --- units: the items due by the milestone (the share_due rule), then each unit's colour
+    milestone = rules.milestone or as_of
+    tallies = _due_tallies(by_task, kinds, section_of, ld.sections, rules.section, milestone, as_of,
+                           lambda tid: tasks_now[tid][1], ref)
     units_out = []
     for uid, counts in unit_counts.items():
         _finish(counts)
@@ -1159,11 +1203,17 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
             continue
         counts["on_time_rate"] = counts["percent"]["on_time_of_completed"]
         counts["completion_rate"] = counts["percent"]["completed_of_due"]
-        status, reasons = unit_status(counts, rules)
+        due_tally = tallies.get(uid, heatrules.DueTally()).as_dict(milestone)
+        status, reasons = unit_status(counts, rules, due_tally)
         code, name = units[uid]
-        units_out.append({"unit": code, "name": name, "status": status, "reasons": reasons, "counts": counts})
+        units_out.append({"unit": code, "name": name, "status": status, "reasons": reasons, "counts": counts,
+                          "due_tally": due_tally})
     rank_key = {"green": 0, "yellow": 1, "red": 2}
-    units_out.sort(key=lambda u: (rank_key[u["status"]], u["counts"]["overdue"],
+    share_first = rules.rule == heatrules.SHARE_DUE
+    units_out.sort(key=lambda u: (rank_key[u["status"]],
+                                  -(u["due_tally"]["share"] if share_first and u["due_tally"]["share"] is not None
+                                    else 100.0),
+                                  u["counts"]["overdue"],
                                   -(u["counts"]["completion_rate"] if u["counts"]["completion_rate"] is not None else -1),
                                   -(u["counts"]["on_time_rate"] if u["counts"]["on_time_rate"] is not None else -1),
                                   u["unit"]))
@@ -1191,6 +1241,7 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
                        w, wp, pp, lang)
 
     return {
+        **({"notice": notice} if notice else {}),
         "schema": SCHEMA,
         "lang": norm_lang(lang),
         "kind": kind,
@@ -1216,6 +1267,31 @@ def _build_report(session: Session, *, plan_code: str | None, kind: str, period:
     }
 
 
+def _due_tallies(by_task: Mapping[int, list[tuple[Any, ...]]], kinds: Mapping[int, str | None],
+                 section_of: Mapping[int, int | None], sections: Mapping[int, tuple[str, str, int]],
+                 section: str | None, milestone: date, as_of: date, task_code: Callable[[int], str],
+                 ref: Callable[[int, int, str], str]) -> dict[int, heatrules.DueTally]:
+    """Per unit: its counted items with a deadline on or before ``milestone`` (not cancelled, not
+    of an ongoing task; only plan section ``section`` when given), how many are completed at E,
+    and the open ones past their deadline at E."""
+    out: dict[int, heatrules.DueTally] = defaultdict(heatrules.DueTally)
+    for tid, cs in by_task.items():
+        if kinds[tid] == "ongoing":
+            continue
+        if section is not None:
+            sid = section_of[tid]
+            if sid is None or sections.get(sid, ("",))[0] != section:
+                continue
+        for iid, _tid, uid, occ, status, dl, _done, _completion, sig in cs:
+            if sig is _CANCELLED_SIG or dl is None or dl > milestone:
+                continue
+            late = None
+            if status != Status.COMPLETED and dl < as_of:
+                late = {"task": task_code(tid), "ref": ref(tid, uid, occ), "days_overdue": (as_of - dl).days}
+            out[uid].add(completed=status == Status.COMPLETED, overdue_item=late)
+    return out
+
+
 def _appendix(session: Session, ld: _Loaded, by_task: Mapping[int, list[tuple[Any, ...]]],
               infos: Mapping[int, tuple[Any, ...]], ref: Callable[[int, int, str], str], unit_code: Mapping[int, str],
               unit_name: Mapping[int, str], w: _Window) -> list[dict[str, Any]]:
@@ -1223,6 +1299,7 @@ def _appendix(session: Session, ld: _Loaded, by_task: Mapping[int, list[tuple[An
     the task's bucket, how many of its units are done or late, its latest result, and (a task
     with several items in the period) each item."""
     notes = _latest_texts(session, ld.plan.id, w.cut, ld.tz)
+    evidence = _latest_documents(session, ld.plan.id, w.cut)
     zone = ZoneInfo(ld.tz)
     tasks_out = []
     sections = ld.sections
@@ -1282,10 +1359,30 @@ def _appendix(session: Session, ld: _Loaded, by_task: Mapping[int, list[tuple[An
             "overdue_units": late_units,
             "result": note[0] if note else None, "result_date": note[1] if note else None,
             "percent": note[2] if note else None,
+            "documents": evidence.get(t_id, []),
             "items": items,
         })
 
     return tasks_out
+
+
+def _latest_documents(session: Session, plan_id: int, cut: datetime) -> dict[int, list[dict[str, Any]]]:
+    """Per task: the official documents (engine.documents) its latest evidence at or before
+    ``cut`` cites — what the committee checks a result by. Only events that carry evidence
+    are read (submissions and notes with evidence: few per task)."""
+    latest: dict[int, str] = {}
+    for task_id, text in session.execute(
+            select(Event.task_id, Event.evidence).where(Event.plan_id == plan_id, Event.task_id.is_not(None),
+                                                        Event.evidence.is_not(None), Event.at <= cut,
+                                                        Event.kind.in_(("status", "note")))
+            .order_by(Event.at, Event.id)).all():
+        latest[task_id] = text
+    out: dict[int, list[dict[str, Any]]] = {}
+    for task_id, text in latest.items():
+        found = [d.as_dict() for d in find_documents(text)]
+        if found:
+            out[task_id] = found
+    return out
 
 
 def _latest_texts(session: Session, plan_id: int, cut: datetime, tz: str) -> dict[int, tuple[Any, ...]]:
@@ -1380,7 +1477,7 @@ def committee_today(session: Session, now: datetime) -> date:
 
 
 def report_title(data: Mapping[str, Any]) -> str:
-    """"Báo cáo tình hình thực hiện KH-57-LS tháng 05/2025" (for file names and mail subjects)."""
+    """"Báo cáo tình hình thực hiện KH-57-LS tháng 5/2025" (for file names and mail subjects)."""
     lang = data.get("lang", "vi")
     return tr(lang, "rep.progress_report", code=data['plan']['code'], label=data['period']['label'])
 
@@ -1388,6 +1485,6 @@ def report_title(data: Mapping[str, Any]) -> str:
 __all__ = [
     "COUNT_KEYS", "KINDS", "SCHEMA", "ReportPeriod", "StatusRules", "build_report", "check_cutoff", "committee_today",
     "committee_rules", "kind_label", "load_rules_file", "make_period", "normalise_kind", "parse_period",
-    "parse_rules", "period_for", "period_label", "previous_period", "report_title", "unit_status",
+    "parse_rules", "period_for", "period_label", "previous_period", "report_title", "unit_status", "with_rule",
 ]
 

@@ -62,6 +62,7 @@ def classify(
     deadline_kind: str | None = None,
     due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
     tz: str = DEFAULT_TZ,
+    completion: str | None = None,
 ) -> Timeliness:
     """Classify one work item on the committee-local day ``today``.
 
@@ -70,7 +71,8 @@ def classify(
     - ``status == "cancelled"`` → ``cancelled``.
     - ``status == "completed"``: with both ``completed_at`` and a ``deadline`` (and not an
       ongoing task) → ``completed_on_time`` / ``completed_late`` by :func:`completion_of`;
-      otherwise (no deadline, ongoing task, imported without a date) → ``completed``.
+      otherwise (no deadline, ongoing task, imported without a date: ``completion ==
+      "unknown"``, whose ``completed_at`` is only the import time) → ``completed``.
     - ``deadline_kind == "ongoing"`` (thường xuyên) → ``ongoing``: never due soon, never
       overdue.
     - no ``deadline`` → ``no_deadline``.
@@ -85,7 +87,7 @@ def classify(
     if status == Status.CANCELLED:
         return Timeliness.CANCELLED
     if status == Status.COMPLETED:
-        if completed_at is None or deadline is None or deadline_kind == "ongoing":
+        if completed_at is None or deadline is None or deadline_kind == "ongoing" or completion == "unknown":
             return Timeliness.COMPLETED
         if completion_of(completed_at, deadline, tz) == "on_time":
             return Timeliness.COMPLETED_ON_TIME

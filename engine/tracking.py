@@ -110,12 +110,12 @@ def compute_flips(session: Session, *, now: datetime) -> tuple[date, list[Flip]]
         if plan_ids is not None:
             done_groups.append((days, plan_ids))
     stmt = (select(WorkItem.id, Task.plan_id, WorkItem.task_id, WorkItem.timeliness, WorkItem.status,
-                   WorkItem.deadline, WorkItem.completed_at, Task.deadline_kind)
+                   WorkItem.deadline, WorkItem.completed_at, Task.deadline_kind, WorkItem.completion)
             .join(Task, Task.id == WorkItem.task_id)
             .where(WorkItem.status == Status.COMPLETED,
                    or_(WorkItem.timeliness.is_(None), WorkItem.timeliness.not_in(COMPLETED_VALUES))))
-    for wid, pid, tid, old, status, deadline, completed_at, kind in session.execute(stmt.order_by(WorkItem.id)):
-        value = classify(status, deadline, completed_at, today, deadline_kind=kind, tz=tz)
+    for wid, pid, tid, old, status, deadline, completed_at, kind, completion in session.execute(stmt.order_by(WorkItem.id)):
+        value = classify(status, deadline, completed_at, today, deadline_kind=kind, tz=tz, completion=completion)
         if old != value:
             flips.append(Flip(wid, pid, tid, old, value, deadline))
     flips.sort(key=lambda f: f.work_item_id)

@@ -149,3 +149,39 @@ def load_item(session: Session, item_id: int, *, for_update: bool = False, for_a
     if for_update:
         facts.setdefault("locked", set()).add(w.id)
     return w
+
+
+def prime_items(session: Session, items: list[WorkItem]) -> None:
+    """Record for many items at once what ``load_item`` records for one — their task and
+    unit, the plans, the committee, units per task, whether a task has prerequisites — in a
+    few statements (chunks of 500 ids), so a batch of actions on them (a progress sheet's
+    rows, engine.progress) reads nothing more per action. Measured, bench/progress_import.py:
+    a per-item ``load_item`` was one statement and ~2 ms per row; unprimed, the actions read
+    the facts one statement each (~4 per action)."""
+    if not items:
+        return
+    facts = tx_facts(session)
+    committee = committee_row(session)
+    task_ids = sorted({w.task_id for w in items})
+    unit_ids = sorted({w.unit_id for w in items})
+    tasks: dict[int, Task] = {}
+    units: dict[int, Unit] = {}
+    counts: dict[int, int] = {}
+    with_deps: set[int] = set()
+    for i in range(0, len(task_ids), 500):
+        chunk = task_ids[i:i + 500]
+        tasks.update((t.id, t) for t in session.execute(select(Task).where(Task.id.in_(chunk))).scalars())
+        counts.update(session.execute(select(WorkItem.task_id, func.count(distinct(WorkItem.unit_id)))
+                                      .where(WorkItem.task_id.in_(chunk)).group_by(WorkItem.task_id)).all())
+        with_deps.update(session.execute(select(TaskDependency.task_id).where(TaskDependency.task_id.in_(chunk))
+                                         .distinct()).scalars())
+    for i in range(0, len(unit_ids), 500):
+        units.update((u.id, u) for u in session.execute(select(Unit).where(Unit.id.in_(unit_ids[i:i + 500]))).scalars())
+    plans = list(session.execute(select(Plan).where(Plan.id.in_({t.plan_id for t in tasks.values()}))).scalars())
+    for w in items:
+        set_committed_value(w, "task", tasks[w.task_id])
+        set_committed_value(w, "unit", units[w.unit_id])
+    facts.setdefault("keep", []).append((plans, committee, list(units.values())))
+    for tid in task_ids:
+        facts[("units", tid)] = int(counts.get(tid, 0))
+        facts[("deps", tid)] = tid in with_deps

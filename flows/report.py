@@ -2,9 +2,10 @@
 
 Thin orchestration: each ``@task`` wraps one plain function here, and each plain function
 makes one engine call (``engine.snapshots.generate_report``, ``engine.render.render``,
-``notifications.report_delivery.send_report``), so everything can also run without
+``notifications.report_delivery.enqueue_report`` + ``notifications.delivery.dispatch``), so everything can also run without
 Prefect. Per run: generate + store the snapshot, render the files (xlsx, docx, html) from
-the stored snapshot, deliver them to the chair, the vice-chairs and the secretariat.
+the stored snapshot, deliver them to the chair, the vice-chairs and the secretariat
+through the outbox (an idempotency key per report and person; retries with backoff).
 
 Schedules (committee timezone, default Asia/Ho_Chi_Minh): the monthly report on the 20th of
 each month at 08:00 (``0 8 20 * *``), the quarterly report on the 20th of the last month of
@@ -18,7 +19,6 @@ Importing this module imports prefect (~2 s): import it only where a flow runs.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -26,9 +26,16 @@ from typing import Any
 
 from flows import settings as _quiet  # noqa: F401  (quiet Prefect environment, before prefect loads)
 from prefect import flow, task
+from prefect.tasks import exponential_backoff
 
 from engine.i18n import tr
 from engine.states import PlanStatus, Role
+from flows import runtime
+from flows.runtime import MissingSetting, log
+
+FLOW_RETRIES = 2
+FLOW_RETRY_DELAY = 900  # seconds
+TASK_RETRY = dict(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.2)
 
 MONTHLY_CRON = "0 8 20 * *"
 QUARTERLY_CRON = "0 8 20 3,6,9,12 *"
@@ -40,9 +47,10 @@ RECIPIENT_ROLES: tuple[str, ...] = (Role.CHAIR, Role.VICE_CHAIR, Role.SECRETARIA
 
 
 def _engine(db_url: str | None) -> Any:
-    from engine.db import database_url, ensure_schema, make_engine
+    """The run's database (flows/runtime.run_db_url: never a default file)."""
+    from engine.db import ensure_schema, make_engine
 
-    eng = make_engine(database_url(db_url))
+    eng = make_engine(runtime.run_db_url(db_url))
     ensure_schema(eng)
     return eng
 
@@ -101,7 +109,9 @@ def render_files(snapshot_id: int, *, db_url: str | None = None, out_dir: str | 
         eng.dispose()
     folder = Path(out_dir or os.environ.get("STEER_REPORT_DIR") or "out/reports")
     folder.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^\w.-]+", "-", f"bao-cao-{data['plan']['code']}-{data['period']['key']}-{snapshot_id}").strip("-")
+    from notifications.report_delivery import file_stem
+
+    stem = file_stem(data, snapshot_id)
     paths = []
     for fmt in formats:
         path = folder / f"{stem}{EXTENSIONS[fmt]}"
@@ -129,59 +139,128 @@ def recipients(*, db_url: str | None = None, roles: Sequence[str] = RECIPIENT_RO
 
 
 def deliver_report(report: dict[str, Any], files: Sequence[str], *, db_url: str | None = None,
-                   lang: str = "vi") -> list[dict[str, Any]]:
-    """Send the report files to the chair, the vice-chairs and the secretariat."""
-    from notifications.report_delivery import send_report
+                   lang: str = "vi", now: datetime | None = None) -> list[dict[str, Any]]:
+    """Send the report to the chair, the vice-chairs and the secretariat through the outbox
+    (notifications.report_delivery.enqueue_report: an idempotency key per report and person,
+    retries with backoff like the digests), then deliver the queued reports now. One row
+    per person: status ``SUCCESS`` (sent), ``PENDING`` (retried later), ``FAILED``, or
+    ``NO_ADDRESS``."""
+    from engine import clock
+    from engine.db import transaction
+    from notifications.delivery import REPORT_LEVEL, dispatch, redact
+    from notifications.report_delivery import enqueue_report, report_batch_key
 
     s = report["summary"]
     body = tr(lang, "flow.report_mail_body", title=report["title"], as_of=date.fromisoformat(report["as_of"]),
               due=s["due"], completed=s["completed"], overdue=s["overdue"],
               files=", ".join(Path(f).name for f in files))
-    return send_report(recipients(db_url=db_url), title=report["title"], body=body, attachments=files)
+    people = recipients(db_url=db_url)
+    formats = tuple(Path(f).suffix.lstrip(".") for f in files) or DEFAULT_FORMATS
+    eng = _engine(db_url)
+    try:
+        with transaction(eng) as ses:
+            enqueue_report(ses, people, snapshot_id=report["snapshot_id"], title=report["title"], body=body,
+                           now=now or clock.now(), formats=formats)
+        # reports are not reminders: quiet hours do not hold them (the digests keep theirs)
+        dispatch(eng, lang=lang, levels=[REPORT_LEVEL], respect_quiet_hours=False)
+        from sqlalchemy import select
+
+        from engine.models import OutboxMessage
+
+        with transaction(eng) as ses:
+            status = dict(ses.execute(select(OutboxMessage.recipient, OutboxMessage.status).where(
+                OutboxMessage.dedupe_key.in_([f"report:{report['snapshot_id']}:person:{p.id}" for p in people]))).all())
+    finally:
+        eng.dispose()
+    out = []
+    for p in people:
+        st = status.get(f"person:{p.id}")
+        shown = ", ".join(redact(u) for u in p.urls) or None
+        out.append({"person": p.id, "role": p.role, "url": shown, "key": report_batch_key(report["snapshot_id"], p.id),
+                    "status": "NO_ADDRESS" if not p.urls else ("SUCCESS" if st == "sent" else str(st or "?").upper())})
+    return out
 
 
 # --- Prefect tasks and flows ----------------------------------------------------------------
 
 
-@task(name="generate-report")
+@task(name="generate-report", timeout_seconds=1800, **TASK_RETRY)
 def generate_task(kind: str, **kwargs: Any) -> list[dict[str, Any]]:
-    return generate(kind, **kwargs)
+    out = generate(kind, **kwargs)
+    for r in out:
+        log(tr(runtime.lang(), "flow.log_report_generated", title=r["title"], snapshot=r["snapshot_id"]))
+    return out
 
 
-@task(name="render-report-files")
+@task(name="render-report-files", timeout_seconds=1800, **TASK_RETRY)
 def render_task(snapshot_id: int, **kwargs: Any) -> list[str]:
-    return render_files(snapshot_id, **kwargs)
+    files = render_files(snapshot_id, **kwargs)
+    log(tr(runtime.lang(), "flow.log_report_rendered", snapshot=snapshot_id, files=", ".join(files)))
+    return files
 
 
-@task(name="deliver-report")
+@task(name="deliver-report", timeout_seconds=1800)
 def deliver_task(report: dict[str, Any], files: list[str], **kwargs: Any) -> list[dict[str, Any]]:
-    return deliver_report(report, files, **kwargs)
+    rows = deliver_report(report, files, **kwargs)
+    for row in rows:
+        log(tr(runtime.lang(), "flow.log_report_delivery", person=row["person"], url=row["url"] or "—",
+               status=row["status"]))
+    return rows
+
+
+def report_markdown(r: dict[str, Any], lang: str = "vi") -> str:
+    """The markdown artifact of one report: summary, files, deliveries, link."""
+    s = r["summary"]
+    lines = [f"# {r['title']}", "",
+             tr(lang, "flow.md_report_summary", as_of=date.fromisoformat(r["as_of"]), due=s["due"],
+                completed=s["completed"], overdue=s["overdue"]), ""]
+    base = (os.environ.get("STEER_BASE_URL") or "").rstrip("/")
+    if base:
+        lines += [f"[{tr(lang, 'flow.md_open_report')}]({base}/reports/{r['snapshot_id']})", ""]
+    lines += [f"- `{Path(f).name}`" for f in r.get("files", [])]
+    if r.get("deliveries"):
+        lines += ["", "| " + tr(lang, "flow.md_deliveries") + " | | |", "|---|---|---|"]
+        lines += [f"| {d['person']} | {d['url'] or '—'} | {d['status']} |" for d in r["deliveries"]]
+    return "\n".join(lines)
+
+
+def _delivery_verdict(out: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report deliveries as a dispatch-like summary for runtime.final_state."""
+    tried = [d["status"] for r in out for d in r["deliveries"] if d["status"] != "NO_ADDRESS"]
+    return {"by_status": {"sent": tried.count("SUCCESS"), "pending": tried.count("PENDING"),
+                          "failed": len(tried) - tried.count("SUCCESS") - tried.count("PENDING")}}
 
 
 def _run(kind: str, plan: str | None, period: str | None, as_of: str | None, cutoff_day: int | None,
-         db_url: str | None, out_dir: str | None, deliver: bool, lang: str) -> list[dict[str, Any]]:
+         db_url: str | None, out_dir: str | None, deliver: bool, lang: str) -> Any:
+    try:
+        runtime.run_db_url(db_url)
+    except MissingSetting as exc:
+        return runtime.failed_at_once(str(exc))
     reports = generate_task(kind, db_url=db_url, plan=plan, period=period, as_of=as_of, cutoff_day=cutoff_day,
                             lang=lang)
     out = []
     for r in reports:
         files = render_task(r["snapshot_id"], db_url=db_url, out_dir=out_dir)
         sent = deliver_task(r, files, db_url=db_url, lang=lang) if deliver else []
-        out.append({**r, "files": files, "deliveries": sent})
-    return out
+        row = {**r, "files": files, "deliveries": sent}
+        runtime.publish_markdown(f"steer-report-{kind}", report_markdown(row, lang), r["title"])
+        out.append(row)
+    return runtime.final_state(out, _delivery_verdict(out) if deliver else None)
 
 
-@flow(name="monthly-report")
+@flow(name="monthly-report", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
 def monthly_report(plan: str | None = None, period: str | None = None, as_of: str | None = None,
                    cutoff_day: int | None = None, db_url: str | None = None, out_dir: str | None = None,
-                   deliver: bool = True, lang: str = "vi") -> list[dict[str, Any]]:
+                   deliver: bool = True, lang: str = "vi") -> Any:
     """Monthly report: generate + store, render xlsx/docx/html, deliver to the leadership."""
     return _run("monthly", plan, period, as_of, cutoff_day, db_url, out_dir, deliver, lang)
 
 
-@flow(name="quarterly-report")
+@flow(name="quarterly-report", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
 def quarterly_report(plan: str | None = None, period: str | None = None, as_of: str | None = None,
                      cutoff_day: int | None = None, db_url: str | None = None, out_dir: str | None = None,
-                     deliver: bool = True, lang: str = "vi") -> list[dict[str, Any]]:
+                     deliver: bool = True, lang: str = "vi") -> Any:
     """Quarterly report: generate + store, render xlsx/docx/html, deliver to the leadership."""
     return _run("quarterly", plan, period, as_of, cutoff_day, db_url, out_dir, deliver, lang)
 
@@ -206,7 +285,7 @@ def committee_timezone(db_url: str | None = None) -> str:
 def deployments(db_url: str | None = None, tz: str | None = None) -> list[Any]:
     """What ``flows/serve.py`` serves: :func:`report_deployments` bound to ``db_url``."""
     return report_deployments(timezone=tz or committee_timezone(db_url),
-                              parameters={"db_url": db_url} if db_url else None)
+                              parameters={"db_url": db_url} if db_url else None)  # no password: run_db_url
 
 
 def report_deployments(*, timezone: str | None = None, parameters: dict[str, Any] | None = None) -> list[Any]:
@@ -218,7 +297,14 @@ def report_deployments(*, timezone: str | None = None, parameters: dict[str, Any
     params = dict(parameters or {})
     return [
         monthly_report.to_deployment(name="monthly-report", schedules=[Cron(MONTHLY_CRON, timezone=tz)],
-                                     parameters=params, tags=["steer", "report"]),
+                                     parameters=params, tags=["steer", "report"], concurrency_limit=_one()),
         quarterly_report.to_deployment(name="quarterly-report", schedules=[Cron(QUARTERLY_CRON, timezone=tz)],
-                                       parameters=params, tags=["steer", "report"]),
+                                       parameters=params, tags=["steer", "report"], concurrency_limit=_one()),
     ]
+
+
+def _one() -> Any:
+    """At most one run at a time per report deployment; a second is cancelled."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)

@@ -41,6 +41,16 @@ class Mail:
     subject: str
     body: str
     headers: dict[str, str]
+    html: str = ""  # the text/html part, when there is one
+    size: int = 0  # bytes of the whole message as received
+    raw: bytes = b""
+
+
+def _html_body(msg: Message) -> str:
+    for part in msg.walk():
+        if part.get_content_type() == "text/html":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return ""
 
 
 def _text_body(msg: Message) -> str:
@@ -61,7 +71,8 @@ class _SmtpHandler:
         msg = email.message_from_bytes(envelope.content)
         mail = Mail(mail_from=envelope.mail_from, to=list(envelope.rcpt_tos),
                     subject=str(make_header(decode_header(msg.get("Subject", "")))),
-                    body=_text_body(msg), headers={k: str(v) for k, v in msg.items()})
+                    body=_text_body(msg), headers={k: str(v) for k, v in msg.items()}, html=_html_body(msg),
+                    size=len(envelope.content), raw=envelope.content)
         with self.lock:
             self.sink.append(mail)
         return "250 OK"

@@ -201,3 +201,16 @@ def test_a_task_command_reads_the_item_and_what_it_needs_once(db, cmd):  # type:
                     if s.startswith("SELECT") and re.match(r'SELECT (?:DISTINCT )?"?(\w+)"?\.', s))
     # the reference: the person, the plan, the task, its items and their units; then load_item
     assert reads == Counter(person=1, plan=1, task=1, work_item=2, unit=1), seen
+
+
+def test_cli_refuses_an_extension_not_later_than_the_deadline(db):
+    url, eng = db
+    before = snapshot(eng)
+    r = steer(url, "task", "extend", "KH-TEST/1", "--as", "skhcn_focal", "--until", "20/06/2025", "--reason", "x",
+              "--now", "2025-06-01")
+    assert r.exit_code == 1 and "phải sau thời hạn hiện tại của phần việc KH-TEST/1 (30/06/2025)" in r.output
+    assert "Traceback" not in r.output and snapshot(eng) == before
+    r = steer(url, "--lang", "en", "task", "extend", "KH-TEST/1", "--as", "skhcn_focal", "--until", "2025-05-20",
+              "--reason", "x", "--now", "2025-06-01")
+    assert r.exit_code == 1 and "must be after today (01/06/2025)" in r.output
+    assert snapshot(eng) == before

@@ -6,6 +6,7 @@ failures reported to the secretariat through its own channel, and no secret ever
 from __future__ import annotations
 
 import json
+from email.header import decode_header, make_header
 from datetime import date, timedelta
 
 import pytest
@@ -78,14 +79,18 @@ def test_one_digest_per_recipient_worst_first_in_vietnamese_and_a_second_run_sen
         body = m.body
         order = [body.index(f"KH-TEST/{c} —") for c in ("2", "1", "3", "4")]
         assert order == sorted(order), "worst (most days overdue) first"
-        assert "Thời hạn: 30/05/2025 · quá hạn 7 ngày (5 ngày làm việc)" in body
-        assert "Đơn vị chủ trì: Sở Nội vụ" in body and "Rà soát thủ tục hành chính" in body
+        assert "Hạn 30/05/2025, quá hạn 5 ngày làm việc · Sở Nội vụ · Chưa bắt đầu" in body
+        assert "Rà soát thủ tục hành chính" in body
         assert "Tiến độ gần nhất: «Đã hoàn thành dự thảo, đang lấy ý kiến» (04/06/2025 15:00)" in body  # quoted user text (issue 22)
-        assert "Thời hạn: 13/06/2025 · còn 5 ngày làm việc" in body
+        assert "Hạn 13/06/2025, còn 5 ngày làm việc" in body
         with transaction(engine) as s:
             first = item_of(s, "KH-TEST", "2").id
             key = s.execute(select(OutboxMessage.batch_key).where(OutboxMessage.recipient == "unit:SNV")).scalars().first()
-        assert f"https://steer.lamson.example/items/{first}" in body
+        # e-mail: an HTML part (each reference links to its item) and the text part made from it
+        # (one link to the unit's list in the web app)
+        assert f'<a href="https://steer.lamson.example/items/{first}">KH-TEST/2</a>' in m.html
+        assert "Xem toàn bộ danh sách: https://steer.lamson.example/items?unit=SNV" in body
+        assert "Apprise" not in m.headers["From"] + m.headers.get("X-Application", "")
         assert m.headers["X-Steer-Idempotency-Key"] == key and key in body
         assert [h.path for h in http.requests] == ["/secretariat"]
         hit = http.requests[0]
@@ -125,7 +130,9 @@ def test_refused_then_500_is_retried_with_backoff_and_delivered_once(engine, smt
     with transaction(engine) as s:
         tries = s.execute(select(DeliveryAttempt.attempt, DeliveryAttempt.status, DeliveryAttempt.error)
                           .where(DeliveryAttempt.batch_key == key).order_by(DeliveryAttempt.id)).all()
-        assert outbox.counts(s) == {"sent": 11}
+        # item 3's remind_7 (found 03/06) is no longer true on 06/06 (overdue since 05/06): dropped,
+        # the unit hears of item 3 through its overdue row (issue 17: nothing stale is sent)
+        assert outbox.counts(s) == {"sent": 10, "obsolete": 1}
     assert [(a, st) for a, st, _ in tries] == [(1, "temporary"), (2, "temporary"), (3, "delivered")]
     assert "Connection error" in tries[0][2] and "500" in tries[1][2]
 
@@ -146,7 +153,7 @@ def test_a_crash_after_the_receiver_accepted_resends_under_the_same_key(engine, 
         assert "person:secretariat" in [m.recipient for m in r.messages]
     assert http.by_key == {batch.key: 2}  # a duplicate, recognisable by its key
     with transaction(engine) as s:
-        assert {st for st in s.execute(select(OutboxMessage.status)).scalars()} == {"sent"}
+        assert {st for st in s.execute(select(OutboxMessage.status)).scalars()} == {"sent", "obsolete"}  # (a stale reminder)
 
 
 def test_a_permanent_failure_fails_at_once_and_the_secretariat_hears_through_its_own_channel(engine, smtp):
@@ -169,7 +176,7 @@ def test_english_digest_when_the_committee_language_is_english(engine, smtp):
         dispatch(engine, now=T)
     m = smtp.to("snv@lamson.example")[0]
     assert m.subject == "3 overdue tasks, 1 task due soon — Sở Nội vụ"
-    assert "Deadline: 30/05/2025 · 7 day(s) overdue (5 working days)" in m.body
+    assert "Due 30/05/2025, 5 working day(s) overdue · Sở Nội vụ · Not started" in m.body
     assert "Latest progress: «Đã hoàn thành dự thảo" in m.body
 
 
@@ -274,3 +281,53 @@ def test_building_a_digest_reads_only_the_directory_rows_it_shows(engine):
     assert {i.ref for i in digest.items} == {"KH-TEST/1", "KH-TEST/5@SNV"}
     whole = [q for q in seen if (" from person" in q or " from unit" in q) and " where " not in q]
     assert whole == [], whole
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["plain-links", "signed-links"])
+def test_a_300_item_chair_digest_is_short_has_both_parts_and_the_committee_sender(engine, smtp, monkeypatch, signed):
+    """Issue 17: a plan loaded with 300 items already 11 wd overdue. The chair's e-mail: at
+    most 20 items in full (worst first; fewer when signed one-click links would pass the
+    size bound), then counts per unit and one link to the list; HTML and text parts; from
+    the committee's office, never "Apprise"; ≤ 15 KB on the wire; a second run sends nothing."""
+    if signed:
+        monkeypatch.setenv("STEER_SECRET_KEY", "k" * 32)
+    else:
+        monkeypatch.delenv("STEER_SECRET_KEY", raising=False)
+    units = ["SKHCN", "SNV", "STC"]
+    tasks = [{"code": str(n), "lead": [units[n % 3]], "deadline": date(2025, 5, 30) - timedelta(days=n % 20),
+              "title": f"Triển khai nhiệm vụ chuyển đổi số số {n} theo Kế hoạch của Ủy ban nhân dân tỉnh về cải cách hành chính"}
+             for n in range(1, 301)]
+    sender = "Văn phòng BCĐ tỉnh Lâm Sơn"
+    seed(engine, tasks=tasks, settings={"escalation": {"base_url": "https://steer.lamson.example",
+                                                       "digest": {"sender": sender}}})
+    _wire(engine, {u: [smtp.url(f"{u.lower()}@lamson.example")] for u in units},
+          {"chair": [smtp.url("chair@lamson.example")]})
+    when = at("2025-06-16 08:00")
+    with transaction(engine) as s:
+        assert esc.detect(s, now=when).by_level["chair"] == 300
+    dispatch(engine, now=when)
+    (m,) = smtp.to("chair@lamson.example")
+    assert m.subject == "300 nhiệm vụ quá hạn — BCĐ thử nghiệm"
+    assert m.size <= 15 * 1024, m.size
+    assert m.headers["Content-Type"].startswith("multipart/alternative") and m.html and m.body
+    full = m.html.count("<li><a href=")
+    assert (18 <= full <= 20) if not signed else (10 <= full <= 20), full  # long titles: a few fewer in full
+    assert m.body.count("KH-TEST/") == full and m.body.count("Hạn ") == full
+    assert f"Còn {300 - full} nhiệm vụ khác, theo đơn vị chủ trì:" in m.body
+    assert "Sở Khoa học và Công nghệ: " in m.body and "nhiệm vụ quá hạn" in m.body
+    assert m.body.count("https://steer.lamson.example/overdue") == 1
+    assert m.html.count('href="https://steer.lamson.example/' + ("l/open." if signed else "items/")) == full
+    frm = str(make_header(decode_header(m.headers["From"])))
+    assert frm == f"{sender} <bcd57@lamson.example>" and "Apprise" not in frm + m.headers.get("X-Application", "")
+    # worst first: the longest overdue (deadline 11/05, 26 wd) lead the list
+    assert m.body.index("quá hạn 26 ngày làm việc") < m.body.index("quá hạn 25 ngày làm việc") < m.body.index("Còn ")
+    # each unit got its own items only (a third each)
+    (unit_mail,) = smtp.to("snv@lamson.example")
+    assert "Còn " in unit_mail.body and "Sở Nội vụ: " in unit_mail.body and "Sở Tài chính" not in unit_mail.body
+    assert "https://steer.lamson.example/items?unit=SNV" in unit_mail.body
+    n = len(smtp.messages)
+    assert dispatch(engine, now=when + timedelta(hours=1)).batches == 0
+    with transaction(engine) as s:
+        assert esc.detect(s, now=when + timedelta(hours=1)).inserted == 0
+    assert dispatch(engine, now=when + timedelta(hours=1)).batches == 0
+    assert len(smtp.messages) == n

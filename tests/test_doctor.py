@@ -214,15 +214,22 @@ def test_deploy_refuses_without_a_server_or_with_a_password_in_the_url(seeded, m
 def test_deployments_for_a_process_worker_reuse_the_serve_schedules():
     pytest.importorskip("prefect")
     from flows import report
-    from flows.deploy import CODE_ROOT, DEPLOYMENT_NAMES, build
+    from flows.deploy import DEPLOYMENT_NAMES, build
 
     deps = build(tz="Asia/Bangkok", pool="p1", db_url="postgresql+psycopg://steer@db/steer", report_dir="/srv/reports")
     assert [f"{d.flow_name}/{d.name}" for d in deps] == list(DEPLOYMENT_NAMES)
     by = {f"{d.flow_name}/{d.name}": d for d in deps}
     daily = by["steer-escalate/daily"]
-    assert daily.entrypoint == "flows/escalate.py:escalate" and (CODE_ROOT / "flows" / "escalate.py").is_file()
-    assert by["monthly-report/monthly-report"].entrypoint == "flows/report.py:monthly_report"
-    assert daily.storage.to_pull_step() == {"prefect.deployments.steps.set_working_directory": {"directory": str(CODE_ROOT)}}
+    # code from the installed package: module entrypoints, no storage, no local path
+    assert daily.entrypoint == "flows.escalate.escalate" and daily.storage is None
+    assert by["monthly-report/monthly-report"].entrypoint == "flows.report.monthly_report"
+    # or a git clone per run
+    cloned = build(tz="Asia/Bangkok", pool="p1", db_url=None, git_url="https://example.org/steer.git", git_ref="v1")
+    step = cloned[0].storage.to_pull_step()
+    assert cloned[0].entrypoint == "flows/escalate.py:escalate"
+    assert step["prefect.deployments.steps.git_clone"]["repository"] == "https://example.org/steer.git"
+    assert step["prefect.deployments.steps.git_clone"]["branch"] == "v1"
+    assert all(d.concurrency_limit == 1 and d.concurrency_options.collision_strategy == "CANCEL_NEW" for d in deps)
     assert all(d.work_pool_name == "p1" for d in deps)
     assert daily.job_variables == {"env": {"STEER_DATABASE_URL": "postgresql+psycopg://steer@db/steer",
                                            "STEER_REPORT_DIR": "/srv/reports"}}

@@ -56,7 +56,8 @@ def test_default_policy_is_the_committee_ladder():
         ("chair", "overdue", 10, ("chair",))]
     assert [(lv.name, lo, hi) for lv, lo, hi in p.windows()] == [
         ("remind_7", 2, 7), ("remind_1", 0, 1), ("overdue", 0, 4), ("vice_chair", 5, 9), ("chair", 10, None)]
-    assert p.weekly.working_days == 10 and p.weekly.to == ("chair", "vice_chair", "secretariat")
+    assert p.weekly.working_days == 10 and p.weekly.to == ("lead_unit", "vice_chair", "secretariat")
+    assert p.lead_unit_level is not None and p.lead_unit_level.name == "overdue"
     assert p.delivery.max_attempts == 5 and p.delivery.backoff(1) == timedelta(seconds=60)
     assert p.delivery.backoff(3) == timedelta(seconds=240) and p.delivery.backoff(20) == timedelta(hours=1)
 
@@ -216,8 +217,11 @@ def test_acknowledging_stops_repeats_for_that_recipient_until_the_next_level(eng
         assert fp.recipients == ["person:snv_focal", "unit:SNV"]
     _detect(engine, "2025-06-16 08:00")
     weekly = [r for r in _rows(engine) if r[0] == "weekly"]
-    assert ("weekly", "person:chair", "1") not in weekly            # acknowledged by the chair
-    assert ("weekly", "person:chair", "2") in weekly                # another item
+    # (issue 17: the weekly digest goes to the lead unit, the vice-chair and the secretariat;
+    # the chair only when the policy lists it)
+    assert not [r for r in weekly if r[1] == "person:chair"]
+    assert ("weekly", "unit:SNV", "2") not in weekly                # acknowledged by SNV's focal point
+    assert ("weekly", "unit:SKHCN", "1") in weekly                  # the lead unit of another item
     assert ("weekly", "person:pct_kt", "1") in weekly               # another recipient
     # a new deadline starts the ladder again, acknowledgement included
     with transaction(engine) as s:
@@ -372,7 +376,10 @@ def test_cli_dry_run_writes_nothing_and_direct_run_queues_then_ack_and_outbox(en
     code, out = _cli(db_url, "escalation", "outbox", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["counts"] == {"pending": len(_rows(engine))}
-    assert {r["level"] for r in data["rows"]} == {"chair"}  # 10 wd overdue on 13/06
+    # 10 wd overdue on 13/06, first seen: the chair level, and the lead units are told once
+    # that their items are overdue (issue 17: the unit is never skipped)
+    assert sorted((r["level"], r["recipient"]) for r in data["rows"]) == [
+        ("chair", "person:chair"), ("chair", "person:chair"), ("overdue", "unit:SKHCN"), ("overdue", "unit:SNV")]
     code, out = _cli(db_url, "--lang", "en", "escalation", "ack", "KH-TEST/9", "--as", "chair")
     assert code == 1 and "Error" in out and "no task «9»" in out
 
@@ -426,3 +433,36 @@ def test_the_anti_join_of_a_bounded_window_is_hashed_not_a_nested_loop_on_postgr
         plan = "\n".join(r[0] for r in c.exec_driver_sql("EXPLAIN " + statement, params))  # type: ignore[arg-type]
     assert "hashed SubPlan" in plan and "uq_outbox_dedupe_key" in plan
     assert "Anti Join" not in plan
+
+
+def test_a_second_acknowledgement_records_nothing_and_says_when(engine, db_url):
+    """Issue 17: acknowledging is idempotent — no second event, no change; the answer gives
+    the time of the first (engine, through engine.commands.perform, and the CLI)."""
+    from engine.commands import Acknowledge, perform
+
+    seed(engine, tasks=TASKS)
+    _detect(engine, "2025-06-13 08:00")
+    with transaction(engine) as s:
+        out = perform(s, actor(s, "chair"), item_of(s, "KH-TEST", "1"), Acknowledge(), now=at("2025-06-13 10:00"))
+        assert not out.ack.already
+    with transaction(engine) as s:
+        out = perform(s, actor(s, "chair"), item_of(s, "KH-TEST", "1"), Acknowledge(), now=at("2025-06-13 11:30"))
+        assert out.ack.already and out.message() == (
+            "Phần việc KH-TEST/1 đã xác nhận lúc 13/06/2025 10:00 (mức chair); không ghi nhận thêm.")
+        assert len(s.execute(select(Event).where(Event.kind == "escalation_ack")).all()) == 1
+        assert s.execute(select(EscalationAck.acked_at)).scalar_one() == at("2025-06-13 10:00")
+        rows = esc.acknowledgements(s, item_of(s, "KH-TEST", "1"))
+        assert [(a["recipient"], a["acked_by_name"], a["level"], a["acked_at_local"]) for a in rows] == [
+            ("person:chair", "Nguyễn Văn An", "chair", "13/06/2025 10:00")]
+    # the CLI, twice: the second says when, and writes nothing
+    code, out1 = _cli(db_url, "escalation", "ack", "KH-TEST/3", "--as", "stc_focal", "--now", "2025-06-26T10:00:00+07:00")
+    assert code == 0 and "Đã xác nhận" in out1 and "remind_7" in out1
+    code, out2 = _cli(db_url, "escalation", "ack", "KH-TEST/3", "--as", "stc_focal", "--now", "2025-06-26T15:00:00+07:00")
+    assert code == 0 and "đã xác nhận lúc 26/06/2025 10:00" in out2
+    with transaction(engine) as s:
+        assert len(s.execute(select(Event).where(Event.kind == "escalation_ack")).all()) == 2
+    # a higher level reached since (item 3, due 30/06, overdue on 01/07): acknowledging again records it
+    _detect(engine, "2025-07-01 08:00")
+    with transaction(engine) as s:
+        r = esc.acknowledge(s, item_of(s, "KH-TEST", "3"), actor(s, "stc_focal"), now=at("2025-07-01 10:00"))
+        assert not r.already and r.level == "overdue"

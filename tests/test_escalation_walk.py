@@ -56,8 +56,10 @@ EXTRA_STEPS = [
 ACKS = [("2025-05-22 10:00", "42", "snv_focal"), ("2025-06-10 10:00", "42", "pct_nc")]
 
 S, C, U = "person:secretariat", "person:chair", "unit:"
-WEEKLY_TT = (C, "person:pct_tt", S)  # task 7's vice-chair is pct_tt
-WEEKLY_NC = (C, "person:pct_nc", S)
+# The weekly digest goes to the lead unit, the vice-chair and the secretariat (issue 17; the
+# chair only when the policy lists it).
+WEEKLY_TT = (U + "XDS", "person:pct_tt", S)  # 7@XDS: the commune Đông Sơn, vice-chair pct_tt
+WEEKLY_NC = (U + "CAT", "person:pct_nc", S)
 
 
 def _weekly(ref: str, mondays: list[str], recipients: tuple[str, ...]) -> list[tuple[str, str, str, str]]:
@@ -68,7 +70,8 @@ def _weekly(ref: str, mondays: list[str], recipients: tuple[str, ...]) -> list[t
 EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
     # never started, due Sat 31/05: the full ladder. snv_focal acknowledges on 22/05 at the
     # remind_7 level (remind_1 and overdue still come: higher levels); pct_nc acknowledges on
-    # 10/06 at the vice_chair level, so the weekly digests skip pct_nc only.
+    # 10/06 at the vice_chair level, so the weekly digests skip pct_nc and SNV (whose focal
+    # point acknowledged: an acknowledgement stops the weekly repeats for the deadline).
     "KH-57-LS/42": [
         ("2025-05-21", "KH-57-LS/42", "remind_7", U + "SNV"),     # 22,23,26,27,28,29,30 = 7 wd left
         ("2025-05-29", "KH-57-LS/42", "remind_1", U + "SNV"),     # only 30/05 left
@@ -76,7 +79,7 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
         ("2025-06-02", "KH-57-LS/42", "overdue", S),
         ("2025-06-06", "KH-57-LS/42", "vice_chair", "person:pct_nc"),  # 2..6/06 = 5 wd overdue
         ("2025-06-13", "KH-57-LS/42", "chair", C),                # + 9..13/06 = 10 wd
-        *_weekly("KH-57-LS/42", ["2025-06-16", "2025-06-23"], (C, S)),  # weeks that began ≥ 10 wd late
+        *_weekly("KH-57-LS/42", ["2025-06-16", "2025-06-23"], (S,)),  # weeks that began ≥ 10 wd late
     ],
     # done before its deadline (31/05): two reminders, never overdue
     "KH-57-LS/18": [
@@ -110,17 +113,22 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
         ("2025-06-24", "KH-57-LS/53#2025-05", "chair", C),
     ],
     # April report (due Sun 20/04): 9 wd overdue on 05/05 (21-25/04, Sat 26/04 worked, 28, 29/04,
-    # 05/05; 30/04-02/05 are holidays) → the vice-chair only, the chair the next day, then weekly
+    # 05/05; 30/04-02/05 are holidays) → the vice-chair (the highest level reached) and the lead
+    # unit told once that its item is overdue (its own level was skipped: the walk starts late),
+    # the chair the next day, then weekly
     "KH-57-LS/53#2025-04": [
         ("2025-05-05", "KH-57-LS/53#2025-04", "vice_chair", "person:pct_nc"),
+        ("2025-05-05", "KH-57-LS/53#2025-04", "overdue", U + "CAT"),
         ("2025-05-06", "KH-57-LS/53#2025-04", "chair", C),
         *_weekly("KH-57-LS/53#2025-04", ["2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-09",
                                          "2025-06-16", "2025-06-23"], WEEKLY_NC),
     ],
-    # own plan due 04/04, never done: already at the chair level when the walk starts
-    "KH-57-LS/7@SNV": [
-        ("2025-05-05", "KH-57-LS/7@SNV", "chair", C),
-        *_weekly("KH-57-LS/7@SNV", ["2025-05-05", "2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02",
+    # own plan due 04/04, never done (Đông Sơn commune): already at the chair level when the walk starts; the
+    # lead unit is told once that it is overdue
+    "KH-57-LS/7@XDS": [
+        ("2025-05-05", "KH-57-LS/7@XDS", "chair", C),
+        ("2025-05-05", "KH-57-LS/7@XDS", "overdue", U + "XDS"),
+        *_weekly("KH-57-LS/7@XDS", ["2025-05-05", "2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02",
                                     "2025-06-09", "2025-06-16", "2025-06-23"], WEEKLY_TT),
     ],
     # extension asked 16/06 10:00 → approver (pct_kt) reminded 2 wd later at 08:00, approved at
@@ -129,14 +137,14 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
         ("2025-06-18", "KH-57-LS/36", "extension_pending", "person:pct_kt"),
     ],
     # extension asked 20/06, refused 24/06 10:00; reminders for 30/06
-    "KH-57-LS/47@HNS": [
-        ("2025-06-19", "KH-57-LS/47@HNS", "remind_7", U + "HNS"),
-        ("2025-06-24", "KH-57-LS/47@HNS", "extension_pending", "person:pct_tt"),
-        ("2025-06-27", "KH-57-LS/47@HNS", "remind_1", U + "HNS"),
+    "KH-57-LS/47@XNS": [
+        ("2025-06-19", "KH-57-LS/47@XNS", "remind_7", U + "XNS"),
+        ("2025-06-24", "KH-57-LS/47@XNS", "extension_pending", "person:pct_tt"),
+        ("2025-06-27", "KH-57-LS/47@XNS", "remind_1", U + "XNS"),
     ],
-    "KH-57-LS/47@HDS": [
-        ("2025-06-19", "KH-57-LS/47@HDS", "remind_7", U + "HDS"),
-        ("2025-06-27", "KH-57-LS/47@HDS", "remind_1", U + "HDS"),
+    "KH-57-LS/47@XDS": [
+        ("2025-06-19", "KH-57-LS/47@XDS", "remind_7", U + "XDS"),
+        ("2025-06-27", "KH-57-LS/47@XDS", "remind_1", U + "XDS"),
     ],
     # submitted 25/06 10:00, rejected 27/06 09:00: no remind_1 (submitted), the secretariat is
     # reminded on 27/06 at 08:00
@@ -148,10 +156,20 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
 
 # Rows per level over the whole walk (all 273 items), pinned so that any change is noticed.
 # Checked by hand: remind_7 = 31/05 (18, 38, 42) + 53#2025-05 twice + 17 + 53#2025-06 + 50 items
-# due 30/06 still open on 19/06 (tasks 1 ×19, 64 ×21, 47 ×3, 4, 11, 39, 45, 51, 52, 58);
-# weekly = 19 items × 3 (week of 05/05) + 20 × 3 × 5 weeks + (21 × 3 − 1 acknowledged) × 2.
+# due 30/06 still open on 19/06 (tasks 1 ×19, 64 ×21, 47 ×3, 4, 11, 39, 45, 51, 52, 58; the
+# first Quý II and half-year reports are sent on 20/06);
+# remind_1 = 53 items open on 27/06 08:00 before the history sent 22 of them by then (1@ of STC,
+# SCT, SNV, STP, SYT, XBS, XNS, BPTTH, BQLKCN, CAT: 10; 64@ of SKHCN, PLS, SNV, STC, SCT, SGDDT,
+# STP, SYT, XBS, XNS, BPTTH, BQLKCN: 12) = 31;
+# 17 of the 18 open own plans (7@…, due 04/04) are done in early April, before the walk: only
+# 7@XDS is still open, so chair = 22 − 17 = 5;
+# overdue = 42 and 53#2025-05 twice, 3 rows each, + the 3 items already past the overdue
+# window when the walk starts (05/05; 20 before the 17 own plans were done), whose lead units
+# are told once (issue 17) = 9;
+# weekly (lead unit, vice-chair, secretariat) = 2 items × 3 (week of 05/05) + 3 × 3 × 5 weeks
+# + (4 × 3 − 2 acknowledged: pct_nc and 42's lead unit SNV) × 2 = 71.
 TOTALS = {
-    "remind_7": 57, "remind_1": 53, "overdue": 6, "vice_chair": 4, "chair": 22, "weekly": 481,
+    "remind_7": 57, "remind_1": 31, "overdue": 9, "vice_chair": 4, "chair": 5, "weekly": 71,
     "extension_pending": 2, "verification_pending": 2,
 }
 

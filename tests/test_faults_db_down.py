@@ -75,8 +75,8 @@ def _run_flow(url: str):  # type: ignore[no-untyped-def]
     from flows.escalate import escalate
     from flows.settings import no_heartbeat
 
-    with no_heartbeat():
-        return escalate(db_url=url, as_of=AS_OF, return_state=True)
+    with no_heartbeat():  # flow-level retries (10 min apart) are for deployments; tasks still retry
+        return escalate.with_options(retries=0)(db_url=url, as_of=AS_OF, return_state=True)
 
 
 def test_a_short_database_outage_during_detection_is_absorbed_by_one_task_retry_and_each_message_goes_once(

@@ -305,9 +305,10 @@ def test_rejected_extension_keeps_the_deadline_and_needs_a_reason(world):
 @pytest.mark.parametrize(("until", "match"), [
     (date(2025, 6, 16), "sau hôm nay"),
     (date(2025, 6, 1), "sau hôm nay"),
-    (date(2025, 6, 30), "trùng thời hạn"),
+    (date(2025, 6, 30), "phải sau thời hạn hiện tại của phần việc KH-TEST/1 \\(30/06/2025\\)"),  # the deadline itself
+    (date(2025, 6, 20), "phải sau thời hạn hiện tại"),  # after today, but earlier than the deadline (issue 17)
 ])
-def test_extension_date_must_be_after_today_and_differ_from_the_deadline(world, until, match):
+def test_extension_date_must_be_after_today_and_after_the_deadline(world, until, match):
     with pytest.raises(UserError, match=match):
         act(world, lc.request_extension, f"{P}/1", "skhcn_focal", "2025-06-16 10:00", until=until, reason="x")
 
@@ -557,7 +558,7 @@ def test_the_sample_history_replays_cleanly_on_the_sample_plan(engine):
         assert verify_chain(s).ok
         granted = resolve_item(s, "KH-57-LS/36")
         assert (granted.deadline, granted.original_deadline) == (date(2025, 9, 30), date(2025, 6, 30))
-        refused = resolve_item(s, "KH-57-LS/47@HNS")
+        refused = resolve_item(s, "KH-57-LS/47@XNS")
         assert refused.deadline == refused.original_deadline
         assert s.execute(select(ExtensionRequest.status).where(ExtensionRequest.work_item_id == refused.id)).scalar_one() == "rejected"
 

@@ -22,7 +22,9 @@ from tests.factories import at, seed
 
 TASKS = tuple({"code": str(i), "lead": [u], "deadline": date(2025, 5, 30)}
               for i, u in enumerate(["SKHCN", "SNV", "STC", "SKHCN", "SNV"], start=1))
-NOW = at("2025-06-16 08:00")  # 11 wd overdue: chair level + weekly digest
+# 11 wd overdue: the chair level, the lead units told once (issue 17) and the weekly digest
+# (to the lead units, the vice-chair and the secretariat; not the chair by default)
+NOW = at("2025-06-16 08:00")
 LEASE = timedelta(minutes=5)
 DELIVERY = Delivery(max_attempts=3, backoff_seconds=60, backoff_max_seconds=3600)
 
@@ -48,7 +50,7 @@ def test_claim_groups_rows_by_recipient_and_leases_them(engine):
     batches = _claim(engine, "A")
     assert sum(len(b.row_ids) for b in batches) == n
     assert sorted(b.recipient for b in batches) == ["person:chair", "person:pct_kt", "person:secretariat",
-                                                     "person:secretariat2"]
+                                                     "person:secretariat2", "unit:SKHCN", "unit:SNV", "unit:STC"]
     assert _statuses(engine) == {"sending": n}
     assert _claim(engine, "B") == []                                 # leased
     again = _claim(engine, "B", when=NOW + LEASE + timedelta(seconds=1))  # expired: claimed again
@@ -503,7 +505,7 @@ def test_the_failure_notice_carries_what_the_secretariat_needs(engine):
     assert {_utc(n.not_before), _utc(n.next_attempt_at), _utc(n.created_at)} == {_utc(NOW)}
     assert n.data == {"recipient": "person:chair", "recipient_name": "Nguyễn Văn An", "batch_key": chair.key,
                       "error": "boom", "targets": ["json://x"], "attempts": 4, "final_status": "failed",
-                      "levels": ["chair", "weekly"], "work_item_ids": [1, 2, 3, 4, 5]}
+                      "levels": ["chair"], "work_item_ids": [1, 2, 3, 4, 5]}
 
 
 def test_a_notice_about_notices_lists_no_work_item(engine):
@@ -534,8 +536,9 @@ def test_a_claim_of_nothing_is_empty_and_not_busy(engine):
 def test_a_claim_that_fills_its_limit_exactly_leaves_the_last_recipient_for_the_next_round(engine):
     n = _detected(engine)
     first = _claim(engine, "A", limit=n)  # it cannot tell whether the last group was cut
-    assert [b.recipient for b in first] == ["person:chair", "person:pct_kt", "person:secretariat"]
-    assert [b.recipient for b in _claim(engine, "B")] == ["person:secretariat2"]
+    assert [b.recipient for b in first] == ["person:chair", "person:pct_kt", "person:secretariat",
+                                            "person:secretariat2", "unit:SKHCN", "unit:SNV"]
+    assert [b.recipient for b in _claim(engine, "B")] == ["unit:STC"]
 
 
 def test_a_reclaimed_batch_keeps_its_key_and_takes_the_most_attempts_and_every_accepted_target(engine):
@@ -549,7 +552,7 @@ def test_a_reclaimed_batch_keeps_its_key_and_takes_the_most_attempts_and_every_a
         s.get(OutboxMessage, chair.row_ids[2]).attempts = 2
     again = _chair(engine, when=NOW + timedelta(minutes=2))
     assert (again.key, again.row_ids, again.attempts, again.delivered, again.levels) == (
-        chair.key, chair.row_ids, 2, ["a", "b"], ["chair", "weekly"])
+        chair.key, chair.row_ids, 2, ["a", "b"], ["chair"])
 
 
 def test_renew_is_refused_for_rows_held_under_another_batch_key(engine):

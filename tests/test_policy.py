@@ -239,7 +239,7 @@ def test_delivery_defaults_and_overrides():
 
 def test_repeats_default_to_the_committee_ladder():
     p = policy()
-    assert p.weekly == Repeat(working_days=10, to=("chair", "vice_chair", "secretariat"), enabled=True)
+    assert p.weekly == Repeat(working_days=10, to=("lead_unit", "vice_chair", "secretariat"), enabled=True)
     assert p.extension_pending == Repeat(working_days=2, to=("approver",), enabled=True)
     assert p.verification_pending == Repeat(working_days=2, to=("secretariat",), enabled=True)
 
@@ -296,10 +296,10 @@ ONE_LEVEL = [{"name": "a", "before_working_days": 1, "to": ["lead_unit"]}]
 # (id, policy data, field (vi, en) or one for both, detail in Vietnamese, detail in English)
 REFUSALS = [
     ("unknown_top_key", {"levels": ONE_LEVEL, "zzz": 1, "aaa": 2}, ("cấp cao nhất", "top level"),
-     "khóa không hợp lệ: aaa, zzz (dùng: base_url, delivery, extension_pending, language, levels, quiet_hours, "
-     "verification_pending, weekly)",
-     "unknown key(s): aaa, zzz (use: base_url, delivery, extension_pending, language, levels, quiet_hours, "
-     "verification_pending, weekly)"),
+     "khóa không hợp lệ: aaa, zzz (dùng: base_url, delivery, digest, extension_pending, language, levels, quiet_hours, "
+     "report_missing, verification_pending, weekly)",
+     "unknown key(s): aaa, zzz (use: base_url, delivery, digest, extension_pending, language, levels, quiet_hours, "
+     "report_missing, verification_pending, weekly)"),
     ("language", {"levels": ONE_LEVEL, "language": "fr"}, "language",
      "«fr» không hợp lệ (vi hoặc en)", "«fr» is not vi or en"),
     ("base_url", {"levels": ONE_LEVEL, "base_url": "ftp://x"}, "base_url",
@@ -637,3 +637,14 @@ def test_an_unreadable_character_in_a_policy_file_is_reported_without_a_position
         with pytest.raises(PolicyError) as exc:
             read_policy_file(path, lang=lang)
         assert str(exc.value).startswith(head + "unacceptable character #x0007")
+
+
+def test_digest_settings_default_and_refuse_an_address_as_sender():
+    p = policy()
+    assert (p.digest_max_items, p.sender) == (20, None)
+    q = parse_policy({**load_policy().raw, "digest": {"max_items": 10, "sender": "  Văn phòng BCĐ   tỉnh Lâm Sơn "}})
+    assert (q.digest_max_items, q.sender) == (10, "Văn phòng BCĐ tỉnh Lâm Sơn")
+    with pytest.raises(PolicyError, match=r"digest\.sender"):
+        parse_policy({**load_policy().raw, "digest": {"sender": "BCĐ <bcd@lamson.example>"}})
+    with pytest.raises(PolicyError, match=r"digest\.max_items"):
+        parse_policy({**load_policy().raw, "digest": {"max_items": 0}})

@@ -226,8 +226,9 @@ def test_escalation_deployment_runs_on_a_real_prefect_server_and_worker(tmp_path
                 deps = {n: _api(c, "GET", f"/deployments/name/{n}") for n in DEPLOYMENT_NAMES}
                 daily = deps["steer-escalate/daily"]
                 assert daily["work_pool_name"] == POOL
-                assert daily["entrypoint"] == "flows/escalate.py:escalate"
-                assert daily["pull_steps"] == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+                # the installed package, no local path: the worker below runs in tmp_path, outside the checkout
+                assert daily["entrypoint"] == "flows.escalate.escalate"
+                assert not daily["pull_steps"]
                 assert daily["job_variables"]["env"]["STEER_DATABASE_URL"] == steer_url
                 assert "db_url" not in {k for k, v in daily["parameters"].items() if v}  # the URL is not a parameter
                 crons = {n: [(s["schedule"].get("cron"), s["schedule"].get("timezone")) for s in d["schedules"]]

@@ -39,8 +39,18 @@ def test_monthly_json_has_the_documented_keys_and_no_store_keeps_nothing(url):
                                              "ongoing_with_results")} == {
         "total": 15, "due": 9, "completed": 6, "completed_on_time": 3, "completed_late": 2,
         "in_progress_within_deadline": 3, "overdue": 1, "not_yet_due": 3, "ongoing": 2, "ongoing_with_results": 1}
-    assert [(u["unit"], u["status"]) for u in data["units"]] == [("SKHCN", "green"), ("SNV", "yellow"), ("STC", "red")]
+    # the default rule (share of the items due by 20/05 that are done; by hand in test_reporting):
+    # SKHCN 2/3, SNV 1/2, STC 2/4 -> all under 70 %
+    assert [(u["unit"], u["status"], u["due_tally"]["done"], u["due_tally"]["due"]) for u in data["units"]] == [
+        ("SKHCN", "red", 2, 3), ("SNV", "red", 1, 2), ("STC", "red", 2, 4)]
     assert data["period"]["start"] == "2025-04-15" and data["as_of"] == "2025-05-20"
+    old = steer(url, "report", "monthly", "--period", "2025-05", "--as-of", "2025-05-20", "--cutoff-day", "14",
+                "--format", "json", "--no-store", "--rule", "any_overdue")
+    assert old.exit_code == 0, old.output
+    assert [(u["unit"], u["status"]) for u in json.loads(old.stdout)["units"]] == [
+        ("SKHCN", "green"), ("SNV", "yellow"), ("STC", "red")]
+    bad = steer(url, "report", "monthly", "--as-of", "2025-05-20", "--no-store", "--rule", "red")
+    assert bad.exit_code == 1 and "không có quy tắc \"red\"" in bad.output, bad.output
     listed = steer(url, "report", "list", "--format", "json")
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
 
@@ -91,7 +101,7 @@ def test_rules_file_with_a_bad_key_is_named(url, tmp_path: Path):
     rules.write_text("status_rules:\n  red: {overdue_at_least: 1}\n  orange: {}\n", encoding="utf-8")
     r = steer(url, "report", "monthly", "--rules", str(rules), "--as-of", "2025-05-20", "--no-store")
     assert r.exit_code == 1 and "quy-tac.yaml: khóa không hợp lệ orange" in r.output, r.output
-    rules.write_text("red: {overdue_at_least: 3}\nyellow: {due_within_days: null, on_time_rate_below: null}\n",
+    rules.write_text("rule: any_overdue\nred: {overdue_at_least: 3}\nyellow: {due_within_days: null, on_time_rate_below: null}\n",
                      encoding="utf-8")
     r = steer(url, "report", "monthly", "--rules", str(rules), "--as-of", "2025-05-20", "--cutoff-day", "14",
               "--format", "json", "--no-store")

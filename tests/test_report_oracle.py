@@ -34,6 +34,7 @@ from engine.states import TRANSITIONS
 from engine.audit import append_event
 from engine.clock import end_of_local_day, local_date, local_datetime
 from engine.db import transaction
+from engine.documents import find_documents
 from engine.errors import UserError
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
 from engine.reporting import (
@@ -84,7 +85,11 @@ def _scenario(engine: Engine, rnd: random.Random) -> None:
         tasks.append({"code": "X", "lead": []})  # no lead unit
     settings: dict[str, Any] = {}
     if rnd.random() < 0.3:
-        settings["status_rules"] = {"red": {"overdue_at_least": rnd.choice([1, 2])},
+        settings["status_rules"] = {"rule": rnd.choice(["share_due", "any_overdue"]),
+                                    "green_at": rnd.choice([0.9, 0.75]), "yellow_at": rnd.choice([0.7, 0.5]),
+                                    "section": rnd.choice([None, None, "I"]),
+                                    "milestone": rnd.choice([None, None, "2025-06-15"]),
+                                    "red": {"overdue_at_least": rnd.choice([1, 2])},
                                     "yellow": {"due_within_days": rnd.choice([3, 7, 14, None]),
                                                "without_progress": rnd.choice([True, False]),
                                                "on_time_rate_below": rnd.choice([0.5, 0.8, None])}}
@@ -325,10 +330,29 @@ class Oracle:
             if uc["total"] == 0:
                 continue
             uc["on_time_rate"], uc["completion_rate"] = uc["percent"]["on_time_of_completed"], uc["percent"]["completed_of_due"]
-            colour, reasons = unit_status(uc, rules)
+            # the share_due rule's figures: items due by the milestone (default the as-of date), not
+            # cancelled, not of an ongoing task (section scope: only that section's tasks)
+            milestone = rules.milestone or as_of
+            mine = [c for c in counted if c["w"].unit_id == uid and c["bucket"] != "cancelled"
+                    and c["task"].deadline_kind != "ongoing" and c["deadline"] is not None
+                    and c["deadline"] <= milestone
+                    and (rules.section is None or (c["task"].section_id is not None
+                                                    and self.sections[c["task"].section_id].code == rules.section))]
+            late = sorted(({"task": c["task"].code, "ref": self.ref(c, multi), "days_overdue": (as_of - c["deadline"]).days}
+                           for c in mine if c["status"] != "completed" and c["deadline"] < as_of),
+                          key=lambda o: (-o["days_overdue"], o["ref"]))
+            done = sum(1 for c in mine if c["status"] == "completed")
+            tally = {"milestone": milestone.isoformat(), "due": len(mine), "done": done,
+                     "share": round(done * 100.0 / len(mine), 1) if mine else None, "overdue": len(late),
+                     "overdue_items": late}
+            colour, reasons = unit_status(uc, rules, tally)
             units_out.append({"unit": self.units[uid].code, "name": self.units[uid].name, "status": colour,
-                              "reasons": reasons, "counts": uc})
-        units_out.sort(key=lambda u: ({"green": 0, "yellow": 1, "red": 2}[u["status"]], u["counts"]["overdue"],
+                              "reasons": reasons, "counts": uc, "due_tally": tally})
+        share_first = rules.rule == "share_due"
+        units_out.sort(key=lambda u: ({"green": 0, "yellow": 1, "red": 2}[u["status"]],
+                                      -(u["due_tally"]["share"] if share_first and u["due_tally"]["share"] is not None
+                                        else 100.0),
+                                      u["counts"]["overdue"],
                                       -(u["counts"]["completion_rate"] if u["counts"]["completion_rate"] is not None else -1),
                                       -(u["counts"]["on_time_rate"] if u["counts"]["on_time_rate"] is not None else -1),
                                       u["unit"]))
@@ -398,6 +422,8 @@ class Oracle:
             mine = [e for e in notes if e.task_id == t.id]
             latest = ([e for e in mine if e.kind == "note"] or mine or [None])[-1]
             in_force = sorted({c["deadline"] for c in live if c["deadline"] is not None})
+            cited = [e for e in self.events if e.at <= win["cut"] and e.task_id == t.id and e.evidence is not None
+                     and e.kind in ("status", "note")]
             appendix.append({
                 "code": t.code, "section": self.sections[t.section_id].code if t.section_id else None,
                 "title": t.title, "deliverable": t.deliverable or "", "lead": t.lead_text or "",
@@ -411,6 +437,7 @@ class Oracle:
                 "result": (latest.note if latest.kind == "note" else latest.evidence) if latest else None,
                 "result_date": local_date(latest.at, self.tz).isoformat() if latest else None,
                 "percent": latest.percent if latest and latest.kind == "note" else None,
+                "documents": [d.as_dict() for d in find_documents(cited[-1].evidence)] if cited else [],
                 "items": [] if len(cs) < 2 else [
                     {"ref": self.ref(c, multi), "unit": self.units[c["w"].unit_id].code,
                      "unit_name": self.units[c["w"].unit_id].name, "occurrence": c["w"].occurrence or None,

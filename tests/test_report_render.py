@@ -67,7 +67,8 @@ def test_docx_is_an_official_style_report_with_its_tables(data):
     summary = _find(doc.tables, ["Nội dung", "Phần việc", "Nhiệm vụ"])
     assert ["Đã đến hạn", "9", "7"] in summary and ["Quá hạn chưa hoàn thành", "1", "1"] in summary
     units = _find(doc.tables, ["Hạng", "Đơn vị", "Xếp loại"])
-    assert [r[:3] for r in units[1:]] == [["1", "Sở Khoa học và Công nghệ", "Xanh"], ["2", "Sở Nội vụ", "Vàng"],
+    # the default rule: 2/3, 1/2 and 2/4 of the items due by 20/05 done (test_reporting counts them by hand)
+    assert [r[:3] for r in units[1:]] == [["1", "Sở Khoa học và Công nghệ", "Đỏ"], ["2", "Sở Nội vụ", "Đỏ"],
                                           ["3", "Sở Tài chính", "Đỏ"]]
     appendix = _find(doc.tables, ["TT", "Nhiệm vụ", "Kết quả yêu cầu", "Thời gian hoàn thành", "Cơ quan thực hiện",
                                   "Tiến độ", "Kết quả hiện nay"])

@@ -49,6 +49,9 @@ from engine.reporting import (
     previous_period,
 )
 from engine.snapshots import generate_report, list_snapshots, snapshot_data
+from engine.heatrules import legend_text as heat_legend
+from engine.heatrules import share_colour
+from engine.render.view import reason_text
 from tests.factories import T0, actor, at, item_of, make_directory, make_plan
 
 PLAN = "KH-TEST"
@@ -238,11 +241,80 @@ def test_status_rules_parse_with_defaults_and_reject_bad_keys():
         parse_rules({"red": {"overdue_at_least": 0}})
 
 
+def test_share_rule_parses_thresholds_scope_and_rejects_bad_values():
+    r = parse_rules({"rule": "share_due", "green_at": 95, "yellow_at": 0.6, "milestone": "2025-08-10", "section": "II"})
+    assert (r.rule, r.green_at, r.yellow_at, r.milestone, r.section) == ("share_due", 0.95, 0.6, date(2025, 8, 10), "II")
+    assert StatusRules().rule == "share_due" and parse_rules(None).as_dict()["green_at"] == 0.9
+    with pytest.raises(UserError, match="status_rules.rule: không có quy tắc \"red\""):
+        parse_rules({"rule": "red"})
+    with pytest.raises(UserError, match="yellow_at"):
+        parse_rules({"green_at": 0.5, "yellow_at": 0.8})
+    with pytest.raises(UserError, match="status_rules.milestone"):
+        parse_rules({"milestone": "10/8"})
+
+
+# (done, due, green_at, yellow_at) -> colour; 9/10 at 90 % is green (whole items, no float slip)
+@pytest.mark.parametrize(("done", "due", "green_at", "yellow_at", "colour"), [
+    (0, 0, 0.9, 0.7, "green"),  # nothing due yet
+    (4, 4, 0.9, 0.7, "green"),
+    (9, 10, 0.9, 0.7, "green"),
+    (8, 10, 0.9, 0.7, "yellow"),
+    (7, 10, 0.9, 0.7, "yellow"),
+    (6, 10, 0.9, 0.7, "red"),
+    (3, 4, 0.9, 0.7, "yellow"),
+    (2, 3, 0.9, 0.7, "red"),
+    (2, 3, 0.6, 0.5, "green"),
+    (1, 2, 0.6, 0.5, "yellow"),
+    (0, 1, 0.6, 0.5, "red"),
+    (29, 31, 0.93, 0.7, "green"),
+])
+def test_share_colour_table(done, due, green_at, yellow_at, colour):
+    assert share_colour(done, due, green_at=green_at, yellow_at=yellow_at) == colour
+
+
+# the base history as of 20/05 (milestone = as-of date), by hand:
+#   SKHCN: 1 (30/04, done), 13 (31/03, done), 4@SKHCN (20/05, open: due today, not overdue) -> 2/3;
+#          7 ongoing and 10 (30/09) are not counted
+#   SNV:   2 (14/05, done), 4@SNV (20/05, open) -> 1/2; 5 (extended to 15/06), 8 ongoing, 11 not counted
+#   STC:   3 (10/05, done late), 9#2025-04 (20/04, done), 6 (16/05, open: 4 days overdue),
+#          9#2025-05 (20/05, open) -> 2/4; 12 (25/05) not counted
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({}, [("SKHCN", "red", 2, 3), ("SNV", "red", 1, 2), ("STC", "red", 2, 4)]),
+    ({"green_at": 0.6, "yellow_at": 0.5}, [("SKHCN", "green", 2, 3), ("SNV", "yellow", 1, 2), ("STC", "yellow", 2, 4)]),
+    # scope: section I only (1, 2, 3, 4, 13)
+    ({"section": "I", "green_at": 0.6, "yellow_at": 0.5},
+     [("STC", "green", 1, 1), ("SKHCN", "green", 2, 3), ("SNV", "yellow", 1, 2)]),
+    # milestone 14/05: 4a, 4b, 6, 9#05 are not due by then
+    ({"milestone": "2025-05-14"}, [("SKHCN", "green", 2, 2), ("SNV", "green", 1, 1), ("STC", "green", 2, 2)]),
+])
+def test_share_rule_colours_units_from_items_due_by_the_milestone(base, raw, expected):
+    r = monthly(base, rules=parse_rules(raw))
+    got = [(u["unit"], u["status"], u["due_tally"]["done"], u["due_tally"]["due"]) for u in r["units"]]
+    assert got == expected
+    assert [u["rank"] for u in r["units"]] == [1, 2, 3]
+    assert r["unit_status_totals"] == {c: sum(1 for e in expected if e[1] == c) for c in ("green", "yellow", "red")}
+
+
+def test_share_rule_reason_names_the_overdue_items_in_words(base):
+    r = monthly(base)
+    stc = next(u for u in r["units"] if u["unit"] == "STC")
+    assert stc["due_tally"]["overdue_items"] == [{"task": "6", "ref": "KH-TEST/6", "days_overdue": 4}]
+    assert [reason_text(x, "vi") for x in stc["reasons"]] == ["2/4 việc đến hạn đã xong; 1 quá hạn: NV 6 (4 ngày)"]
+    assert [reason_text(x, "en") for x in stc["reasons"]] == ["2/4 items due are done; 1 overdue: task 6 (4 days)"]
+    snv = next(u for u in r["units"] if u["unit"] == "SNV")
+    assert reason_text(snv["reasons"][0], "vi") == "1/2 việc đến hạn đã xong"
+    legend = heat_legend(r["rules"], "vi", milestone=r["as_of"])
+    assert "xanh từ 90 %" in legend and "đỏ dưới 70 %" in legend and "20/05/2025" in legend
+    nothing = {"rule": "share_due", "level": "green", "done": 0, "due": 0, "share": None, "overdue": 0,
+               "overdue_items": [], "milestone": "2025-03-20"}
+    assert reason_text(nothing, "vi") == "Chưa có việc đến hạn (đến 20/03/2025)"
+
+
 # --- the monthly report -------------------------------------------------------------------------
 
 
 def test_monthly_report_with_cutoff_counts_every_item_by_hand(base):
-    r = monthly(base)
+    r = monthly(base, rules=parse_rules({"rule": "any_overdue"}))  # the former default (red = any overdue)
     assert r["period"]["start"] == "2025-04-15" and r["period"]["end"] == "2025-05-14"
     assert r["as_of"] == "2025-05-20" and r["due_by"] == "2025-05-20" and r["period"]["label"] == "tháng 5/2025"
 
@@ -431,14 +503,15 @@ def test_edited_snapshot_is_refused(base):
 
 
 def test_unit_rules_come_from_committee_settings_or_an_explicit_rule_set(base):
-    lenient = StatusRules(red_overdue_at_least=2, yellow_due_within_days=None, yellow_on_time_rate_below=None)
+    lenient = StatusRules(rule="any_overdue", red_overdue_at_least=2, yellow_due_within_days=None,
+                          yellow_on_time_rate_below=None)
     r = monthly(base, rules=lenient)
     assert [(u["unit"], u["status"]) for u in r["units"]] == [("SKHCN", "green"), ("SNV", "green"), ("STC", "green")]
     with transaction(base) as s:
         from engine.models import Committee
 
         c = s.get(Committee, 1)
-        c.settings = {**c.settings, "status_rules": {"red": {"overdue_at_least": 5},
+        c.settings = {**c.settings, "status_rules": {"rule": "any_overdue", "red": {"overdue_at_least": 5},
                                                      "yellow": {"due_within_days": None, "on_time_rate_below": 50}}}
     r = monthly(base)  # STC: 1 overdue < 5, on-time rate 0% < 50% -> yellow; SNV's due-soon rule is off
     assert {u["unit"]: u["status"] for u in r["units"]} == {"SKHCN": "green", "SNV": "green", "STC": "yellow"}

@@ -239,7 +239,7 @@ def _visit_all(browser, site: Site, script: str) -> dict[str, dict[str, Any]]:  
     for name, path in (("items", "/items"), ("items-completed", "/items?status=completed"), ("item", f"/items/{site.item_id}"), ("review", "/review"),
                        ("heatmap", "/heatmap"), ("overdue", "/overdue"), ("plans", "/plans"), ("reports", "/reports"),
                        ("report", f"/reports/{site.report_id}"), ("account", "/account"),
-                       ("upload", "/plans/upload"), ("404", "/items/99999999")):
+                       ("upload", "/plans/upload"), ("progress", "/progress"), ("404", "/items/99999999")):
         sec.goto(base + path)
         check(name, sec)
     sec.goto(f"{base}/plans/upload")
@@ -255,6 +255,17 @@ def _visit_all(browser, site: Site, script: str) -> dict[str, dict[str, Any]]:  
     check("items-focal", focal)
     focal.goto(f"{base}/items/{site.item_id}")
     check("item-focal", focal)
+    focal.goto(f"{base}/progress")
+    check("progress-focal", focal)
+    with focal.expect_download() as dl:
+        focal.click('[data-testid="progress-download-link"]')
+    sheet = Path(dl.value.path())
+    named = sheet.with_name("tien-do.xlsx")
+    shutil.copy(sheet, named)
+    focal.set_input_files("#progress-file", str(named))
+    with focal.expect_navigation():
+        focal.click('[data-testid="progress-upload-submit"]')
+    check("progress-diff", focal)
     focal.goto(f"{base}/heatmap")
     check("403", focal)
     ctx.close()
@@ -273,7 +284,7 @@ def test_axe_finds_no_serious_violation_and_every_page_has_its_own_title(site, c
     titles = {name: p["title"] for name, p in pages.items()}
     assert all(re.fullmatch(r".+ — Steer", t) for t in titles.values()), titles
     # the same page seen by two roles may share its title; different pages may not
-    same_page = {"items-focal": "items", "item-focal": "item", "items-completed": "items"}
+    same_page = {"items-focal": "items", "item-focal": "item", "items-completed": "items", "progress-focal": "progress"}
     distinct = {name: t for name, t in titles.items() if name not in same_page}
     dupes = {t for t in distinct.values() if list(distinct.values()).count(t) > 1}
     assert not dupes, f"pages sharing a title: { {n: t for n, t in distinct.items() if t in dupes} }"

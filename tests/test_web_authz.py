@@ -147,9 +147,26 @@ def _matrix() -> dict[tuple[str, str], Cell]:
         "/plans/upload/ocr", _form({"rows": "2", "cols": "5", "file": "scan.pdf", "code": "KH-OCR",
                                     **{f"c-{r}-{c}": v for r, row in enumerate(_CSV.decode().splitlines())
                                        for c, v in enumerate(row.split(","))}})(ctx)))
+    m[("POST", "/plans/upload/revise")] = Cell(_codes(403, anon=401, secretariat=200), _revise)
+    m[("POST", "/plans/upload/cancel")] = Cell(_codes(403, anon=401, secretariat=303), lambda ctx: (
+        "/plans/upload/cancel", {"data": {"csrf_token": ctx.csrf, "token": "0" * 32}}))
+    # progress sheets (web/progress.py): the secretariat and chair for any unit, a focal point for its own
+    m[("GET", "/progress")] = Cell(_codes(403, anon=303, secretariat=200, chair=200, focal_point=200, focal_other=200),
+                                   get("/progress"))
+    m[("GET", "/progress/sheet")] = Cell(_codes(403, anon=303, secretariat=200, chair=200, focal_point=200),
+                                         get("/progress/sheet?unit=SKHCN&period=2025-07"))
+    m[("GET", "/progress/all")] = Cell(_codes(403, anon=303, secretariat=200, chair=200), get("/progress/all?period=2025-07"))
+    m[("POST", "/progress/upload")] = Cell(_codes(403, anon=401, secretariat=200, chair=200, focal_point=200),
+                                           lambda ctx: ("/progress/upload", {
+                                               "data": {"csrf_token": ctx.csrf},
+                                               "files": {"file": ("tien-do.xlsx", _progress_sheet(ctx), "application/octet-stream")}}))
+    m[("POST", "/progress/upload/commit")] = Cell(_codes(403, anon=401, secretariat=303, chair=400, focal_point=400,
+                                                         focal_other=400), _progress_commit, follow=_progress_committed)
     m[("GET", "/heatmap")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/heatmap"))
     m[("GET", "/overdue")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/overdue"))
     m[("GET", "/reports")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/reports"))
+    m[("POST", "/reports")] = Cell(_codes(403, anon=401, secretariat=303), lambda ctx: (
+        "/reports", _form({"plan": "KH-TEST", "kind": "monthly", "period": "", "format": "docx"})(ctx)))
     m[("GET", "/reports/{report_id}")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
                                               get(lambda c: f"/reports/{c.report_id}"))
     m[("GET", "/reports/{report_id}/charts/{name}.svg")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
@@ -207,6 +224,61 @@ def _commit(ctx: Ctx) -> tuple[str, dict[str, Any]]:
         token = re.search(r'name="token" value="([0-9a-f]{32})"', r.text).group(1)
         ctx.extra["before"] = snapshot(ctx.url)
     return "/plans/upload/commit", {"data": {"csrf_token": ctx.csrf, "token": token}}
+
+
+def _revise(ctx: Ctx) -> tuple[str, dict[str, Any]]:
+    token = "0" * 32
+    if ctx.role == S:
+        r = ctx.client.post("/plans/upload", data={"csrf_token": ctx.csrf, "code": "KH-UP3"},
+                            files={"file": ("plan.csv", _CSV, "text/csv")})
+        assert r.status_code == 200, r.text[:500]
+        import re
+
+        token = re.search(r'name="token" value="([0-9a-f]{32})"', r.text).group(1)
+    return "/plans/upload/revise", {"data": {"csrf_token": ctx.csrf, "token": token, "code": "KH-UP3B"}}
+
+
+def _progress_sheet(ctx: Ctx) -> bytes:
+    """SKHCN's progress sheet with task 1 reported as started."""
+    import io
+
+    import openpyxl
+
+    from engine.progress import COLUMNS, HEADER_ROW, export_sheet
+
+    eng = make_engine(ctx.url)
+    try:
+        with transaction(eng) as s:
+            data = export_sheet(s, "SKHCN", now=NOW, period="2025-07").data
+    finally:
+        eng.dispose()
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[1]
+    col = {k: i for i, (k, *_) in enumerate(COLUMNS, start=1)}
+    ws.cell(HEADER_ROW + 1, col["result"]).value = "Đã triển khai"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _progress_commit(ctx: Ctx) -> tuple[str, dict[str, Any]]:
+    token = "0" * 32
+    if ctx.role == S:
+        r = ctx.client.post("/progress/upload", data={"csrf_token": ctx.csrf},
+                            files={"file": ("tien-do.xlsx", _progress_sheet(ctx), "application/octet-stream")})
+        assert r.status_code == 200, r.text[:500]
+        import re
+
+        token = re.search(r'name="token" value="([0-9a-f]{32})"', r.text).group(1)
+        ctx.extra["before"] = snapshot(ctx.url)
+    return "/progress/upload/commit", {"data": {"csrf_token": ctx.csrf, "token": token}}
+
+
+def _progress_committed(resp: Any, ctx: Ctx) -> None:
+    if ctx.role != S:  # the others sent an unknown token (400)
+        return
+    assert resp.headers["location"] == "/items"
+    assert snapshot(ctx.url)["events"] == ctx.extra["before"]["events"] + 2  # the note and the import record
 
 
 def _committed(resp: Any, ctx: Ctx) -> None:

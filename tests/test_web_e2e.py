@@ -2,7 +2,8 @@
 
 One story on a live uvicorn server over a fresh, migrated SQLite database, with the clock
 pinned to Monday 07/04/2025 10:00 (Hà Nội), three days after task 7's deadline
-("trong 15 ngày làm việc" → 04/04/2025), so every unit that leads task 7 is red:
+("trong 15 ngày làm việc" → 04/04/2025), so every unit that leads task 7 is red (its only
+item due, 0/1 done, by the default rule: the share of the items due that are done):
 
 1. the secretariat logs in, uploads ``plans/sample-plan.xlsx``, sees the "6 rõ" warnings
    in the preview (the same ones the engine's validator finds) and commits the plan;
@@ -10,8 +11,8 @@ pinned to Monday 07/04/2025 10:00 (Hà Nội), three days after task 7's deadlin
 3. SXD's focal point logs in, opens task 7 and submits it with a document number
    (also screenshotted at phone size);
 4. the secretariat verifies it from the review queue;
-5. the chair's heat map now shows SXD no longer red (completed late → yellow by the
-   on-time-rate rule) while a unit that did nothing (STP) stays red.
+5. the chair's heat map now shows SXD green (1/1 of its items due done; lateness does not
+   change the share) while a unit that did nothing (STP) stays red; each card says why.
 
 Screenshots of every step go to ``test-artifacts/web-e2e/``. Without a Chromium binary the
 test skips with the reason; with ``CI=true`` a missing browser fails instead.
@@ -334,8 +335,12 @@ def _story(live: Live, chromium: str) -> None:
             after = _heat(chair, base)
             _shot(chair, "17-chair-heatmap-after")
             assert after[UNIT] != before[UNIT], (before[UNIT], after[UNIT])
-            assert after[UNIT] == "yellow", after[UNIT]  # completed late: on-time rate 0 % < 80 %
+            assert after[UNIT] == "green", after[UNIT]  # 1/1 item due done (late: the share counts it)
             assert after[CONTROL_UNIT] == "red"
+            reason = chair.locator(f'[data-testid="heat-cell"][data-unit="{UNIT}"] [data-testid="heat-reason"]')
+            assert reason.inner_text() == "1/1 việc đến hạn đã xong", reason.inner_text()
+            control = chair.locator(f'[data-testid="heat-cell"][data-unit="{CONTROL_UNIT}"] [data-testid="heat-reason"]')
+            assert control.inner_text() == "0/1 việc đến hạn đã xong; 1 quá hạn: NV 7 (3 ngày)", control.inner_text()
             changed = {u for u in after if after[u] != before.get(u)}
             assert changed == {UNIT}, f"only {UNIT} should change colour, changed: {changed}"
         finally:

@@ -133,6 +133,28 @@ def test_chair_acknowledges_from_the_overdue_list(world):  # type: ignore[no-unt
                          .where(EscalationAck.work_item_id == iid)).all()
     eng.dispose()
     assert [tuple(a) for a in acks] == [("person:chair", "chair")]
+    # issue 17: the item page shows who acknowledged what and when; a second ack records nothing
+    page = chair.get(f"/items/{iid}").text
+    assert 'data-testid="acks"' in page and "Nguyễn Văn An xác nhận cho Nguyễn Văn An ở mức" in page
+    assert "lúc 15/07/2025 09:00" in page
+    before = snapshot(world.url)
+    chair.post(f"/items/{iid}/ack", data={"csrf_token": csrf})
+    page = chair.get(f"/items/{iid}").text
+    assert any("đã xác nhận lúc 15/07/2025 09:00" in text for _, text in flashes(page)), flashes(page)
+    assert snapshot(world.url) == before
+
+
+def test_api_ack_is_idempotent_and_says_when(world):  # type: ignore[no-untyped-def]
+    c, _ = anon(world.app)
+    h = {"Authorization": f"Bearer {world.tokens['skhcn_focal']}"}
+    iid = item_id(world.url, "1")
+    first = c.post(f"/api/v1/items/{iid}/ack", json={"note": "đang xử lý"}, headers=h).json()
+    assert first["already"] is False and first["recipients"] == ["person:skhcn_focal", "unit:SKHCN"]
+    before = snapshot(world.url)
+    again = c.post(f"/api/v1/items/{iid}/ack", json={}, headers=h)
+    assert again.status_code == 200 and again.json()["already"] is True
+    assert "đã xác nhận lúc 15/07/2025 09:00" in again.json()["message"] and again.json()["acked_by"] == "skhcn_focal"
+    assert snapshot(world.url) == before
 
 
 def test_heat_map_cells_match_the_reports_unit_colours(world):  # type: ignore[no-untyped-def]
@@ -408,3 +430,38 @@ def test_the_launchers_endpoint_refuses_bad_requests_and_writes_nothing(world, t
     finally:
         app.state.db.write.dispose()
         app.state.db.read.dispose()
+
+
+# --- extension dates (issue 17): the one action path refuses an earlier date, on every interface --------
+
+
+@pytest.mark.parametrize(("until", "words"), [
+    ("20/08/2025", "phải sau thời hạn hiện tại"),   # after today (15/07), before the deadline (30/09)
+    ("30/09/2025", "phải sau thời hạn hiện tại"),   # the deadline itself
+    ("10/07/2025", "phải sau hôm nay"),             # in the past
+])
+def test_web_form_refuses_an_extension_not_later_than_the_deadline(world, until, words):  # type: ignore[no-untyped-def]
+    iid = fresh_item(world.url, "in_progress", deadline=date(2025, 9, 30))
+    client, csrf = login(world.app, "skhcn_focal")
+    before = snapshot(world.url)
+    r = client.post(f"/items/{iid}/extension", data={"csrf_token": csrf, "until": until, "reason": "chờ vốn"})
+    assert r.status_code in (303, 400)
+    page = client.get(f"/items/{iid}").text
+    assert any(kind == "error" and words in text for kind, text in flashes(page)) or words in r.text
+    assert snapshot(world.url) == before
+
+
+@pytest.mark.parametrize(("until", "words"), [
+    ("2025-08-20", "must be after the deadline in force"),
+    ("2025-07-10", "must be after today"),
+])
+def test_api_refuses_an_extension_not_later_than_the_deadline(world, until, words):  # type: ignore[no-untyped-def]
+    c, _ = anon(world.app)
+    h = {"Authorization": f"Bearer {world.tokens['skhcn_focal']}", "Accept-Language": "en"}
+    iid = fresh_item(world.url, "in_progress", deadline=date(2025, 9, 30))
+    before = snapshot(world.url)
+    r = c.post(f"/api/v1/items/{iid}/extension", json={"until": until, "reason": "x"}, headers=h)
+    assert r.status_code == 400 and words in r.json()["error"], r.text
+    assert snapshot(world.url) == before
+    r = c.post(f"/api/v1/items/{iid}/extension", json={"until": "2025-10-31", "reason": "x"}, headers=h)
+    assert r.status_code == 200, r.text

@@ -40,7 +40,8 @@ def test_posts_without_the_sessions_csrf_token_are_refused_and_write_nothing(wor
     iid = fresh_item(world.url, "in_progress")
     before = snapshot(world.url)
     targets = [f"/items/{iid}/{a}" for a, _ in POST_FORMS] + ["/account/token", "/account/ical", "/plans/upload",
-                                                               "/plans/upload/commit", "/plans/upload/ocr", "/logout"]
+                                                               "/plans/upload/commit", "/plans/upload/ocr", "/progress/upload",
+                                                               "/progress/upload/commit", "/logout"]
     for target in targets:
         data = dict(dict(POST_FORMS).get(target.split("/", 3)[-1], {}))
         if token is not None:

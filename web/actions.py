@@ -20,7 +20,7 @@ from engine.commands import COMMANDS, Outcome, StateConflict, command_from, perf
 from engine.errors import PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import WorkItem
-from engine.permissions import can_see
+from engine.permissions import OFFERED, can_see
 from engine.refs import resolve_item
 from engine.txcache import load_item
 from web.core import LINK_ACTIONS, User
@@ -63,7 +63,10 @@ def act(s: Session, user: User, item: WorkItem, action: str, raw: Mapping[str, A
     UserError / PermissionDenied / Conflict, or ``StateConflict`` (a Conflict) when the refusal
     is due to the item's current state."""
     cls = COMMANDS[action]
-    if user.via_link and cls.name not in LINK_ACTIONS:
+    # a one-click link does only LINK_ACTIONS, and only its person's own part of the work
+    # (engine.permissions.OFFERED: a link sent to the chair never starts or submits the item)
+    if user.via_link and (cls.name not in LINK_ACTIONS
+                          or (cls.permission != "ack" and cls.permission not in OFFERED.get(user.role, ()))):
         raise PermissionDenied(tr(lang, "act.link_refused"))
     try:
         command = command_from(action, raw, lang=lang)

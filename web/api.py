@@ -146,6 +146,10 @@ class AckOut(BaseModel):
     work_item_id: int
     level: str
     recipients: list[str]
+    already: bool = False  # acknowledged before: nothing recorded (``acked_at`` says when)
+    acked_at: str | None = None
+    acked_by: str | None = None
+    message: str = ""
 
 
 class HeatUnit(BaseModel):
@@ -153,12 +157,16 @@ class HeatUnit(BaseModel):
     name: str
     status: str
     counts: dict[str, Any]
+    reason: str | None = None  # why, in words ("3/4 việc đến hạn đã xong; 1 quá hạn: NV 42 (62 ngày)")
+    due_tally: dict[str, Any] | None = None  # the items due by the milestone (engine.heatrules)
 
 
 class Heatmap(BaseModel):
     plan: str | None
     period: str | None
     as_of: str | None
+    rule: str | None = None  # share_due (default) or any_overdue
+    legend: str | None = None  # the rule in words
     units: list[HeatUnit]
 
 
@@ -360,9 +368,12 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
         with db(request).tx() as s:
             user = _user(request, s, creds, touch=True)
             item = get_item(s, user, ref, lang=lang, for_action=True)
-            r = act(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang).ack
+            out = act(s, user, item, "ack", {"note": b.note}, now=now(request), lang=lang)
+            r = out.ack
             assert r is not None
-            return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients}
+            return {"work_item_id": r.work_item_id, "level": r.level, "recipients": r.recipients, "already": r.already,
+                    "acked_at": r.acked_at.isoformat() if r.acked_at else None, "acked_by": r.acked_by,
+                    "message": out.message(lang)}
 
     return _call(request, run)
 
@@ -374,6 +385,7 @@ def _oversight(request: Request, user: User) -> None:
 
 @router.get("/heatmap", response_model=Heatmap, responses={403: ERRORS[403], 404: ERRORS[404]})
 def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
+            rule: str | None = Query(None, max_length=32, description="share_due (default) or any_overdue"),
             creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     from web.heatmap import heatmap as build
 
@@ -383,12 +395,13 @@ def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
             _oversight(request, user)
             try:
                 hm = build(s, now=now(request), plan_code=plan, lang=lang_of(request),
-                           db_key=request.app.state.cfg.database_url)
+                           db_key=request.app.state.cfg.database_url, rule=rule)
             except UserError as exc:
                 raise WebError(404, str(exc)) from None
         if hm is None:
             return {"plan": None, "period": None, "as_of": None, "units": []}
-        return {"plan": hm["plan"], "period": hm["period"], "as_of": hm["as_of"], "units": hm["units"]}
+        return {"plan": hm["plan"], "period": hm["period"], "as_of": hm["as_of"], "rule": hm["rule"],
+                "legend": hm["legend"], "units": hm["units"]}
 
     return _call(request, run)
 

@@ -362,6 +362,17 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={version}"
 
 
+def ref_html(ref: str) -> Any:
+    """An item reference that wraps only before its "@unit" and "#occurrence" parts, never at a
+    hyphen of the plan code ("KH-57-LS/1" stays on one line in a narrow column)."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    parts = re.split(r"(?=[@#])", str(ref))
+    return Markup("<wbr>").join(Markup('<span class="nw">{}</span>').format(escape(p)) for p in parts if p)
+
+
 def env() -> Environment:
     global _ENV
     if _ENV is None:
@@ -371,6 +382,7 @@ def env() -> Environment:
         e.filters["d"] = lambda v: (v.strftime("%d/%m/%Y") if isinstance(v, date) else
                                     (date.fromisoformat(v).strftime("%d/%m/%Y") if isinstance(v, str) and len(v) == 10
                                      else ("—" if v in (None, "") else str(v))))
+        e.filters["ref"] = ref_html
         e.globals["static_url"] = static_url
         _ENV = e
     return _ENV

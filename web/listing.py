@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.permissions import visible_filter
 from engine.refs import item_refs
 from engine.states import OPEN_STATES, STATUSES, Status
 from engine.txcache import committee_settings
-from engine.models import Plan, Task, Unit, WorkItem
+from engine.models import EscalationAck, Plan, Task, Unit, WorkItem
+from engine.textsearch import matching_task_ids, matching_unit_ids
 from web.core import User
 
 PAGE = 100
@@ -20,7 +21,13 @@ PAGE = 100
 
 def item_rows(s: Session, user: User, *, today: date, status: str | None, unit: str | None, plan: str | None,
                q: str | None, page: int, overdue_only: bool = False, page_size: int = PAGE,
-               due_within: int | None = None, offset: int | None = None) -> tuple[list[dict[str, Any]], int]:
+               due_within: int | None = None, offset: int | None = None,
+               level: tuple[date | None, date] | None = None,
+               acknowledged: bool | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of the items ``user`` may see, and how many there are. ``unit`` and ``q`` are
+    searches (engine.textsearch); ``level``: deadlines in (earliest or None, latest) — an
+    escalation level's window (web.pages' overdue list); ``acknowledged``: whether someone
+    acknowledged the escalation for the deadline in force."""
     from engine.timeliness import classify
 
     tz, settings = committee_settings(s)
@@ -42,13 +49,22 @@ def item_rows(s: Session, user: User, *, today: date, status: str | None, unit: 
 
         stmt = stmt.where(WorkItem.status.in_(OPEN_STATES), WorkItem.deadline.is_not(None),
                           WorkItem.deadline <= today + timedelta(days=due_within))
-    if unit:
-        stmt = stmt.where(Unit.code == unit)
+    if unit and unit.strip():
+        # code, name or alias, any case, with or without diacritics (engine.textsearch)
+        stmt = stmt.where(Unit.id.in_(matching_unit_ids(s, unit)))
     if plan:
         stmt = stmt.where(Plan.code == plan)
-    if q:
-        like = f"%{q.strip()[:100]}%"
-        stmt = stmt.where(or_(Task.title.ilike(like), Task.code.ilike(like)))
+    if q and q.strip():
+        stmt = stmt.where(Task.id.in_(matching_task_ids(s, q)))
+    if level is not None:
+        low, high = level
+        if low is not None:
+            stmt = stmt.where(WorkItem.deadline >= low)
+        stmt = stmt.where(WorkItem.deadline <= high)
+    if acknowledged is not None:
+        acked = (select(EscalationAck.id).where(EscalationAck.work_item_id == WorkItem.id,
+                                                EscalationAck.deadline == WorkItem.deadline).exists())
+        stmt = stmt.where(acked if acknowledged else ~acked)
     total = s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     open_first = case((WorkItem.status.in_(OPEN_STATES), 0), else_=1)
     no_deadline_last = case((WorkItem.deadline.is_(None), 1), else_=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.accounts import link_actor_id
 from engine.actors import person_name
 from engine.days import fmt_local
-from engine.permissions import allowed_actions, pending_extension
+from engine.permissions import OFFERED, may_acknowledge, offered_actions, pending_extension
 from engine.refs import item_ref, item_refs
 from engine.states import OPEN_STATES, STATUSES, Action, ExtensionStatus, Role, Status
 from engine.timeliness import Timeliness
@@ -28,10 +28,10 @@ from web import storage
 from web.actions import NotVisible, act, get_item
 from web.listing import PAGE, item_rows
 from web.core import (
-    User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
+    LINK_ACTIONS, User, WebError, cfg, check_csrf, client_ip, csrf_token, db, flash, lang_of,
     load_user, now, redirect, render, require_login, safe_next, t,
 )
-from engine.i18n import tr
+from engine.i18n import LANGS, tr
 
 router = APIRouter(include_in_schema=False)
 
@@ -142,22 +142,79 @@ def items(request: Request, status: str = "", unit: str = "", plan: str = "", q:
     })
 
 
+# actors of history events that are no directory person: shown in the user's language
+NON_PERSON_ACTORS = {"system": "pg.actor_system", "import": "pg.actor_import"}
+
+
+def _size_text(n: int, lang: str) -> str:
+    if n < 1024:
+        return tr(lang, "pg.bytes", n=n)
+    if n < 1024 * 1024:
+        return tr(lang, "pg.kb", n=f"{n / 1024:.0f}")
+    return tr(lang, "pg.mb", n=f"{n / (1024 * 1024):.1f}".replace(".", ","))
+
+
+def file_view(f: EvidenceFile, item_id: int, lang: str, tz: str) -> dict[str, Any]:
+    """An evidence file as pages show it: its name linking to the download; size, checksum and
+    upload time only in a details view."""
+    return {"id": f.id, "name": f.original_name, "url": f"/items/{item_id}/evidence/{f.id}",
+            "size": _size_text(f.size, lang), "sha256": f.sha256, "uploaded": fmt_local(f.uploaded_at, tz),
+            "notes": {tr(lg, "ev.file_note", name=f.original_name, size=f.size, sha256=f.sha256, stored=f.stored_name)
+                      for lg in LANGS}}
+
+
+def split_evidence(text: str | None, files: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """An event's evidence text without the file notes the engine wrote into it ("tệp «x.pdf»
+    (… byte, sha256 …, lưu ….bin)", engine.evidence.file_note, kept as written in the audit
+    record), and the files it names, for a link instead."""
+    if not text:
+        return text, []
+    named = []
+    for f in files:
+        for note in f["notes"]:
+            if note in text:
+                text = text.replace(f" — {note}", "").replace(note, "")
+                named.append(f)
+                break
+    return (text.strip() or None), named
+
+
 def _detail_ctx(s: Session, request: Request, user: User, item: WorkItem) -> dict[str, Any]:
     from engine.queries import item_detail
 
     today = _today(s, request)
     lang = lang_of(request)
     d = item_detail(s, item, today=today, lang=lang)
-    allowed = set(allowed_actions(item, user.actor))
+    # the role's own actions only (engine.permissions.offered_actions: the chair is offered no
+    # "start"/"submit"), on a one-click link also only what a link may do
+    allowed = set(offered_actions(item, user.actor))
     if user.via_link:
-        allowed &= {Action.START, Action.SUBMIT, Action.NOTE, Action.REQUEST_EXTENSION, Action.BLOCK, Action.UNBLOCK}
-    can_ack = (item.status in OPEN_STATES and user.role != Role.VIEWER
+        allowed &= LINK_ACTIONS
+    can_ack = (item.status in OPEN_STATES and may_acknowledge(user.actor, item)
                and d.get("timeliness") in (Timeliness.OVERDUE, Timeliness.DUE_SOON))
     pending = pending_extension(s, item)
-    files = s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id == item.id)
-                      .order_by(EvidenceFile.id)).scalars().all()
+    tz, _ = _tz_settings(s)
+    files = [file_view(f, item.id, lang, tz) for f in s.execute(
+        select(EvidenceFile).where(EvidenceFile.work_item_id == item.id).order_by(EvidenceFile.id)).scalars()]
+    for e in d["events"]:
+        if e["actor"] in NON_PERSON_ACTORS and e["actor_name"] == e["actor"]:
+            e["actor_name"] = tr(lang, NON_PERSON_ACTORS[e["actor"]])
+        e["evidence"], e["files"] = split_evidence(e.get("evidence"), files)
     coordinating = item.task.coordinating_text
-    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "pending": pending,
+    from engine.documents import find_documents
+    from engine.escalation import acknowledgements
+
+    # the official documents given as evidence (engine.documents), newest first, each once
+    documents: dict[str, Any] = {}
+    for e in reversed(d.get("events") or []):
+        for doc in find_documents(e.get("evidence")):
+            documents.setdefault(doc.key, doc)
+    # who does not do the work comments on it (no "percent done"): the chair, vice-chairs, the secretariat
+    comment_only = Action.SUBMIT not in OFFERED.get(user.role, ())
+    days_overdue = (today - item.deadline).days if d.get("timeliness") == Timeliness.OVERDUE and item.deadline else None
+    return {"d": d, "item": item, "allowed": allowed, "can_ack": can_ack, "comment_only": comment_only,
+            "days_overdue": days_overdue, "pending": pending, "acks": acknowledgements(s, item),
+            "documents": list(documents.values()),
             "pending_by": person_name(s, pending.requested_by) if pending else None,
             "files": files, "coordinating": coordinating, "today": today,
             "max_mb": cfg(request).max_upload_bytes // (1024 * 1024)}
@@ -384,9 +441,18 @@ def review(request: Request) -> Response:
                                    .order_by(Event.id.desc()).limit(1)).scalar_one_or_none()
         names = dict(s.execute(select(Person.id, Person.name)).all())
         tz, _ = _tz_settings(s)
-        sub_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "unit_name": u.name,
-                     "deadline": w.deadline, "submitted": fmt_local(w.submitted_at, tz), "evidence": evid.get(w.id),
-                     "version": w.version} for w, task, u in subs]
+        lang = lang_of(request)
+        files: dict[int, list[dict[str, Any]]] = {}
+        if subs:
+            for f in s.execute(select(EvidenceFile).where(EvidenceFile.work_item_id.in_([w.id for w, *_ in subs]))
+                               .order_by(EvidenceFile.id)).scalars():
+                files.setdefault(f.work_item_id, []).append(file_view(f, f.work_item_id, lang, tz))
+        sub_rows = []
+        for w, task, u in subs:
+            text, named = split_evidence(evid.get(w.id), files.get(w.id, []))
+            sub_rows.append({"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "unit_name": u.name,
+                             "deadline": w.deadline, "submitted": fmt_local(w.submitted_at, tz), "evidence": text,
+                             "files": named or files.get(w.id, []), "version": w.version})
         ext_rows = [{"id": w.id, "ref": refs[w.id], "title": task.title, "unit": u.code, "deadline": w.deadline,
                      "until": r.until, "reason": r.reason, "by": names.get(r.requested_by, r.requested_by),
                      "version": w.version} for r, w, task, u in exts]
@@ -408,6 +474,66 @@ def upload_form(request: Request) -> Response:
     with db(request).ro() as s:
         require_login(request, s, SECRETARIAT)
     return render(request, "upload.html", {"max_mb": cfg(request).max_upload_bytes // (1024 * 1024)})
+
+
+def _day_shown(iso: str | None) -> str:
+    from datetime import date as _date
+
+    return _date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def _render_preview(request: Request, token: str, meta: dict[str, Any], *, status: int = 200) -> Response:
+    """Read the pending upload again, apply the stored choices, validate (read only) and show
+    what loading it would create (engine.planfile.preview: the same as --dry-run --format json)."""
+    from engine.planfile.identity import Choices
+    from engine.planfile.isolated import read_plan_bytes_isolated
+    from engine.planfile.loader import validate_in
+    from engine.planfile.preview import build_preview
+    from engine.planfile.spec import PlanFileError
+
+    c = cfg(request)
+    lang = lang_of(request)
+    path = storage.pending_path(c.pending_dir, token, meta["suffix"])
+    if path is None:
+        raise WebError(400, t(request, "upload_expired"), reason="upload")
+    choices = Choices.from_dict(meta.get("choices"))
+    try:
+        spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"], lang=lang)  # time/memory budget, off the worker
+        with db(request).ro() as s:
+            vp = validate_in(s, spec, choices=choices, lang=lang)
+            preview = build_preview(s, vp, lang=lang)
+            units = sorted(((u.code, u.name) for u in current_directory_of(s).units.values()), key=lambda cu: cu[1])
+    except (PlanFileError, UserError) as exc:
+        return render(request, "preview.html", {"file": meta["name"], "read_error": str(exc), "vp": None,
+                                                "token": token}, status=400)
+    from engine.planfile.identity import MAPPABLE
+    from engine.planfile.fingerprints import FINGERPRINT_KEYS
+
+    logical = (*MAPPABLE, "vice_chair", "code", "depends_on", "issued_on", "document", "plan_code")
+    labels = {"field": {f: tr(lang, f"field_{f}") for f in MAPPABLE},
+              "column": {f: tr(lang, f"field_{f}") if f != "document" else tr(lang, "preview_document")
+                         for f in logical},
+              "diff": {k: tr(lang, f"diff_{k}") for k in FINGERPRINT_KEYS},
+              "code_source": tr(lang, f"preview_code_source_{preview['code_source']}", code=vp.code)}
+    return render(request, "preview.html", {"file": meta["name"], "vp": vp, "token": token, "p": preview,
+                                            "labels": labels,
+                                            "choices": choices, "errors": vp.errors, "warnings": vp.warnings,
+                                            "new_units": list(vp.new_units.values()), "units": units,
+                                            "day": _day_shown}, status=status)
+
+
+def current_directory_of(s: Any) -> Any:
+    from engine.directory_store import current_directory
+
+    return current_directory(s)
+
+
+def _pending(request: Request, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    uploads = dict(request.session.get("uploads") or {})
+    meta = uploads.get(token)
+    if meta is None:
+        raise WebError(400, t(request, "upload_expired"), reason="upload")
+    return uploads, meta
 
 
 @router.post("/plans/upload", response_class=HTMLResponse, dependencies=CSRF)
@@ -433,17 +559,9 @@ def preview_pending(request: Request, token: str, path: Any, original: str, code
                     scan_ok: bool = False) -> Response:
     """The preview of a saved pending plan file (an upload, or the grid corrected after OCR,
     web/ocr_review.py); ``scan_ok``: a scan goes to the OCR correction grid when OCR is installed."""
-    from engine.directory_store import current_directory, people_index
-    from engine.planfile.isolated import read_plan_bytes_isolated
-    from engine.planfile.spec import PlanFileError
-    from engine.planfile.validate import validate_plan
-
-    lang = lang_of(request)
-    try:
-        spec = read_plan_bytes_isolated(path.read_bytes(), original, lang=lang)  # time/memory budget, off the worker
-        with db(request).ro() as s:
-            vp = validate_plan(spec, current_directory(s), code=(code.strip() or None), people=people_index(s), lang=lang)
-    except (PlanFileError, UserError) as exc:
+    meta = {"name": original, "suffix": path.suffix, "choices": {"code": code.strip() or None}}
+    response = _render_preview(request, token, meta)
+    if response.status_code != 200:
         if scan_ok:
             from web.ocr_review import review_scan
 
@@ -451,17 +569,81 @@ def preview_pending(request: Request, token: str, path: Any, original: str, code
             if grid is not None:
                 return grid
         path.unlink(missing_ok=True)
-        return render(request, "preview.html", {"file": original, "read_error": str(exc), "vp": None}, status=400)
+        return response
     uploads = dict(request.session.get("uploads") or {})
-    uploads[token] = {"name": original, "suffix": path.suffix, "code": code.strip() or None}
+    uploads[token] = meta
     request.session["uploads"] = dict(list(uploads.items())[-3:])
-    return render(request, "preview.html", {"file": original, "vp": vp, "token": token,
-                                            "errors": vp.errors, "warnings": vp.warnings,
-                                            "new_units": list(vp.new_units.values())})
+    return response
+
+
+@router.post("/plans/upload/revise", response_class=HTMLResponse, dependencies=CSRF)
+async def upload_revise(request: Request) -> Response:
+    """The preview's choices: plan code, title, issuing document and date, the status date, a
+    field for each column the reader could not place, a lead for a task whose lead names nobody.
+    The form is read here; the rest (database, the file read in its child process) runs in the
+    thread pool, off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    form = await _read_form(request)
+    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return await run_in_threadpool(_revise_now, request, fields)
+
+
+def _revise_now(request: Request, fields: list[tuple[str, str]]) -> Response:
+    from engine.days import parse_day
+    from engine.planfile.identity import MAPPABLE, Choices
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        require_login(request, s, SECRETARIAT)
+    form = dict(fields)
+    token = form.get("token", "")
+    uploads, meta = _pending(request, token)
+    old = Choices.from_dict(meta.get("choices"))
+
+    def text(name: str) -> str | None:
+        return (form.get(name) or "").strip()[:500] or None
+
+    try:
+        issued = text("issued_on")
+        status_day = text("status_date")
+        choices = Choices(code=(text("code") or "")[:64] or None, title=text("title"), document=text("document"),
+                          issued_on=parse_day(issued, lang=lang) if issued else None,
+                          status_date=parse_day(status_day, lang=lang) if status_day else None,
+                          column_map=dict(old.column_map), leads=dict(old.leads))
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return _render_preview(request, token, meta, status=400)
+    for key, value in fields:
+        if key.startswith("map:") and value in MAPPABLE:
+            choices.column_map[key[4:]] = value
+        elif key.startswith("lead:") and value.strip():
+            choices.leads[key[5:][:64]] = value.strip()[:64]
+    meta = dict(meta, choices=choices.as_dict())
+    uploads[token] = meta
+    request.session["uploads"] = uploads
+    return _render_preview(request, token, meta)
+
+
+@router.post("/plans/upload/cancel", dependencies=CSRF)
+def upload_cancel(request: Request, token: str = Form("")) -> Response:
+    c = cfg(request)
+    with db(request).ro() as s:
+        require_login(request, s, SECRETARIAT)
+    uploads = dict(request.session.get("uploads") or {})
+    meta = uploads.pop(token, None)
+    if meta is not None:
+        path = storage.pending_path(c.pending_dir, token, meta["suffix"])
+        if path is not None:
+            path.unlink(missing_ok=True)
+    request.session["uploads"] = uploads
+    flash(request, "ok", t(request, "upload_cancelled"))
+    return redirect("/plans/upload")
 
 
 @router.post("/plans/upload/commit", dependencies=CSRF)
 def upload_commit(request: Request, token: str = Form("")) -> Response:
+    from engine.planfile.identity import Choices
     from engine.planfile.isolated import read_plan_bytes_isolated
     from engine.planfile.loader import load_plan_spec
     from engine.planfile.spec import PlanFileError
@@ -478,8 +660,8 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
         raise WebError(400, t(request, "upload_expired"), reason="upload")
     try:
         spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"], lang=lang)
-        r = load_plan_spec(db(request).write, spec, now=now(request), code=meta.get("code"), actor=user.person_id,
-                           lang=lang)
+        r = load_plan_spec(db(request).write, spec, now=now(request), actor=user.person_id, lang=lang,
+                           choices=Choices.from_dict(meta.get("choices")))
     except (PlanFileError, PlanValidationError, UserError) as exc:
         flash(request, "error", str(exc))
         return redirect("/plans/upload")
@@ -496,38 +678,167 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
 
 
 @router.get("/heatmap", response_class=HTMLResponse)
-def heatmap_page(request: Request, plan: str = "") -> Response:
+def heatmap_page(request: Request, plan: str = "", rule: str = "", section: str = "", milestone: str = "") -> Response:
     from web.heatmap import heatmap
 
     with db(request).ro() as s:
         require_login(request, s, OVERSIGHT)
         try:
             hm = heatmap(s, now=now(request), plan_code=plan or None, lang=lang_of(request),
-                         db_key=cfg(request).database_url)
+                         db_key=cfg(request).database_url, rule=rule or None, section=section or None,
+                         milestone=milestone or None)
         except UserError as exc:
             raise WebError(404, str(exc)) from None
     return render(request, "heatmap.html", {"hm": hm})
 
 
+OVERDUE_PAGE = 20  # rows per page of the overdue list (long task titles: 20 rows is a few screens)
+
+
+def _overdue_levels(s: Session, request: Request) -> tuple[list[dict[str, Any]], Any]:
+    """The committee-wide policy's overdue levels as filter choices: [{name, label, range}] with
+    ``range`` the deadlines (earliest or None, latest) in the level's window today; and a
+    function naming the level of a deadline. Plans with their own policy override are shown
+    by the committee's windows (the list is a view, the escalation run applies the overrides)."""
+    from engine.escalation import context, overdue_range
+
+    lang = lang_of(request)
+    ctx = context(s, now=now(request), lang=lang)
+    out = []
+    for lv, low, high in ctx.policy.windows():
+        if lv.kind != "overdue":
+            continue
+        if high is None:
+            window = tr(lang, "pg.level_from", low=max(low, 1))
+        elif low <= 0:
+            window = tr(lang, "pg.level_below", days=high + 1)
+        else:
+            window = tr(lang, "pg.level_between", low=low, high=high)
+        to = ", ".join(tr(lang, f"pg.to_{r}") for r in lv.to)
+        out.append({"name": lv.name, "label": tr(lang, "pg.level_to", window=window, to=to) if to else window,
+                    "short": tr(lang, "pg.level_short", to=to) if to else window,
+                    "range": overdue_range(ctx.today, low, high, ctx.calendar)})
+
+    def level_of(deadline: Any) -> str | None:
+        lv = ctx.policy.current_level(deadline, ctx.today, ctx.calendar)
+        return lv.name if lv is not None and lv.kind == "overdue" else None
+
+    return out, level_of
+
+
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue(request: Request, plan: str = "", unit: str = "", page: int = 0) -> Response:
+def overdue(request: Request, plan: str = "", unit: str = "", level: str = "", ack: str = "", page: int = 0) -> Response:
+    from engine.models import EscalationAck, Plan
+
     with db(request).ro() as s:
         user = require_login(request, s, OVERSIGHT)
         today = _today(s, request)
-        rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
-                                 page=page, overdue_only=True)
-    return render(request, "overdue.html", {"rows": rows, "total": total, "page": page,
-                                            "pages": (total + PAGE - 1) // PAGE})
+        levels, level_of = _overdue_levels(s, request)
+        chosen = next((lv for lv in levels if lv["name"] == level), None)
+        if chosen is not None and chosen["range"] is None:
+            rows, total = [], 0  # no deadline falls in that window today
+        else:
+            rows, total = item_rows(s, user, today=today, status="open", unit=unit or None, plan=plan or None, q=None,
+                                     page=max(page, 0), overdue_only=True, page_size=OVERDUE_PAGE,
+                                     level=chosen["range"] if chosen else None,
+                                     acknowledged={"yes": True, "no": False}.get(ack))
+        ids = [r["id"] for r in rows]
+        acked: set[int] = set()
+        if ids:
+            acked = set(s.execute(select(WorkItem.id).join(EscalationAck, EscalationAck.work_item_id == WorkItem.id)
+                                  .where(WorkItem.id.in_(ids), EscalationAck.deadline == WorkItem.deadline)).scalars())
+        labels = {lv["name"]: lv["short"] for lv in levels}
+        for r in rows:
+            r["level"] = labels.get(level_of(r["deadline"]) or "", None)
+            r["acked"] = r["id"] in acked
+        plans = s.execute(select(Plan.code).order_by(Plan.code)).scalars().all()
+    pages = (total + OVERDUE_PAGE - 1) // OVERDUE_PAGE
+    f = {"plan": plan, "unit": unit, "level": level if chosen else "", "ack": ack if ack in ("yes", "no") else ""}
+    return render(request, "overdue.html", {
+        "rows": rows, "total": total, "page": max(page, 0), "pages": pages, "f": f, "levels": levels, "plans": plans,
+        "first": max(page, 0) * OVERDUE_PAGE + 1, "last": max(page, 0) * OVERDUE_PAGE + len(rows),
+        "base_q": urlencode({k: v for k, v in f.items() if v}), "filtered": any(f.values()),
+    })
+
+
+REPORT_KINDS = ("monthly", "quarterly", "semiannual", "annual")
+REPORT_FORMATS = ("docx", "xlsx", "html", "md", "json")
+PERIOD_CHOICES = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 2}  # latest periods offered
+
+
+def _report_name(kind: str, period: str, lang: str) -> str:
+    """"Báo cáo tháng 7/2025", "Báo cáo quý II/2025" for a stored report's kind and period key."""
+    from engine.reporting import parse_period, period_label
+
+    try:
+        label = period_label(parse_period(period, kind=kind, lang=lang), lang)
+    except UserError:
+        label = period
+    return tr(lang, "pg.report_name", period=label)
+
+
+def _period_choices(today: Any, lang: str) -> list[dict[str, Any]]:
+    """[{kind, label, periods: [(key, label)]}]: the latest periods of each kind that have begun."""
+    from engine.reporting import kind_label, period_for, period_label, previous_period
+
+    out = []
+    for kind in REPORT_KINDS:
+        p = period_for(kind, today)
+        periods = []
+        for _ in range(PERIOD_CHOICES[kind]):
+            periods.append((p.key, period_label(p, lang)))
+            p = previous_period(p)
+        out.append({"kind": kind, "label": kind_label(kind, lang), "periods": periods})
+    return out
 
 
 @router.get("/reports", response_class=HTMLResponse)
 def reports(request: Request) -> Response:
+    from engine.models import Plan
+    from engine.reporting import kind_label
     from engine.snapshots import list_snapshots
 
+    lang = lang_of(request)
     with db(request).ro() as s:
-        require_login(request, s, OVERSIGHT)
+        user = require_login(request, s, OVERSIGHT)
         rows = list_snapshots(s, limit=100)
-    return render(request, "reports.html", {"reports": rows})
+        plans = s.execute(select(Plan.code, Plan.title).order_by(Plan.code)).all() if user.role in SECRETARIAT else []
+        today = _today(s, request)
+    for r in rows:
+        r["name"] = _report_name(r["kind"], r["period"], lang)
+    form = None
+    if plans:
+        form = {"plans": plans, "kinds": [(k, kind_label(k, lang)) for k in REPORT_KINDS],
+                "periods": _period_choices(today, lang), "formats": REPORT_FORMATS}
+    return render(request, "reports.html", {"reports": rows, "form": form})
+
+
+@router.post("/reports", dependencies=CSRF)
+def report_create(request: Request, plan: str = Form(""), kind: str = Form("monthly"), period: str = Form(""),
+                  format: str = Form("docx")) -> Response:
+    """Create a report from the web: ``engine.snapshots.generate_report``, the function behind
+    ``steer report monthly|quarterly|…`` (stored, as the CLI stores it), then its view."""
+    from engine.reporting import report_title
+    from engine.snapshots import generate_report
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        user = require_login(request, s, SECRETARIAT)
+    fmt = format if format in REPORT_FORMATS else "docx"
+    try:
+        if period.strip():  # a period names its kind ("2025-Q2"): it wins, as in the JSON API
+            from engine.reporting import parse_period
+
+            kind = parse_period(period.strip(), lang=lang).kind
+        with db(request).tx() as s:
+            data, report_id = generate_report(s, now=now(request), store=True, created_by=user.person_id,
+                                              plan_code=plan.strip() or None, kind=kind.strip() or "monthly",
+                                              period=period.strip() or None, lang=lang)
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return redirect("/reports")
+    flash(request, "ok", t(request, "pg.report_created", id=report_id, title=report_title(data)))
+    return redirect(f"/reports/{report_id}?fmt={fmt}")
 
 
 def _snapshot(request: Request, report_id: int) -> dict[str, Any]:
@@ -652,8 +963,8 @@ def link_open(request: Request, token: str) -> Response:
 
 @router.post("/l/{token}", dependencies=CSRF)
 def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
-    from engine.escalation import acknowledge
     from engine.actors import load_actor
+    from engine.commands import Acknowledge, perform
 
     claims = _read_link(request, token)
     if claims.purpose != "ack":
@@ -663,10 +974,9 @@ def link_ack(request: Request, token: str, note: str = Form("")) -> Response:
         with db(request).tx() as s:
             item, actor_id = _link_item(s, request, claims)
             actor = load_actor(s, actor_id, lang=lang)
-            acknowledge(s, item, actor, now=now(request), note=note or None, lang=lang)
-            ref = item_ref(item, s)
+            outcome = perform(s, actor, item, Acknowledge(note=note or None), now=now(request), lang=lang)
             item_id = item.id
-        msg, kind = t(request, "done_ack", ref=ref), "ok"
+        msg, kind = outcome.web_message(lang), "ok"
     except PermissionDenied as exc:
         raise WebError(403, str(exc), reason="permission") from None
     except UserError as exc:

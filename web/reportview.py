@@ -114,7 +114,7 @@ def _body(data: Mapping[str, Any], report_id: int, version: str) -> tuple[str, s
 
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
-def report_view(request: Request, report_id: int) -> Response:
+def report_view(request: Request, report_id: int, fmt: str = "") -> Response:
     key: tuple[Any, ...] = ()
     hit: tuple[str, str, str] | None = None
 
@@ -130,8 +130,11 @@ def report_view(request: Request, report_id: int) -> Response:
         _BODIES.put(key, hit)
     assert hit is not None
     title, report_lang, body = hit
+    # ``fmt``: the format chosen when the report was just created from the web (offered first)
+    formats = ("docx", "xlsx", "html", "md", "json")
     return render(request, "report_view.html", {"report_id": report_id, "report_title": title,
-                                                "report_lang": report_lang, "body": Markup(body)})
+                                                "report_lang": report_lang, "body": Markup(body), "formats": formats,
+                                                "chosen": fmt if fmt in formats else None})
 
 
 @router.get("/reports/{report_id}/charts/{name}.svg")

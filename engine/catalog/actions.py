@@ -25,6 +25,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Item {ref}: {before} → {after}{extra} ({ver})."),
     "act.on_time": (" — đúng hạn", " — on time"),
     "act.late": (" — trễ hạn", " — late"),
+    "act.already_ack": ("Phần việc {ref} đã xác nhận lúc {at} (mức {level}); không ghi nhận thêm.",
+                        "Item {ref} was already acknowledged at {at} (level {level}); nothing recorded."),
     "act.done_ack": ("Đã xác nhận nhắc việc phần việc {ref} (mức {level}); sẽ không nhắc lại {name} "
                      "cho đến mức cảnh báo tiếp theo hoặc thời hạn mới.",
                      "Acknowledged item {ref} (level {level}); {name} gets no repeats until the next level "

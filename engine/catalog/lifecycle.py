@@ -115,8 +115,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "Percent must be between 0 and 100 (got {percent:g})."),
     "lc.until_not_after_today": ("Thời hạn đề nghị {until} phải sau hôm nay ({today}).",
                                  "The requested deadline {until} must be after today ({today})."),
-    "lc.until_is_deadline": ("Thời hạn đề nghị {until} trùng thời hạn hiện tại của phần việc {ref}.",
-                             "The requested deadline {until} is the current deadline of item {ref}."),
+    "lc.until_not_after_deadline": ("Thời hạn đề nghị gia hạn {until} phải sau thời hạn hiện tại của phần việc {ref} ({deadline}).",
+                                    "The requested date {until} must be after the deadline in force of item {ref} ({deadline})."),
     "lc.extension_pending": ("Phần việc {ref} đã có đề nghị gia hạn đến {until} đang chờ quyết định "
                              "(do {name} gửi lúc {at}).",
                              "Item {ref} already has a pending extension request until {until} "

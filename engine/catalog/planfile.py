@@ -5,8 +5,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                       "Plan «{file}» has {n} error(s); nothing was written to the database:"),
     "plan.more_see_them_all_with": ("  … và {n} lỗi khác (dùng «steer plan validate --format json» để xem hết)",
                                     "  … and {n} more (see them all with «steer plan validate --format json»)"),
-    "plan.no_plan_code_in_file": ("Tệp không ghi mã kế hoạch; dùng mã «{plan_code}» lấy từ tên tệp (đặt bằng --code).",
-                                  "No plan code in the file; using «{plan_code}» from the file name (set it with --code)."),
+    "plan.no_plan_code_in_file": ("Tệp không ghi mã kế hoạch, cũng không ghi số văn bản; tạm dùng mã «{plan_code}» lấy "
+                                  "từ tên tệp. Hãy đặt mã kế hoạch (ô «Mã kế hoạch» ở trang xem trước, hoặc --code).",
+                                  "The file names no plan code and no document number; using «{plan_code}» from the "
+                                  "file name for now. Set the plan code (the «Plan code» field of the preview, or --code)."),
+    "plan.unmapped_column": ("Cột «{header}» không khớp trường nào; nội dung của cột được giữ trong ghi chú của từng "
+                             "nhiệm vụ. Chọn trường cho cột ở trang xem trước, hoặc --map '{header}=deliverable'.",
+                             "Column «{header}» matches no field; its text is kept in each task's note. Choose a "
+                             "field for it in the preview, or --map '{header}=deliverable'."),
+    "plan.successor": ("«{text}» nay là «{name}» ({code}) sau sắp xếp bộ máy năm 2025; nhiệm vụ giao cho {code}, "
+                       "tên gốc được giữ trên nhiệm vụ.",
+                       "«{text}» is now «{name}» ({code}) after the 2025 restructuring; the task goes to {code} and "
+                       "keeps the original name."),
+    "plan.lead_group_nobody": ("Chủ trì «{name}» là một nhóm chưa có thành viên: chưa rõ ai thực hiện (rõ người). "
+                               "Hãy giao cho một cơ quan cụ thể.",
+                               "Lead «{name}» is a group with no members: nobody is clearly responsible (clear "
+                               "person). Assign a specific unit."),
+    "plan.lead_unit_nobody": ("Chủ trì «{name}» chưa có đầu mối hay địa chỉ nhận thông báo: chưa rõ ai thực hiện "
+                              "(rõ người).",
+                              "Lead «{name}» has no focal point and no notification address: nobody is clearly "
+                              "responsible (clear person)."),
+    "plan.born_overdue": ("Thời hạn {due} trước ngày ban hành kế hoạch {issued}: nhiệm vụ quá hạn ngay khi giao.",
+                          "Deadline {due} is before the plan's issue date {issued}: the task is born overdue."),
+    "plan.map.bad": ("--map «{value}» không hợp lệ: cần dạng 'Tên cột=trường', trường là một trong: {fields}.",
+                     "--map «{value}» is not valid: write 'Column header=field', field one of: {fields}."),
+    "plan.map.no_column": ("Không có cột chưa khớp nào tên «{header}». Các cột chưa khớp: {columns}.",
+                           "No unplaced column is named «{header}». Unplaced columns: {columns}."),
+    "plan.extra_note": ("{header}: {text}", "{header}: {text}"),
     "plan.plan_s_issue_date_outside": ("Ngày ban hành kế hoạch «{shown}» nằm ngoài khoảng năm {min_year}–{max_year}.",
                                        "The plan's issue date «{shown}» is outside the years {min_year}–{max_year}."),
     "plan.unit_not_in_directory_it": ("Cơ quan «{ru_text}» chưa có trong danh mục; sẽ được thêm mới với mã {ru_code}.",

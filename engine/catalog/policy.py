@@ -43,4 +43,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                                "{source}: an escalation policy override must be a mapping."),
     "pol.committee_settings_key_settings_invalid": ("Thiết lập của Ban Chỉ đạo, mục settings.{field}: ngày «{d}» không hợp lệ (YYYY-MM-DD).",
                                                     "Committee settings, key settings.{field}: invalid date «{d}» (YYYY-MM-DD)."),
+    "pol.must_be_text": ("phải là một chuỗi văn bản (nhận được «{value}»)", "must be text (got «{value}»)"),
+    "pol.sender_plain_name": ("«{value}»: chỉ ghi tên người gửi (ví dụ «Văn phòng BCĐ tỉnh Lâm Sơn»), không ghi địa chỉ e-mail hay ký tự < > @ \"",
+                              "«{value}»: write the sender's name only (e.g. «Văn phòng BCĐ tỉnh Lâm Sơn»), no e-mail address or < > @ \""),
 }

@@ -14,6 +14,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rep.period.first_half": ("6 tháng đầu năm {year}", "first half of {year}"),
     "rep.period.second_half": ("6 tháng cuối năm {year}", "second half of {year}"),
     "rep.period.annual": ("năm {year}", "{year}"),
+    "rep.before_any_data": ("Kế hoạch {plan} chưa có dữ liệu nào tính đến ngày {as_of}: dữ liệu bắt đầu từ ngày {first} "
+                            "(ngày nạp kế hoạch). Hãy chọn ngày báo cáo từ {first} trở đi, hoặc nạp lại tệp theo dõi "
+                            "với --status-date để ghi ngày của tiến độ trong tệp.",
+                            "Plan {plan} has no data as of {as_of}: its data starts on {first} (when the plan was "
+                            "loaded). Choose a report date from {first} on, or load the tracker again with "
+                            "--status-date to date the progress it records."),
     "rep.as_of_before_period": ("Ngày số liệu {as_of:%d/%m/%Y} trước ngày bắt đầu kỳ {period} ({start:%d/%m/%Y}).",
                                 "The as-of date {as_of:%Y-%m-%d} is before the start of {period} ({start:%Y-%m-%d})."),
     "rep.unknown_report_kind_use": ("Loại báo cáo «{kind}» không hợp lệ; dùng: {KINDS}.",

@@ -17,6 +17,7 @@ import resource
 from multiprocessing.connection import Connection
 from typing import Any
 
+from engine.errors import InputFileError, UserError
 from engine.i18n import DEFAULT_LANG, tr
 from engine.planfile.readers import read_plan_bytes
 from engine.planfile.spec import PlanFileError, PlanSpec
@@ -55,6 +56,51 @@ def _child(conn: Connection, data: bytes, filename: str, sheet: str | None, memo
         conn.send(("memory", ""))
     finally:
         conn.close()
+
+
+def _run_child(conn: Connection, func: Any, data: bytes, source: str, memory_mb: int, lang: str) -> None:
+    try:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+    try:
+        conn.send(("ok", func(data, source, lang=lang)))
+    except UserError as exc:
+        conn.send(("error", str(exc)))
+    except MemoryError:
+        conn.send(("memory", ""))
+    finally:
+        conn.close()
+
+
+def run_isolated(func: Any, data: bytes, source: str, *, lang: str = DEFAULT_LANG, seconds: float = READ_SECONDS,
+                 memory_mb: int = READ_MEMORY_MB, error: type[UserError] = InputFileError) -> Any:
+    """``func(data, source, lang=lang)`` (a module-level reader of an uploaded file, e.g.
+    ``engine.progress.read_sheet``) in a child process with the same budget as plan files;
+    ``error`` (worded in ``lang``) when it refuses the file, runs out of time or memory."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_run_child, args=(send, func, data, source, memory_mb, lang), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not receive.poll(seconds):
+            raise error(tr(lang, "inputs.read_timeout", source=source, seconds=seconds))
+        try:
+            kind, value = receive.recv()
+        except (EOFError, OSError):
+            raise error(tr(lang, "inputs.read_crashed", source=source)) from None
+    finally:
+        receive.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+    if kind == "ok":
+        return value
+    if kind == "memory":
+        raise error(tr(lang, "inputs.read_memory", source=source))
+    raise error(value)
 
 
 def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = None,

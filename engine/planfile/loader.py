@@ -28,7 +28,9 @@ from engine.db import transaction
 from engine.directory_store import current_directory, ensure_units, people_index
 from engine.errors import Conflict
 from engine.i18n import tr
-from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, Unit, WorkItem
+from engine.models import Plan, PlanRevision, Section, Task, TaskDependency, TaskUnit, WorkItem
+from engine.planfile.fingerprints import _existing_fingerprints, _task_fingerprint, task_note
+from engine.planfile.identity import Choices, apply_choices, document_key
 from engine.planfile.readers import read_plan_file
 from engine.planfile.spec import PlanSpec
 from engine.planfile.validate import Issue, PlanValidationError, ResolvedTask, ValidatedPlan, validate_plan
@@ -54,29 +56,24 @@ class LoadResult:
     reactivated: list[str] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    preview: dict[str, Any] | None = None  # what a dry run would create (engine.planfile.preview)
 
     def as_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "warnings"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("warnings", "preview")}
         d["warnings"] = [w.as_dict() for w in self.warnings]
+        if self.preview is not None:
+            d["preview"] = self.preview
         return d
 
 
-def _task_fingerprint(t: ResolvedTask) -> dict[str, Any]:
-    return {
-        "section": t.section,
-        "position": t.position,
-        "title": t.title,
-        "deliverable": t.deliverable,
-        "deadline_text": t.deadline.text,
-        "deadline": t.deadline.due.isoformat() if t.deadline.due else None,
-        "deadline_kind": t.deadline.kind,
-        "recurrence": t.deadline.recurrence,
-        "lead": [u.code for u in t.lead],
-        "coordinating": [u.code for u in t.coordinating],
-        "depends_on": sorted(t.depends_on),
-        "vice_chair": t.vice_chair,
-        "note": t.spec.note,
-    }
+def known_documents(session: Session) -> dict[str, str]:
+    """Document key ("45/kh-ubnd") -> code of the loaded plan issued by that document."""
+    out: dict[str, str] = {}
+    for code, document in session.execute(select(Plan.code, Plan.document).order_by(Plan.id)).all():
+        key = document_key(document)
+        if key is not None:
+            out.setdefault(key, code)
+    return out
 
 
 def plan_checksum(vp: ValidatedPlan) -> str:
@@ -96,15 +93,35 @@ def plan_checksum(vp: ValidatedPlan) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def validate_file(engine: Engine, path: str | Path, *, code: str | None = None, lang: str = "vi") -> ValidatedPlan:
+def validate_in(session: Session, spec: PlanSpec, *, code: str | None = None, choices: Choices | None = None,
+                lang: str = "vi") -> ValidatedPlan:
+    """Validate a read plan against the committee's directory and loaded plans (read only),
+    after the secretariat's ``choices`` (column mapping, identity, assigned leads)."""
+    apply_choices(spec, choices, lang)
+    code = (choices.code if choices and choices.code else None) or code
+    vp = validate_plan(spec, current_directory(session), code=code, people=people_index(session), lang=lang,
+                       documents=known_documents(session))
+    if spec.format != "yaml" and not (choices and choices.title):
+        # An annex's heading ("DANH MỤC NHIỆM VỤ …") is not the title of the plan it revises:
+        # a revision keeps the loaded plan's title unless the secretariat sets one.
+        title = session.execute(select(Plan.title).where(Plan.code == vp.code)).scalar_one_or_none()
+        if title:
+            vp.title = title
+    return vp
+
+
+def validate_file(engine: Engine, path: str | Path, *, code: str | None = None, choices: Choices | None = None,
+                  lang: str = "vi") -> ValidatedPlan:
     spec = read_plan_file(path, lang=lang)
     with transaction(engine) as session:
-        return validate_plan(spec, current_directory(session), code=code, people=people_index(session), lang=lang)
+        return validate_in(session, spec, code=code, choices=choices, lang=lang)
 
 
 def load_plan_file(engine: Engine, path: str | Path, *, now: datetime, code: str | None = None,
-                   actor: str = "secretariat", dry_run: bool = False, lang: str = "vi") -> LoadResult:
-    return load_plan_spec(engine, read_plan_file(path, lang=lang), now=now, code=code, actor=actor, dry_run=dry_run, lang=lang)
+                   actor: str = "secretariat", dry_run: bool = False, lang: str = "vi",
+                   choices: Choices | None = None) -> LoadResult:
+    return load_plan_spec(engine, read_plan_file(path, lang=lang), now=now, code=code, actor=actor, dry_run=dry_run,
+                          lang=lang, choices=choices)
 
 
 class _DryRun(Exception):
@@ -113,17 +130,24 @@ class _DryRun(Exception):
 
 
 def load_plan_spec(engine: Engine, spec: PlanSpec, *, now: datetime, code: str | None = None,
-                   actor: str = "secretariat", dry_run: bool = False, lang: str = "vi") -> LoadResult:
+                   actor: str = "secretariat", dry_run: bool = False, lang: str = "vi",
+                   choices: Choices | None = None) -> LoadResult:
     plan_code = code
     try:
         with transaction(engine) as session:
-            vp = validate_plan(spec, current_directory(session), code=code, people=people_index(session), lang=lang)
+            vp = validate_in(session, spec, code=code, choices=choices, lang=lang)
             if not vp.ok:
                 raise PlanValidationError(vp, lang=lang)
             plan_code = vp.code
+            preview = None
+            if dry_run:
+                from engine.planfile.preview import build_preview
+
+                preview = build_preview(session, vp, lang=lang)  # before _apply changes the rows
             result = _apply(session, vp, now=now, actor=actor, lang=lang)
             result.dry_run = dry_run
             if dry_run:
+                result.preview = preview
                 raise _DryRun(result)  # roll the whole transaction back
             return result
     except _DryRun as dr:
@@ -212,6 +236,10 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str, la
 
     start = spec.issued_on or today
     until = today + timedelta(days=horizon)
+    # A tracker whose statuses are as of a date (--status-date, "Tiến độ (đến 24/5/2025)")
+    # describes tasks that existed then: new rows are dated that day, so a report "as of"
+    # it sees them with their imported statuses.
+    born = min(local_datetime(spec.status_date, tz=tz), now) if spec.status_date else now
     events: list[dict[str, Any]] = []
     result = LoadResult(plan_code=vp.code, title=vp.title, created=created, unchanged=False, dry_run=False,
                         revision=revision, tasks=len(vp.tasks), sections=len(spec.sections), units=len(codes),
@@ -224,7 +252,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str, la
             lead_text="; ".join(t.spec.lead), coordinating_text="; ".join(t.spec.coordinating),
             deadline=t.deadline.due, deadline_text=t.deadline.text, deadline_kind=t.deadline.kind,
             recurrence=t.deadline.recurrence, recurrence_starts=t.deadline.starts, vice_chair_id=t.vice_chair,
-            note=t.spec.note, status=PlanStatus.ACTIVE, source_row=t.spec.source.row, updated_at=now,
+            note=task_note(t.spec, lang), status=PlanStatus.ACTIVE, source_row=t.spec.source.row, updated_at=now,
         )
 
     # --- new tasks: bulk insert
@@ -233,7 +261,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str, la
         # plain executemany, then one SELECT for the ids (RETURNING over many batches is
         # quadratic in SQLAlchemy's ORM bulk path)
         conn = session.connection()
-        conn.execute(insert(Task.__table__), [dict(task_values(t), created_at=now) for t in new_tasks])
+        conn.execute(insert(Task.__table__), [dict(task_values(t), created_at=born) for t in new_tasks])
     task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.plan_id == plan.id)).all())
     result.added = [t.code for t in new_tasks] if not created else []
 
@@ -246,7 +274,7 @@ def _apply(session: Session, vp: ValidatedPlan, *, now: datetime, actor: str, la
             for occ, dl in item_deadlines(t.deadline, start=start, until=until):
                 item_rows.append(dict(task_id=tid, unit_id=unit_ids[u.code], occurrence=occ, deadline=dl,
                                       original_deadline=dl, status=Status.NOT_STARTED, version=1,
-                                      updated_at=now, created_at=now, updated_by=actor))
+                                      updated_at=now, created_at=born, updated_by=actor))
 
     # --- existing tasks: changed / cancelled / reactivated
     in_file = {t.code for t in vp.tasks}
@@ -361,37 +389,6 @@ def _task_unit_rows(task_id: int, t: ResolvedTask, unit_ids: dict[str, int]) -> 
     return rows
 
 
-def _existing_fingerprints(session: Session, plan_id: int, existing: dict[str, Task]) -> dict[str, dict[str, Any]]:
-    ids = {t.id: c for c, t in existing.items()}
-    units = dict(session.execute(select(Unit.id, Unit.code)).all())
-    sec = dict(session.execute(select(Section.id, Section.code).where(Section.plan_id == plan_id)).all())
-    lead: dict[str, list[str]] = {c: [] for c in existing}
-    coord: dict[str, list[str]] = {c: [] for c in existing}
-    for tu in session.execute(select(TaskUnit).where(TaskUnit.task_id.in_(ids)).order_by(TaskUnit.position)).scalars():
-        (lead if tu.role == "lead" else coord)[ids[tu.task_id]].append(units[tu.unit_id])
-    deps: dict[str, list[str]] = {c: [] for c in existing}
-    for td in session.execute(select(TaskDependency).where(TaskDependency.task_id.in_(ids))).scalars():
-        deps[ids[td.task_id]].append(ids.get(td.depends_on_id, "?"))
-    out = {}
-    for c, t in existing.items():
-        out[c] = {
-            "section": sec.get(t.section_id) if t.section_id else None,
-            "position": t.position,
-            "title": t.title,
-            "deliverable": t.deliverable,
-            "deadline_text": t.deadline_text,
-            "deadline": t.deadline.isoformat() if t.deadline else None,
-            "deadline_kind": t.deadline_kind,
-            "recurrence": t.recurrence,
-            "lead": lead[c],
-            "coordinating": coord[c],
-            "depends_on": sorted(deps[c]),
-            "vice_chair": t.vice_chair_id,
-            "note": t.note,
-        }
-    return out
-
-
 def _cancel_item(i: WorkItem, now: datetime, actor: str, plan_id: int, note: str, revision: int) -> dict[str, Any]:
     return _set_item(i, Status.CANCELLED, now, actor, plan_id, note, revision)
 
@@ -414,6 +411,10 @@ def _imported_status_events(session: Session, vp: ValidatedPlan, item_rows: list
         return []
     events: list[dict[str, Any]] = []
     src = Path(vp.spec.source_file).name
+    # The statuses are true as of the status date (--status-date, "Tiến độ (đến 24/5/2025)"),
+    # not as of the load: a report "as of" that day sees them.
+    at = local_datetime(vp.spec.status_date, tz=tz) if vp.spec.status_date else now
+    at = min(at, now)
     for r in item_rows:
         t = by_task.get(r["task_id"])
         if t is None:
@@ -422,24 +423,24 @@ def _imported_status_events(session: Session, vp: ValidatedPlan, item_rows: list
         if t.status and t.status != Status.NOT_STARTED:
             values["status"] = t.status
             if t.status in (Status.IN_PROGRESS, Status.SUBMITTED, Status.COMPLETED, Status.BLOCKED):
-                values["started_at"] = now
+                values["started_at"] = at
             if t.status == Status.COMPLETED:
                 if t.completed_on:
                     values["completed_at"] = local_datetime(t.completed_on, tz=tz)
                     values["completion"] = "on_time" if (r["deadline"] is None or t.completed_on <= r["deadline"]) else "late"
                 else:
-                    values["completed_at"] = now
+                    values["completed_at"] = at
                     values["completion"] = "unknown"
             if t.status == Status.BLOCKED:
                 values["blocked_reason"] = t.spec.note or "Nhập từ tệp kế hoạch"
             values["version"] = 2
             session.execute(update(WorkItem).where(WorkItem.id == r["id"]).values(**values))
-            events.append(dict(at=values.get("completed_at", now), actor="import", actor_role=Role.SECRETARIAT, kind="status",
+            events.append(dict(at=values.get("completed_at", at), actor="import", actor_role=Role.SECRETARIAT, kind="status",
                                plan_id=plan_id, task_id=r["task_id"], work_item_id=r["id"], from_status=Status.NOT_STARTED,
                                to_status=t.status, note=f"Nhập trạng thái «{t.spec.status_text}» từ tệp {src}",
                                percent=t.percent, data={"imported": True, "completion": values.get("completion")}))
         if t.progress_note:
-            events.append(dict(at=now, actor="import", actor_role=Role.SECRETARIAT, kind="note", plan_id=plan_id,
+            events.append(dict(at=at, actor="import", actor_role=Role.SECRETARIAT, kind="note", plan_id=plan_id,
                                task_id=r["task_id"], work_item_id=r["id"], note=t.progress_note, percent=t.percent,
                                data={"imported": True}))
     return events

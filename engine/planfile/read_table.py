@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from engine.i18n import DEFAULT_LANG, tr
@@ -51,6 +51,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "Nội dung",
         "Nội dung nhiệm vụ",
         "Nội dung công việc",
+        "Nội dung thực hiện",
+        "Nhiệm vụ thực hiện",
         "Nhiệm vụ, giải pháp",
         "Nhiệm vụ cụ thể",
         "Task",
@@ -66,6 +68,10 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "Chủ trì thực hiện",
         "Cơ quan thực hiện",
         "Đơn vị thực hiện",
+        "Đơn vị chủ trì/thực hiện",
+        "Cơ quan chủ trì/thực hiện",
+        "Đơn vị chủ trì, thực hiện",
+        "Cơ quan chủ trì, thực hiện",
         "Lead",
         "Lead agency",
         "Lead unit",
@@ -88,6 +94,14 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "Sản phẩm/Kết quả",
         "Kết quả/Sản phẩm",
         "Sản phẩm đầu ra",
+        "Kết quả, sản phẩm",
+        "Sản phẩm, kết quả",
+        "Kết quả đầu ra",
+        "Kết quả dự kiến",
+        "Sản phẩm dự kiến",
+        "Mục tiêu, kết quả",
+        "Quy mô, mục tiêu, kết quả",
+        "Mục tiêu, kết quả, sản phẩm",
         "Hình thức văn bản",
         "Hình thức sản phẩm",
         "Deliverable",
@@ -221,6 +235,24 @@ def one_line(text: str) -> str:
     return clean_text(text).replace("\n", " ")
 
 
+_LINE_BULLET_RE = re.compile(r"^(?:[-+•*–—·▪●◦]|\d{1,2}[.)]|[a-zđ]\)|\([a-zđ0-9]{1,2}\))(?:\s|$)")
+
+
+def join_wrapped(text: str) -> str:
+    """A cleaned cell whose printed line wraps are joined: a line break is kept only before a
+    bullet or numbering ("- ", "+ ", "1.", "a)"), the start of a real new item; every other
+    break is a wrap of the page (a PDF converted to Word keeps them) and becomes a space.
+    Used for titles; units and deadlines are joined against their meaning (engine.planfile.validate)."""
+    lines = clean_text(text).split("\n")
+    out: list[str] = []
+    for line in lines:
+        if out and not _LINE_BULLET_RE.match(line):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------
 # Codes
 # --------------------------------------------------------------------------
@@ -308,6 +340,8 @@ class Header:
     columns: dict[str, int]  # logical -> column position
     texts: dict[str, str]  # logical -> header text as found (one line)
     keys: frozenset[str] = frozenset()  # header_key of every cell of the header block
+    # columns the reader could not place: position -> header text (kept on each task as extra)
+    extra: dict[int, str] = field(default_factory=dict)
 
     def is_usable(self) -> bool:
         return "title" in self.columns and ("lead" in self.columns or "deadline" in self.columns)
@@ -375,6 +409,18 @@ def find_header(rows: list[RawRow]) -> Header | None:
     if best is not None:
         block = rows[best.top_index : best.row_index + 1]
         best.keys = frozenset(header_key(c) for row in block for c in row.cells) - {""}
+        placed = set(best.columns.values())
+        width = max(len(row.cells) for row in block)
+        for col in range(width):
+            if col in placed:
+                continue
+            parts: list[str] = []
+            for row in block:
+                t = one_line(row.cell(col))
+                if t and t not in parts:
+                    parts.append(t)
+            if parts:
+                best.extra[col] = " / ".join(parts)
     return best
 
 
@@ -421,7 +467,9 @@ _ATTACHED_RE = re.compile(
     r"^\(\s*(?:(?:ban hành\s+)?kèm theo|attached to)\s+(?P<doc>.*?)\s*\)?$",
     re.IGNORECASE | re.DOTALL,
 )
-_ANNEX_RE = re.compile(r"^(?:phụ lục|annex|appendix)\b", re.IGNORECASE)
+_ANNEX_RE = re.compile(r"^(?:\d{1,2}\s*[.)]\s*)?(?:phụ lục|annex|appendix)\b", re.IGNORECASE)
+_ANNEX_NUMBER_RE = re.compile(r"^(?:\d{1,2}\s*[.)]\s*)?(?:phụ lục|annex|appendix)\s+(?P<num>[IVXLC]+|\d{1,3}[a-z]?)\b",
+                              re.IGNORECASE)
 _VN_DATE_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
 _NUM_DATE_RE = re.compile(
     r"(?:ngày|dated)\s+(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})", re.IGNORECASE
@@ -434,6 +482,7 @@ class TitleInfo:
     document: str | None = None
     issued_on: date | None = None
     issued_by: str | None = None
+    annex: str | None = None  # "Phụ lục II"
 
 
 def read_title_lines(lines: list[str]) -> TitleInfo:
@@ -460,6 +509,11 @@ def read_title_lines(lines: list[str]) -> TitleInfo:
                         pass
                     break
     annex = [i for i, line in enumerate(cleaned) if _ANNEX_RE.match(line)]
+    for i in annex:
+        m = _ANNEX_NUMBER_RE.match(cleaned[i])
+        if m:
+            info.annex = f"Phụ lục {m.group('num').upper()}"
+            break
     start = annex[0] + 1 if annex else 0
     candidates = [
         line
@@ -476,6 +530,17 @@ def read_title_lines(lines: list[str]) -> TitleInfo:
     elif annex:
         info.title = cleaned[annex[0]]
     return info
+
+
+def header_date(text: str) -> date | None:
+    """The day a header names: "Tiến độ (đến 24/5/2025)" -> 2025-05-24; None without one."""
+    m = re.search(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})", text)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------
@@ -533,7 +598,11 @@ def rows_to_plan(
         issued_on=info.issued_on,
         issued_by=info.issued_by,
         format=fmt,
+        annex=info.annex,
+        extra_columns=list(header.extra.values()),
     )
+    if "status" in header.texts:  # "Tiến độ (đến 24/5/2025)": the statuses are as of that day
+        plan.status_date = header_date(header.texts["status"])
     code_col = cols.get("code")
     title_col = cols.get("title")
     first_col = min(cols.values())
@@ -615,7 +684,7 @@ def rows_to_plan(
 
         task = TaskSpec(
             code=code,
-            title=clean_text(row.cell(title_col)),
+            title=join_wrapped(row.cell(title_col)),
             source=SourceRef(source, row.number),
             section=current.spec.code if current else None,
             columns=dict(header.texts),
@@ -638,6 +707,10 @@ def rows_to_plan(
                 setattr(task, attr, value or None)
         if "depends_on" in cols:
             task.depends_on = _split_codes(row.cell(cols["depends_on"]))
+        for col, head in header.extra.items():
+            value = clean_text(row.cell(col))
+            if value:
+                task.extra[head] = value
         plan.tasks.append(task)
         owners.append(current)
 

@@ -39,6 +39,17 @@ class SourceRef:
             parts.append(f"column '{self.column}'")
         return ", ".join(parts)
 
+    def label(self, lang: str = "vi") -> str:
+        """``str(self)`` in the user's language: "ke-hoach.xlsx, dòng 8, cột «Thời hạn»"."""
+        from engine.i18n import tr
+
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(tr(lang, "pg.src_row", row=self.row))
+        if self.column:
+            parts.append(tr(lang, "pg.src_column", column=self.column))
+        return ", ".join(parts)
+
     def at(self, column: str | None) -> "SourceRef":
         return SourceRef(self.file, self.row, column)
 
@@ -69,6 +80,10 @@ class TaskSpec:
     completed_on_text: str | None = None  # optional "Ngày hoàn thành"
     note: str | None = None  # "Ghi chú"
     progress_text: str | None = None  # optional "Kết quả hiện nay" column
+    # Columns the reader could not place, by header text as written -> cell text. Never
+    # dropped: the loader keeps them in the task's note; ``--map 'Header=field'`` moves one
+    # into a field (``engine.planfile.mapping``).
+    extra: dict[str, str] = field(default_factory=dict)
     # Column headers as found, for SourceRef.at(): logical name -> header text.
     columns: dict[str, str] = field(default_factory=dict)
 
@@ -107,3 +122,8 @@ class PlanSpec:
     sections: list[SectionSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
     format: str = ""  # "yaml" | "xlsx" | "docx" | "csv" | "md"
+    annex: str | None = None  # "Phụ lục II" when the title block names the annex
+    extra_columns: list[str] = field(default_factory=list)  # headers of unplaced columns
+    # The date imported statuses are true on ("Tiến độ (đến 24/5/2025)", --status-date).
+    status_date: date | None = None
+    code_source: str | None = None  # where ``code`` came from: "file", "document", "existing", "filename"

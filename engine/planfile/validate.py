@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -21,6 +22,7 @@ from engine.deadlines import MAX_YEAR, MIN_YEAR, DeadlineError, DeadlineSpec, pa
 from engine.directory import Directory, People, UnitMatch, normalize_name
 from engine.errors import InputFileError
 from engine.i18n import tr
+from engine.planfile.identity import Identity, identify
 from engine.planfile.spec import PlanSpec, SourceRef, TaskSpec
 from engine.states import Status
 
@@ -57,6 +59,7 @@ class ResolvedUnit:
     name: str  # canonical name (or the name as written, when new)
     text: str  # as written in the cell
     new: bool = False  # not in the directory: will be registered
+    former: str | None = None  # the name as written when it is a former name (2025 mergers)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class ValidatedPlan:
     tasks: list[ResolvedTask] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     new_units: dict[str, ResolvedUnit] = field(default_factory=dict)  # code -> unit
+    identity: Identity | None = None  # where the code came from, and the plan it revises
 
     @property
     def errors(self) -> list[Issue]:
@@ -169,6 +173,65 @@ def _slug_code(name: str, taken: set[str]) -> str:
     return out
 
 
+def _parse_wrapped_deadline(text: str, issued_on: date | None) -> DeadlineSpec | DeadlineError:
+    """A deadline cell, its printed line wraps joined first ("Thường⏎xuyên", "Quý⏎II/2025",
+    a PDF converted to Word); the cell as written when the joined text does not read."""
+    if "\n" in text:
+        try:
+            joined = parse_deadline(" ".join(text.split()), issued_on=issued_on)
+            if joined.kind is not None:
+                return joined
+        except DeadlineError:
+            pass
+    try:
+        return parse_deadline(text, issued_on=issued_on)
+    except DeadlineError as exc:
+        return exc
+
+
+# Words a printed line cannot end with when the unit name goes on ("Sở Thông tin và⏎Truyền
+# thông", "Các doanh nghiệp⏎viễn thông", "UBND các huyện,⏎thành phố").
+_CONTINUES = ("và", "các", "của", "về", "-", "/", "&", ",")
+# First words of a unit name: a line starting with one after a known unit is a new unit
+# ("Bộ Tài chính⏎Trường Đại học X"), even when the new one is not in the directory.
+_UNIT_STARTS = ("bộ", "sở", "ủy", "uỷ", "ubnd", "ban", "văn", "các", "công", "trường", "viện", "tổng", "cục",
+                "đài", "báo", "ngân", "tập", "đại", "hội", "liên", "thanh", "tòa", "toà", "kho", "bảo", "chi",
+                "trung", "học", "hiệp", "mặt", "tỉnh", "thành", "quận", "huyện", "xã", "phường")
+
+
+def join_unit_lines(cell: str, directory: Directory) -> str:
+    """A unit cell whose line breaks are separators only where they separate units.
+
+    A break is kept when both pieces around it are wholly known units or group phrases, or
+    when the piece before it is and the next line starts a new name (a bullet, or a capital
+    first word that begins unit names: "Bộ", "Sở", "Trường"…), the text before not ending in a
+    word that goes on ("và", "các", ","). Every other
+    break is a printed wrap (a PDF converted to Word) and becomes a space, so "Sở Thông tin
+    và⏎Truyền thông" is one unit, not «Sở Thông tin» + «Truyền thông».
+    """
+    if "\n" not in cell:
+        return cell
+    lines = [line.strip() for line in cell.split("\n") if line.strip()]
+    if not lines:
+        return cell
+
+    def known(text: str) -> bool:
+        ms = directory.split(text)
+        return bool(ms) and all(m.code is not None for m in ms)
+
+    pieces = [lines[0]]
+    for line in lines[1:]:
+        left = pieces[-1]
+        ends_open = left.endswith(_CONTINUES) or left.split()[-1].lower() in _CONTINUES
+        first = line.split()[0].lower()
+        starts_new = line[:1] in "-+•*–" or (line[:1].isupper() and first in _UNIT_STARTS)
+        if left.endswith(";") or (known(left) and (known(line) or (starts_new and not ends_open))):
+            pieces.append(line)
+        else:
+            pieces[-1] = f"{left} {line}"
+    return "\n".join(pieces)
+
+
 def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     """First dependency cycle as a path [a, b, ..., a], or None (iterative DFS)."""
     WHITE, GREY, BLACK = 0, 1, 2
@@ -206,18 +269,24 @@ def validate_plan(
     code: str | None = None,
     people: People | None = None,
     lang: str = "vi",
+    documents: Mapping[str, str] | None = None,
 ) -> ValidatedPlan:
+    """``documents``: document key -> code of the plans already loaded
+    (``engine.planfile.identity``), so a file naming the same document revises that plan."""
     people = people or People()
-    plan_code = (code or spec.code or "").strip()
     issues: list[Issue] = []
     file_ref = SourceRef(spec.source_file)
-    if not plan_code:
-        stem = re.sub(r"[^A-Za-z0-9]+", "-", spec.source_file.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip("-").upper()
-        plan_code = stem or "PLAN"
+    identity = identify(spec, code=code, documents=documents)
+    plan_code = identity.code
+    if identity.source == "filename":
         issues.append(Issue("warning", "plan_code_from_filename",
                             tr(lang, "plan.no_plan_code_in_file", plan_code=plan_code),
                             file_ref))
-    out = ValidatedPlan(spec=spec, code=plan_code, title=(spec.title or plan_code).strip(), issues=issues)
+    out = ValidatedPlan(spec=spec, code=plan_code, title=(spec.title or plan_code).strip(), issues=issues,
+                        identity=identity)
+    for head in spec.extra_columns:
+        issues.append(Issue("warning", "unmapped_column", tr(lang, "plan.unmapped_column", header=head),
+                            file_ref.at(head)))
 
     def too_long(text: str, limit: int, what: str, ref: SourceRef, task: str | None = None) -> bool:
         """Texts longer than their database column are refused here, with their place."""
@@ -249,14 +318,25 @@ def validate_plan(
     deadline_cache: dict[str, DeadlineSpec | DeadlineError] = {}
     new_by_norm: dict[str, ResolvedUnit] = {}
 
+    successors_told: set[str] = set()
+
     def resolve_cell(cells: list[str], ref: SourceRef, task_code: str) -> list[ResolvedUnit]:
         result: list[ResolvedUnit] = []
         seen: set[str] = set()
         for cell in cells:
             if cell not in split_cache:  # real annexes repeat the same cells constantly
-                split_cache[cell] = directory.split(cell)
+                split_cache[cell] = directory.split(join_unit_lines(cell, directory))
             for m in split_cache[cell]:
-                for ru in _expand(_resolve_match(m)):
+                resolved = _resolve_match(m)
+                if m.via == "former_name" and m.code is not None:
+                    key = normalize_name(m.text)
+                    if key not in successors_told:
+                        successors_told.add(key)
+                        issues.append(Issue("warning", "successor",
+                                            tr(lang, "plan.successor", text=" ".join(m.text.split()),
+                                               name=resolved.name, code=resolved.code),
+                                            ref, task_code))
+                for ru in _expand(resolved):
                     if ru.code in seen:
                         continue
                     seen.add(ru.code)
@@ -288,7 +368,8 @@ def validate_plan(
     def _resolve_match(m: UnitMatch) -> ResolvedUnit:
         if m.code is not None:
             entry = directory.get(m.code)
-            return ResolvedUnit(code=m.code, name=entry.name if entry else m.text, text=m.text)
+            return ResolvedUnit(code=m.code, name=entry.name if entry else m.text, text=m.text,
+                                former=" ".join(m.text.split()) if m.via == "former_name" else None)
         key = normalize_name(m.text)
         if key not in new_by_norm:
             new_by_norm[key] = ResolvedUnit(code=_slug_code(m.text, taken_codes), name=" ".join(m.text.split()), text=m.text, new=True)
@@ -315,10 +396,7 @@ def validate_plan(
         # deadline
         key = t.deadline_text or ""
         if key not in deadline_cache:
-            try:
-                deadline_cache[key] = parse_deadline(t.deadline_text, issued_on=spec.issued_on)
-            except DeadlineError as exc:
-                deadline_cache[key] = exc
+            deadline_cache[key] = _parse_wrapped_deadline(key, spec.issued_on)
         parsed = deadline_cache[key]
         dl: DeadlineSpec | None = None
         if isinstance(parsed, DeadlineError):
@@ -331,12 +409,28 @@ def validate_plan(
             issues.append(Issue("warning", "no_deadline",
                                 tr(lang, "plan.no_deadline_clear_time"),
                                 t.ref("deadline"), tcode))
+        if (dl.due is not None and spec.issued_on is not None and dl.due < spec.issued_on
+                and dl.kind != "recurring"):
+            issues.append(Issue("warning", "born_overdue",
+                                tr(lang, "plan.born_overdue", due=dl.due.strftime("%d/%m/%Y"),
+                                   issued=spec.issued_on.strftime("%d/%m/%Y")),
+                                t.ref("deadline"), tcode))
         lead = resolve_cell(t.lead, t.ref("lead"), tcode)
         coord = resolve_cell(t.coordinating, t.ref("coordinating"), tcode)
         if not lead:
             issues.append(Issue("warning", "no_lead",
                                 tr(lang, "plan.no_lead_unit_clear_person"),
                                 t.ref("lead"), tcode))
+        for u in lead:
+            entry = None if u.new else directory.get(u.code)
+            if entry is not None and entry.is_group and not entry.members:
+                issues.append(Issue("warning", "lead_nobody",
+                                    tr(lang, "plan.lead_group_nobody", name=entry.name),
+                                    t.ref("lead"), tcode))
+            elif people.ids and u.code not in people.reachable and not (entry is not None and entry.notify):
+                issues.append(Issue("warning", "lead_nobody",
+                                    tr(lang, "plan.lead_unit_nobody", name=u.name),
+                                    t.ref("lead"), tcode))
         deliverable = (t.deliverable or "").strip()
         if not deliverable:
             issues.append(Issue("warning", "no_deliverable",

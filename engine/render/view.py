@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from engine import heatrules
 from engine.i18n import tr
 from engine.render.labels import (
     PERCENT_KEYS,
@@ -56,7 +57,7 @@ class View:
     committee: str  # "BAN CHỈ ĐẠO …"
     place_date: str  # "Lâm Sơn, ngày 24 tháng 05 năm 2025"
     title: str  # "BÁO CÁO"
-    subtitle: str  # "Tình hình thực hiện … tháng 05/2025"
+    subtitle: str  # "Tình hình thực hiện … tháng 5/2025"
     scope_line: str
     parts: list[Part]
     appendix: Part
@@ -184,6 +185,8 @@ def _sections(data: Mapping[str, Any], lang: str) -> Part:
 
 def reason_text(r: Mapping[str, Any], lang: str) -> str:
     rule = r.get("rule")
+    if rule == heatrules.SHARE_DUE:
+        return heatrules.reason_text(r, lang)
     if rule == "overdue":
         return tr(lang, "render.overdue_3", count=r['count'])
     if rule in ("due_soon_without_progress", "due_soon"):
@@ -195,8 +198,16 @@ def reason_text(r: Mapping[str, Any], lang: str) -> str:
     return str(rule)
 
 
+def rules_text(data: Mapping[str, Any], lang: str) -> str:
+    """The colour rule of a report's units in words (the legend of the heat map and of Bảng 4)."""
+    return _rules_text(data, lang)
+
+
 def _rules_text(data: Mapping[str, Any], lang: str) -> str:
     r = data["rules"]
+    share = heatrules.legend_text(r, lang, milestone=_milestone(data))
+    if share is not None:
+        return share
     red, yellow = r["red"], r["yellow"]
     parts = [tr(lang, "render.rule_red", n=red["overdue_at_least"])]
     alternatives = []
@@ -211,6 +222,14 @@ def _rules_text(data: Mapping[str, Any], lang: str) -> str:
         parts.append(tr(lang, "render.rule_yellow", rules=tr(lang, "render.rule_or").join(alternatives)))
     parts.append(tr(lang, "render.rule_green"))
     return tr(lang, "render.rules", rules="; ".join(parts))
+
+
+def _milestone(data: Mapping[str, Any]) -> str | None:
+    """The milestone the share_due rule counted up to (every unit's tally carries it)."""
+    for u in data.get("units") or ():
+        if u.get("due_tally"):
+            return str(u["due_tally"]["milestone"])
+    return (data.get("rules") or {}).get("milestone") or data.get("as_of")
 
 
 def _units(data: Mapping[str, Any], lang: str) -> Part:
@@ -410,6 +429,8 @@ def build_view(data: Mapping[str, Any]) -> View:
     p = data["period"]
     scope = tr(lang, "render.reporting_period_figures_as_end", start=fmt_date(p['start'], lang),
                end=fmt_date(p['end'], lang), as_of=fmt_date(as_of, lang))
+    if data.get("notice"):  # the date is before the plan had any data (engine.reporting)
+        scope = f"{scope} {data['notice']}"
     parts = [_general(data, lang), _sections(data, lang), _units(data, lang), _adoption(data, lang),
              _indicators(data, lang), _changes(data, lang), _problems(data, lang), _proposals(data, lang)]
     # Tables are numbered in the order they appear, so a part without a table leaves no gap.
