@@ -24,7 +24,8 @@ What it does, with pdfplumber (MIT; on pdfminer.six, MIT):
   ("Số: 45/KH-UBND"), place and date ("Lâm Sơn, ngày 15 tháng 3 năm 2025"), issuing body
   and title, on ``PlanSpec.identity`` for the preview to prefill.
 
-A PDF without a text layer (a scan) is refused with a message saying so. The work is
+A PDF without a text layer (a scan) is refused with a message saying so (its table can be
+recognised into a draft to correct with ``engine.planfile.ocr``, never loaded directly). The work is
 bounded (``PDF_LIMITS``): file size, pages, characters, rows, and a time budget checked
 page by page; uploads also parse in a child process (``engine.planfile.isolated``).
 
