@@ -171,3 +171,12 @@ def print_json(data: Any) -> None:
 
 def lang_default() -> str:
     return os.environ.get("STEER_LANG", "vi")
+
+
+def level_word(level: str) -> str:
+    """An escalation level in words ("báo Trưởng ban", "đôn đốc hằng tuần"); a level a committee
+    named itself in its policy prints under its own name."""
+    from engine.i18n import has
+
+    key = f"cli.level.{level}"
+    return msg(key) if has(key) else level

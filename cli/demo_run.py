@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from cli.common import console, msg, state
+from cli.common import console, level_word, msg, state
 from engine.safetext import csv_cell
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ def _escalate(eng, say, dispatch_command: str) -> None:  # type: ignore[no-untyp
         dr = detect(s, now=now)
     with transaction(eng) as s:
         recipients = s.scalar(select(func.count(func.distinct(OutboxMessage.recipient)))) or 0
-    levels = msg("cli.demo_levels", levels=", ".join(f"{k} {v}" for k, v in sorted(dr.by_level.items()) if v)) \
+    levels = msg("cli.demo_levels", levels=", ".join(f"{level_word(k)} {v}" for k, v in sorted(dr.by_level.items()) if v)) \
         if any(dr.by_level.values()) else msg("cli.none")
     say("cli.escalation_run_on_recorded_timeliness", as_of=AS_OF, flips=tr.flips, inserted=dr.inserted, recipients=recipients, levels=levels,
         command=dispatch_command)

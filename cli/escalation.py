@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from cli.common import console, handled, msg, now_arg, print_json, state
+from cli.common import console, handled, level_word, msg, now_arg, print_json, state
 
 app = typer.Typer(help="Escalation: acknowledge, inspect the outbox, deliver now.  "
                        "Example: steer escalation outbox --status pending", no_args_is_help=True)
@@ -186,7 +186,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   + (f" ({', '.join(f'{_transition(k)} {v}' for k, v in sorted(tr['by_transition'].items()))})"
                      if tr["by_transition"] else "")
                   + ".", markup=False, emoji=False)
-    levels = ", ".join(f"{k} {v}" for k, v in dt["by_level"].items() if v)
+    levels = ", ".join(f"{level_word(k)} {v}" for k, v in dt["by_level"].items() if v)
     console.print(msg("cli.queued_new_notification", inserted=dt['inserted'])
                   + (f" ({levels})" if levels else "") + ".", markup=False, emoji=False)
     if dp is None:
