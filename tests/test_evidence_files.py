@@ -43,8 +43,9 @@ def _stored(url: str, iid: int) -> tuple[WorkItem, list[EvidenceFile], str | Non
 def _shown_on_the_item_page(world, iid: int, f: EvidenceFile, content: bytes) -> None:  # type: ignore[no-untyped-def]
     client, _ = login(world.app, "skhcn_focal")
     page = client.get(f"/items/{iid}").text
-    links = re.findall(r'<a href="(/items/\d+/evidence/\d+)" data-testid="evidence-file-link">([^<]*)</a>', page)
-    assert links == [(f"/items/{iid}/evidence/{f.id}", f.original_name)]
+    links = re.findall(r'<a href="(/items/\d+/evidence/\d+)" data-testid="evidence-file-link"[^>]*>([^<]*)</a>', page)
+    # the file is linked in the files card and again at its event in the history: one file, by name
+    assert links and set(links) == {(f"/items/{iid}/evidence/{f.id}", f.original_name)}
     d = client.get(links[0][0])
     assert d.status_code == 200 and d.content == content
 

@@ -27,8 +27,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Escalation run on {as_of:%d/%m/%Y}: recorded {flips} timeliness changes; queued {inserted} notifications for {recipients} recipients ({levels}). Deliver with: {command}"),
     "cli.bold_outputs": ("[bold]Kết quả ở:[/]",
         "[bold]Outputs:[/]"),
-    "cli.try_next_steer_db_task": ("  thử tiếp: steer --db {url} task list --plan {plan_code} --status in_progress",
-        "  try next: steer --db {url} task list --plan {plan_code} --status in_progress"),
     "cli.done_on_time": ("HT đúng hạn",
         "done on time"),
     "cli.done_late": ("HT trễ",
