@@ -8,6 +8,10 @@ the answer is shown) stays with them.
 appends the one audit event (``engine.lifecycle``; ``engine.escalation.acknowledge`` for
 an acknowledgement) and stores an evidence file (``engine.evidence``). Its ``Outcome``
 says what happened and gives the one-line confirmation every interface prints.
+
+``perform_many`` performs a batch (a progress sheet's rows): every step through
+``perform`` — the same checks and the same event — with the writes held back and done in
+bulk (``engine.lifecycle.DeferredWrites``), with the same result as one by one.
 """
 
 from __future__ import annotations
