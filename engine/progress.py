@@ -57,7 +57,7 @@ from engine.models import Event, OutboxMessage, Person, Plan, Task, Unit, WorkIt
 from engine.refs import item_refs
 from engine.safetext import xlsx_cell
 from engine.states import OPEN_STATES, PlanStatus, Role, Status, status_label
-from engine.txcache import committee_settings, prime_items
+from engine.txcache import committee_settings, custom_plans, prime_items
 
 FORMAT = "steer-progress/1"
 META_SHEET = "_steer"
@@ -531,6 +531,7 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
                 lang: str = DEFAULT_LANG) -> ImportPlan:
     """What importing ``sheet`` would do (nothing is written). ``importer``: the person
     importing — the secretariat (or chair), or a focal point of the sheet's unit."""
+    custom_plans(session)  # PostgreSQL: the per-sheet lookups by hundreds of references stay fast
     unit = _unit(session, sheet.unit, lang)
     who = load_actor(session, importer, lang=lang)
     if not (who.is_staff or (who.role == Role.FOCAL_POINT and who.unit_code == unit.code)):
