@@ -11,9 +11,11 @@ What is timed, on each side, for all 34 sheets:
 * **import** — ``steer progress import``'s work, per sheet: ``read_sheet`` (openpyxl, the
   Office limits), ``plan_import`` (every row compared with the database: references,
   versions, transitions, the documents, the document reuse check) and ``apply_import``
-  (each command through ``engine.commands.perform``: permission, state, compare-and-set,
-  one hash-chained event each, the file as the event's source), then the commit; all
-  sheets in one transaction, as ``steer progress import *.xlsx`` does.
+  (each sheet's commands through ``engine.commands.perform_many``: every command checked
+  by ``perform`` — permission, state, version — and its event built as alone, then the
+  writes in bulk: compare-and-set by ``executemany``, the hash-chained events in one
+  multi-row INSERT, the chain head moved once; the file as the events' source), then the
+  commit; all sheets in one transaction, as ``steer progress import *.xlsx`` does.
 * **apply** — the same without reading the files (the ``Sheet`` objects already parsed):
   planning and applying, then the commit.
 * **floor** — the same transitions written by hand-written SQL in one transaction: one

@@ -8,11 +8,15 @@ the answer is shown) stays with them.
 appends the one audit event (``engine.lifecycle``; ``engine.escalation.acknowledge`` for
 an acknowledgement) and stores an evidence file (``engine.evidence``). Its ``Outcome``
 says what happened and gives the one-line confirmation every interface prints.
+
+``perform_many`` performs a batch (a progress sheet's rows): every step through
+``perform`` — the same checks and the same event — with the writes held back and done in
+bulk (``engine.lifecycle.DeferredWrites``), with the same result as one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,7 +35,7 @@ from engine.models import WorkItem
 from engine.permissions import allowed_actions, pending_extension
 from engine.refs import item_ref, resolve_item
 from engine.states import Action, Status, status_label
-from engine.txcache import load_item
+from engine.txcache import known_without_prerequisites, load_item, lock_items
 
 
 class StateConflict(Conflict):
@@ -420,6 +424,97 @@ def perform(session: Session, actor: Actor, item: WorkItem | int, command: Comma
         raise
     return Outcome(command=command, item=w, ref=item_ref(w, session), actor=actor, status_before=before_status,
                    deadline_before=before_deadline, ack=ack, evidence_file=stored)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of a batch (``perform_many``): the command on the item; ``source``: what the
+    step's event records as its source (``engine.lifecycle.EVENT_SOURCE``, e.g. an import's
+    file and row; None: the one the session has when the batch starts, if any)."""
+
+    item: WorkItem | int
+    command: Command
+    source: Mapping[str, Any] | None = None
+
+
+# Commands whose decision reads only their own item (as loaded, and as the batch has updated
+# it so far) and facts no action changes: perform_many may hold back their writes. Start and
+# Submit also read the task's prerequisites' items, so only when the task has none. The rest
+# (unblock and reopen read the event log, the extension actions and the acknowledgement read
+# and write other rows, an evidence file is stored) are performed with their writes at once,
+# after what the batch holds back is written.
+_DEFERRABLE: frozenset[type[Command]] = frozenset({Start, Submit, Verify, Reject, Block, Cancel, Note})
+
+
+def _deferrable(session: Session, item: WorkItem, command: Command) -> bool:
+    cls = type(command)
+    if cls not in _DEFERRABLE or (isinstance(command, Submit) and command.evidence_file is not None):
+        return False
+    return cls not in (Start, Submit) or known_without_prerequisites(session, item.task_id)
+
+
+def perform_many(session: Session, actor: Actor, steps: Sequence[Step | tuple[WorkItem | int, Command]], *,
+                 now: datetime, lang: str = "vi") -> list[Outcome]:
+    """Perform the commands in order as ``actor``, in the caller's transaction, as if by one
+    ``perform`` each — every step goes through ``perform`` (the same permission and state
+    checks, the same event), only the writes are held back and done in bulk at the end
+    (``engine.lifecycle.DeferredWrites``: one compare-and-set ``executemany`` per set of
+    columns, one multi-row INSERT of the events with their hash chain, one move of the chain
+    head). The same database state and the same events (ids and hashes) result as from the
+    steps performed one by one.
+
+    All or nothing: on any refusal (raised as ``perform`` raises it, named by ``perform``
+    itself: a step refused with writes held back is performed again after they are written)
+    or a row changed behind the batch (``Conflict`` naming the item), nothing of the batch
+    is written (a savepoint) and the error is raised."""
+    todo = [s if isinstance(s, Step) else Step(*s) for s in steps]
+    if not todo:
+        return []
+    # PostgreSQL: every item's row locked and re-read at once, not one statement per action
+    items = [lc.get_item(session, s.item, lang) for s in todo]
+    lock_items(session, list({w.id: w for w in items}.values()))
+    outcomes: list[Outcome] = []
+    source_before = session.info.get(lc.EVENT_SOURCE)
+    savepoint = session.begin_nested()
+    try:
+        with lc.deferred_writes(session) as held:
+            for step, w in zip(todo, items, strict=True):
+                source = step.source if step.source is not None else source_before
+                if source is None:
+                    session.info.pop(lc.EVENT_SOURCE, None)
+                else:
+                    session.info[lc.EVENT_SOURCE] = source
+                out: Outcome | None = None
+                if _deferrable(session, w, step.command):
+                    mark = len(held.cas), len(held.events)
+                    try:
+                        out = perform(session, actor, w, step.command, now=now, lang=lang)
+                    except UserError:
+                        # (refused before writing: nothing of the step is held) performed again
+                        # below, after what is held back is written, so the refusal is named
+                        # exactly as alone (e.g. who changed the item last)
+                        del held.cas[mark[0]:], held.events[mark[1]:]
+                        out = None
+                if out is None:
+                    held.write(session, lang=lang)
+                    with lc.writing_at_once(session):
+                        out = perform(session, actor, w, step.command, now=now, lang=lang)
+                outcomes.append(out)
+            held.write(session, lang=lang)
+        savepoint.commit()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        for w in items:  # the objects were updated as if written
+            if w in session:
+                session.expire(w)
+        raise
+    finally:
+        if source_before is None:
+            session.info.pop(lc.EVENT_SOURCE, None)
+        else:
+            session.info[lc.EVENT_SOURCE] = source_before
+    return outcomes
 
 
 # --- by a person's id and an item reference (``steer task …``, in-process or handed over) -----------

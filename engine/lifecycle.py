@@ -22,7 +22,9 @@ Every action is one function (``start``, ``submit``, ``verify``, ``reject``, ``b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.actors import Actor, person_name
-from engine.audit import append_event_at_commit, update_locking_head
+from engine.audit import append_event_at_commit, append_events, update_locking_head
 from engine.clock import local_date, require_aware
 from engine.days import fmt_date, fmt_local
 from engine.db import id_fits
@@ -127,14 +129,19 @@ def _cas_stmt(keys: tuple[str, ...]) -> Any:
 
 def _cas(session: Session, item: WorkItem, values: dict[str, Any], *, actor: Actor, now: datetime,
          tz: str, lang: str) -> None:
-    """Compare-and-set write: succeeds only if nobody changed the row since it was read."""
-    session.flush()  # pending ORM changes first (nothing, usually), as session.execute would
+    """Compare-and-set write: succeeds only if nobody changed the row since it was read.
+    Inside ``deferred_writes`` the write is held back and done in bulk (``DeferredWrites.write``)."""
     params = {f"v_{k}": v for k, v in values.items()}
     params.update(w_id=item.id, w_version=item.version, v_updated_at=now, v_updated_by=actor.id)
-    # on SQLite the same statement reads the chain head for the event that follows (audit.update_locking_head)
-    if not update_locking_head(session, _cas_stmt(tuple(sorted(values))), params):
-        session.expire(item)
-        raise _conflict(session, item, tz, lang)
+    batch: DeferredWrites | None = session.info.get(_DEFERRED)
+    if batch is not None:
+        batch.cas.append((item, tuple(sorted(values)), params))
+    else:
+        session.flush()  # pending ORM changes first (nothing, usually), as session.execute would
+        # on SQLite the same statement reads the chain head for the event that follows (audit.update_locking_head)
+        if not update_locking_head(session, _cas_stmt(tuple(sorted(values))), params):
+            session.expire(item)
+            raise _conflict(session, item, tz, lang)
     # mirror the row we just wrote into the (already loaded) object: no reload needed
     for key, value in {**values, "version": item.version + 1, "updated_at": now, "updated_by": actor.id}.items():
         set_committed_value(item, key, value)
@@ -148,8 +155,110 @@ def append_item_event(session: Session, item: WorkItem, actor: Actor, *, now: da
     source = session.info.get(EVENT_SOURCE)
     if source:  # an import (engine.progress) names its file and row in every event it causes
         fields["data"] = {**(fields.get("data") or {}), "source": source}
-    append_event_at_commit(session, now=now, at=now, actor=actor.id, actor_role=actor.role, kind=kind,
-                        plan_id=task.plan_id, task_id=task.id, work_item_id=item.id, **fields)
+    row = dict(at=now, actor=actor.id, actor_role=actor.role, kind=kind, plan_id=task.plan_id, task_id=task.id,
+               work_item_id=item.id, **fields)
+    batch: DeferredWrites | None = session.info.get(_DEFERRED)
+    if batch is not None:
+        batch.events.append((now, row))
+        return
+    append_event_at_commit(session, now=now, **row)
+
+
+# --- writes held back and done in bulk (engine.commands.perform_many) --------------------------------
+
+# session.info key: the DeferredWrites of the batch being performed, if any
+_DEFERRED = "steer.lifecycle.deferred"
+
+
+@dataclass
+class DeferredWrites:
+    """The compare-and-set writes and the events of a batch of actions, held back while the
+    actions decide (each exactly as alone: the same functions, checks and event fields; the
+    item object is updated as if written) and then written in bulk by ``write``.
+
+    What it buys (bench/progress_import.py): an action alone costs about three statements —
+    its compare-and-set, its event, the chain head (on PostgreSQL each a round trip to the
+    server). In bulk a batch costs one ``executemany`` compare-and-set per set of columns
+    written (an item's second write in a later round, so each still sees the version its
+    first one left), one multi-row INSERT of all the events with their hash chain computed in
+    order in Python (``engine.audit.append_events``) and one move of the chain head.
+
+    An action may only be decided with writes held back when what it reads is its own item
+    (as loaded and as updated by the batch so far) and facts the batch does not change;
+    ``engine.commands.perform_many`` writes what is held (``write``) before any other."""
+
+    cas: list[tuple[WorkItem, tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+
+    def write(self, session: Session, *, lang: str = "vi") -> None:
+        """Write what is held back, in bulk; ``Conflict`` naming the item when a row was
+        changed behind the batch (its compare-and-set matched fewer rows than expected)."""
+        cas, events = self.cas, self.events
+        self.cas, self.events = [], []
+        if cas:
+            session.flush()
+            conn = session.connection()
+            # round k: the k-th write of each item (an item's later write needs its earlier one done)
+            rounds: list[dict[tuple[str, ...], list[tuple[WorkItem, dict[str, Any]]]]] = []
+            seen: dict[int, int] = {}
+            for item, keys, params in cas:
+                k = seen.get(item.id, 0)
+                seen[item.id] = k + 1
+                if k == len(rounds):
+                    rounds.append({})
+                rounds[k].setdefault(keys, []).append((item, params))
+            for rnd in rounds:
+                for keys, entries in rnd.items():
+                    matched = conn.execute(_cas_stmt(keys), [p for _, p in entries]).rowcount
+                    if matched != len(entries):
+                        raise _bulk_conflict(session, entries, lang)
+        # events: in order, all with one INSERT and one move of the head (runs of one ``now``)
+        start = 0
+        for i in range(1, len(events) + 1):
+            if i == len(events) or events[i][0] != events[start][0]:
+                append_events(session, [row for _, row in events[start:i]], now=events[start][0])
+                start = i
+
+
+def _bulk_conflict(session: Session, entries: list[tuple[WorkItem, dict[str, Any]]], lang: str) -> Conflict:
+    """The ``Conflict`` for the first item of ``entries`` whose compare-and-set did not match
+    (its row's version is not the one the batch wrote)."""
+    ids = [w.id for w, _ in entries]
+    now_at: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        now_at.update(session.execute(select(WorkItem.id, WorkItem.version).where(WorkItem.id.in_(ids[i:i + 500]))).all())
+    for w, params in entries:
+        if now_at.get(w.id) != params["w_version"] + 1:
+            session.expire(w)
+            tz, _ = committee_settings(session, w.task.plan_id)
+            return _conflict(session, w, tz, lang)
+    return Conflict(tr(lang, "lc.changed_just_now", ref=item_ref(entries[0][0], session)))  # pragma: no cover
+
+
+@contextmanager
+def deferred_writes(session: Session) -> Iterator[DeferredWrites]:
+    """Hold back the actions' writes in this block (see ``DeferredWrites``); the caller writes
+    them (``write``). Nesting is not allowed."""
+    if _DEFERRED in session.info:
+        raise RuntimeError("deferred_writes is already active in this session")
+    batch = DeferredWrites()
+    session.info[_DEFERRED] = batch
+    try:
+        yield batch
+    finally:
+        session.info.pop(_DEFERRED, None)
+
+
+@contextmanager
+def writing_at_once(session: Session) -> Iterator[None]:
+    """Inside ``deferred_writes``: actions in this block write at once (after what is held
+    back was written by the caller)."""
+    batch = session.info.pop(_DEFERRED, None)
+    try:
+        yield
+    finally:
+        if batch is not None:
+            session.info[_DEFERRED] = batch
 
 
 # session.info key: a mapping every item event of the transaction records as data["source"]
