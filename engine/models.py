@@ -444,6 +444,46 @@ class ReportSnapshot(Base):
     created_at: Mapped[datetime]
 
 
+# --- roll-up across levels (engine.rollup) ------------------------------------------------
+
+
+class RollupKey(Base):
+    """A child unit's Ed25519 public key, trusted to sign the report snapshots it sends up
+    (``steer keys trust UNIT FILE``). ``public_key``: "ed25519:" + base64 of the 32 raw bytes."""
+
+    __tablename__ = "rollup_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    public_key: Mapped[str] = mapped_column(String(100), unique=True)
+    key_id: Mapped[str] = mapped_column(String(32))  # first 16 hex digits of sha256(raw key)
+    added_by: Mapped[str] = mapped_column(String(64), default="secretariat")
+    added_at: Mapped[datetime]
+
+
+class RollupSnapshot(Base):
+    """A signed report snapshot received from a child unit, verified and accepted as sent.
+
+    ``data`` is the signed payload exactly as received (``docs/rollup-snapshot.md``);
+    ``digest`` the sha256 of the file's bytes. Colours are recomputed from it with this
+    level's rules whenever the roll-up is shown."""
+
+    __tablename__ = "rollup_snapshot"
+    __table_args__ = (Index("ix_rollup_snapshot_unit_period", "unit_id", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    key_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date] = mapped_column(Date)
+    generated_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    digest: Mapped[str] = mapped_column(String(64))
+    received_by: Mapped[str] = mapped_column(String(64), default="secretariat")
+    received_at: Mapped[datetime]
+
+
 # --- escalation and notification delivery -----------------------------------------------
 
 

@@ -1,0 +1,61 @@
+"""rollup_key, rollup_snapshot: signed report snapshots received from child units
+
+A level above (the centre, a province) trusts each child unit's Ed25519 public key and
+stores the signed snapshots the child sends up; the roll-up heat map and report are
+computed from them with the receiving level's colour rules.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-07
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import engine.models
+
+revision: str = '0011'
+down_revision: str | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('rollup_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('public_key', sa.String(length=100), nullable=False),
+    sa.Column('key_id', sa.String(length=32), nullable=False),
+    sa.Column('added_by', sa.String(length=64), nullable=False),
+    sa.Column('added_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_rollup_key_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_key')),
+    sa.UniqueConstraint('public_key', name=op.f('uq_rollup_key_public_key'))
+    )
+    op.create_table('rollup_snapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('key_id', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('period', sa.String(length=16), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('generated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('received_by', sa.String(length=64), nullable=False),
+    sa.Column('received_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_rollup_snapshot_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_snapshot'))
+    )
+    with op.batch_alter_table('rollup_snapshot', schema=None) as batch_op:
+        batch_op.create_index('ix_rollup_snapshot_unit_period', ['unit_id', 'kind', 'period'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('rollup_snapshot', schema=None) as batch_op:
+        batch_op.drop_index('ix_rollup_snapshot_unit_period')
+    op.drop_table('rollup_snapshot')
+    op.drop_table('rollup_key')
