@@ -151,17 +151,13 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
 # --- the central template -----------------------------------------------------------------------
 
 
-def central_header(lang: str) -> list[str]:
-    from engine.rollup import CENTRAL_EXTRA, CENTRAL_STATUSES
-
-    return ([tr(lang, "rollup.col_unit")] + [tr(lang, f"rollup.{n}") for n, _ in CENTRAL_STATUSES]
-            + [tr(lang, f"rollup.{n}") for n in CENTRAL_EXTRA] + [tr(lang, "rollup.col_total")])
+def _central_names(data: Mapping[str, Any]) -> list[str]:
+    return list(data["mapping"]) + list(data.get("apart") or []) + ["total"]
 
 
-def _central_values(r: Mapping[str, Any]) -> list[int]:
-    from engine.rollup import CENTRAL_EXTRA, CENTRAL_STATUSES
-
-    return [r[n] for n, _ in CENTRAL_STATUSES] + [r[n] for n in CENTRAL_EXTRA] + [r["total"]]
+def central_header(data: Mapping[str, Any], lang: str) -> list[str]:
+    return [tr(lang, "rollup.col_unit")] + [tr(lang, "rollup.col_total" if n == "total" else f"rollup.{n}")
+                                            for n in _central_names(data)]
 
 
 def central_xlsx(data: Mapping[str, Any], lang: str = "vi") -> bytes:
@@ -175,12 +171,13 @@ def central_xlsx(data: Mapping[str, Any], lang: str = "vi") -> bytes:
     per = data.get("period") or {}
     ws.append([f"{per.get('label') or per.get('key') or ''} — {_dmy(data.get('as_of'))}"])
     ws.append([])
-    ws.append(central_header(lang))
+    ws.append(central_header(data, lang))
+    names = _central_names(data)
     for c in ws[4]:
         c.font = Font(bold=True)
     for r in data["rows"]:
-        ws.append([f"{r['unit']} — {r['name']}"] + _central_values(r))
-    ws.append([tr(lang, "rollup.total_row")] + _central_values(data["total"]))
+        ws.append([f"{r['unit']} — {r['name']}"] + [r[n] for n in names])
+    ws.append([tr(lang, "rollup.total_row")] + [data["total"][n] for n in names])
     for c in ws[ws.max_row]:
         c.font = Font(bold=True)
     ws.column_dimensions["A"].width = 36
