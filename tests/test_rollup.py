@@ -319,3 +319,69 @@ def test_a_wrong_schema_is_refused_with_the_field(world):
         with pytest.raises(UserError, match="steer.rollup-snapshot/9"):
             check_file(s, "x.json", sign_payload(payload, load_private_key(world["lamson_key"])))
     eng.dispose()
+
+
+def test_web_roll_up_heat_map_upload_and_api(world, monkeypatch):
+    """The centre's web: the secretariat uploads the files (a tampered one refused, nothing
+    stored), the chair sees each province's colour and reason, Thủy Sơn grey; the API too."""
+    import re
+    from datetime import datetime, timezone
+
+    from engine import accounts
+    from tests.factories import make_person
+    from tests.web_helpers import fast_hasher, flashes, login
+    from web.app import create_app
+
+    fast_hasher(monkeypatch)
+    w = world
+    _, ls_id = _report(w["lamson"])
+    _, hs_id = _report(w["hason"])
+    a = _export(w, "lamson", ls_id, "a.json").read_bytes()
+    b = _export(w, "hason", hs_id, "b.json").read_bytes()
+    t0 = datetime(2025, 5, 21, 2, 0, tzinfo=timezone.utc)
+    eng = make_engine(w["centre"])
+    with transaction(eng) as s:
+        make_person(s, "secretariat", role="secretariat")
+        make_person(s, "chair", role="chair")
+        for pid in ("secretariat", "chair"):
+            accounts.add_user(s, pid, password="mat-khau-thu-nghiem", now=t0)
+        token = accounts.issue_api_token(s, "secretariat", now=t0)
+        chair_token = accounts.issue_api_token(s, "chair", now=t0)
+    eng.dispose()
+    app_ = create_app(w["centre"], secret_key="k" * 40, upload_dir=str(w["dir"] / "up"), now=lambda: t0)
+    c, csrf = login(app_, "secretariat")
+    form = c.get("/rollup/import")
+    assert form.status_code == 200 and 'data-testid="rollup-import-form"' in form.text
+    i = a.index(b'"overdue":2')
+    bad = a[:i] + b'"overdue":1' + a[i + 11:]
+    r = c.post("/rollup/import", data={"csrf_token": csrf},
+               files=[("files", ("b.json", b, "application/json")), ("files", ("a.json", bad, "application/json"))])
+    assert r.status_code == 400 and "a.json: chữ ký không khớp nội dung" in r.text
+    assert _stored(w["centre"])[0] == 0
+    r = c.post("/rollup/import", data={"csrf_token": csrf},
+               files=[("files", ("a.json", a, "application/json")), ("files", ("b.json", b, "application/json"))])
+    assert r.status_code == 303 and r.headers["location"] == "/rollup?period=2025-05"
+    page = c.get("/rollup?period=2025-05")
+    assert page.status_code == 200
+    assert ("ok", "Đã nhận 2 bản báo cáo.") in flashes(page.text)
+    cells = re.findall(r'data-unit="(\w+)" data-status="(\w+)"', page.text)
+    assert cells == [("LAMSON", "yellow"), ("HASON", "green"), ("THUYSON", "grey")]
+    assert "6/8 việc đến hạn đã xong; 2 quá hạn, nhiều nhất ở X03 (1), X04 (1)" in page.text
+    assert "chưa báo cáo" in page.text
+    x = c.get("/rollup/download/xlsx?period=2025-05")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    assert c.get("/rollup/download/central.xlsx?period=2025-05").status_code == 200
+    chair, _ = login(app_, "chair")
+    assert chair.get("/rollup?period=2025-05").status_code == 200
+    assert chair.get("/rollup/import").status_code == 403
+    # the API: the roll-up for an oversight token; import for the secretariat only
+    api = chair.get("/api/v1/rollup?period=2025-05", headers={"Authorization": f"Bearer {chair_token}"})
+    assert api.status_code == 200
+    assert {u["unit"]: u["status"] for u in api.json()["units"]} == {"LAMSON": "yellow", "HASON": "green",
+                                                                      "THUYSON": "grey"}
+    r = chair.post("/api/v1/rollup/import", headers={"Authorization": f"Bearer {chair_token}"},
+                   files=[("files", ("a.json", a, "application/json"))])
+    assert r.status_code == 403
+    r = chair.post("/api/v1/rollup/import", headers={"Authorization": f"Bearer {token}"},
+                   files=[("files", ("a.json", a, "application/json"))])
+    assert r.status_code == 400 and "không mới hơn" in r.json()["error"]

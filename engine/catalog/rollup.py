@@ -37,6 +37,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "already (no. {last_id}, as of {last}); nothing was stored."),
     "rollup.not_reported": ("chưa báo cáo", "not reported"),
     "rollup.overdue_units": ("{n} quá hạn, nhiều nhất ở {units}", "{n} overdue, most at {units}"),
+    "rollup.secretariat_only": ("Chỉ Văn phòng/Thường trực Ban chỉ đạo nhận báo cáo của cấp dưới.",
+                                "Only the secretariat receives the child units' reports."),
+    "ev_rollup_imported": ("Nhận báo cáo của đơn vị cấp dưới", "Child unit's report received"),
+    "ev_rollup_key_trusted": ("Đăng ký khóa của đơn vị cấp dưới", "Child unit's key registered"),
     "rollup.grey": ("Xám", "Grey"),
     # CLI
     "rollup.key_made": ("Đã tạo khóa ký {path} (chỉ người chạy Steer đọc được). Khóa công khai, gửi cấp trên:",
