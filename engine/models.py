@@ -464,7 +464,8 @@ class RollupKey(Base):
 class RollupSnapshot(Base):
     """A signed report snapshot received from a child unit, verified and accepted as sent.
 
-    ``data`` is the signed payload exactly as received (``docs/rollup-snapshot.md``);
+    ``payload`` is the signed text exactly as received and ``signature`` its signature, so the
+    row can be verified again later against the unit's key (``docs/rollup-snapshot.md``);
     ``digest`` the sha256 of the file's bytes. Colours are recomputed from it with this
     level's rules whenever the roll-up is shown."""
 
@@ -478,7 +479,8 @@ class RollupSnapshot(Base):
     period: Mapped[str] = mapped_column(String(16))
     as_of: Mapped[date] = mapped_column(Date)
     generated_at: Mapped[datetime]
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[str] = mapped_column(Text)  # the signed bytes (UTF-8 canonical JSON), exactly as received
+    signature: Mapped[str] = mapped_column(String(200))  # base64 Ed25519 signature of ``payload``
     digest: Mapped[str] = mapped_column(String(64))
     received_by: Mapped[str] = mapped_column(String(64), default="secretariat")
     received_at: Mapped[datetime]
