@@ -16,10 +16,19 @@ What is timed, on each side, for the 34 files:
 * **floor** — only ``json.loads`` of the same 34 files and the sums the roll-up shows (per
   province: items due, done, overdue over its communes; the summary counts added up).
 
+One centre database for the whole run: round *r* imports month *r*'s 34 files, as the centre
+does every month (so the replay check and the roll-up query see the earlier months' rows).
+The first round warms the process (statement compilation) and is not counted; the figures
+are the minimum over the other rounds on each side (both sides run interleaved, with the
+garbage collector paused), and the median of the rounds' own ratios is printed too. The
+parsed-payload cache (``engine.rollup._PARSED``) is emptied before every import: the import
+fills it, so the roll-up after it parses nothing again; "the roll-up alone" empties it
+first (a process that did not do the import).
+
 Goal: import + roll-up ≤ 3× the floor. Then the national heat map page (``GET /rollup``,
 the chair logged in, the app in-process) is requested 200 times: goal p99 < 200 ms.
 
-    uv run python bench/rollup.py [--provinces 34] [--communes 100] [--rounds 3]
+    uv run python bench/rollup.py [--provinces 34] [--communes 100] [--rounds 5] [--pages 200]
 """
 
 from __future__ import annotations
@@ -62,7 +71,7 @@ def _counts(i: int, j: int) -> tuple[dict[str, int], dict[str, int]]:
     return c, {"milestone": "2025-05-20", "due": done + overdue, "done": done, "overdue": overdue}
 
 
-def payload(i: int, communes: int) -> dict:
+def payload(i: int, communes: int, month: int = 5) -> dict:
     units = []
     for j in range(communes):
         c, t = _counts(i, j)
@@ -74,29 +83,29 @@ def payload(i: int, communes: int) -> dict:
                           "unit_code": f"P{i:02d}"},
             "plan": {"code": f"KH-{i:02d}", "title": "Kế hoạch", "document": None, "issued_on": None},
             "report": {"id": 1, "checksum": "0" * 64, "schema": "steer.report/1"},
-            "kind": "monthly", "period": {"kind": "monthly", "key": "2025-05", "year": 2025, "number": 5,
-                                         "start": "2025-05-01", "end": "2025-05-31", "cutoff_day": None},
-            "as_of": "2025-05-20", "rules": {"rule": "share_due"}, "summary": summary, "units": units,
+            "kind": "monthly", "period": {"kind": "monthly", "key": f"2025-{month:02d}", "year": 2025, "number": month,
+                                         "start": f"2025-{month:02d}-01", "end": f"2025-{month:02d}-28", "cutoff_day": None},
+            "as_of": f"2025-{month:02d}-20", "rules": {"rule": "share_due"}, "summary": summary, "units": units,
             "audit": {"head_hash": "a" * 64, "length": 1000 + i, "last_event_id": 1000 + i}}
 
 
-def seed(url: str, provinces: int, communes: int) -> list[tuple[str, bytes]]:
+def seed(url: str, provinces: int, communes: int, months: int) -> dict[int, list[tuple[str, bytes]]]:
+    """The centre's directory and keys; per month 1..months, the 34 signed files (not timed)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from engine.rollup import _raw_public, public_text
     from tests.factories import make_directory, make_person
 
-    files = []
+    keys = [Ed25519PrivateKey.generate() for _ in range(provinces)]
     eng = make_engine(url)
     with transaction(eng) as s:
         make_directory(s, units={f"P{i:02d}": f"Tỉnh {i}" for i in range(provinces)}, personas=(), group=False)
         make_person(s, "chair", role="chair")
-        for i in range(provinces):
-            key = Ed25519PrivateKey.generate()
+        for i, key in enumerate(keys):
             trust_key(s, f"P{i:02d}", public_text(_raw_public(key)), source="bench", now=NOW)
-            files.append((f"p{i:02d}.json", sign_payload(payload(i, communes), key)))
     eng.dispose()
-    return files
+    return {m: [(f"p{i:02d}-{m:02d}.json", sign_payload(payload(i, communes, m), key)) for i, key in enumerate(keys)]
+            for m in range(1, months + 1)}
 
 
 def floor(files: list[tuple[str, bytes]]) -> dict:
@@ -110,15 +119,15 @@ def floor(files: list[tuple[str, bytes]]) -> dict:
     return out
 
 
-def ours(eng: Any, files: list[tuple[str, bytes]]) -> dict:
-    """Import (one transaction, committed), then the roll-up in a new transaction."""
+def ours(eng: Any, files: list[tuple[str, bytes]], month: int) -> dict:
+    """Import (one transaction, committed), then the roll-up of that month in a new transaction."""
     with transaction(eng) as s:
         import_snapshots(s, files, now=NOW)
     with transaction(eng) as s:
-        return build_rollup(s, today=date(2025, 5, 21), period="2025-05")
+        return build_rollup(s, today=date(2025, month, 21), period=f"2025-{month:02d}")
 
 
-def heatmap_p99(url: str, pages: int) -> tuple[float, float]:
+def heatmap_p99(url: str, pages: int, month: int) -> tuple[float, float]:
     from engine import accounts
     from web.app import create_app
     from tests.web_helpers import login
@@ -127,60 +136,60 @@ def heatmap_p99(url: str, pages: int) -> tuple[float, float]:
     with transaction(eng) as s:
         accounts.add_user(s, "chair", password="mat-khau-thu-nghiem", now=NOW)
     eng.dispose()
-    app = create_app(url, secret_key="b" * 40, upload_dir=tempfile.mkdtemp(), now=lambda: NOW)
+    when = datetime(2025, month, 21, 2, 0, tzinfo=timezone.utc)
+    app = create_app(url, secret_key="b" * 40, upload_dir=tempfile.mkdtemp(), now=lambda: when)
     client, _ = login(app, "chair")
     times = []
     for _ in range(pages + 5):
         t0 = time.perf_counter()
-        r = client.get("/rollup?period=2025-05")
+        r = client.get(f"/rollup?period=2025-{month:02d}")
         times.append(time.perf_counter() - t0)
         assert r.status_code == 200 and r.text.count('data-testid="rollup-cell"') > 0
     times = sorted(times[5:])
     return times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, statistics.median(times) * 1000
 
 
-def run(provinces: int = 34, communes: int = 100, rounds: int = 3, pages: int = 200) -> dict:
+def run(provinces: int = 34, communes: int = 100, rounds: int = 5, pages: int = 200) -> dict:
+    """One centre database; round r imports month r's 34 files (as the centre does each month),
+    so the replay check and the roll-up see the earlier months' rows. Round 1 warms the
+    process (statement compilation) and is left out of the minimum."""
     work = Path(tempfile.mkdtemp(prefix="steer-bench-rollup-"))
+    months = min(12, rounds + 1)
     try:
         with fresh_db("sqlite", work) as url:
-            files = seed(url, provinces, communes)
-            template = Path(url.removeprefix("sqlite:///"))
+            by_month = seed(url, provinces, communes, months)
+            eng = make_engine(url)  # opening and closing the database is not timed
             ours_s, floor_s, cold_s = [], [], []
-            cold = True
-            data = None
-            for r in range(rounds):
-                copy = work / f"round-{r}.db"
-                shutil.copy(template, copy)
+            data, fl = None, {}
+            for month, files in by_month.items():
+                _PARSED.clear()  # nothing parsed before the import
                 with QuietTimer() as ft:
                     fl = floor(files)
-                floor_s.append(ft.seconds)
-                eng = make_engine(f"sqlite:///{copy}")  # opening and closing the database is not timed
-                with eng.connect():
-                    pass
-                if cold:
-                    _PARSED.clear()
                 with QuietTimer() as ot:
-                    data = ours(eng, files)
-                ours_s.append(ot.seconds)
-                if cold:  # the roll-up alone, the payloads parsed from the rows (a new process)
-                    _PARSED.clear()
-                    with QuietTimer() as ct, transaction(eng) as s:
-                        build_rollup(s, today=date(2025, 5, 21), period="2025-05")
+                    data = ours(eng, files, month)
+                _PARSED.clear()  # the roll-up alone, the payloads parsed from the rows (a new process)
+                with QuietTimer() as ct, transaction(eng) as s:
+                    build_rollup(s, today=date(2025, month, 21), period=f"2025-{month:02d}")
+                if month > 1:
+                    floor_s.append(ft.seconds)
+                    ours_s.append(ot.seconds)
                     cold_s.append(ct.seconds)
-                eng.dispose()
+            eng.dispose()
             assert data is not None
             by = {u["unit"]: u for u in data["units"]}
             for i in range(provinces):  # the roll-up shows the floor's sums
-                due, done, overdue, totals = fl[f"p{i:02d}.json"]
+                due, done, overdue, totals = fl[f"p{i:02d}-{months:02d}.json"]
                 u = by[f"P{i:02d}"]
                 assert (u["due"], u["done"], u["overdue"]) == (due, done, overdue)
                 assert {k: u["counts"][k] for k in FIGURE_KEYS} == totals
-            p99, median = heatmap_p99(f"sqlite:///{work / 'round-0.db'}", pages)
-        size = sum(len(b) for _, b in files)
+            p99, median = heatmap_p99(url, pages, months)
+        size = sum(len(b) for _, b in by_month[1])
         o, f = min(ours_s), min(floor_s)
+        ratios = sorted(a / b for a, b in zip(ours_s, floor_s, strict=True))
         return {"provinces": provinces, "communes": provinces * communes,
                 "items": provinces * communes * ITEMS_PER_COMMUNE, "bytes": size, "import_s": o, "floor_s": f,
-                "ratio": o / f, "rollup_cold_s": min(cold_s), "cold_ratio": min(cold_s) / f, "page_p99_ms": p99, "page_median_ms": median, "machine": machine()}
+                "ratio": o / f, "median_round_ratio": ratios[len(ratios) // 2], "rollup_cold_s": min(cold_s),
+                "cold_ratio": min(cold_s) / f, "page_p99_ms": p99, "page_median_ms": median, "machine": machine()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -189,14 +198,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--provinces", type=int, default=34)
     ap.add_argument("--communes", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pages", type=int, default=200)
     a = ap.parse_args()
     r = run(a.provinces, a.communes, a.rounds, a.pages)
     print(f"{r['provinces']} snapshots × {a.communes} communes ({r['communes']:,} communes, ~{r['items']:,} items, "
           f"{r['bytes'] / 1e6:.1f} MB of JSON) on sqlite — {r['machine']}")
     print(f"import + verify + roll-up: {r['import_s']:.3f} s; floor (parse + sum): {r['floor_s']:.3f} s; "
-          f"ratio {r['ratio']:.2f}× (goal ≤ 3×: {'MET' if r['ratio'] <= 3 else 'MISSED'})")
+          f"ratio {r['ratio']:.2f}× (median of the rounds' ratios {r['median_round_ratio']:.2f}×) (goal ≤ 3×: {'MET' if r['ratio'] <= 3 else 'MISSED'})")
     print(f"the roll-up alone, payloads parsed from the rows (a fresh process): {r['rollup_cold_s']:.3f} s "
           f"= {r['cold_ratio']:.2f}× the floor (no goal)")
     print(f"national heat map GET /rollup: p99 {r['page_p99_ms']:.1f} ms, median {r['page_median_ms']:.1f} ms "

@@ -342,7 +342,7 @@ _SPLIT = b',"signature":'
 
 
 def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
-               keys: Mapping[str, RollupKey] | None = None) -> Checked:
+               keys: Mapping[str, RollupKey] | None = None, units: Mapping[int, Unit] | None = None) -> Checked:
     """Verify one snapshot file; raises a ``UserError`` saying why it is refused.
 
     The file is ``{"payload":P,"signature":S}`` and a newline, with P the signed bytes
@@ -390,11 +390,12 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         raise UserError(tr(lang, "rollup.tampered", file=name)) from None
     try:
         text = signed.decode("utf-8")
-        payload = json.loads(text)
+        payload = json.loads(signed)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name)) from None
     as_of, gen = validate_payload(payload, name, lang)
-    unit = session.get(Unit, row.unit_id)
+    unit = units.get(row.unit_id) if units is not None else None
+    unit = unit or session.get(Unit, row.unit_id)
     assert unit is not None
     return Checked(name=name, unit=unit, key_id=row.key_id, payload=payload, signed=text, signature=sig["value"],
                    digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen)
@@ -421,8 +422,9 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
         raise UserError(tr(lang, "rollup.no_files"))
     rules = rules or committee_rules(session, lang=lang)
     keys = {k.public_key: k for k in session.execute(select(RollupKey)).scalars()}
-    list(session.execute(select(Unit).where(Unit.id.in_({k.unit_id for k in keys.values()}))).scalars())  # one query
-    checked = [check_file(session, name, body, lang=lang, keys=keys) for name, body in files]
+    units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_({k.unit_id for k in keys.values()})))
+             .scalars()}  # one query; held here (the identity map alone does not keep them)
+    checked = [check_file(session, name, body, lang=lang, keys=keys, units=units) for name, body in files]
     # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one query
     wanted = {(c.unit.id, c.payload["kind"], c.payload["period"]["key"]) for c in checked}
     last: dict[tuple[int, str, str], tuple[date, datetime, int]] = {}
@@ -457,7 +459,7 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
     out = []
     for c, row in zip(checked, rows, strict=True):
         _PARSED.put(row.digest, c.payload, len(c.signed))
-        child = child_row(c.unit, row, rules)
+        child = child_row(c.unit, row, rules, with_children=False)
         out.append({"file": c.name, "id": row.id, "unit": c.unit.code, "name": c.unit.name, "kind": row.kind,
                     "period": row.period, "as_of": c.as_of.isoformat(), "status": child["status"],
                     "reason": _reason(child, child["reasons"][0], lang, _view_reason) if child["reasons"] else ""})
@@ -496,6 +498,10 @@ class _ParsedCache:
             while self.chars > self.max_chars and self.items:
                 _, (n, _) = self.items.popitem(last=False)
                 self.chars -= n
+
+    def has(self, digest: str) -> bool:
+        with self.lock:
+            return digest in self.items
 
     def get(self, snap: RollupSnapshot) -> dict[str, Any]:
         with self.lock:
@@ -553,8 +559,10 @@ def colour_of(counts: Mapping[str, Any], tally: Mapping[str, Any], rules: Any) -
     return unit_status(c, rules, full)
 
 
-def child_row(unit: Unit, snap: RollupSnapshot | None, rules: Any, *, today: date | None = None) -> dict[str, Any]:
-    """One child unit of the roll-up (grey without a snapshot)."""
+def child_row(unit: Unit, snap: RollupSnapshot | None, rules: Any, *, today: date | None = None,
+              with_children: bool = True) -> dict[str, Any]:
+    """One child unit of the roll-up (grey without a snapshot); ``with_children=False`` leaves
+    out the recolouring of its own units (the import's answer needs only its colour)."""
     base: dict[str, Any] = {"unit": unit.code, "name": unit.name}
     if snap is None:
         return {**base, "status": GREY, "reasons": [{"rule": "no_report", "level": GREY}], "reason": None,
@@ -576,7 +584,9 @@ def child_row(unit: Unit, snap: RollupSnapshot | None, rules: Any, *, today: dat
     counts = dict(p["summary"])
     status, reasons = colour_of(counts, tally, rules)
     kids = {"green": 0, "yellow": 0, "red": 0}
-    if rules.rule == heatrules.SHARE_DUE:  # the colour alone, without the reasons
+    if not with_children:
+        pass
+    elif rules.rule == heatrules.SHARE_DUE:  # the colour alone, without the reasons
         for u in units:
             t = u["due_tally"]
             kids[heatrules.share_colour(t["done"], t["due"], green_at=rules.green_at, yellow_at=rules.yellow_at)] += 1
@@ -607,12 +617,22 @@ def child_units(session: Session) -> list[Unit]:
 
 def latest_snapshots(session: Session, kind: str, period: str) -> dict[int, RollupSnapshot]:
     """Per unit, the newest accepted snapshot of the period (as-of, then signing time)."""
-    rows = session.execute(select(RollupSnapshot).where(RollupSnapshot.kind == kind, RollupSnapshot.period == period)
+    from sqlalchemy.orm import defer
+
+    # the signed text (~50 kB a province) is read only for the rows whose parsed payload is not
+    # in _PARSED already, in one query below
+    rows = session.execute(select(RollupSnapshot).options(defer(RollupSnapshot.payload))
+                           .where(RollupSnapshot.kind == kind, RollupSnapshot.period == period)
                            .order_by(RollupSnapshot.unit_id, RollupSnapshot.as_of, RollupSnapshot.generated_at,
                                      RollupSnapshot.id)).scalars()
     out: dict[int, RollupSnapshot] = {}
     for r in rows:
         out[r.unit_id] = r  # the last of each unit wins
+    missing = {r.id: r.digest for r in out.values() if not _PARSED.has(r.digest)}
+    if missing:
+        for sid, text in session.execute(select(RollupSnapshot.id, RollupSnapshot.payload)
+                                         .where(RollupSnapshot.id.in_(missing))):
+            _PARSED.put(missing[sid], json.loads(text), len(text))
     return out
 
 

@@ -5,6 +5,8 @@ through ``engine.rollup.import_snapshots`` (all files or none), as ``steer rollu
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -22,17 +24,40 @@ OVERSIGHT = (Role.SECRETARIAT, Role.CHAIR, Role.VICE_CHAIR, Role.VIEWER)
 MAX_FILES = 200
 
 
+# The roll-up per (database, period, rules, day, language, head of the event log): every import,
+# key registration or directory change appends an event, so a new head means a new roll-up; a
+# page view between two changes costs two small queries instead of recolouring 3,400 communes.
+_LOCK = threading.Lock()
+_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_MAX = 16
+
+
 def rollup_view(s: Any, request: Request, period: str, rule: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from engine.models import ChainHead
     from engine.reporting import committee_today
     from engine.rollup import build_rollup, load_rollup_rules
 
     lang = lang_of(request)
     try:
         rules = load_rollup_rules(s, None, rule or None, lang)
-        return build_rollup(s, today=committee_today(s, now(request)), period=period.strip() or None, rules=rules,
-                            lang=lang)
+        today = committee_today(s, now(request))
+        head = s.execute(select(ChainHead.last_event_id, ChainHead.count).where(ChainHead.id == 1)).first()
+        key = (cfg(request).database_url, period.strip(), rules, today, lang, tuple(head) if head else None)
+        with _LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return hit
+        data = build_rollup(s, today=today, period=period.strip() or None, rules=rules, lang=lang)
     except UserError as exc:
         raise WebError(400, str(exc)) from None
+    with _LOCK:
+        _CACHE[key] = data
+        while len(_CACHE) > _MAX:
+            _CACHE.popitem(last=False)
+    return data
 
 
 @router.get("/rollup", response_class=HTMLResponse)
