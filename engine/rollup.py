@@ -656,6 +656,15 @@ def build_rollup(session: Session, *, today: date, kind: str = "monthly", period
             u["reason"] = tr(lang, "rollup.not_reported")
         else:
             u["reason"] = "; ".join(_reason(u, r, lang, reason_text) for r in u["reasons"])
+    from zoneinfo import ZoneInfo
+
+    from engine.txcache import committee_settings
+
+    tz = ZoneInfo(committee_settings(session)[0])
+    for u in units:
+        if u["snapshot"]:  # the committee-local time it arrived, as people read it
+            u["snapshot"]["received_local"] = datetime.fromisoformat(u["snapshot"]["received_at"]).astimezone(
+                tz).strftime("%d/%m/%Y %H:%M")
     units.sort(key=lambda u: (STATUS_ORDER[u["status"]], u["share"] if u["share"] is not None else 100.0, u["unit"]))
     reported = [u for u in units if u["snapshot"]]
     totals = _sum_counts(u["counts"] for u in reported)

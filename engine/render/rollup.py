@@ -44,7 +44,7 @@ def rows(data: Mapping[str, Any]) -> tuple[list[str], list[list[Any]], list[str]
         out.append([f"{u['unit']} — {u['name']}", tr(lang, f"rollup.{u['status']}"), u.get("reason") or "",
                     _pct(u.get("share")), f"{u['done']}/{u['due']}" if snap else "", u["overdue"] if snap else "",
                     f"{kids.get('green', 0)}/{kids.get('total', 0)}" if snap else "",
-                    _dmy(snap.get("as_of")), _dmy(snap.get("received_at"))])
+                    _dmy(snap.get("as_of")), snap.get("received_local") or _dmy(snap.get("received_at"))])
         statuses.append(u["status"])
     return head, out, statuses
 
