@@ -464,7 +464,7 @@ def _plan_exists(s: Session, code: str) -> bool:
 @router.get("/rollup", responses={400: ERRORS[400], 403: ERRORS[403]})
 def rollup(request: Request, period: str | None = Query(None, pattern=PERIOD,
                                                         description="2025-05, 2025-Q2, 2025-H1 or 2025"),
-           rule: str | None = Query(None, max_length=32, description="share_due (default) or any_overdue"),
+           rule: Literal["share_due", "any_overdue"] | None = Query(None, description="share_due (default) or any_overdue"),
            creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     """The roll-up of the child units for a period (``steer.rollup/1``, docs/rollup-snapshot.md):
     per unit colour with this level's rules, reason, share done, overdue, last snapshot; grey = not reported."""
