@@ -385,3 +385,30 @@ def test_web_roll_up_heat_map_upload_and_api(world, monkeypatch):
     r = chair.post("/api/v1/rollup/import", headers={"Authorization": f"Bearer {token}"},
                    files=[("files", ("a.json", a, "application/json"))])
     assert r.status_code == 400 and "không mới hơn" in r.json()["error"]
+
+
+def test_the_centre_on_each_backend(db_url, _sqlite_template, tmp_path):
+    """The centre's database on SQLite and (with STEER_TEST_POSTGRES_URL) PostgreSQL: import,
+    replay refused, roll-up; the province on its own SQLite file."""
+    province = _instance(_sqlite_template, tmp_path / "p.db", name="Ban Chỉ đạo tỉnh Lâm Sơn",
+                         units={f"X0{i}": f"Xã Lâm {i}" for i in range(1, 5)}, plan="KH-LS", tasks=LAMSON_TASKS)
+    eng = make_engine(db_url)
+    with transaction(eng) as s:
+        make_directory(s, units={"LAMSON": "Tỉnh Lâm Sơn", "HASON": "Tỉnh Hà Sơn"}, personas=(), group=False)
+    eng.dispose()
+    key, pub = tmp_path / "k.pem", tmp_path / "k.pub"
+    assert steer(province, "keys", "init", "--key", str(key)).exit_code == 0
+    assert steer(province, "keys", "show", "--key", str(key), "--out", str(pub)).exit_code == 0
+    assert steer(db_url, "keys", "trust", "LAMSON", str(pub), "--now", NOW).exit_code == 0
+    _, rid = _report(province)
+    f = tmp_path / "ls.json"
+    assert steer(province, "report", "export", str(rid), "--signed", "--key", str(key), "--out", str(f),
+                 "--now", NOW).exit_code == 0
+    r = steer(db_url, "rollup", "import", str(f), "--format", "json", "--now", NOW)
+    assert r.exit_code == 0, r.output
+    assert [(x["unit"], x["status"]) for x in json.loads(r.stdout)] == [("LAMSON", "yellow")]
+    r = steer(db_url, "rollup", "import", str(f), "--now", NOW)
+    assert r.exit_code == 1 and "không mới hơn" in r.output
+    data = _rollup(db_url)
+    assert [(u["unit"], u["status"], u["done"], u["due"]) for u in data["units"]] == [("LAMSON", "yellow", 6, 8)]
+    assert _stored(db_url)[0] == 1
