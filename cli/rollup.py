@@ -153,7 +153,7 @@ def rollup_import(
             try:
                 bodies.append((f.name, f.read_bytes()))
             except OSError as exc:
-                raise InputFileError(msg("rollup.key_file_unreadable", path=f, reason=exc.strerror or str(exc))) from None
+                raise InputFileError(msg("rollup.file_unreadable", path=f, reason=exc.strerror or str(exc))) from None
         with transaction(state().engine()) as s:
             results = import_snapshots(s, bodies, now=now_arg(now), actor=actor, lang=state().lang)
         if fmt == "json":

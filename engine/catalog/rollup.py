@@ -49,6 +49,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rollup.key_known": ("Khóa {key_id} đã được đăng ký cho đơn vị {unit}.", "The key {key_id} is registered for {unit} already."),
     "rollup.no_keys": ("Chưa đăng ký khóa của đơn vị cấp dưới nào.", "No child unit's key is registered."),
     "rollup.key_file_unreadable": ("Không đọc được tệp khóa {path}: {reason}", "Cannot read the key file {path}: {reason}"),
+    "rollup.file_unreadable": ("Không đọc được tệp {path}: {reason}", "Cannot read the file {path}: {reason}"),
     "rollup.need_signed": ("Dùng --signed (bản có chữ ký gửi cấp trên) hoặc --profile central (mẫu của Văn phòng Chính phủ).",
                            "Use --signed (a signed snapshot for the level above) or --profile central (the Government "
                            "Office's template)."),

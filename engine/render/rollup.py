@@ -85,6 +85,8 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines = [f"# {tr(data.get('lang', 'vi'), 'rollup.title')}", "", f"## {title}", "", scope, "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in body]
+    if not body:
+        lines += ["", tr(data.get("lang", "vi"), "rollup.no_children")]
     return "\n".join(lines) + "\n"
 
 
