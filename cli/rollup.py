@@ -218,6 +218,42 @@ def rollup_central(
         _write(render(data, fmt), out)
 
 
+@app.command("children")
+def rollup_children(
+    plan: Annotated[str, typer.Option("--plan", help="The parent plan's code.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Figures as of this day (default today).")] = None,
+    rule: RuleOpt = None, now: NowOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """The parent plan's child plans in this instance (units' implementing plans loaded with a
+    parent): each child unit's colour with this level's rules, the share green, and per parent
+    task the child tasks implementing it.
+
+    Example: steer rollup children --plan KH-57-LS --as-of 2025-05-20
+    """
+    with handled():
+        from engine.days import parse_day
+        from engine.db import transaction
+        from engine.reporting import committee_today
+        from engine.rollup import child_plans, load_rollup_rules
+
+        with transaction(state().engine()) as s:
+            day = parse_day(as_of, lang=state().lang) if as_of else committee_today(s, now_arg(now))
+            data = child_plans(s, plan, as_of=day, rules=load_rollup_rules(s, None, rule, state().lang),
+                               lang=state().lang)
+        if fmt == "json":
+            print_json(data)
+            return
+        console.print(msg("rollup.children_head", plan=data["plan"], green=data["green"], total=data["total"],
+                          as_of=day.strftime("%d/%m/%Y")), markup=False, highlight=False)
+        for r in data["children"]:
+            console.print(f"  {r['unit'] or '—'}  {r['plan']}  {msg('rollup.' + r['status'])}: {r['reason']}",
+                          markup=False, highlight=False)
+        for t in data["tasks"]:
+            console.print("  " + msg("rollup.children_task", task=t["task"], completed=t["completed"], total=t["total"]),
+                          markup=False, highlight=False)
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(keys_app, name="keys")
     root.add_typer(app, name="rollup")

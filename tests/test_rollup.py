@@ -412,3 +412,37 @@ def test_the_centre_on_each_backend(db_url, _sqlite_template, tmp_path):
     data = _rollup(db_url)
     assert [(u["unit"], u["status"], u["done"], u["due"]) for u in data["units"]] == [("LAMSON", "yellow", 6, 8)]
     assert _stored(db_url)[0] == 1
+
+
+def test_child_plans_in_the_same_instance(db_url):
+    """Two communes' implementing plans loaded under the province's plan: each child unit's
+    colour (this level's rules), the share green, and per parent task its child tasks."""
+    from engine.models import Task, Unit
+    from engine.rollup import child_plans
+
+    eng = make_engine(db_url)
+    with transaction(eng) as s:
+        make_directory(s, units={"SNV": "Sở Nội vụ", "X01": "Xã Một", "X02": "Xã Hai"}, personas=(), group=False)
+        parent = make_plan(s, "KH-TINH", tasks=({"code": "1", "lead": ["SNV"], "deadline": date(2025, 6, 30)},
+                                                {"code": "2", "lead": ["SNV"], "deadline": date(2025, 9, 30)}))
+        p1 = {t.code: t.id for t in s.execute(select(Task).where(Task.plan_id == parent.id)).scalars()}
+        a = make_plan(s, "KH-X01", tasks=({"code": "1", "lead": ["X01"], "deadline": date(2025, 5, 10),
+                                           "status": "completed"},
+                                          {"code": "2", "lead": ["X01"], "deadline": date(2025, 5, 12)}))
+        b = make_plan(s, "KH-X02", tasks=({"code": "1", "lead": ["X02"], "deadline": date(2025, 5, 10),
+                                           "status": "completed"},))
+        for child, unit in ((a, "X01"), (b, "X02")):
+            child.parent_plan_id = parent.id
+            child.issued_by_unit_id = s.execute(select(Unit.id).where(Unit.code == unit)).scalar_one()
+            for t in s.execute(select(Task).where(Task.plan_id == child.id)).scalars():
+                t.parent_task_id = p1["1"]
+    with transaction(eng) as s:
+        data = child_plans(s, "KH-TINH", as_of=date(2025, 5, 20))
+    eng.dispose()
+    assert [(c["unit"], c["plan"], c["status"], c["done"], c["due"]) for c in data["children"]] == [
+        ("X01", "KH-X01", "red", 1, 2), ("X02", "KH-X02", "green", 1, 1)]
+    assert (data["green"], data["total"], data["green_share"]) == (1, 2, 50.0)
+    assert [(t["task"], t["completed"], t["total"]) for t in data["tasks"]] == [("1", 2, 3)]
+    r = steer(db_url, "rollup", "children", "--plan", "KH-TINH", "--as-of", "2025-05-20")
+    assert r.exit_code == 0 and "1/2 kế hoạch của đơn vị cấp dưới xanh" in r.output, r.output
+    assert "NV 1: 2/3 nhiệm vụ cấp dưới đã hoàn thành" in r.output

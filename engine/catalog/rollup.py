@@ -50,6 +50,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rollup.no_keys": ("Chưa đăng ký khóa của đơn vị cấp dưới nào.", "No child unit's key is registered."),
     "rollup.key_file_unreadable": ("Không đọc được tệp khóa {path}: {reason}", "Cannot read the key file {path}: {reason}"),
     "rollup.file_unreadable": ("Không đọc được tệp {path}: {reason}", "Cannot read the file {path}: {reason}"),
+    "rollup.unknown_plan": ("Không có kế hoạch mã {plan}.", "There is no plan with code {plan}."),
+    "rollup.children_head": ("Kế hoạch {plan}: {green}/{total} kế hoạch của đơn vị cấp dưới xanh (tính đến {as_of}).",
+                             "Plan {plan}: {green}/{total} child units' plans green (as of {as_of})."),
+    "rollup.children_task": ("NV {task}: {completed}/{total} nhiệm vụ cấp dưới đã hoàn thành",
+                             "Task {task}: {completed}/{total} child tasks completed"),
     "rollup.need_signed": ("Dùng --signed (bản có chữ ký gửi cấp trên) hoặc --profile central (mẫu của Văn phòng Chính phủ).",
                            "Use --signed (a signed snapshot for the level above) or --profile central (the Government "
                            "Office's template)."),
