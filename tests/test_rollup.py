@@ -414,7 +414,7 @@ def test_the_centre_on_each_backend(db_url, _sqlite_template, tmp_path):
     assert _stored(db_url)[0] == 1
 
 
-def test_child_plans_in_the_same_instance(db_url):
+def test_child_plans_in_the_same_instance(db_url, monkeypatch, tmp_path):
     """Two communes' implementing plans loaded under the province's plan: each child unit's
     colour (this level's rules), the share green, and per parent task its child tasks."""
     from engine.models import Task, Unit
@@ -446,3 +446,25 @@ def test_child_plans_in_the_same_instance(db_url):
     r = steer(db_url, "rollup", "children", "--plan", "KH-TINH", "--as-of", "2025-05-20")
     assert r.exit_code == 0 and "1/2 kế hoạch của đơn vị cấp dưới xanh" in r.output, r.output
     assert "NV 1: 2/3 nhiệm vụ cấp dưới đã hoàn thành" in r.output
+    # the parent's heat map shows its children
+    import re
+    from datetime import datetime, timezone
+
+    from engine import accounts
+    from tests.factories import make_person
+    from tests.web_helpers import fast_hasher, login
+    from web.app import create_app
+
+    fast_hasher(monkeypatch)
+    t0 = datetime(2025, 5, 20, 2, 0, tzinfo=timezone.utc)
+    eng = make_engine(db_url)
+    with transaction(eng) as s:
+        make_person(s, "chair", role="chair")
+        accounts.add_user(s, "chair", password="mat-khau-thu-nghiem", now=t0)
+    eng.dispose()
+    c, _ = login(create_app(db_url, secret_key="k" * 40, upload_dir=str(tmp_path / "up"), now=lambda: t0), "chair")
+    page = c.get("/heatmap?plan=KH-TINH")
+    assert page.status_code == 200
+    assert re.findall(r'data-testid="heat-child" data-unit="(\w+)" data-plan="[\w-]+" data-status="(\w+)"', page.text) == [
+        ("X01", "red"), ("X02", "green")]
+    assert "Kế hoạch của đơn vị cấp dưới: 1/2 xanh" in page.text and "NV 1: 2/3 nhiệm vụ cấp dưới" in page.text

@@ -55,6 +55,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "Plan {plan}: {green}/{total} child units' plans green (as of {as_of})."),
     "rollup.children_task": ("NV {task}: {completed}/{total} nhiệm vụ cấp dưới đã hoàn thành",
                              "Task {task}: {completed}/{total} child tasks completed"),
+    "rollup.children_title": ("Kế hoạch của đơn vị cấp dưới: {green}/{total} xanh",
+                              "Child units' plans: {green}/{total} green"),
     "rollup.need_signed": ("Dùng --signed (bản có chữ ký gửi cấp trên) hoặc --profile central (mẫu của Văn phòng Chính phủ).",
                            "Use --signed (a signed snapshot for the level above) or --profile central (the Government "
                            "Office's template)."),
