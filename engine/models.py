@@ -486,6 +486,37 @@ class RollupSnapshot(Base):
     received_at: Mapped[datetime]
 
 
+class ReadinessCriterion(Base):
+    """One criterion of a readiness criteria set (``steer criteria load``): a unit is green on
+    the set's view only when every criterion of the set is met (engine.criteria)."""
+
+    __tablename__ = "readiness_criterion"
+    __table_args__ = (UniqueConstraint("set_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_code: Mapped[str] = mapped_column(String(64))
+    set_title: Mapped[str | None] = mapped_column(String(500))
+    code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class ReadinessRecord(Base):
+    """A unit's criterion recorded met or not, with its evidence (the latest record counts)."""
+
+    __tablename__ = "readiness_record"
+    __table_args__ = (Index("ix_readiness_record_unit_criterion", "unit_id", "criterion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("readiness_criterion.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    met: Mapped[bool] = mapped_column(Boolean)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64), default="secretariat")
+    recorded_at: Mapped[datetime]
+
+
 # --- escalation and notification delivery -----------------------------------------------
 
 

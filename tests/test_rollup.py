@@ -468,3 +468,33 @@ def test_child_plans_in_the_same_instance(db_url, monkeypatch, tmp_path):
     assert re.findall(r'data-testid="heat-child" data-unit="(\w+)" data-plan="[\w-]+" data-status="(\w+)"', page.text) == [
         ("X01", "red"), ("X02", "green")]
     assert "Kế hoạch của đơn vị cấp dưới: 1/2 xanh" in page.text and "NV 1: 2/3 nhiệm vụ cấp dưới" in page.text
+
+
+def test_readiness_criteria_green_only_when_all_met(db_url, tmp_path):
+    eng = make_engine(db_url)
+    with transaction(eng) as s:
+        make_directory(s, units={"X01": "Xã Một", "X02": "Xã Hai"}, personas=(), group=False)
+    eng.dispose()
+    f = tmp_path / "tc.yaml"
+    f.write_text("set: SS-2025\ntitle: Tiêu chí sẵn sàng\ncriteria:\n  - {code: C1, title: Trụ sở}\n"
+                 "  - {code: C2, title: Một cửa điện tử}\n", encoding="utf-8")
+    r = steer(db_url, "criteria", "load", str(f), "--now", NOW)
+    assert r.exit_code == 0 and "2 tiêu chí (2 mới)" in r.output, r.output
+    for unit, crit in (("X01", "C1"), ("X01", "C2"), ("X02", "C1")):
+        r = steer(db_url, "criteria", "record", "SS-2025", unit, crit, "--met", "--evidence", "Biên bản số 1", "--now", NOW)
+        assert r.exit_code == 0, r.output
+    r = steer(db_url, "criteria", "record", "SS-2025", "X02", "C2", "--met", "--now", NOW)
+    assert r.exit_code == 1 and "phải có minh chứng" in r.output
+    data = json.loads(steer(db_url, "criteria", "show", "SS-2025", "--format", "json").stdout)
+    assert [(u["unit"], u["status"], u["met"], u["missing"]) for u in data["units"]] == [
+        ("X01", "green", 2, []), ("X02", "red", 1, ["C2"])]
+    # a criterion recorded not met again: the latest record counts
+    assert steer(db_url, "criteria", "record", "SS-2025", "X01", "C2", "--not-met", "--now",
+                 "2025-05-21T09:00:00+07:00").exit_code == 0
+    text = steer(db_url, "criteria", "show", "SS-2025").stdout
+    assert "0/2 đơn vị đạt đủ" in text and "Đạt 1/2 tiêu chí; chưa đạt: C2" in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("set: X\ncriteria: []\n", encoding="utf-8")
+    r = steer(db_url, "criteria", "load", str(bad))
+    assert r.exit_code == 1 and "criteria" in r.output
+    assert steer(db_url, "criteria", "show", "NONE").exit_code == 1
