@@ -96,7 +96,7 @@ def _register() -> None:
         mod.register(app)
 
 
-EXTRA_MODULES = ("lifecycle", "kpi", "audit", "escalation", "reports", "web", "ops", "progress")
+EXTRA_MODULES = ("lifecycle", "kpi", "audit", "escalation", "reports", "web", "ops", "progress", "rollup", "criteria")
 
 
 _register()

@@ -256,5 +256,54 @@ def show(
         _emit(data, fmt, out)
 
 
+@app.command("export")
+def export(
+    snapshot_id: Annotated[int, typer.Argument(help="Report number (see steer report list).")],
+    signed: Annotated[bool, typer.Option("--signed", help="A signed snapshot (JSON) for the level above.")] = False,
+    profile: Annotated[Optional[str], typer.Option(
+        "--profile", help="central: the Government Office's four statuses per unit (with --format xlsx or json).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="--profile central: json (default) or xlsx.")] = "json",
+    key: Annotated[Optional[Path], typer.Option(
+        "--key", help="Private key file (default: $STEER_SIGNING_KEY, else ~/.config/steer/signing-key.pem).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (default: standard output).")] = None,
+    now: NowOpt = None,
+) -> None:
+    """Export a stored report for another system: --signed writes the signed snapshot the level
+    above imports with steer rollup import (docs/rollup-snapshot.md); --profile central maps the
+    units' figures onto the Government Office's four statuses.
+
+    Example: steer report export 3 --signed --out lam-son-2025-05.json
+    """
+    with handled():
+        from engine.db import transaction
+        from engine.errors import UserError
+        from engine.rollup import central_profile, default_key_path, export_signed
+        from engine.snapshots import snapshot_data
+
+        if signed == bool(profile):
+            raise UserError(msg("rollup.need_signed"))
+        if profile and profile != "central":
+            raise UserError(msg("rollup.unknown_profile", profile=profile))
+        if profile and fmt not in ("json", "xlsx"):
+            raise UserError(msg("rollup.unknown_format", fmt=fmt, allowed="json, xlsx"))
+        _check_out(out)
+        with transaction(state().engine()) as s:
+            if signed:
+                body = export_signed(s, snapshot_id, key_path=key or default_key_path(), now=now_arg(now),
+                                     lang=state().lang)
+            else:
+                from engine.render import render
+
+                body = render(central_profile(snapshot_data(s, snapshot_id, lang=state().lang)), fmt)
+        if out is None:
+            try:
+                sys.stdout.write(body.decode("utf-8"))
+            except UnicodeDecodeError:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(body)
+            return
+        _Staged(body, out).publish()
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="report")

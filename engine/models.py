@@ -444,6 +444,79 @@ class ReportSnapshot(Base):
     created_at: Mapped[datetime]
 
 
+# --- roll-up across levels (engine.rollup) ------------------------------------------------
+
+
+class RollupKey(Base):
+    """A child unit's Ed25519 public key, trusted to sign the report snapshots it sends up
+    (``steer keys trust UNIT FILE``). ``public_key``: "ed25519:" + base64 of the 32 raw bytes."""
+
+    __tablename__ = "rollup_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    public_key: Mapped[str] = mapped_column(String(100), unique=True)
+    key_id: Mapped[str] = mapped_column(String(32))  # first 16 hex digits of sha256(raw key)
+    added_by: Mapped[str] = mapped_column(String(64), default="secretariat")
+    added_at: Mapped[datetime]
+
+
+class RollupSnapshot(Base):
+    """A signed report snapshot received from a child unit, verified and accepted as sent.
+
+    ``payload`` is the signed text exactly as received and ``signature`` its signature, so the
+    row can be verified again later against the unit's key (``docs/rollup-snapshot.md``);
+    ``digest`` the sha256 of the file's bytes. Colours are recomputed from it with this
+    level's rules whenever the roll-up is shown."""
+
+    __tablename__ = "rollup_snapshot"
+    __table_args__ = (Index("ix_rollup_snapshot_unit_period", "unit_id", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    key_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date] = mapped_column(Date)
+    generated_at: Mapped[datetime]
+    payload: Mapped[str] = mapped_column(Text)  # the signed bytes (UTF-8 canonical JSON), exactly as received
+    signature: Mapped[str] = mapped_column(String(200))  # base64 Ed25519 signature of ``payload``
+    digest: Mapped[str] = mapped_column(String(64))
+    received_by: Mapped[str] = mapped_column(String(64), default="secretariat")
+    received_at: Mapped[datetime]
+
+
+class ReadinessCriterion(Base):
+    """One criterion of a readiness criteria set (``steer criteria load``): a unit is green on
+    the set's view only when every criterion of the set is met (engine.criteria)."""
+
+    __tablename__ = "readiness_criterion"
+    __table_args__ = (UniqueConstraint("set_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_code: Mapped[str] = mapped_column(String(64))
+    set_title: Mapped[str | None] = mapped_column(String(500))
+    code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class ReadinessRecord(Base):
+    """A unit's criterion recorded met or not, with its evidence (the latest record counts)."""
+
+    __tablename__ = "readiness_record"
+    __table_args__ = (Index("ix_readiness_record_unit_criterion", "unit_id", "criterion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("readiness_criterion.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    met: Mapped[bool] = mapped_column(Boolean)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64), default="secretariat")
+    recorded_at: Mapped[datetime]
+
+
 # --- escalation and notification delivery -----------------------------------------------
 
 

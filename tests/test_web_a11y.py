@@ -239,7 +239,8 @@ def _visit_all(browser, site: Site, script: str) -> dict[str, dict[str, Any]]:  
     for name, path in (("items", "/items"), ("items-completed", "/items?status=completed"), ("item", f"/items/{site.item_id}"), ("review", "/review"),
                        ("heatmap", "/heatmap"), ("overdue", "/overdue"), ("plans", "/plans"), ("reports", "/reports"),
                        ("report", f"/reports/{site.report_id}"), ("account", "/account"),
-                       ("upload", "/plans/upload"), ("progress", "/progress"), ("404", "/items/99999999")):
+                       ("upload", "/plans/upload"), ("progress", "/progress"), ("rollup", "/rollup"),
+                       ("rollup-import", "/rollup/import"), ("404", "/items/99999999")):
         sec.goto(base + path)
         check(name, sec)
     sec.goto(f"{base}/plans/upload")

@@ -173,6 +173,14 @@ def _matrix() -> dict[tuple[str, str], Cell]:
                                                              get(lambda c: f"/reports/{c.report_id}/charts/status.svg"))
     m[("GET", "/reports/{report_id}/download/{fmt}")] = Cell(
         _codes(200, anon=303, focal_point=403, focal_other=403), get(lambda c: f"/reports/{c.report_id}/download/json"))
+    # the roll-up of child units (web/rollup.py): oversight sees it, the secretariat imports
+    m[("GET", "/rollup")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/rollup"))
+    m[("GET", "/rollup/download/{fmt}")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403),
+                                                get("/rollup/download/json"))
+    m[("GET", "/rollup/import")] = Cell(_codes(403, anon=303, secretariat=200), get("/rollup/import"))
+    m[("POST", "/rollup/import")] = Cell(_codes(403, anon=401, secretariat=400), lambda ctx: (
+        "/rollup/import", {"data": {"csrf_token": ctx.csrf},
+                           "files": {"files": ("x.json", b'{"payload":{},"signature":{}}\n', "application/json")}}))
     m[("GET", "/account")] = Cell(_codes(200, anon=303), get("/account"))
     m[("POST", "/account/token")] = Cell(_codes(303, anon=401), lambda ctx: ("/account/token", _form()(ctx)))
     m[("POST", "/account/ical")] = Cell(_codes(403, anon=401, secretariat=303, focal_point=303, focal_other=303),
@@ -206,6 +214,10 @@ def _matrix() -> dict[tuple[str, str], Cell]:
                                          api=True)
     m[("GET", "/api/v1/reports/summary")] = Cell(_codes(200, anon=401, focal_point=403, focal_other=403),
                                                  get("/api/v1/reports/summary?plan=KH-TEST"), api=True)
+    m[("GET", "/api/v1/rollup")] = Cell(_codes(200, anon=401, focal_point=403, focal_other=403), get("/api/v1/rollup"),
+                                        api=True)
+    m[("POST", "/api/v1/rollup/import")] = Cell(_codes(403, anon=401, secretariat=400), lambda ctx: (
+        "/api/v1/rollup/import", {"files": {"files": ("x.json", b"{}", "application/json")}}), api=True)
     return m
 
 

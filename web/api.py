@@ -456,3 +456,47 @@ def _plan_exists(s: Session, code: str) -> bool:
     from engine.models import Plan
 
     return s.execute(select(Plan.id).where(Plan.code == code)).first() is not None
+
+
+# --- roll-up across levels (engine.rollup; the pages are web/rollup.py) ----------------------------
+
+
+@router.get("/rollup", responses={400: ERRORS[400], 403: ERRORS[403]})
+def rollup(request: Request, period: str | None = Query(None, pattern=PERIOD,
+                                                        description="2025-05, 2025-Q2, 2025-H1 or 2025"),
+           rule: Literal["share_due", "any_overdue"] | None = Query(None, description="share_due (default) or any_overdue"),
+           creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    """The roll-up of the child units for a period (``steer.rollup/1``, docs/rollup-snapshot.md):
+    per unit colour with this level's rules, reason, share done, overdue, last snapshot; grey = not reported."""
+    from engine.reporting import committee_today
+    from engine.rollup import build_rollup, load_rollup_rules
+
+    def run() -> dict[str, Any]:
+        with db(request).ro() as s:
+            user = _user(request, s, creds, touch=False)
+            _oversight(request, user)
+            k = _kind_of(period) if period else "monthly"
+
+            rules = load_rollup_rules(s, None, rule, lang_of(request))
+            return build_rollup(s, today=committee_today(s, now(request)), kind=k, period=period, rules=rules,
+                                lang=lang_of(request))
+
+    return _call(request, run)
+
+
+@router.post("/rollup/import", status_code=201, responses={400: ERRORS[400], 403: ERRORS[403]})
+def rollup_import(request: Request,
+                  files: list[UploadFile] = File(description="Signed snapshot files (steer report export … --signed)"),
+                  creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
+    """Verify and store child units' signed snapshots (secretariat): all files or none. A changed
+    byte, a wrong schema or a replayed (not newer) snapshot: 400; an unknown signer: 403."""
+    from web.rollup import import_files, read_uploads
+
+    def run() -> dict[str, Any]:
+        with db(request).ro() as s:
+            user = _user(request, s, creds, touch=True)
+        if user.role != Role.SECRETARIAT:
+            raise WebError(403, tr(lang_of(request), "rollup.secretariat_only"))
+        return {"accepted": import_files(request, user, read_uploads(request, files))}
+
+    return _call(request, run)

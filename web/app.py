@@ -212,7 +212,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     loopback clients holding this token — the ``steer`` launcher — hand quick ``steer task …``
     actions to this warm process)."""
     from engine.db import ensure_schema
-    from web import api, assets, ocr_review, pages, progress, reportview
+    from web import api, assets, ocr_review, pages, progress, reportview, rollup
 
     if not secret_key or len(secret_key) < 16:
         raise ValueError("secret_key must be at least 16 characters")
@@ -241,6 +241,7 @@ def create_app(database_url: str, *, secret_key: str, upload_dir: str | Path, ba
     app.include_router(pages.router)
     app.include_router(ocr_review.router)
     app.include_router(progress.router)
+    app.include_router(rollup.router)
     app.include_router(reportview.router)
     app.include_router(assets.router)
     app.include_router(api.router)

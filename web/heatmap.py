@@ -102,8 +102,19 @@ def heatmap(session: Session, *, now: datetime, plan_code: str | None = None, la
                    or heatrules.reason_text(heatrules.share_status(u["due_tally"])[1][0], lang),
                    "rank": u.get("rank")} for u in units],
     }
+    out["children"] = _children(session, data["plan"]["code"], today, rules, lang)
     with _LOCK:
         _CACHE[key] = out
         while len(_CACHE) > _MAX:
             _CACHE.popitem(last=False)
     return out
+
+
+def _children(session: Session, code: str, today: Any, rules: Any, lang: str) -> dict[str, Any] | None:
+    """The plan's child plans in this instance (engine.rollup.child_plans), or None without any."""
+    from engine.rollup import child_plans
+
+    parent_id = session.execute(select(Plan.id).where(Plan.code == code)).scalar_one_or_none()
+    has = session.execute(select(Plan.id).where(Plan.parent_plan_id == parent_id,
+                                                Plan.status != PlanStatus.CANCELLED).limit(1)).first()
+    return child_plans(session, code, as_of=today, rules=rules, lang=lang) if has else None

@@ -15,7 +15,7 @@ from importlib import import_module
 AREAS: tuple[str, ...] = ("common", "web", "cli", "render", "reporting", "policy", "accounts", "backup", "flows",
                           "notify", "ical", "planfile", "actions", "lifecycle", "history", "inputs", "security",
                           "escalation", "queries", "adoption", "indicators", "recurrence", "directory", "db",
-                          "pdf", "heat", "pages", "progress", "ocr")
+                          "pdf", "heat", "pages", "progress", "ocr", "rollup")
 
 
 def _merge() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:

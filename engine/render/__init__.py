@@ -34,6 +34,8 @@ def render(data: Mapping[str, Any], fmt: str) -> bytes:
     fmt = (fmt or "").lower().lstrip(".")
     if fmt == "json":
         return to_json(data).encode("utf-8")
+    if data.get("schema") in ("steer.rollup/1", "steer.central/1"):  # engine.rollup's roll-up and central template
+        return _render_rollup(data, fmt)
     if fmt in ("md", "markdown"):
         from engine.render.md import render_markdown
 
@@ -51,3 +53,22 @@ def render(data: Mapping[str, Any], fmt: str) -> bytes:
 
         return render_docx(data)
     raise UserError(tr(data.get("lang", "vi"), "render.unknown_format", fmt=fmt, formats=", ".join(FORMATS)))
+
+
+def _render_rollup(data: Mapping[str, Any], fmt: str) -> bytes:
+    from engine.render import rollup
+
+    lang = data.get("lang", "vi")
+    if data.get("schema") == "steer.central/1":
+        if fmt == "xlsx":
+            return rollup.central_xlsx(data, lang)
+        raise UserError(tr(lang, "rollup.unknown_format", fmt=fmt, allowed="json, xlsx"))
+    if fmt in ("md", "markdown"):
+        return rollup.render_markdown(data).encode("utf-8")
+    if fmt == "html":
+        return rollup.render_html(data).encode("utf-8")
+    if fmt == "xlsx":
+        return rollup.render_xlsx(data)
+    if fmt == "docx":
+        return rollup.render_docx(data)
+    raise UserError(tr(lang, "render.unknown_format", fmt=fmt, formats=", ".join(FORMATS)))
