@@ -1,5 +1,8 @@
 """Pages without dead ends (issue 18, part 3), on the demo's database (the steps of
-``steer demo``, as tests/test_web_a11y.py builds it; clock 01/08/2025 08:00, Hà Nội):
+``steer demo``, as tests/test_web_a11y.py builds it; clock 01/08/2025 08:00, Hà Nội), plus a
+second, small plan of Sở Xây dựng whose tasks are all long overdue (``EXTRA_PLAN``): the demo
+story alone has only about a dozen overdue items on that day, none of them Sở Xây dựng's, and the
+overdue list's paging needs more than one page of them:
 
 - the overdue list is paged (20 a page) and filtered by unit (code, name, alias or former name;
   any case, with or without diacritics), plan, escalation level and acknowledged;
@@ -39,6 +42,7 @@ from engine.actors import load_actor
 from engine.commands import command_from, perform
 from engine.db import transaction
 from engine.evidence import Upload
+from engine.planfile.loader import load_plan_file
 from engine.links import make_token
 from engine.models import EvidenceFile, ReportSnapshot, Unit, WorkItem
 from engine.textsearch import fold, matching_unit_ids
@@ -49,7 +53,8 @@ REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "web-pages"
 NOW = datetime(2025, 8, 1, 1, 0, tzinfo=timezone.utc)  # 01/08/2025 08:00 in Hà Nội
 SECRET = "pages-" + "k" * 40
-PASSWORDS = {**A11Y_PASSWORDS, "pct_tt": "pho-truong-ban-1!", "observer": "quan-sat-vien-1!"}
+PASSWORDS = {**A11Y_PASSWORDS, "pct_tt": "pho-truong-ban-1!", "pct_kt": "pho-truong-ban-2!",
+             "observer": "quan-sat-vien-1!"}
 EVIDENCE_NAME = "Kế hoạch 45-KH-SXD.pdf"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "locale": "vi-VN"}
@@ -66,12 +71,52 @@ class Site:
     file_id: int
 
 
+# A second plan, led by Sở Xây dựng (overseen by the vice-chair pct_kt), loaded with the demo's plan
+# (16/03/2025): its 16 deadlines fall in April-June 2025, so on 01/08/2025 every one of its items is
+# overdue by 10 working days or more (the chair's escalation level). With the demo story's 12 overdue
+# items that makes 28: two pages of the overdue list, the unit filter "so" at the chair's level too.
+EXTRA_PLAN_CODE = "KH-XD-LS"
+EXTRA_TASKS = [
+    ("Rà soát, số hóa hồ sơ cấp phép xây dựng đã lưu trữ", "30/04/2025"),
+    ("Xây dựng cơ sở dữ liệu nhà ở và thị trường bất động sản của tỉnh", "30/04/2025"),
+    ("Cung cấp dịch vụ công trực tuyến toàn trình cấp giấy phép xây dựng", "15/05/2025"),
+    ("Ứng dụng mô hình thông tin công trình (BIM) cho công trình sử dụng vốn đầu tư công", "15/05/2025"),
+    ("Số hóa hồ sơ thẩm định dự án đầu tư xây dựng", "20/05/2025"),
+    ("Xây dựng bản đồ số hạ tầng giao thông của tỉnh", "31/05/2025"),
+    ("Triển khai hệ thống giám sát hành trình xe tải trên các tuyến đường tỉnh", "31/05/2025"),
+    ("Cập nhật cơ sở dữ liệu giá vật liệu xây dựng trên cổng thông tin điện tử của Sở", "05/06/2025"),
+    ("Kết nối dữ liệu cấp phép xây dựng với cơ sở dữ liệu đất đai", "10/06/2025"),
+    ("Tập huấn kỹ năng số cho cán bộ quản lý trật tự xây dựng", "15/06/2025"),
+    ("Số hóa hồ sơ đăng kiểm phương tiện thủy nội địa", "15/06/2025"),
+    ("Xây dựng phần mềm quản lý cây xanh, chiếu sáng đô thị", "20/06/2025"),
+    ("Ban hành quy trình nội bộ giải quyết thủ tục hành chính trên môi trường điện tử", "25/06/2025"),
+    ("Công khai thông tin dự án nhà ở xã hội trên cổng thông tin điện tử", "30/06/2025"),
+    ("Báo cáo đánh giá mức độ sẵn sàng chuyển đổi số của ngành xây dựng", "30/06/2025"),
+    ("Triển khai thanh toán không dùng tiền mặt phí, lệ phí trong lĩnh vực xây dựng", "30/06/2025"),
+]
+
+
+def _extra_plan(path: Path) -> Path:
+    lines = ["plan:", f"  code: {EXTRA_PLAN_CODE}",
+             "  title: Kế hoạch chuyển đổi số ngành xây dựng tỉnh Lâm Sơn năm 2025",
+             "  document: Kế hoạch số 12/KH-SXD", "  issued_on: 2025-03-16", "  issued_by: SXD",
+             "sections:", "  - code: I", "    title: Nhiệm vụ trọng tâm", "    tasks:"]
+    for n, (title, deadline) in enumerate(EXTRA_TASKS, start=1):
+        lines += [f'      - code: "{n}"', f"        title: {title}", "        lead: Sở Xây dựng",
+                  "        deliverable: Báo cáo kết quả thực hiện", f'        deadline: "{deadline}"',
+                  "        vice_chair: pct_kt"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def _seed(tmp: Path, template: Path) -> tuple[str, int, int, int]:
     db_url, _report, open_item, _submitted = _demo_database(tmp / "steer.db", template)
     eng = dbmod.make_engine(db_url)
     try:
+        load_plan_file(eng, _extra_plan(tmp / "ke-hoach-so-xay-dung.yaml"),
+                       now=datetime(2025, 3, 16, 1, 0, tzinfo=timezone.utc))  # 16/03/2025 08:00, as the demo's
         with transaction(eng) as s:
-            for person in ("pct_tt", "observer"):
+            for person in ("pct_tt", "pct_kt", "observer"):
                 accounts.set_password(s, person, PASSWORDS[person], now=NOW)
         with transaction(eng) as s:
             sxd = s.execute(select(Unit.id).where(Unit.code == "SXD")).scalar_one()
@@ -200,7 +245,10 @@ def test_overdue_list_is_paged_and_filtered_by_plan_level_and_acknowledged(site)
         seen += [r["item-id"] for r in rows]
     assert len(seen) == len(set(seen)) == total  # every overdue item once
     assert 'data-testid="page-next"' in first and "Trang 1/" in first
-    assert _rows(client.get("/overdue", params={"plan": "KH-57-LS"}).text, "overdue-row")
+    # plan: the demo's plan and the extra one split the overdue items between them
+    by_plan = [int(re.search(r"<small>\((\d+)\)</small>", client.get("/overdue", params={"plan": code}).text).group(1))
+               for code in ("KH-57-LS", EXTRA_PLAN_CODE)]
+    assert all(by_plan) and sum(by_plan) == total, by_plan
     assert not _rows(client.get("/overdue", params={"plan": "KHONG-CO"}).text, "overdue-row")
     # levels: the windows of the escalation policy partition the overdue items
     levels = re.findall(r'<option value="([a-z_0-9]+)"[^>]*>(Quá hạn[^<]*)</option>', first)
@@ -225,16 +273,21 @@ ASSIGNEE_FORMS = ("action-start", "action-submit", "action-extension", "action-b
 
 
 def test_chair_and_vice_chair_see_comment_and_acknowledge_not_assignee_forms(site):
-    for person in ("chair", "pct_tt"):
-        client, _ = _as(site, person)
-        html = client.get(f"/items/{site.open_item}").text
-        for form in ASSIGNEE_FORMS:
-            assert f'data-testid="{form}"' not in html, (person, form)
-        assert 'data-testid="action-note"' in html, person
+    # a vice-chair comments on the items of the units he oversees (sample-directory.yaml): pct_kt
+    # oversees Sở Xây dựng (the open SXD item), pct_tt the commune Đông Sơn (XDS, overdue items)
     chair, _ = _as(site, "chair")
-    overdue = _rows(chair.get("/overdue", params={"unit": "SXD"}).text, "overdue-row")[-1]["item-id"]
-    html = chair.get(f"/items/{overdue}").text
-    assert 'data-testid="action-ack"' in html and 'data-testid="action-start"' not in html
+    overdue_sxd = _rows(chair.get("/overdue", params={"unit": "SXD"}).text, "overdue-row")[-1]["item-id"]
+    overdue_xds = _rows(chair.get("/overdue", params={"unit": "XDS"}).text, "overdue-row")[0]["item-id"]
+    for person, items in (("chair", (site.open_item, overdue_sxd, overdue_xds)),
+                          ("pct_kt", (site.open_item, overdue_sxd)), ("pct_tt", (overdue_xds,))):
+        client, _ = _as(site, person)
+        for item in items:
+            html = client.get(f"/items/{item}").text
+            for form in ASSIGNEE_FORMS:
+                assert f'data-testid="{form}"' not in html, (person, item, form)
+            assert 'data-testid="action-note"' in html, (person, item)
+            if item != site.open_item:  # overdue: escalated, so there is something to acknowledge
+                assert 'data-testid="action-ack"' in html, (person, item)
 
 
 def test_assignee_and_secretariat_see_their_own_actions(site):
