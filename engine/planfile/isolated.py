@@ -41,31 +41,21 @@ def _context() -> Any:
     return _ctx
 
 
-def _child(conn: Connection, data: bytes, filename: str, sheet: str | None, memory_mb: int,
-           lang: str = DEFAULT_LANG) -> None:
+def _limit_memory(memory_mb: int) -> None:
     try:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):  # a platform without the limit: the time budget still holds
         pass
-    try:
-        conn.send(("ok", read_plan_bytes(data, filename, sheet=sheet, lang=lang)))
-    except PlanFileError as exc:
-        conn.send(("error", str(exc)))
-    except MemoryError:
-        conn.send(("memory", ""))
-    finally:
-        conn.close()
 
 
-def _run_child(conn: Connection, func: Any, data: bytes, source: str, memory_mb: int, lang: str) -> None:
+def _run_child(conn: Connection, func: Any, data: bytes, source: str, memory_mb: int, lang: str,
+               kwargs: dict[str, Any]) -> None:
+    """The child's side: ``func(data, source, lang=lang, **kwargs)`` under the memory limit,
+    its answer (or the user error's message) sent back through ``conn``."""
+    _limit_memory(memory_mb)
     try:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
-    try:
-        conn.send(("ok", func(data, source, lang=lang)))
+        conn.send(("ok", func(data, source, lang=lang, **kwargs)))
     except UserError as exc:
         conn.send(("error", str(exc)))
     except MemoryError:
@@ -75,13 +65,15 @@ def _run_child(conn: Connection, func: Any, data: bytes, source: str, memory_mb:
 
 
 def run_isolated(func: Any, data: bytes, source: str, *, lang: str = DEFAULT_LANG, seconds: float = READ_SECONDS,
-                 memory_mb: int = READ_MEMORY_MB, error: type[UserError] = InputFileError) -> Any:
-    """``func(data, source, lang=lang)`` (a module-level reader of an uploaded file, e.g.
-    ``engine.progress.read_sheet``) in a child process with the same budget as plan files;
-    ``error`` (worded in ``lang``) when it refuses the file, runs out of time or memory."""
+                 memory_mb: int = READ_MEMORY_MB, error: type[UserError] = InputFileError,
+                 **kwargs: Any) -> Any:
+    """``func(data, source, lang=lang, **kwargs)`` (a module-level reader of an uploaded file,
+    e.g. ``engine.progress.read_sheet``) in a child process with the same budget as plan files;
+    ``error`` (worded in ``lang``) when it refuses the file, runs out of time (the child is
+    killed) or out of memory."""
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_run_child, args=(send, func, data, source, memory_mb, lang), daemon=True)
+    proc = ctx.Process(target=_run_child, args=(send, func, data, source, memory_mb, lang, kwargs), daemon=True)
     proc.start()
     send.close()
     try:
@@ -89,7 +81,7 @@ def run_isolated(func: Any, data: bytes, source: str, *, lang: str = DEFAULT_LAN
             raise error(tr(lang, "inputs.read_timeout", source=source, seconds=seconds))
         try:
             kind, value = receive.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # the child died without answering (killed, crashed)
             raise error(tr(lang, "inputs.read_crashed", source=source)) from None
     finally:
         receive.close()
@@ -108,32 +100,8 @@ def read_plan_bytes_isolated(data: bytes, filename: str, *, sheet: str | None = 
                              lang: str = DEFAULT_LANG) -> PlanSpec:
     """``read_plan_bytes`` in a child process; PlanFileError (worded in ``lang``) when it
     fails, runs out of time (the child is killed) or out of memory."""
-    return _in_child(_child, (data, filename, sheet, memory_mb, lang), filename, seconds, lang)  # type: ignore[no-any-return]
-
-
-def _in_child(target: Any, args: tuple[Any, ...], filename: str, seconds: float, lang: str) -> Any:
-    ctx = _context()
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=target, args=(send, *args), daemon=True)
-    proc.start()
-    send.close()
-    try:
-        if not receive.poll(seconds):
-            raise PlanFileError(tr(lang, "inputs.read_timeout", source=filename, seconds=seconds))
-        try:
-            kind, value = receive.recv()
-        except (EOFError, OSError):  # the child died without answering (killed, crashed)
-            raise PlanFileError(tr(lang, "inputs.read_crashed", source=filename)) from None
-    finally:
-        receive.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-    if kind == "ok":
-        return value
-    if kind == "memory":
-        raise PlanFileError(tr(lang, "inputs.read_memory", source=filename))
-    raise PlanFileError(value)
+    return run_isolated(read_plan_bytes, data, filename, lang=lang, seconds=seconds,  # type: ignore[no-any-return]
+                        memory_mb=memory_mb, error=PlanFileError, sheet=sheet)
 
 
 # Text recognition of a scan (engine.planfile.ocr) runs tesseract, a program of its own, from
@@ -142,26 +110,14 @@ def _in_child(target: Any, args: tuple[Any, ...], filename: str, seconds: float,
 OCR_SECONDS = 260.0
 
 
-def _ocr_child(conn: Connection, data: bytes, filename: str, memory_mb: int, lang: str = DEFAULT_LANG) -> None:
-    try:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
-    try:
-        from engine.planfile.ocr import ocr_pdf_table
+def _ocr(data: bytes, filename: str, *, lang: str = DEFAULT_LANG) -> Any:
+    from engine.planfile.ocr import ocr_pdf_table
 
-        conn.send(("ok", ocr_pdf_table(data, filename, lang=lang)))
-    except PlanFileError as exc:
-        conn.send(("error", str(exc)))
-    except MemoryError:
-        conn.send(("memory", ""))
-    finally:
-        conn.close()
+    return ocr_pdf_table(data, filename, lang=lang)
 
 
 def ocr_pdf_isolated(data: bytes, filename: str, *, seconds: float = OCR_SECONDS, memory_mb: int = READ_MEMORY_MB,
                      lang: str = DEFAULT_LANG) -> Any:
     """``engine.planfile.ocr.ocr_pdf_table`` in a child process (an ``OcrTable``), as
     ``read_plan_bytes_isolated`` reads a plan file."""
-    return _in_child(_ocr_child, (data, filename, memory_mb, lang), filename, seconds, lang)
+    return run_isolated(_ocr, data, filename, lang=lang, seconds=seconds, memory_mb=memory_mb, error=PlanFileError)
