@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from engine.days import fmt_date
 from engine.i18n import tr
 
 SHARE_DUE = "share_due"
@@ -94,10 +95,7 @@ def _pct(x: float) -> str:
 
 
 def _day(iso: str | None) -> str:
-    if not iso:
-        return ""
-    d = date.fromisoformat(iso)
-    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+    return fmt_date(date.fromisoformat(iso)) if iso else ""
 
 
 def reason_text(r: Mapping[str, Any], lang: str) -> str:

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import heatrules
+from engine.days import fmt_date
 from engine.errors import InputFileError, NotFound, PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, RollupKey, RollupSnapshot, Unit
@@ -443,7 +444,7 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
         prev = last.get(k)
         if prev is not None and (c.as_of, c.generated_at) <= prev[:2]:
             raise UserError(tr(lang, "rollup.replayed", file=c.name, unit=c.unit.code, period=period,
-                               as_of=_dmy(c.as_of), last=_dmy(prev[0]), last_id=prev[2] or "—"))
+                               as_of=fmt_date(c.as_of), last=fmt_date(prev[0]), last_id=prev[2] or "—"))
         last[k] = (c.as_of, c.generated_at, 0)
         rows.append(RollupSnapshot(unit_id=c.unit.id, key_id=c.key_id, kind=kind, period=period, as_of=c.as_of,
                                    generated_at=c.generated_at, payload=c.signed, signature=c.signature,
@@ -522,9 +523,6 @@ class _ParsedCache:
 
 _PARSED = _ParsedCache()
 
-
-def _dmy(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
 
 
 # =====================================================================================

@@ -479,7 +479,9 @@ def upload_form(request: Request) -> Response:
 def _day_shown(iso: str | None) -> str:
     from datetime import date as _date
 
-    return _date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+    from engine.days import fmt_date
+
+    return fmt_date(_date.fromisoformat(iso)) if iso else ""
 
 
 def _render_preview(request: Request, token: str, meta: dict[str, Any], *, status: int = 200) -> Response:
@@ -570,9 +572,7 @@ def preview_pending(request: Request, token: str, path: Any, original: str, code
                 return grid
         path.unlink(missing_ok=True)
         return response
-    uploads = dict(request.session.get("uploads") or {})
-    uploads[token] = meta
-    request.session["uploads"] = dict(list(uploads.items())[-3:])
+    storage.remember_pending(request.session, "uploads", token, meta)
     return response
 
 
@@ -630,13 +630,7 @@ def upload_cancel(request: Request, token: str = Form("")) -> Response:
     c = cfg(request)
     with db(request).ro() as s:
         require_login(request, s, SECRETARIAT)
-    uploads = dict(request.session.get("uploads") or {})
-    meta = uploads.pop(token, None)
-    if meta is not None:
-        path = storage.pending_path(c.pending_dir, token, meta["suffix"])
-        if path is not None:
-            path.unlink(missing_ok=True)
-    request.session["uploads"] = uploads
+    storage.forget_pending(request.session, "uploads", c.pending_dir, token)
     flash(request, "ok", t(request, "upload_cancelled"))
     return redirect("/plans/upload")
 
@@ -653,11 +647,10 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
     lang = lang_of(request)
     with db(request).ro() as s:
         user = require_login(request, s, SECRETARIAT)
-    uploads = dict(request.session.get("uploads") or {})
-    meta = uploads.get(token)
-    path = storage.pending_path(c.pending_dir, token, meta["suffix"]) if meta else None
-    if meta is None or path is None:
+    found = storage.find_pending(request.session, "uploads", c.pending_dir, token)
+    if found is None:
         raise WebError(400, t(request, "upload_expired"), reason="upload")
+    meta, path = found
     try:
         spec = read_plan_bytes_isolated(path.read_bytes(), meta["name"], lang=lang)
         r = load_plan_spec(db(request).write, spec, now=now(request), actor=user.person_id, lang=lang,
@@ -665,9 +658,7 @@ def upload_commit(request: Request, token: str = Form("")) -> Response:
     except (PlanFileError, PlanValidationError, UserError) as exc:
         flash(request, "error", str(exc))
         return redirect("/plans/upload")
-    path.unlink(missing_ok=True)
-    uploads.pop(token, None)
-    request.session["uploads"] = uploads
+    storage.forget_pending(request.session, "uploads", c.pending_dir, token)
     added = r.tasks if r.created else len(r.added)
     flash(request, "ok", t(request, "plan_loaded", code=r.plan_code, rev=r.revision or 1, added=added,
                            changed=len(r.changed), cancelled=len(r.cancelled)))

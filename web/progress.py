@@ -146,9 +146,7 @@ def progress_upload(request: Request, file: UploadFile | None = File(None)) -> R
         path.unlink(missing_ok=True)
         return render(request, "progress_preview.html", {"file": original, "read_error": str(exc), "plan": None},
                       status=403 if isinstance(exc, PermissionDenied) else 400)
-    uploads = dict(request.session.get("progress_uploads") or {})
-    uploads[token] = {"name": original, "suffix": path.suffix}
-    request.session["progress_uploads"] = dict(list(uploads.items())[-3:])
+    storage.remember_pending(request.session, "progress_uploads", token, {"name": original, "suffix": path.suffix})
     return render(request, "progress_preview.html", {
         "file": original, "plan": plan, "token": token, "n_changes": plan.command_count(),
         "n_skip": plan.command_count(skip_conflicts=True), "conflicts": plan.conflicts})
@@ -162,11 +160,10 @@ def progress_commit(request: Request, token: str = Form(""), skip: str = Form(""
     lang = lang_of(request)
     with db(request).ro() as s:
         user = require_login(request, s, WHO)
-    uploads = dict(request.session.get("progress_uploads") or {})
-    meta = uploads.get(token)
-    path = storage.pending_path(c.pending_dir, token, meta["suffix"]) if meta else None
-    if meta is None or path is None:
+    found = storage.find_pending(request.session, "progress_uploads", c.pending_dir, token)
+    if found is None:
         raise WebError(400, tr(lang, "prog.web_expired"), reason="upload")
+    meta, path = found
     try:
         sheet = read_sheet_isolated(path.read_bytes(), meta["name"], lang=lang)
         if user.role == Role.FOCAL_POINT and sheet.unit.upper() != (user.unit_code or "").upper():
@@ -177,9 +174,7 @@ def progress_commit(request: Request, token: str = Form(""), skip: str = Form(""
     except UserError as exc:
         flash(request, "error", str(exc))
         return redirect("/progress")
-    path.unlink(missing_ok=True)
-    uploads.pop(token, None)
-    request.session["progress_uploads"] = uploads
+    storage.forget_pending(request.session, "progress_uploads", c.pending_dir, token)
     flash(request, "ok", tr(lang, "prog.web_done", n=result.applied))
     if result.skipped:
         flash(request, "ok", tr(lang, "prog.skipped", n=len(result.skipped), rows=", ".join(map(str, result.skipped))))

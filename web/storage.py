@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePath
-from typing import IO
+from typing import IO, Any, MutableMapping
 
 from engine.evidence import TooLarge, clean_name, save_stream
 
@@ -48,3 +48,33 @@ def prune_pending(dest_dir: Path, *, now_ts: float, max_age: int = PENDING_MAX_A
                 p.unlink()
         except OSError:
             pass
+
+
+# A pending upload is remembered in the signed session cookie under a key per kind ("uploads" for
+# plan files, "progress_uploads" for progress sheets): token -> {"name", "suffix", ...}; only the
+# last few are kept so the cookie stays small.
+KEEP_PENDING = 3
+
+
+def remember_pending(session: MutableMapping[str, Any], key: str, token: str, meta: dict[str, Any]) -> None:
+    uploads = dict(session.get(key) or {})
+    uploads[token] = meta
+    session[key] = dict(list(uploads.items())[-KEEP_PENDING:])
+
+
+def find_pending(session: MutableMapping[str, Any], key: str, dest_dir: Path,
+                 token: str) -> tuple[dict[str, Any], Path] | None:
+    """The remembered upload ``token`` and its file, or None when it is unknown or gone."""
+    meta = (session.get(key) or {}).get(token)
+    path = pending_path(dest_dir, token, meta["suffix"]) if meta else None
+    return (meta, path) if meta is not None and path is not None else None
+
+
+def forget_pending(session: MutableMapping[str, Any], key: str, dest_dir: Path, token: str) -> None:
+    """Drop the remembered upload ``token`` and delete its file (committed or cancelled)."""
+    uploads = dict(session.get(key) or {})
+    meta = uploads.pop(token, None)
+    path = pending_path(dest_dir, token, meta["suffix"]) if meta else None
+    if path is not None:
+        path.unlink(missing_ok=True)
+    session[key] = uploads
