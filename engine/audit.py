@@ -51,7 +51,35 @@ def _canon(value: Any) -> Any:
     return value
 
 
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_copy(value: Any) -> Any:
+    """``value`` as a round trip through ``json.dumps(sort_keys=True)`` and ``json.loads``
+    would give it back, when it is plain JSON already (keys sorted, containers copied);
+    ``_NotPlain`` for anything the round trip would change (a date, a tuple, a str subclass)."""
+    if value is None or type(value) in (str, bool, int):
+        return value
+    if type(value) is float and value == value and value not in (float("inf"), float("-inf")):
+        return value
+    if type(value) is dict:
+        if not all(type(k) is str for k in value):
+            raise _NotPlain
+        return {k: _plain_copy(value[k]) for k in sorted(value)}
+    if type(value) is list:
+        return [_plain_copy(v) for v in value]
+    raise _NotPlain
+
+
 def _json_safe(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    # most events' data is plain JSON already: copying it is cheaper than the round trip
+    # (bench/progress_import.py: 13,600 events, a dumps and a loads each, about 0.1 s)
+    if type(data) is dict:
+        try:
+            return _plain_copy(data)  # type: ignore[no-any-return]
+        except _NotPlain:
+            pass
     return json.loads(json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str))
 
 

@@ -35,7 +35,7 @@ from engine.models import WorkItem
 from engine.permissions import allowed_actions, pending_extension
 from engine.refs import item_ref, resolve_item
 from engine.states import Action, Status, status_label
-from engine.txcache import known_without_prerequisites, load_item, lock_items
+from engine.txcache import known_without_prerequisites, load_item, lock_items, steady
 
 
 class StateConflict(Conflict):
@@ -477,7 +477,7 @@ def perform_many(session: Session, actor: Actor, steps: Sequence[Step | tuple[Wo
     source_before = session.info.get(lc.EVENT_SOURCE)
     savepoint = session.begin_nested()
     try:
-        with lc.deferred_writes(session) as held:
+        with lc.deferred_writes(session) as held, steady(session):
             for step, w in zip(todo, items, strict=True):
                 source = step.source if step.source is not None else source_before
                 if source is None:

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 # Document types: abbreviation (as in a symbol) -> the full name. Công văn has none in its symbol.
 TYPES: dict[str, str] = {
@@ -32,6 +33,7 @@ TYPES: dict[str, str] = {
 CONG_VAN = "Công văn"
 
 
+@lru_cache(maxsize=16384)  # the same heads, symbols and issuers recur on every row of a sheet
 def _fold(text: str) -> str:
     """Lower case without diacritics (đ as d): "Quyết định" and "quyet dinh" compare equal."""
     text = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
@@ -41,6 +43,7 @@ def _fold(text: str) -> str:
 _FOLDED_ABBR = {_fold(k): k for k in TYPES}
 # full names, longest first so "Thông tư liên tịch" wins over "Thông tư"
 _NAMES = sorted({v for v in TYPES.values()}, key=len, reverse=True)
+_NAME_OF_FOLDED = {_fold(n): n for n in _NAMES}
 _NAME_RE = re.compile(r"(?i)^\s*(" + "|".join(re.escape(_fold(n)) for n in _NAMES) + r")\b")
 _ABBR_LEAD_RE = re.compile(r"^\s*(" + "|".join(sorted((re.escape(k) for k in _FOLDED_ABBR), key=len, reverse=True))
                            + r")\.?\s+(?=(?:so\b|s\s*:|\d))")
@@ -55,6 +58,11 @@ _DATE_RES = (
     re.compile(r"ng[aà]y\s*(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*n[aă]m\s*(\d{4})", re.I),
     re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)"),
 )
+_SLASH_RE = re.compile(r"\s*/\s*(?=[A-Za-zĐđ])")
+_DASH_RE = re.compile(r"(?<=[A-Za-zĐđ])\s*-\s*(?=[A-Za-zĐđ])")
+_HEAD_SPLIT_RE = re.compile(r"[;,\n]|\bvà\b")
+_LETTERS_RE = re.compile(r"[A-Za-zĐđ]{2,}")
+_SYMBOL_SPLIT_RE = re.compile(r"[-/]")
 _ISSUER_RE = re.compile(r"\b(?:cua|do)\s+(.+?)\s*(?:ban hanh|ky)?\s*(?:[,;.()]|\bve\b|\bv/v\b|$)", re.I)
 
 
@@ -117,11 +125,11 @@ def _type_of(head: str, symbol: str, party: bool) -> str:
     folded = _fold(head)
     m = _NAME_RE.search(folded)
     if m:
-        return next(n for n in _NAMES if _fold(n) == m.group(1))
+        return _NAME_OF_FOLDED[m.group(1)]
     m = _ABBR_LEAD_RE.search(folded + " 0")
     if m:
         return TYPES[_FOLDED_ABBR[m.group(1)]]
-    first = re.split(r"[-/]", symbol)[0]
+    first = _SYMBOL_SPLIT_RE.split(symbol)[0]
     if _fold(first) in _FOLDED_ABBR and (party or "-" in symbol or "/" not in symbol):
         return TYPES[_FOLDED_ABBR[_fold(first)]]
     return CONG_VAN
@@ -150,8 +158,8 @@ def parse_document(text: str | None) -> Document | None:
 def find_documents(text: str | None) -> list[Document]:
     """Every document a text cites, in order (one per number/symbol)."""
     raw = unicodedata.normalize("NFC", str(text or "")).replace("\u00a0", " ")
-    raw = re.sub(r"\s*/\s*(?=[A-Za-zĐđ])", "/", raw)  # "1234 / QĐ-UBND"
-    raw = re.sub(r"(?<=[A-Za-zĐđ])\s*-\s*(?=[A-Za-zĐđ])", "-", raw)  # "QĐ - UBND"
+    raw = _SLASH_RE.sub("/", raw)  # "1234 / QĐ-UBND"
+    raw = _DASH_RE.sub("-", raw)  # "QĐ - UBND"
     out: list[Document] = []
     matches = [m for m in _NUMSYM_RE.finditer(raw) if _symbol_ok(m)]
     for i, m in enumerate(matches):
@@ -159,7 +167,7 @@ def find_documents(text: str | None) -> list[Document]:
         end = matches[i + 1].start() if i + 1 < len(matches) else len(raw)
         head = raw[start:m.start()]
         # the type is the last document word before the number ("…, Quyết định số 12/QĐ-UBND")
-        head = re.split(r"[;,\n]|\bvà\b", head)[-1]
+        head = _HEAD_SPLIT_RE.split(head)[-1]
         tail = raw[m.end():end]
         party = bool(m.group("party"))
         symbol = (m.group("psym") if party else (m.group("year") or "") + m.group("sym")).strip(".")
@@ -180,7 +188,7 @@ def find_documents(text: str | None) -> list[Document]:
 def _symbol_ok(m: re.Match[str]) -> bool:
     """A symbol has letters (so "15/7/2025", a date, is not a document number)."""
     sym = m.group("psym") if m.group("party") else m.group("sym")
-    return bool(sym) and bool(re.search(r"[A-Za-zĐđ]{2,}", sym))
+    return bool(sym) and bool(_LETTERS_RE.search(sym))
 
 
 # --- checks ------------------------------------------------------------------------------------------

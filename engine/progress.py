@@ -39,10 +39,11 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from engine import commands as cmds
 from engine import documents as docs
@@ -57,7 +58,7 @@ from engine.models import Event, OutboxMessage, Person, Plan, Task, Unit, WorkIt
 from engine.refs import item_refs
 from engine.safetext import xlsx_cell
 from engine.states import OPEN_STATES, PlanStatus, Role, Status, status_label
-from engine.txcache import committee_settings, custom_plans, prime_items
+from engine.txcache import FORGET_ON_ROLLBACK, committee_settings, custom_plans, items_by_task_codes, tx_facts
 
 FORMAT = "steer-progress/1"
 META_SHEET = "_steer"
@@ -86,6 +87,11 @@ HEADER_ROW = 4  # the table's header row in an exported sheet (1-3: title, subti
 
 
 def _fold(text: Any) -> str:
+    return _fold_str(str(text or ""))
+
+
+@lru_cache(maxsize=4096)  # status words and headers recur on every row of every sheet
+def _fold_str(text: str) -> str:
     """Lower case, no diacritics (đ as d), single spaces: how headers and status words compare."""
     s = unicodedata.normalize("NFD", str(text or "").replace("Đ", "D").replace("đ", "d"))
     s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn").casefold()
@@ -543,10 +549,9 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
     choices = "; ".join(state_choice(s, lang) for s in SHEET_STATES)
 
     refs_in_sheet = {r.values.get("ref", "") for r in sheet.rows if r.values.get("ref")}
-    items = _items_by_ref(session, refs_in_sheet)
+    items = _items_by_ref(session, refs_in_sheet)  # primed: what the actions read, for every row at once
     plan_issued = dict(session.execute(select(Plan.id, Plan.issued_on)).all())
     units = dict(session.execute(select(Unit.id, Unit.code)).all())
-    prime_items(session, list(items.values()))  # what the actions read, for every row at once
     pending = _pending_extensions(session, [w.id for w in items.values()])
 
     plans: list[RowPlan] = []
@@ -593,9 +598,9 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
         if rp.document is not None:
             sheet_docs.append((rp.document.key, w.task_id, rp))
     # one document given for unrelated tasks (in this sheet, or already in the log)
-    parents = dict(session.execute(select(Task.id, Task.parent_task_id)).all())
     known_docs = _documents_in_use(session, {k for k, _, _ in sheet_docs})
     uses = [(k, t) for k, t, _ in sheet_docs] + [(k, t) for k, ts in known_docs.items() for t in ts]
+    parents = _parents(session, {t for _, t in uses})
     reused = docs.reused_documents(uses, parents)
     task_codes = dict(session.execute(select(Task.id, Task.code)).all()) if reused else {}
     for key, task_id, rp in sheet_docs:
@@ -732,17 +737,24 @@ def _items_by_ref(session: Session, refs: Iterable[str]) -> dict[str, WorkItem]:
             wanted.setdefault((m.group(1), m.group(2)), set()).add(ref)
     if not wanted:
         return {}
-    plan_codes = {p for p, _ in wanted}
+    plan_codes = sorted({p for p, _ in wanted})
     found: list[WorkItem] = []
     for pcode in plan_codes:
-        codes = [t for p, t in wanted if p == pcode]
-        for chunk in range(0, len(codes), 500):
-            found.extend(session.execute(
-                select(WorkItem).join(Task, Task.id == WorkItem.task_id).join(Plan, Plan.id == Task.plan_id)
-                .options(contains_eager(WorkItem.task))  # the rows read their task: no lazy load per row
-                .where(Plan.code == pcode, Task.code.in_(codes[chunk:chunk + 500]))).scalars())
+        # primed: their task, unit, plan and units per task come along, so neither the
+        # references below nor the actions read more per row
+        found.extend(items_by_task_codes(session, pcode, sorted({t for p, t in wanted if p == pcode})))
     by_ref = item_refs(session, found)
-    return {by_ref[w.id]: w for w in found if by_ref[w.id] in set().union(*wanted.values())}
+    named = set().union(*wanted.values())
+    return {by_ref[w.id]: w for w in found if by_ref[w.id] in named}
+
+
+def _parents(session: Session, task_ids: set[int]) -> dict[int, int | None]:
+    """Task id -> its parent task's id, for ``task_ids`` (what ``docs.reused_documents`` asks)."""
+    ids = sorted(task_ids)
+    out: dict[int, int | None] = {}
+    for chunk in range(0, len(ids), 900):
+        out.update(session.execute(select(Task.id, Task.parent_task_id).where(Task.id.in_(ids[chunk:chunk + 900]))).all())
+    return out
 
 
 def _pending_extensions(session: Session, ids: list[int]) -> set[int]:
@@ -776,15 +788,35 @@ def _documents_in_use(session: Session, wanted: set[str]) -> dict[str, set[int]]
     # hundred substring tests (measured, bench/progress_import.py: 1.9 s of 34 sheets' import)
     holds_one = re.compile("(?:" + "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)) + ")[/-]")
     out: dict[str, set[int]] = {}
-    for text, task_id in session.execute(select(Event.evidence, Event.task_id).where(
-            Event.evidence.is_not(None), Event.task_id.is_not(None))).all():
-        low = text.casefold()
+    for low, text, task_id in _evidence_texts(session):
         if not holds_one.search(low):
             continue
         for d in docs.find_documents(text):
             if d.key in wanted:
                 out.setdefault(d.key, set()).add(task_id)
     return out
+
+
+def _evidence_texts(session: Session) -> list[tuple[str, str, int]]:
+    """(casefolded text, text, task id) of every event in the log that gives evidence.
+
+    Kept for the transaction (``tx_facts``) and extended by the events appended since it was
+    last read (ids only grow: an event committed later by anyone has a higher id), so a
+    transaction importing many sheets reads the log's evidence once, not once per sheet —
+    measured, bench/progress_import.py: 34 sheets re-read 58,000 rows, about 0.3 s of the import."""
+    facts = tx_facts(session)
+    last, texts = facts.get(_EVIDENCE_KEY, (0, []))
+    rows = session.execute(select(Event.id, Event.evidence, Event.task_id).where(
+        Event.id > last, Event.evidence.is_not(None), Event.task_id.is_not(None)).order_by(Event.id)).all()
+    if rows:
+        texts = [*texts, *((text.casefold(), text, task_id) for _, text, task_id in rows)]
+        last = rows[-1][0]
+    facts[_EVIDENCE_KEY] = (last, texts)
+    return texts
+
+
+_EVIDENCE_KEY = "progress.evidence_texts"
+FORGET_ON_ROLLBACK.add(_EVIDENCE_KEY)  # a savepoint taken back may have held some of them
 
 
 # --- applying it ------------------------------------------------------------------------------------------

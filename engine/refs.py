@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.util import identity_key
 
 from engine.actors import Actor, unit_scope
 from engine.db import id_fits
@@ -17,7 +18,8 @@ from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import Plan, Task, Unit, WorkItem
 from engine.states import OPEN_STATES, Role
-from engine.txcache import units_of_task
+from engine.txcache import plan_code as plan_code_of
+from engine.txcache import tx_facts, units_of_task
 
 
 def format_ref(plan_code: str, task_code: str, unit_code: str | None = None, occurrence: str | None = None) -> str:
@@ -37,8 +39,7 @@ def item_ref(item: WorkItem, session: Session | None = None) -> str:
     plan_code = "?"
     unit_code = None
     if session is not None:
-        plan = session.get(Plan, task.plan_id)  # usually in the identity map already
-        plan_code = plan.code if plan is not None else "?"
+        plan_code = plan_code_of(session, task.plan_id) or "?"  # usually in the identity map already
         if units_of_task(session, task.id) > 1:
             unit_code = item.unit.code
     return format_ref(plan_code, task.code, unit_code, item.occurrence)
@@ -48,6 +49,9 @@ def item_refs(session: Session, items: list[WorkItem]) -> dict[int, str]:
     """Canonical references of many items (id -> ref) in three queries."""
     if not items:
         return {}
+    primed = _refs_from_primed(session, items)
+    if primed is not None:
+        return primed
     task_ids = {i.task_id for i in items}
     multi = {tid for tid, n in session.execute(
         select(WorkItem.task_id, func.count(func.distinct(WorkItem.unit_id)))
@@ -61,6 +65,28 @@ def item_refs(session: Session, items: list[WorkItem]) -> dict[int, str]:
     for i in items:
         code, pcode = tasks[i.task_id]
         out[i.id] = format_ref(pcode, code, units[i.unit_id] if i.task_id in multi else None, i.occurrence)
+    return out
+
+
+def _refs_from_primed(session: Session, items: list[WorkItem]) -> dict[int, str] | None:
+    """``item_refs`` without a statement when ``engine.txcache.prime_items`` recorded everything
+    it needs for these items in this transaction (their task and unit attached, the plans in
+    the identity map, units per task known); None otherwise."""
+    facts = tx_facts(session)
+    plan_codes: dict[int, str] = {}
+    out: dict[int, str] = {}
+    for w in items:
+        task, unit = w.__dict__.get("task"), w.__dict__.get("unit")
+        n = facts.get(("units", w.task_id))
+        if task is None or unit is None or n is None:
+            return None
+        code = plan_codes.get(task.plan_id)
+        if code is None:
+            plan = session.identity_map.get(identity_key(Plan, task.plan_id))
+            if plan is None or "code" not in plan.__dict__:
+                return None
+            code = plan_codes[task.plan_id] = plan.code
+        out[w.id] = format_ref(code, task.code, unit.code if n > 1 else None, w.occurrence)
     return out
 
 
