@@ -18,11 +18,16 @@ What is timed, on each side, for all 34 sheets:
   commit; all sheets in one transaction, as ``steer progress import *.xlsx`` does.
 * **apply** — the same without reading the files (the ``Sheet`` objects already parsed):
   planning and applying, then the commit.
-* **floor** — the same transitions written by hand-written SQL in one transaction: one
-  ``UPDATE work_item SET status, version = version + 1, … WHERE id = … AND version = …`` per
-  status change and one ``INSERT`` per event (executemany; the events' hashes computed in
-  Python with ``engine.audit.event_hash`` over the same fields, so the floor keeps the audit
-  chain too), then the commit. No reading of files, no checks.
+* **floor** — the same writes by hand-written SQL in one transaction: exactly the rows the
+  import leaves — each item's final state by one ``UPDATE work_item SET … WHERE id = … AND
+  version = …`` (executemany per kind of row; a row that starts and notes moves the version
+  by two in one statement), the same events field for field (the same sources, documents
+  and import events, their hashes computed in Python with ``engine.audit.event_hash``, so the
+  floor keeps the audit chain too), one multi-row INSERT, the chain head moved once, then the
+  commit. No reading of files, no checks. ``same_state`` checks after every run that both
+  sides left the same chain head hash (so the same events in the same order) and the same
+  item rows. (Until 08/12/2026 the floor wrote less than the import: its events had no
+  source and no import event, and a row that starts and notes moved the version once.)
 
 Both sides run on a fresh copy of the same seeded database (SQLite: a file copy; PostgreSQL:
 a fresh schema seeded the same way). The goal: import ≤ 3× the floor.
@@ -33,6 +38,7 @@ a fresh schema seeded the same way). The goal: import ≤ 3× the floor.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import shutil
 import sys
@@ -133,54 +139,84 @@ def run_import(url: str, sheets: list[tuple[str, bytes]], *, parsed: list | None
     return t.seconds, applied
 
 
-def run_floor(url: str, units: int, rows: int) -> tuple[float, int]:
-    """The same transitions by hand-written SQL (see the module doc)."""
+def run_floor(url: str, units: int, rows: int, sheets: list[tuple[str, bytes]]) -> tuple[float, int]:
+    """The same writes by hand-written SQL (see the module doc): exactly the rows the import
+    writes — the items' final state, the same events with the same fields and sources (so the
+    same hash chain) and one import event per sheet; ``same_state`` checks it."""
     eng = dbmod.make_engine(url)
     with transaction(eng) as s:
         items = [tuple(r) for r in s.execute(select(WorkItem.id, WorkItem.task_id, WorkItem.unit_id)
                                              .join(Task, Task.id == WorkItem.task_id).order_by(Task.position))]
         plan_id = s.execute(select(Plan.id)).scalar_one()
+        unit_ids = dict(s.execute(select(Unit.code, Unit.id)).all())
+    digests = [(name, hashlib.sha256(data).hexdigest()) for name, data in sheets]
     with QuietTimer() as t:
         with eng.begin() as c:
             head = c.execute(select(ChainHead.last_event_id, ChainHead.last_hash).where(ChainHead.id == 1)).one()
             next_id, prev = head[0] + 1, head[1]
             starts, submits, notes, events = [], [], [], []
-            for i, (wid, tid, uid) in enumerate(items):
-                u = (i // rows)
+            for u in range(units):
                 actor = f"u{u:02d}_focal"
-                kind = (i % rows) % 3
-                base = dict(at=NOW, recorded_at=NOW, actor=actor, actor_role="focal_point", plan_id=plan_id, task_id=tid,
-                            work_item_id=wid, from_status=None, to_status=None, note=None, evidence=None, percent=None,
-                            deadline_before=None, deadline_after=None, data={})
-                if kind == 0:
-                    starts.append({"w": wid, "v": 1})
-                    events.append({**base, "kind": "status", "from_status": "not_started", "to_status": "in_progress"})
-                    events.append({**base, "kind": "note", "note": f"Đã triển khai bước {i % rows}", "percent": 40.0})
-                elif kind == 1:
-                    submits.append({"w": wid, "v": 1})
-                    events.append({**base, "kind": "status", "from_status": "not_started", "to_status": "submitted",
-                                   "evidence": f"Quyết định số {u * 1000 + i % rows}/QĐ-U{u:02d} ngày 15/10/2025"})
-                else:
-                    notes.append({"w": wid, "v": 1})
-                    events.append({**base, "kind": "note", "note": f"Đang chuẩn bị hồ sơ {i % rows}"})
+                name, sha = digests[u]
+                src = {"file": name, "imported_by": "secretariat", "period": "2025-10", "sha256": sha}
+                actions = 0
+                for i in range(rows):
+                    wid, tid, _ = items[u * rows + i]
+                    base = dict(at=NOW, recorded_at=NOW, actor=actor, actor_role="focal_point", plan_id=plan_id,
+                                task_id=tid, work_item_id=wid, from_status=None, to_status=None, note=None,
+                                evidence=None, percent=None, deadline_before=None, deadline_after=None,
+                                data={"source": {**src, "row": HEADER_ROW + 1 + i}})
+                    kind = i % 3
+                    if kind == 0:  # started with a result and a percent: two writes of the item, two events
+                        starts.append({"w": wid, "v": 1, "by": actor})
+                        events.append({**base, "kind": "status", "from_status": "not_started", "to_status": "in_progress"})
+                        events.append({**base, "kind": "note", "note": f"Đã triển khai bước {i}", "percent": 40.0})
+                        actions += 2
+                    elif kind == 1:  # done with an official document: submitted
+                        submits.append({"w": wid, "v": 1, "by": actor})
+                        events.append({**base, "kind": "status", "from_status": "not_started", "to_status": "submitted",
+                                       "evidence": f"Quyết định số {u * 1000 + i}/QĐ-U{u:02d} ngày 15/10/2025 của Sở số {u}"})
+                        actions += 1
+                    else:  # a result only: a note
+                        notes.append({"w": wid, "v": 1, "by": actor})
+                        events.append({**base, "kind": "note", "note": f"Đang chuẩn bị hồ sơ {i}"})
+                        actions += 1
+                events.append(dict(at=NOW, recorded_at=NOW, actor=actor, actor_role="focal_point", kind="progress_import",
+                                   plan_id=None, task_id=None, work_item_id=None, from_status=None, to_status=None,
+                                   note=name, evidence=None, percent=None, deadline_before=None, deadline_after=None,
+                                   data={"actions": actions, **src, "rows": rows, "skipped": [], "unit": f"U{u:02d}",
+                                         "unit_id": unit_ids[f"U{u:02d}"]}))
             for e in events:
                 e["id"] = next_id
                 e["prev_hash"] = prev
                 e["hash"] = prev = event_hash(prev, e)
                 next_id += 1
-            upd = ("UPDATE work_item SET status = :st, version = version + 1, started_at = :now, {extra} "
-                   "updated_at = :now, updated_by = 'x' WHERE id = :w AND version = :v")
             now_p = NOW.replace(tzinfo=None) if c.dialect.name == "sqlite" else NOW
-            c.execute(text(upd.format(extra="")), [{**p, "st": "in_progress", "now": now_p} for p in starts])
-            c.execute(text(upd.format(extra="submitted_at = :now,")),
-                      [{**p, "st": "submitted", "now": now_p} for p in submits])
-            c.execute(text("UPDATE work_item SET version = version + 1, updated_at = :now WHERE id = :w AND version = :v"),
-                      [{**p, "now": now_p} for p in notes])
+            upd = ("UPDATE work_item SET {set} updated_at = :now, updated_by = :by "
+                   "WHERE id = :w AND version = :v")
+            c.execute(text(upd.format(set="status = 'in_progress', started_at = :now, version = version + 2,")),
+                      [{**p, "now": now_p} for p in starts])
+            c.execute(text(upd.format(set="status = 'submitted', started_at = :now, submitted_at = :now, "
+                                          "version = version + 1,")), [{**p, "now": now_p} for p in submits])
+            c.execute(text(upd.format(set="version = version + 1,")), [{**p, "now": now_p} for p in notes])
             c.execute(insert(Event), events)
             c.execute(text("UPDATE chain_head SET last_event_id = :i, last_hash = :h, count = count + :n WHERE id = 1"),
                       {"i": next_id - 1, "h": prev, "n": len(events)})
     eng.dispose()
     return t.seconds, len(events)
+
+
+def same_state(url: str) -> tuple[str, list[tuple]]:
+    """What both sides must leave alike: the chain head's hash (so every event, field for
+    field, in the same order) and every item's row as the actions wrote it."""
+    eng = dbmod.make_engine(url)
+    with eng.connect() as c:
+        head = c.execute(select(ChainHead.last_hash)).scalar_one()
+        rows = [tuple(r) for r in c.execute(select(
+            WorkItem.id, WorkItem.status, WorkItem.version, WorkItem.started_at, WorkItem.submitted_at,
+            WorkItem.updated_at, WorkItem.updated_by).order_by(WorkItem.id))]
+    eng.dispose()
+    return head, rows
 
 
 def copy_db(backend: str, src_url: str, workdir: Path, units: int, rows: int):  # type: ignore[no-untyped-def]
@@ -216,19 +252,23 @@ def run(units: int, rows: int, which: list[str] | None = None) -> list[dict]:
                 sheets = filled_sheets(url, units)
                 parsed = [read_sheet(data, name) for name, data in sheets]
                 results = {}
-                for label, fn in (("floor", lambda u: run_floor(u, units, rows)),
+                states: dict[str, tuple] = {}
+                for label, fn in (("floor", lambda u: run_floor(u, units, rows, sheets)),
                                   ("import", lambda u: run_import(u, sheets)),
                                   ("apply", lambda u: run_import(u, sheets, parsed=parsed))):
                     best = None
                     for _ in range(2):
                         with copy_db(backend, url, work, units, rows) as u:
                             secs, n = fn(u)
+                            state = same_state(u)
                             if label != "floor":
                                 eng = dbmod.make_engine(u)
                                 with eng.connect() as c:
                                     count = c.execute(select(func.count()).select_from(Event)).scalar_one()
                                 eng.dispose()
                                 assert count == n + units, (count, n)  # one event per action + one per sheet
+                            # the floor wrote exactly what the import writes (events, hash chain, items)
+                            assert states.setdefault("floor", state) == state, f"{label} wrote other rows than the floor"
                         best = secs if best is None else min(best, secs)
                     results[label] = (best, n)
                 floor = results["floor"][0]

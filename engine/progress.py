@@ -761,12 +761,11 @@ def _pending_extensions(session: Session, ids: list[int]) -> set[int]:
     from engine.models import ExtensionRequest
     from engine.states import ExtensionStatus
 
-    out: set[int] = set()
-    for chunk in range(0, len(ids), 900):
-        out.update(session.execute(select(ExtensionRequest.work_item_id).where(
-            ExtensionRequest.work_item_id.in_(ids[chunk:chunk + 900]),
-            ExtensionRequest.status == ExtensionStatus.PENDING)).scalars())
-    return out
+    # the pending requests are few at any time: reading them all is cheaper than naming the
+    # sheet's hundreds of items in the query
+    wanted = set(ids)
+    return {i for i in session.execute(select(ExtensionRequest.work_item_id).where(
+        ExtensionRequest.status == ExtensionStatus.PENDING)).scalars() if i in wanted}
 
 
 def _last_change(session: Session, item_id: int) -> tuple[str, datetime] | None:
