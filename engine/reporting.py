@@ -92,7 +92,7 @@ from sqlalchemy.orm import Session
 from engine import heatrules
 from engine.clock import DEFAULT_TZ, end_of_local_day, local_date, local_datetime
 from engine.documents import find_documents
-from engine.errors import UserError
+from engine.errors import NotFound, UserError
 from engine.i18n import norm_lang, tr
 from engine.models import Committee, Event, Person, Plan, Section, Task, Unit, WorkItem
 from engine.periods import add_months, month_end, read_period
@@ -429,7 +429,7 @@ def _plan_for(session: Session, plan_code: str | None, lang: str) -> Plan:
         if plan is None:
             known = session.execute(select(Plan.code).order_by(Plan.code)).scalars().all()
             hint = tr(lang, "rep.hint_loaded_plans", plans=", ".join(known)) if known else tr(lang, "rep.hint_no_plan")
-            raise UserError(tr(lang, "rep.there_no_plan", plan_code=plan_code, hint=hint))
+            raise NotFound(tr(lang, "rep.there_no_plan", plan_code=plan_code, hint=hint))
         return plan
     plans = session.execute(select(Plan).where(Plan.status != PlanStatus.CANCELLED, Plan.parent_plan_id.is_(None))
                             .order_by(Plan.code)).scalars().all()

@@ -676,3 +676,20 @@ def test_unit_and_title_search_on_either_database(world, query):  # type: ignore
     found = _rows(client.get("/items", params={"q": "chuyen doi so"}).text, "item-row")
     assert [r["unit"] for r in found] == ["SKHCN"]  # "Ban hành kế hoạch chuyển đổi số"
     assert not _rows(client.get("/items", params={"q": "an hanh"}).text, "item-row")  # a word's beginning only
+
+
+def test_heatmap_bad_query_is_400_and_unknown_plan_404(world):  # type: ignore[no-untyped-def]
+    """A wrong ``rule``, ``section`` or ``milestone`` is the reader's mistake (400, saying what is
+    wrong); a plan that does not exist is not found (404) — on the page and in the JSON API."""
+    from tests.web_helpers import PASSWORD
+
+    client, _ = login(world.app, "secretariat", PASSWORD)
+    assert client.get("/heatmap").status_code == 200
+    for query in ({"rule": "bogus"}, {"section": "ZZ"}, {"milestone": "31/02/2025"}):
+        r = client.get("/heatmap", params=query)
+        assert r.status_code == 400, (query, r.status_code)
+        assert 'data-testid="error"' in r.text or "lỗi" in r.text.lower(), r.text[:300]
+    assert client.get("/heatmap", params={"plan": "NO-SUCH-PLAN"}).status_code == 404
+    auth = {"Authorization": f"Bearer {world.tokens['secretariat']}"}
+    assert client.get("/api/v1/heatmap", params={"rule": "bogus"}, headers=auth).status_code == 400
+    assert client.get("/api/v1/heatmap", params={"plan": "NO-SUCH-PLAN"}, headers=auth).status_code == 404

@@ -20,7 +20,7 @@ from engine.permissions import allowed_actions
 from engine.refs import item_ref
 from engine.states import Role
 from engine.txcache import committee_settings
-from engine.errors import Conflict, PermissionDenied, UserError
+from engine.errors import Conflict, NotFound, PermissionDenied, UserError
 from engine.evidence import Stored, Upload
 from engine.i18n import tr
 from engine.models import WorkItem
@@ -383,7 +383,7 @@ def _oversight(request: Request, user: User) -> None:
         raise WebError(403, tr(lang_of(request), "api_focal_own_unit"))
 
 
-@router.get("/heatmap", response_model=Heatmap, responses={403: ERRORS[403], 404: ERRORS[404]})
+@router.get("/heatmap", response_model=Heatmap, responses={400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]})
 def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
             rule: str | None = Query(None, max_length=32, description="share_due (default) or any_overdue"),
             creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
@@ -396,8 +396,8 @@ def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
             try:
                 hm = build(s, now=now(request), plan_code=plan, lang=lang_of(request),
                            db_key=request.app.state.cfg.database_url, rule=rule)
-            except UserError as exc:
-                raise WebError(404, str(exc)) from None
+            except UserError as exc:  # no such plan: 404; an unknown rule: 400
+                raise WebError(404 if isinstance(exc, NotFound) else 400, str(exc)) from None
         if hm is None:
             return {"plan": None, "period": None, "as_of": None, "units": []}
         return {"plan": hm["plan"], "period": hm["period"], "as_of": hm["as_of"], "rule": hm["rule"],

@@ -21,7 +21,7 @@ from engine.refs import item_ref, item_refs
 from engine.states import OPEN_STATES, STATUSES, Action, ExtensionStatus, Role, Status
 from engine.timeliness import Timeliness
 from engine.txcache import committee_settings
-from engine.errors import Conflict, PermissionDenied, UserError
+from engine.errors import Conflict, NotFound, PermissionDenied, UserError
 from engine.evidence import Stored, Upload
 from engine.models import EvidenceFile, ExtensionRequest, Person, Task, Unit, WorkItem
 from web import storage
@@ -678,8 +678,8 @@ def heatmap_page(request: Request, plan: str = "", rule: str = "", section: str 
             hm = heatmap(s, now=now(request), plan_code=plan or None, lang=lang_of(request),
                          db_key=cfg(request).database_url, rule=rule or None, section=section or None,
                          milestone=milestone or None)
-        except UserError as exc:
-            raise WebError(404, str(exc)) from None
+        except UserError as exc:  # no such plan: 404; an unknown rule or section, a bad milestone: 400
+            raise WebError(404 if isinstance(exc, NotFound) else 400, str(exc)) from None
     return render(request, "heatmap.html", {"hm": hm})
 
 
