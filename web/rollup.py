@@ -9,7 +9,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from engine.db import transaction
@@ -87,6 +87,29 @@ def rollup_download(request: Request, fmt: str, period: str = "", rule: str = ""
     name = f"{'mau-vpcp' if central else 'tong-hop'}-{data['period']['key']}{'.xlsx' if central else EXTENSIONS[fmt]}"
     return Response(body, media_type=MIME["xlsx" if central else fmt], headers={
         "Content-Disposition": f"attachment; filename=\"{name}\"", "Cache-Control": "no-store"})
+
+
+@router.post("/rollup/store", dependencies=CSRF)
+def rollup_store(request: Request, period: str = Form(""), rule: str = Form("")) -> Response:
+    """Keep the roll-up as a stored report (``engine.rollup.generate_rollup``, what ``steer rollup
+    report`` calls): listed on /reports, viewed and downloaded there like any report."""
+    from engine.reporting import committee_today, report_title
+    from engine.rollup import generate_rollup, load_rollup_rules
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        user = require_login(request, s, (Role.SECRETARIAT,))
+    try:
+        with db(request).tx() as s:
+            rules = load_rollup_rules(s, None, rule.strip() or None, lang)
+            data, report_id = generate_rollup(s, now=now(request), store=True, created_by=user.person_id,
+                                              today=committee_today(s, now(request)), period=period.strip() or None,
+                                              rules=rules, lang=lang)
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return redirect("/rollup")
+    flash(request, "ok", tr(lang, "pg.report_created", id=report_id, title=report_title(data)))
+    return redirect(f"/reports/{report_id}")
 
 
 @router.get("/rollup/import", response_class=HTMLResponse)

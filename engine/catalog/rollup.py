@@ -124,4 +124,60 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rollup.show": ("Xem", "Show"),
     "rollup.nav": ("Tổng hợp cấp dưới", "Roll-up"),
     "rollup.age_days": ("{n} ngày trước", "{n} days ago"),
+    "rollup.report_title": ("Báo cáo tổng hợp các đơn vị cấp dưới {label}", "Roll-up report of the child units, {label}"),
+    "rollup.cannot_sign_rollup": ("Báo cáo số {report} là bản tổng hợp các đơn vị cấp dưới; chỉ ký gửi cấp trên báo cáo "
+                                  "của chính cấp này (steer report monthly … rồi steer report export SỐ --signed).",
+                                  "Report {report} is a roll-up of the child units; only this level's own reports are "
+                                  "signed for the level above (steer report monthly …, then steer report export ID "
+                                  "--signed)."),
+    "rollup.v_subtitle": ("Tổng hợp tình hình thực hiện của các đơn vị cấp dưới {label}",
+                          "Progress of the child units, {label}"),
+    "rollup.v_scope": ("{reported}/{units} đơn vị cấp dưới đã gửi báo cáo.", "{reported} of {units} child units reported."),
+    "rollup.v_units": ("Có {units} đơn vị cấp dưới; {reported} đơn vị đã gửi báo cáo có chữ ký cho kỳ này, {grey} đơn vị "
+                       "chưa báo cáo.",
+                       "There are {units} child units; {reported} sent a signed report for this period, {grey} have not "
+                       "reported."),
+    "rollup.v_due": ("Tại các đơn vị đã báo cáo có {total} phần việc đang theo dõi; {due} phần việc đến hạn, đã xong "
+                     "{done} ({share}); {overdue} phần việc quá hạn.",
+                     "The units that reported track {total} work items; {due} are due, {done} of them done ({share}); "
+                     "{overdue} are overdue."),
+    "rollup.v_colours": ("Theo quy tắc đánh giá của cấp này: {green} đơn vị xanh, {yellow} đơn vị vàng, {red} đơn vị đỏ, "
+                         "{grey} đơn vị xám (chưa báo cáo).",
+                         "By this level's rules: {green} units green, {yellow} yellow, {red} red, {grey} grey (not "
+                         "reported)."),
+    "rollup.v_children": ("Các đơn vị cấp dưới đã báo cáo có tổng cộng {total} đơn vị trực thuộc, trong đó {green} đơn vị "
+                          "xanh ({share}).",
+                          "The child units that reported have {total} units of their own, {green} of them green "
+                          "({share})."),
+    "rollup.v_table_summary": ("Số liệu tổng hợp của các đơn vị đã báo cáo", "Figures of the units that reported"),
+    "rollup.v_nothing_reported": ("Chưa đơn vị nào gửi báo cáo kỳ này.", "No unit has reported for this period."),
+    "rollup.v_by_unit": ("KẾT QUẢ THEO ĐƠN VỊ CẤP DƯỚI", "RESULTS BY CHILD UNIT"),
+    "rollup.v_table_units": ("Đánh giá các đơn vị cấp dưới", "Rating of the child units"),
+    "rollup.col_done": ("Đã xong", "Done"),
+    "rollup.v_sending": ("TÌNH HÌNH GỬI BÁO CÁO", "REPORTS RECEIVED"),
+    "rollup.v_all_reported": ("Cả {units} đơn vị cấp dưới đã gửi báo cáo có chữ ký cho kỳ này.",
+                              "All {units} child units sent a signed report for this period."),
+    "rollup.v_not_reported": ("{n} đơn vị chưa gửi báo cáo kỳ này: {names}.",
+                              "{n} units have not reported for this period: {names}."),
+    "rollup.v_table_received": ("Các bản báo cáo có chữ ký đã nhận", "Signed reports received"),
+    "rollup.col_key": ("Khóa ký", "Signing key"),
+    "rollup.col_audit": ("Số sự kiện nhật ký", "Audit log events"),
+    "rollup.col_digest": ("Mã kiểm tra (SHA-256)", "Digest (SHA-256)"),
+    "rollup.v_propose_red": ("Đề nghị {units} tập trung xử lý dứt điểm các phần việc quá hạn, báo cáo rõ nguyên nhân và "
+                             "thời hạn hoàn thành.",
+                             "{units}: clear the overdue work items and report the causes and the dates they will be "
+                             "done."),
+    "rollup.v_propose_yellow": ("Đề nghị {units} đẩy nhanh tiến độ các phần việc đến hạn.",
+                                "{units}: speed up the work items that are due."),
+    "rollup.v_propose_grey": ("Đề nghị {units} gửi báo cáo có chữ ký {label}.", "{units}: send the signed report for {label}."),
+    "rollup.v_propose_all": ("Các đơn vị cấp dưới tiếp tục cập nhật tiến độ và gửi báo cáo đúng kỳ.",
+                             "The child units keep recording progress and report on time."),
+    "rollup.v_appendix": ("Số liệu của các đơn vị cấp dưới theo bốn trạng thái của Văn phòng Chính phủ, tính đến hết {as_of}",
+                          "The child units' figures in the Government Office's four statuses, as of the end of {as_of}"),
+    "rollup.v_to_children": ("Các đơn vị cấp dưới", "The child units"),
+    "rollup.v_sheet_received": ("Báo cáo đã nhận", "Reports received"),
+    "rollup.store": ("Lưu thành báo cáo", "Keep as a report"),
+    "rollup.store_help": ("Giữ bản tổng hợp này trong danh sách báo cáo (tải DOCX, XLSX, HTML).",
+                          "Keeps this roll-up in the list of reports (DOCX, XLSX, HTML downloads)."),
+    "rollup.report_kind": ("Tổng hợp cấp dưới", "Roll-up of the child units"),
 }
