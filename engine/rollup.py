@@ -45,7 +45,6 @@ from engine.days import fmt_date
 from engine.errors import InputFileError, NotFound, PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, RollupKey, RollupSnapshot, Unit
-from engine.states import Status
 
 SNAPSHOT_SCHEMA = "steer.rollup-snapshot/1"
 KEY_PREFIX = "ed25519:"
@@ -728,19 +727,16 @@ __all__ = ("CENTRAL_STATUSES", "ROLLUP_SCHEMA", "SNAPSHOT_SCHEMA", "build_rollup
 # Child plans in the same instance (a unit's implementing plan loaded with a parent)
 # =====================================================================================
 
-# a task's state from its items' statuses, worst first (as the report's task counts)
-_TASK_ORDER: tuple[str, ...] = (Status.BLOCKED, Status.NOT_STARTED, Status.IN_PROGRESS, Status.SUBMITTED,
-                                Status.COMPLETED)
-
-
 def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any = None,
                 lang: str = "vi") -> dict[str, Any]:
     """The parent plan's children in this instance: per child plan (a unit's implementing plan,
     ``Plan.parent_plan_id`` = the parent, ``issued_by`` the unit) its colour with this level's
     rules from its own report as of ``as_of`` (the sum of its units' items due and done), the
     share of child units green, and per parent task the child tasks implementing it
-    (``Task.parent_task_id``) with their current state."""
-    from engine.models import Plan, Task, WorkItem
+    (``Task.parent_task_id``), each as its plan's report has it as of ``as_of`` (the report's
+    bucket, computed from the event log: a task completed after ``as_of`` is not completed yet;
+    a task created after it is left out)."""
+    from engine.models import Plan, Task
     from engine.reporting import build_report, committee_rules
     from engine.states import PlanStatus
 
@@ -753,8 +749,10 @@ def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any =
     units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(
         {k.issued_by_unit_id for k in kids if k.issued_by_unit_id}))).scalars()}
     rows = []
+    as_of_tasks: dict[int, dict[str, Any]] = {}  # child plan id -> task code -> its row in the report
     for k in kids:
         data = build_report(session, plan_code=k.code, kind="monthly", as_of=as_of, rules=rules, lang=lang)
+        as_of_tasks[k.id] = {t["code"]: t for t in data["tasks"]}
         tally = {"due": sum(u["due_tally"]["due"] for u in data["units"]),
                  "done": sum(u["due_tally"]["done"] for u in data["units"]),
                  "overdue": sum(u["due_tally"]["overdue"] for u in data["units"]), "milestone": data["as_of"]}
@@ -766,27 +764,26 @@ def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any =
                      "due": tally["due"], "done": tally["done"], "overdue": tally["overdue"],
                      "share": heatrules.share_pct(tally["done"], tally["due"])})
     green = sum(1 for r in rows if r["status"] == "green")
-    # per parent task: the child tasks implementing it, each in the worst state of its items
+    # per parent task: the child tasks implementing it, as of the day (their plans' reports)
     kid_ids = [k.id for k in kids]
     by_parent: dict[int, list[dict[str, Any]]] = {}
     if kid_ids:
         code_of = {k.id: k.code for k in kids}
-        states: dict[int, list[str]] = {}
-        for tid, st in session.execute(select(WorkItem.task_id, WorkItem.status).join(Task, Task.id == WorkItem.task_id)
-                                       .where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None),
-                                              WorkItem.status != Status.CANCELLED)):
-            states.setdefault(tid, []).append(str(st))
-        for t in session.execute(select(Task).where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None))
-                                 .order_by(Task.plan_id, Task.position)).scalars():
-            sts = states.get(t.id) or [str(Status.NOT_STARTED)]
-            worst = min(sts, key=lambda x: _TASK_ORDER.index(x) if x in _TASK_ORDER else 0)
-            by_parent.setdefault(t.parent_task_id, []).append(
-                {"plan": code_of[t.plan_id], "task": t.code, "title": t.title, "state": worst})
+        for plan_id, code, title, parent_id in session.execute(
+                select(Task.plan_id, Task.code, Task.title, Task.parent_task_id)
+                .where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None))
+                .order_by(Task.plan_id, Task.position)):
+            row = as_of_tasks[plan_id].get(code)
+            if row is None or row["status"] == "cancelled":  # created after the day, or cancelled by then
+                continue
+            by_parent.setdefault(parent_id, []).append(
+                {"plan": code_of[plan_id], "task": code, "title": title, "bucket": row["status"],
+                 "units_completed": row["units_completed"], "units_total": row["units_total"]})
     tasks = []
     for t in session.execute(select(Task).where(Task.plan_id == parent.id).order_by(Task.position)).scalars():
         ch = by_parent.get(t.id, [])
         if ch:
             tasks.append({"task": t.code, "title": t.title, "children": ch,
-                          "completed": sum(1 for c in ch if c["state"] == Status.COMPLETED), "total": len(ch)})
+                          "completed": sum(1 for c in ch if c["bucket"] == "completed"), "total": len(ch)})
     return {"plan": parent.code, "as_of": as_of.isoformat(), "rule": rules.rule, "children": rows,
             "green": green, "total": len(rows), "green_share": heatrules.share_pct(green, len(rows)), "tasks": tasks}
