@@ -149,6 +149,8 @@ def test_the_roll_up_report_in_english(world):
     md = steer(w["centre"], "--lang", "en", "report", "show", str(rid), "--format", "md").stdout
     assert "Progress of the child units, May 2025" in md and "not reported" in md
     assert "THUYSON — Tỉnh Thủy Sơn | Grey" in md
+    assert "Not reported for this period (1): Tỉnh Thủy Sơn." in md
+    assert "| 2025-05-20 18:00 |" in md and "20/05/2025" not in md  # dates as the English catalog writes them
     for vi in ("Đơn vị", "Xếp loại", "chưa báo cáo", "Tổng hợp tình hình"):
         assert vi not in md, vi
     assert data["lang"] == "en"

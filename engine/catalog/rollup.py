@@ -135,16 +135,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rollup.v_scope": ("{reported}/{units} đơn vị cấp dưới đã gửi báo cáo.", "{reported} of {units} child units reported."),
     "rollup.v_units": ("Có {units} đơn vị cấp dưới; {reported} đơn vị đã gửi báo cáo có chữ ký cho kỳ này, {grey} đơn vị "
                        "chưa báo cáo.",
-                       "There are {units} child units; {reported} sent a signed report for this period, {grey} have not "
-                       "reported."),
+                       "Child units: {units}; signed reports received for this period: {reported}; not reported: "
+                       "{grey}."),
     "rollup.v_due": ("Tại các đơn vị đã báo cáo có {total} phần việc đang theo dõi; {due} phần việc đến hạn, đã xong "
                      "{done} ({share}); {overdue} phần việc quá hạn.",
                      "The units that reported track {total} work items; {due} are due, {done} of them done ({share}); "
                      "{overdue} are overdue."),
     "rollup.v_colours": ("Theo quy tắc đánh giá của cấp này: {green} đơn vị xanh, {yellow} đơn vị vàng, {red} đơn vị đỏ, "
                          "{grey} đơn vị xám (chưa báo cáo).",
-                         "By this level's rules: {green} units green, {yellow} yellow, {red} red, {grey} grey (not "
-                         "reported)."),
+                         "By this level's rules: green {green}, yellow {yellow}, red {red}, grey (not reported) {grey}."),
     "rollup.v_children": ("Các đơn vị cấp dưới đã báo cáo có tổng cộng {total} đơn vị trực thuộc, trong đó {green} đơn vị "
                           "xanh ({share}).",
                           "The child units that reported have {total} units of their own, {green} of them green "
@@ -158,7 +157,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rollup.v_all_reported": ("Cả {units} đơn vị cấp dưới đã gửi báo cáo có chữ ký cho kỳ này.",
                               "All {units} child units sent a signed report for this period."),
     "rollup.v_not_reported": ("{n} đơn vị chưa gửi báo cáo kỳ này: {names}.",
-                              "{n} units have not reported for this period: {names}."),
+                              "Not reported for this period ({n}): {names}."),
     "rollup.v_table_received": ("Các bản báo cáo có chữ ký đã nhận", "Signed reports received"),
     "rollup.col_key": ("Khóa ký", "Signing key"),
     "rollup.col_audit": ("Số sự kiện nhật ký", "Audit log events"),

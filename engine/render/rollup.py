@@ -40,14 +40,14 @@ def _day(iso: str | None) -> date | None:
     return date.fromisoformat(iso[:10]) if iso else None
 
 
-def _local(iso: str | None, tz: str | None) -> str:
-    """A UTC instant as the committee reads it: "20/05/2025 17:00"."""
+def _local(iso: str | None, tz: str | None, lang: str) -> str:
+    """A UTC instant as the committee reads it, the date as the language writes dates: "20/05/2025 17:00"."""
     if not iso:
         return "—"
     moment = datetime.fromisoformat(iso)
     if tz:
         moment = moment.astimezone(ZoneInfo(tz))
-    return moment.strftime("%d/%m/%Y %H:%M")
+    return f"{fmt_date(moment.date().isoformat(), lang)} {moment:%H:%M}"
 
 
 def _label(u: Mapping[str, Any]) -> str:
@@ -109,7 +109,7 @@ def _received(data: Mapping[str, Any], lang: str) -> Part:
         snap = u["snapshot"]
         # the signing time is in the file; the key's id and the digest's first 12 hex digits are
         # what a reader compares (steer keys list, the import's audit event), and keep the page portrait
-        rows.append([_label(u), _day(snap["as_of"]), snap.get("received_local") or _local(snap.get("received_at"), tz),
+        rows.append([_label(u), _day(snap["as_of"]), _local(snap.get("received_at"), tz, lang),
                      (snap.get("key_id") or "—")[:12], (snap.get("audit") or {}).get("length"),
                      (snap.get("digest") or "")[:12] or "—"])
     table = Table("received", tr(lang, "rollup.v_table_received"),
