@@ -33,6 +33,8 @@ def _check_format(fmt: str) -> str:
 
 
 def _default_name(data: dict[str, Any], fmt: str) -> Path:
+    if not data.get("plan"):  # a stored roll-up of the child units (engine.rollup)
+        return Path(f"tong-hop-{data['period']['key']}.{fmt}")
     plan = re.sub(r"[^\w.-]+", "-", data["plan"]["code"]).strip("-")
     return Path(f"bao-cao-{plan}-{data['period']['key']}.{fmt}")
 
@@ -231,8 +233,9 @@ def list_reports(
         kinds = {"monthly": msg("cli.monthly"), "quarterly": msg("cli.quarterly"),
                  "semiannual": msg("cli.half_year"), "annual": msg("cli.annual")}
         for r in rows:
+            plan = msg("rollup.nav") if r["type"] == "rollup" else (r["plan"] or "—")
             console.print(
-                f"[bold]#{r['id']}[/]  {r['plan'] or '—'}  {kinds.get(r['kind'], r['kind'])} {r['period']}  "
+                f"[bold]#{r['id']}[/]  {plan}  {kinds.get(r['kind'], r['kind'])} {r['period']}  "
                 + msg("cli.as_due_completed_overdue_made", as_of=r['as_of'], due=r['due'], completed=r['completed'], overdue=r['overdue'], created_at_local=r['created_at_local'], created_by=r['created_by']), highlight=False)
 
 

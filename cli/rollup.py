@@ -181,19 +181,47 @@ def rollup_report(
     period: PeriodOpt = None, kind: KindOpt = "monthly", rule: RuleOpt = None, rules: RulesOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="json, md (default), html, xlsx or docx.")] = "md",
     out: OutOpt = None, now: NowOpt = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep a snapshot of this report.")] = False,
+    actor: Annotated[str, typer.Option("--as", help="Person id recorded as the author of the snapshot.")] = "secretariat",
 ) -> None:
     """The roll-up report of the child units for a period: colour (this level's rules), reason,
     share of due items done, overdue, own units green, last snapshot; grey = not reported.
 
-    Example: steer rollup report --period 2025-05 --format xlsx --out tong-hop-2025-05.xlsx
+    Stored as a report like any other unless --no-store: listed by steer report list, shown
+    again by steer report show ID --format docx|xlsx|html, and on the web's report pages.
+
+    Example: steer rollup report --period 2025-05 --format docx --out tong-hop-2025-05.docx
     """
     with handled():
-        from cli.reports import _check_format
+        from cli.reports import _check_format, _check_out, _Staged
+        from engine.db import transaction
+        from engine.reporting import committee_today
         from engine.render import render
+        from engine.rollup import generate_rollup, load_rollup_rules
 
         fmt = _check_format(fmt)
-        data = _rollup_data(period, kind, rule, rules, now)
-        _write(render(data, fmt), out)
+        _check_out(out)
+        moment = now_arg(now)
+        staged: _Staged | None = None
+        try:
+            with transaction(state().engine()) as s:
+                status_rules = load_rollup_rules(s, rules, rule, state().lang)
+                data, snap = generate_rollup(s, now=moment, store=not no_store, created_by=actor,
+                                             today=committee_today(s, moment), kind=kind, period=period,
+                                             rules=status_rules, lang=state().lang)
+                body = render(data, fmt)
+                if out is not None:
+                    staged = _Staged(body, out)  # written before the snapshot is committed
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+        if staged is not None:
+            staged.publish()
+        else:
+            _write(body, None)
+        if snap is not None:
+            err_console.print(msg("cli.stored_as_report_re_render", snap=snap))
 
 
 @app.command("central")

@@ -498,6 +498,9 @@ class ReadinessCriterion(Base):
     set_title: Mapped[str | None] = mapped_column(String(500))
     code: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    # a criterion not required is shown but does not hold a unit back from green
+    required: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
 
@@ -513,6 +516,13 @@ class ReadinessRecord(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     met: Mapped[bool] = mapped_column(Boolean)
     evidence: Mapped[str | None] = mapped_column(Text)
+    # an evidence file, kept as work items' evidence files are (engine.evidence: random name in
+    # the upload folder's evidence/, sha256 recorded)
+    file_stored_name: Mapped[str | None] = mapped_column(String(100))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    file_content_type: Mapped[str | None] = mapped_column(String(200))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
     recorded_by: Mapped[str] = mapped_column(String(64), default="secretariat")
     recorded_at: Mapped[datetime]
 

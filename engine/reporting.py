@@ -812,14 +812,26 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _header(ld: _Loaded, session: Session) -> dict[str, Any]:
-    c = ld.committee
+    return _header_of(session, ld.committee, ld.settings, ld.tz, ld.plan.issued_by_unit_id)
+
+
+def committee_header(session: Session) -> dict[str, Any]:
+    """The committee's header block (name, authority, place, signer …) as a report has it, for a
+    document that belongs to no plan (the roll-up of the child units, engine.rollup)."""
+    from engine.txcache import committee_row, committee_settings
+
+    tz, settings = committee_settings(session)
+    return _header_of(session, committee_row(session), settings, tz, None)
+
+
+def _header_of(session: Session, c: Committee | None, settings: dict[str, Any], tz: str,
+               issuer_unit_id: int | None) -> dict[str, Any]:
     name = c.name if c is not None else "Ban Chỉ đạo"
-    settings = ld.settings
     m = re.search(r"\b(tỉnh|thành phố)\s+(.+)$", name, re.IGNORECASE)
     place = settings.get("report_place") or (m.group(2).strip() if m else None)
     authority = settings.get("report_authority")
     if not authority:
-        issuer = session.get(Unit, ld.plan.issued_by_unit_id) if ld.plan.issued_by_unit_id else None
+        issuer = session.get(Unit, issuer_unit_id) if issuer_unit_id else None
         if issuer is not None and issuer.kind == "province":
             authority = issuer.name
         elif m:
@@ -827,7 +839,7 @@ def _header(ld: _Loaded, session: Session) -> dict[str, Any]:
     recipients = settings.get("report_recipients")
     return {
         "name": name, "short_name": c.short_name if c is not None else None,
-        "authority": authority, "place": place, "timezone": ld.tz,
+        "authority": authority, "place": place, "timezone": tz,
         "recipients": [str(r) for r in recipients] if isinstance(recipients, list) else None,
         "signer_title": settings.get("report_signer_title"), "signer_name": settings.get("report_signer_name"),
         "signer": _signer(session, settings.get("report_signer")),
@@ -1477,14 +1489,17 @@ def committee_today(session: Session, now: datetime) -> date:
 
 
 def report_title(data: Mapping[str, Any]) -> str:
-    """"Báo cáo tình hình thực hiện KH-57-LS tháng 5/2025" (for file names and mail subjects)."""
+    """"Báo cáo tình hình thực hiện KH-57-LS tháng 5/2025" (for file names and mail subjects); a
+    stored roll-up (engine.rollup): "Báo cáo tổng hợp các đơn vị cấp dưới tháng 5/2025"."""
     lang = data.get("lang", "vi")
+    if data.get("schema") == "steer.rollup/1":
+        return tr(lang, "rollup.report_title", label=data["period"]["label"])
     return tr(lang, "rep.progress_report", code=data['plan']['code'], label=data['period']['label'])
 
 
 __all__ = [
     "COUNT_KEYS", "KINDS", "SCHEMA", "ReportPeriod", "StatusRules", "build_report", "check_cutoff", "committee_today",
-    "committee_rules", "kind_label", "load_rules_file", "make_period", "normalise_kind", "parse_period",
+    "committee_header", "committee_rules", "kind_label", "load_rules_file", "make_period", "normalise_kind", "parse_period",
     "parse_rules", "period_for", "period_label", "previous_period", "report_title", "unit_status", "with_rule",
 ]
 

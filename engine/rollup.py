@@ -40,14 +40,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import heatrules
+from engine.central import CENTRAL_EXTRA, CENTRAL_STATUSES, ROLLUP_SCHEMA, central_counts, central_profile  # noqa: F401 (re-exported)
 from engine.days import fmt_date
 from engine.errors import InputFileError, NotFound, PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, RollupKey, RollupSnapshot, Unit
-from engine.states import Status
 
 SNAPSHOT_SCHEMA = "steer.rollup-snapshot/1"
-ROLLUP_SCHEMA = "steer.rollup/1"
 KEY_PREFIX = "ed25519:"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 GREY = "grey"
@@ -57,16 +56,6 @@ FIGURE_KEYS = ("total", "due", "completed", "completed_on_time", "completed_late
                "ongoing", "ongoing_with_results", "no_deadline", "due_soon", "due_soon_without_progress",
                "cancelled")
 
-# The Government Office's four statuses (central monitoring template) and the report buckets
-# that make each one; ``completed_unknown`` (completed, timeliness not recorded: imported
-# history) has no place among the four and is given apart, so the five columns sum to total.
-CENTRAL_STATUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("completed_on_time", ("completed_on_time",)),
-    ("completed_late", ("completed_late",)),
-    ("in_progress_on_time", ("in_progress_within_deadline", "not_yet_due", "ongoing", "no_deadline")),
-    ("overdue_not_completed", ("overdue",)),
-)
-CENTRAL_EXTRA = ("completed_unknown",)
 
 
 # =====================================================================================
@@ -262,6 +251,8 @@ def export_signed(session: Session, report_id: int, *, key_path: Path, now: date
 
     private = load_private_key(key_path, lang=lang)
     data = snapshot_data(session, report_id, lang=lang)
+    if data.get("schema") == ROLLUP_SCHEMA:  # a stored roll-up has no units' due tallies to sign
+        raise UserError(tr(lang, "rollup.cannot_sign_rollup", report=report_id))
     row = get_snapshot(session, report_id, lang=lang)
     return sign_payload(snapshot_payload(session, data, report_id=report_id, checksum=row.checksum, now=now), private)
 
@@ -642,8 +633,7 @@ def build_rollup(session: Session, *, today: date, kind: str = "monthly", period
     ``period`` defaults to the period of ``today``. Units worst first: red, yellow, green,
     then grey (no snapshot), each by the lower share done, then code."""
     from engine.render.view import reason_text
-    from engine.reporting import committee_rules, normalise_kind, parse_period, period_for, period_label
-    from engine.txcache import committee_row
+    from engine.reporting import committee_header, committee_rules, normalise_kind, parse_period, period_for, period_label
 
     kind = normalise_kind(kind, lang=lang)
     p = parse_period(period, kind=kind, lang=lang) if period else period_for(kind, today)
@@ -668,11 +658,9 @@ def build_rollup(session: Session, *, today: date, kind: str = "monthly", period
     reported = [u for u in units if u["snapshot"]]
     totals = _sum_counts(u["counts"] for u in reported)
     by = {c: sum(1 for u in units if u["status"] == c) for c in STATUS_ORDER}
-    c = committee_row(session)
     per = {**p.as_dict(), "label": period_label(p, lang)}
     return {"schema": ROLLUP_SCHEMA, "lang": lang, "kind": kind, "period": per, "as_of": today.isoformat(),
-            "committee": {"name": c.name if c else None, "short_name": c.short_name if c else None},
-            "rules": rules.as_dict(),
+            "committee": committee_header(session), "rules": rules.as_dict(),
             "summary": {"units": len(units), "reported": len(reported), **{f"units_{k}": v for k, v in by.items()},
                         "due": sum(u["due"] for u in reported), "done": sum(u["done"] for u in reported),
                         "overdue": sum(u["overdue"] for u in reported),
@@ -680,6 +668,24 @@ def build_rollup(session: Session, *, today: date, kind: str = "monthly", period
                         "counts": totals,
                         "children": _sum_counts(u["children"] for u in reported)},
             "units": units}
+
+
+def generate_rollup(session: Session, *, now: datetime, store: bool = True, created_by: str = "system",
+                    **build: Any) -> tuple[dict[str, Any], int | None]:
+    """The roll-up of the child units (``engine.rollup.build_rollup`` arguments; ``today``
+    defaults to the committee-local date of ``now``), stored as a report like any other unless
+    ``store`` is False: it is listed with the reports, re-rendered by ``steer report show ID`` and
+    the report pages, and keeps its figures whatever arrives later.
+
+    Returns (data, snapshot id or None); the data is the stored JSON."""
+    from engine.reporting import committee_today
+    from engine.snapshots import store_snapshot
+
+    if build.get("today") is None:
+        build["today"] = committee_today(session, now)
+    data = json.loads(json.dumps(build_rollup(session, **build), ensure_ascii=False))
+    snap = store_snapshot(session, data, now=now, created_by=created_by) if store else None
+    return data, snap
 
 
 def _reason(u: Mapping[str, Any], r: Mapping[str, Any], lang: str, reason_text: Any) -> str:
@@ -704,37 +710,6 @@ def with_rules(rules: Any, name: str | None, lang: str = "vi") -> Any:
     return with_rule(rules, name, lang=lang) if name else rules
 
 
-# =====================================================================================
-# The central template (Government Office's four statuses)
-# =====================================================================================
-
-
-def central_counts(counts: Mapping[str, Any]) -> dict[str, int]:
-    out = {name: sum(int(counts.get(b) or 0) for b in buckets) for name, buckets in CENTRAL_STATUSES}
-    for extra in CENTRAL_EXTRA:
-        out[extra] = int(counts.get(extra) or 0)
-    out["total"] = int(counts.get("total") or 0)
-    return out
-
-
-def central_profile(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Rows of the central template from a roll-up (``steer.rollup/1``: one row per child unit
-    that reported) or a report (``steer.report/1``: one row per unit), plus the total."""
-    rows = []
-    if data.get("schema") == ROLLUP_SCHEMA:
-        for u in sorted(data["units"], key=lambda x: x["unit"]):
-            if u.get("counts") is not None:
-                rows.append({"unit": u["unit"], "name": u["name"], **central_counts(u["counts"])})
-    else:
-        for u in sorted(data.get("units", []), key=lambda x: x["unit"]):
-            rows.append({"unit": u["unit"], "name": u.get("name"), **central_counts(u.get("counts") or {})})
-    total = {k: sum(r[k] for r in rows) for k in [n for n, _ in CENTRAL_STATUSES] + list(CENTRAL_EXTRA) + ["total"]}
-    return {"schema": "steer.central/1", "lang": data.get("lang", "vi"), "period": data.get("period"),
-            "as_of": data.get("as_of"),
-            "mapping": {name: list(b) for name, b in CENTRAL_STATUSES}, "apart": list(CENTRAL_EXTRA),
-            "rows": rows, "total": total}
-
-
 def load_rollup_rules(session: Session, rules_file: Path | None, rule: str | None, lang: str) -> Any:
     from engine.reporting import committee_rules, load_rules_file
 
@@ -743,7 +718,7 @@ def load_rollup_rules(session: Session, rules_file: Path | None, rule: str | Non
 
 
 __all__ = ("CENTRAL_STATUSES", "ROLLUP_SCHEMA", "SNAPSHOT_SCHEMA", "build_rollup", "canonical", "central_profile",
-           "check_file", "child_row", "default_key_path", "export_signed", "import_snapshots", "init_key",
+           "check_file", "child_row", "default_key_path", "export_signed", "generate_rollup", "import_snapshots", "init_key",
            "list_keys", "load_private_key", "parse_public", "public_key_of", "sign_payload",
            "snapshot_payload", "trust_key", "validate_payload")
 
@@ -752,19 +727,16 @@ __all__ = ("CENTRAL_STATUSES", "ROLLUP_SCHEMA", "SNAPSHOT_SCHEMA", "build_rollup
 # Child plans in the same instance (a unit's implementing plan loaded with a parent)
 # =====================================================================================
 
-# a task's state from its items' statuses, worst first (as the report's task counts)
-_TASK_ORDER: tuple[str, ...] = (Status.BLOCKED, Status.NOT_STARTED, Status.IN_PROGRESS, Status.SUBMITTED,
-                                Status.COMPLETED)
-
-
 def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any = None,
                 lang: str = "vi") -> dict[str, Any]:
     """The parent plan's children in this instance: per child plan (a unit's implementing plan,
     ``Plan.parent_plan_id`` = the parent, ``issued_by`` the unit) its colour with this level's
     rules from its own report as of ``as_of`` (the sum of its units' items due and done), the
     share of child units green, and per parent task the child tasks implementing it
-    (``Task.parent_task_id``) with their current state."""
-    from engine.models import Plan, Task, WorkItem
+    (``Task.parent_task_id``), each as its plan's report has it as of ``as_of`` (the report's
+    bucket, computed from the event log: a task completed after ``as_of`` is not completed yet;
+    a task created after it is left out)."""
+    from engine.models import Plan, Task
     from engine.reporting import build_report, committee_rules
     from engine.states import PlanStatus
 
@@ -777,8 +749,10 @@ def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any =
     units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(
         {k.issued_by_unit_id for k in kids if k.issued_by_unit_id}))).scalars()}
     rows = []
+    as_of_tasks: dict[int, dict[str, Any]] = {}  # child plan id -> task code -> its row in the report
     for k in kids:
         data = build_report(session, plan_code=k.code, kind="monthly", as_of=as_of, rules=rules, lang=lang)
+        as_of_tasks[k.id] = {t["code"]: t for t in data["tasks"]}
         tally = {"due": sum(u["due_tally"]["due"] for u in data["units"]),
                  "done": sum(u["due_tally"]["done"] for u in data["units"]),
                  "overdue": sum(u["due_tally"]["overdue"] for u in data["units"]), "milestone": data["as_of"]}
@@ -790,27 +764,26 @@ def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any =
                      "due": tally["due"], "done": tally["done"], "overdue": tally["overdue"],
                      "share": heatrules.share_pct(tally["done"], tally["due"])})
     green = sum(1 for r in rows if r["status"] == "green")
-    # per parent task: the child tasks implementing it, each in the worst state of its items
+    # per parent task: the child tasks implementing it, as of the day (their plans' reports)
     kid_ids = [k.id for k in kids]
     by_parent: dict[int, list[dict[str, Any]]] = {}
     if kid_ids:
         code_of = {k.id: k.code for k in kids}
-        states: dict[int, list[str]] = {}
-        for tid, st in session.execute(select(WorkItem.task_id, WorkItem.status).join(Task, Task.id == WorkItem.task_id)
-                                       .where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None),
-                                              WorkItem.status != Status.CANCELLED)):
-            states.setdefault(tid, []).append(str(st))
-        for t in session.execute(select(Task).where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None))
-                                 .order_by(Task.plan_id, Task.position)).scalars():
-            sts = states.get(t.id) or [str(Status.NOT_STARTED)]
-            worst = min(sts, key=lambda x: _TASK_ORDER.index(x) if x in _TASK_ORDER else 0)
-            by_parent.setdefault(t.parent_task_id, []).append(
-                {"plan": code_of[t.plan_id], "task": t.code, "title": t.title, "state": worst})
+        for plan_id, code, title, parent_id in session.execute(
+                select(Task.plan_id, Task.code, Task.title, Task.parent_task_id)
+                .where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None))
+                .order_by(Task.plan_id, Task.position)):
+            row = as_of_tasks[plan_id].get(code)
+            if row is None or row["status"] == "cancelled":  # created after the day, or cancelled by then
+                continue
+            by_parent.setdefault(parent_id, []).append(
+                {"plan": code_of[plan_id], "task": code, "title": title, "bucket": row["status"],
+                 "units_completed": row["units_completed"], "units_total": row["units_total"]})
     tasks = []
     for t in session.execute(select(Task).where(Task.plan_id == parent.id).order_by(Task.position)).scalars():
         ch = by_parent.get(t.id, [])
         if ch:
             tasks.append({"task": t.code, "title": t.title, "children": ch,
-                          "completed": sum(1 for c in ch if c["state"] == Status.COMPLETED), "total": len(ch)})
+                          "completed": sum(1 for c in ch if c["bucket"] == "completed"), "total": len(ch)})
     return {"plan": parent.code, "as_of": as_of.isoformat(), "rule": rules.rule, "children": rows,
             "green": green, "total": len(rows), "green_share": heatrules.share_pct(green, len(rows)), "tasks": tasks}

@@ -22,7 +22,13 @@ from engine.db import id_fits
 from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import Plan, ReportSnapshot
+from engine.central import ROLLUP_SCHEMA
 from engine.txcache import committee_settings
+
+
+def is_rollup(data: Mapping[str, Any]) -> bool:
+    """A stored roll-up of the child units (engine.rollup) rather than a plan's report."""
+    return data.get("schema") == ROLLUP_SCHEMA
 
 
 def checksum(data: Mapping[str, Any]) -> str:
@@ -31,8 +37,10 @@ def checksum(data: Mapping[str, Any]) -> str:
 
 
 def store_snapshot(session: Session, data: Mapping[str, Any], *, now: datetime, created_by: str = "system") -> int:
-    """Store a report built by ``engine.reporting.build_report``; returns the snapshot id."""
-    plan_id = session.execute(select(Plan.id).where(Plan.code == data["plan"]["code"])).scalar_one_or_none()
+    """Store a report built by ``engine.reporting.build_report`` (or a roll-up of the child units,
+    ``engine.rollup.build_rollup``: no plan); returns the snapshot id."""
+    plan = data.get("plan")
+    plan_id = session.execute(select(Plan.id).where(Plan.code == plan["code"])).scalar_one_or_none() if plan else None
     p = data["period"]
     frozen = json.loads(json.dumps(data, ensure_ascii=False))  # exactly what a reader will get back
     digest = checksum(frozen)
@@ -43,9 +51,10 @@ def store_snapshot(session: Session, data: Mapping[str, Any], *, now: datetime, 
     session.add(row)
     session.flush()
     append_event(session, now=now, at=now, actor=created_by, actor_role="system", kind="report_generated",
-                 plan_id=plan_id, note=f"{data['kind']} {p['key']} (as of {data['as_of']})",
+                 plan_id=plan_id, note=f"{'rollup ' if is_rollup(data) else ''}{data['kind']} {p['key']} "
+                                       f"(as of {data['as_of']})",
                  data={"snapshot_id": row.id, "kind": data["kind"], "period": p["key"], "as_of": data["as_of"],
-                       "checksum": digest})
+                       "checksum": digest, **({"schema": data["schema"]} if is_rollup(data) else {})})
     return row.id
 
 
@@ -69,7 +78,8 @@ def snapshot_data(session: Session, snapshot_id: int, *, lang: str = "vi", verif
 
 
 def list_snapshots(session: Session, *, plan_code: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
-    """Newest first: id, plan, kind, period, period start/end, as_of, cut-off, lang, created (UTC ISO and
+    """Newest first: id, type ("report", or "rollup" for a stored roll-up of the child units, whose
+    plan is None), plan, kind, period, period start/end, as_of, cut-off, lang, created (UTC ISO and
     committee-local dd/mm/yyyy HH:MM), author, checksum, and the summary's due/completed/overdue."""
     stmt = select(ReportSnapshot, Plan.code).outerjoin(Plan, Plan.id == ReportSnapshot.plan_id)
     if plan_code:
@@ -81,7 +91,11 @@ def list_snapshots(session: Session, *, plan_code: str | None = None, limit: int
     out = []
     for row, code in session.execute(stmt).all():
         summary = (row.data or {}).get("summary", {})
-        out.append({"id": row.id, "plan": code, "kind": row.kind, "period": row.period,
+        rollup = is_rollup(row.data or {})
+        if rollup:  # the child units' figures summed: completed of all their items
+            summary = {**summary, "completed": (summary.get("counts") or {}).get("completed")}
+        out.append({"id": row.id, "type": "rollup" if rollup else "report", "plan": code, "kind": row.kind,
+                    "period": row.period,
                     "period_start": row.period_start.isoformat(), "period_end": row.period_end.isoformat(),
                     "as_of": row.as_of.isoformat(), "cutoff_day": row.cutoff_day, "lang": row.lang,
                     "created_at": row.created_at.isoformat(),

@@ -70,7 +70,8 @@ def report_batch_key(snapshot_id: int, person_id: str) -> str:
 
 
 def file_stem(data: dict[str, Any], snapshot_id: int) -> str:
-    return re.sub(r"[^\w.-]+", "-", f"bao-cao-{data['plan']['code']}-{data['period']['key']}-{snapshot_id}").strip("-")
+    what = data["plan"]["code"] if data.get("plan") else "tong-hop"  # no plan: a stored roll-up (engine.rollup)
+    return re.sub(r"[^\w.-]+", "-", f"bao-cao-{what}-{data['period']['key']}-{snapshot_id}").strip("-")
 
 
 def write_report_files(engine: Any, snapshot_id: int, folder: str | Path,

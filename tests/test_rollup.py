@@ -197,7 +197,7 @@ def test_three_instances_signed_snapshots_refusals_and_the_national_roll_up(worl
     assert steer(centre, "rollup", "report", "--period", "2025-05", "--format", "xlsx", "--out", str(x)).exit_code == 0
     from openpyxl import load_workbook
 
-    cells = [c.value for row in load_workbook(x).active.iter_rows() for c in row]
+    cells = [c.value for row in load_workbook(x)["Theo đơn vị"].iter_rows() for c in row]
     assert "THUYSON — Tỉnh Thủy Sơn" in cells and "Xám" in cells and "Vàng" in cells and "chưa báo cáo" in cells
     d = w["dir"] / "tong-hop.docx"
     assert steer(centre, "rollup", "report", "--period", "2025-05", "--format", "docx", "--out", str(d)).exit_code == 0
@@ -419,6 +419,7 @@ def test_child_plans_in_the_same_instance(db_url, monkeypatch, tmp_path):
     colour (this level's rules), the share green, and per parent task its child tasks."""
     from engine.models import Task, Unit
     from engine.rollup import child_plans
+    from tests.factories import make_person
 
     eng = make_engine(db_url)
     with transaction(eng) as s:
@@ -446,12 +447,31 @@ def test_child_plans_in_the_same_instance(db_url, monkeypatch, tmp_path):
     r = steer(db_url, "rollup", "children", "--plan", "KH-TINH", "--as-of", "2025-05-20")
     assert r.exit_code == 0 and "1/2 kế hoạch của đơn vị cấp dưới xanh" in r.output, r.output
     assert "NV 1: 2/3 nhiệm vụ cấp dưới đã hoàn thành" in r.output
+    # Xã Một completes its task 2 on 25/05: as of 20/05 it is still open, as of 26/05 done (the
+    # child tasks' states as of the day, from the event log, not their current state)
+    eng = make_engine(db_url)
+    with transaction(eng) as s:
+        make_person(s, "x01_focal", role="focal_point", unit="X01")
+        make_person(s, "secretariat", role="secretariat")
+    eng.dispose()
+    for args in (("start", "KH-X01/2", "--as", "x01_focal"),
+                 ("submit", "KH-X01/2", "--as", "x01_focal", "--evidence", "Báo cáo số 9/BC-UBND ngày 25/5/2025"),
+                 ("verify", "KH-X01/2", "--as", "secretariat")):
+        r = steer(db_url, "task", *args, "--now", "2025-05-25T10:00:00+07:00")
+        assert r.exit_code == 0, r.output
+    eng = make_engine(db_url)
+    for day, done in (("2025-05-20", 2), ("2025-05-24", 2), ("2025-05-26", 3)):
+        with transaction(eng) as s:
+            tasks = child_plans(s, "KH-TINH", as_of=date.fromisoformat(day))["tasks"]
+        assert [(t["task"], t["completed"], t["total"]) for t in tasks] == [("1", done, 3)], day
+        assert {(c["plan"], c["task"]): c["bucket"] for c in tasks[0]["children"]}[("KH-X01", "2")] == \
+            ("completed" if done == 3 else "overdue")
+    eng.dispose()
     # the parent's heat map shows its children
     import re
     from datetime import datetime, timezone
 
     from engine import accounts
-    from tests.factories import make_person
     from tests.web_helpers import fast_hasher, login
     from web.app import create_app
 

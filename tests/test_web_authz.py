@@ -181,6 +181,14 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("POST", "/rollup/import")] = Cell(_codes(403, anon=401, secretariat=400), lambda ctx: (
         "/rollup/import", {"data": {"csrf_token": ctx.csrf},
                            "files": {"files": ("x.json", b'{"payload":{},"signature":{}}\n', "application/json")}}))
+    m[("POST", "/rollup/store")] = Cell(_codes(403, anon=401, secretariat=303), lambda ctx: (
+        "/rollup/store", _form({"period": ""})(ctx)))
+    # readiness criteria (web/rollup.py): oversight reads them; an unknown set or file is 404 after the role check
+    m[("GET", "/criteria")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/criteria"))
+    m[("GET", "/criteria/{set_code}")] = Cell(_codes(404, anon=303, focal_point=403, focal_other=403),
+                                              get("/criteria/NONE"))
+    m[("GET", "/criteria/{set_code}/files/{record_id}")] = Cell(_codes(404, anon=303, focal_point=403, focal_other=403),
+                                                                get("/criteria/NONE/files/1"))
     m[("GET", "/account")] = Cell(_codes(200, anon=303), get("/account"))
     m[("POST", "/account/token")] = Cell(_codes(303, anon=401), lambda ctx: ("/account/token", _form()(ctx)))
     m[("POST", "/account/ical")] = Cell(_codes(403, anon=401, secretariat=303, focal_point=303, focal_other=303),

@@ -757,15 +757,17 @@ REPORT_FORMATS = ("docx", "xlsx", "html", "md", "json")
 PERIOD_CHOICES = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 2}  # latest periods offered
 
 
-def _report_name(kind: str, period: str, lang: str) -> str:
-    """"Báo cáo tháng 7/2025", "Báo cáo quý II/2025" for a stored report's kind and period key."""
+def _report_name(kind: str, period: str, lang: str, *, rollup: bool = False) -> str:
+    """"Báo cáo tháng 7/2025", "Báo cáo quý II/2025" for a stored report's kind and period key; a
+    stored roll-up: "Báo cáo tổng hợp các đơn vị cấp dưới tháng 7/2025"."""
     from engine.reporting import parse_period, period_label
 
     try:
         label = period_label(parse_period(period, kind=kind, lang=lang), lang)
     except UserError:
         label = period
-    return tr(lang, "pg.report_name", period=label)
+    return tr(lang, "rollup.report_title" if rollup else "pg.report_name", **({"label": label} if rollup else
+                                                                               {"period": label}))
 
 
 def _period_choices(today: Any, lang: str) -> list[dict[str, Any]]:
@@ -796,7 +798,7 @@ def reports(request: Request) -> Response:
         plans = s.execute(select(Plan.code, Plan.title).order_by(Plan.code)).all() if user.role in SECRETARIAT else []
         today = _today(s, request)
     for r in rows:
-        r["name"] = _report_name(r["kind"], r["period"], lang)
+        r["name"] = _report_name(r["kind"], r["period"], lang, rollup=r["type"] == "rollup")
     form = None
     if plans:
         form = {"plans": plans, "kinds": [(k, kind_label(k, lang)) for k in REPORT_KINDS],

@@ -24,11 +24,13 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 
+from engine.central import ROLLUP_SCHEMA
 from engine.errors import UserError
 from engine.i18n import tr
 from engine.models import ReportSnapshot
 from engine.render import charts
-from engine.render.view import Table, build_view, cell_text
+from engine.render.document import document_view as build_view  # a report's or a roll-up's document
+from engine.render.view import Table, cell_text
 from engine.snapshots import snapshot_data
 from web.core import WebError, cfg, db, env, lang_of, render, require_login, t
 
@@ -73,7 +75,10 @@ _CHARTS = _Lru(24)  # (db, id, checksum, name) -> svg bytes
 
 
 def available_charts(data: Mapping[str, Any]) -> list[str]:
-    """The charts this report has (as engine.render.charts.chart_uris leaves out the empty ones)."""
+    """The charts this report has (as engine.render.charts.chart_uris leaves out the empty ones;
+    a stored roll-up of the child units has none)."""
+    if data.get("schema") == ROLLUP_SCHEMA:
+        return []
     out = ["status"]
     if len(data.get("timeline") or []) >= 1:
         out.append("timeline")

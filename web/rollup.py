@@ -6,10 +6,11 @@ through ``engine.rollup.import_snapshots`` (all files or none), as ``steer rollu
 from __future__ import annotations
 
 import threading
+from urllib.parse import quote
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from engine.db import transaction
@@ -89,6 +90,29 @@ def rollup_download(request: Request, fmt: str, period: str = "", rule: str = ""
         "Content-Disposition": f"attachment; filename=\"{name}\"", "Cache-Control": "no-store"})
 
 
+@router.post("/rollup/store", dependencies=CSRF)
+def rollup_store(request: Request, period: str = Form(""), rule: str = Form("")) -> Response:
+    """Keep the roll-up as a stored report (``engine.rollup.generate_rollup``, what ``steer rollup
+    report`` calls): listed on /reports, viewed and downloaded there like any report."""
+    from engine.reporting import committee_today, report_title
+    from engine.rollup import generate_rollup, load_rollup_rules
+
+    lang = lang_of(request)
+    with db(request).ro() as s:
+        user = require_login(request, s, (Role.SECRETARIAT,))
+    try:
+        with db(request).tx() as s:
+            rules = load_rollup_rules(s, None, rule.strip() or None, lang)
+            data, report_id = generate_rollup(s, now=now(request), store=True, created_by=user.person_id,
+                                              today=committee_today(s, now(request)), period=period.strip() or None,
+                                              rules=rules, lang=lang)
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return redirect("/rollup")
+    flash(request, "ok", tr(lang, "pg.report_created", id=report_id, title=report_title(data)))
+    return redirect(f"/reports/{report_id}")
+
+
 @router.get("/rollup/import", response_class=HTMLResponse)
 def rollup_import_form(request: Request) -> Response:
     with db(request).ro() as s:
@@ -135,3 +159,54 @@ def rollup_import(request: Request, files: list[UploadFile] | None = File(None))
         return render(request, "rollup_import.html", {"error": str(exc), "max_mb": max_mb}, status=400)
     flash(request, "ok", tr(lang, "rollup.accepted_n", n=len(results)))
     return redirect(f"/rollup?period={results[0]['period']}")
+
+
+# --- readiness criteria (engine.criteria): the level above's view of its units ---------------------
+
+
+@router.get("/criteria", response_class=HTMLResponse)
+def criteria_sets(request: Request) -> Response:
+    from engine.criteria import list_sets
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        sets = list_sets(s)
+    if len(sets) == 1:
+        return redirect(f"/criteria/{quote(sets[0]['set'], safe='')}", status=302)
+    return render(request, "criteria.html", {"sets": sets, "v": None})
+
+
+@router.get("/criteria/{set_code}", response_class=HTMLResponse)
+def criteria_view(request: Request, set_code: str) -> Response:
+    """Units x criteria: each unit green only when every required criterion is met (engine.criteria.view)."""
+    from engine.criteria import list_sets, view
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        try:
+            v = view(s, set_code, lang=lang_of(request))
+        except UserError as exc:
+            raise WebError(404, str(exc)) from None
+        sets = list_sets(s)
+    return render(request, "criteria.html", {"sets": sets, "v": v})
+
+
+@router.get("/criteria/{set_code}/files/{record_id}")
+def criteria_file(request: Request, set_code: str, record_id: int) -> Response:
+    """A record's evidence file (attachment), kept as work items' evidence files are."""
+    from fastapi.responses import FileResponse
+
+    from engine.criteria import record_file
+
+    with db(request).ro() as s:
+        require_login(request, s, OVERSIGHT)
+        try:
+            row = record_file(s, set_code, record_id, lang=lang_of(request))
+        except UserError as exc:
+            raise WebError(404, str(exc)) from None
+        path = cfg(request).evidence_dir / (row.file_stored_name or "")
+        name = row.file_name or "file"
+    if not path.is_file():
+        raise WebError(404, tr(lang_of(request), "not_found"))
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

@@ -16,6 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "render.unit_status.green": ("Xanh", "Green"),
     "render.unit_status.yellow": ("Vàng", "Yellow"),
     "render.unit_status.red": ("Đỏ", "Red"),
+    "render.unit_status.grey": ("Xám", "Grey"),
     "render.item_status.not_started": ("Chưa bắt đầu", "Not started"),
     "render.item_status.in_progress": ("Đang thực hiện", "In progress"),
     "render.item_status.submitted": ("Chờ xác nhận", "Submitted"),

@@ -34,8 +34,9 @@ def render(data: Mapping[str, Any], fmt: str) -> bytes:
     fmt = (fmt or "").lower().lstrip(".")
     if fmt == "json":
         return to_json(data).encode("utf-8")
-    if data.get("schema") in ("steer.rollup/1", "steer.central/1"):  # engine.rollup's roll-up and central template
-        return _render_rollup(data, fmt)
+    if data.get("schema") == "steer.central/1":  # engine.central's template: a sheet (or JSON)
+        return _render_central(data, fmt)
+    # a roll-up of the child units (steer.rollup/1) is a document like a report: engine.render.view
     if fmt in ("md", "markdown"):
         from engine.render.md import render_markdown
 
@@ -55,20 +56,10 @@ def render(data: Mapping[str, Any], fmt: str) -> bytes:
     raise UserError(tr(data.get("lang", "vi"), "render.unknown_format", fmt=fmt, formats=", ".join(FORMATS)))
 
 
-def _render_rollup(data: Mapping[str, Any], fmt: str) -> bytes:
+def _render_central(data: Mapping[str, Any], fmt: str) -> bytes:
     from engine.render import rollup
 
     lang = data.get("lang", "vi")
-    if data.get("schema") == "steer.central/1":
-        if fmt == "xlsx":
-            return rollup.central_xlsx(data, lang)
-        raise UserError(tr(lang, "rollup.unknown_format", fmt=fmt, allowed="json, xlsx"))
-    if fmt in ("md", "markdown"):
-        return rollup.render_markdown(data).encode("utf-8")
-    if fmt == "html":
-        return rollup.render_html(data).encode("utf-8")
     if fmt == "xlsx":
-        return rollup.render_xlsx(data)
-    if fmt == "docx":
-        return rollup.render_docx(data)
-    raise UserError(tr(lang, "render.unknown_format", fmt=fmt, formats=", ".join(FORMATS)))
+        return rollup.central_xlsx(data, lang)
+    raise UserError(tr(lang, "rollup.unknown_format", fmt=fmt, allowed="json, xlsx"))

@@ -12,6 +12,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from engine.central import ROLLUP_SCHEMA
 from engine.i18n import tr
 from engine.render.labels import fmt_date, pick
 
@@ -128,6 +129,8 @@ def data_uri(svg: str) -> str:
 
 def chart_uris(data: Mapping[str, Any]) -> dict[str, str]:
     """{"status": uri, "units": uri, "timeline": uri} (a chart is left out when it has nothing to show)."""
+    if data.get("schema") == ROLLUP_SCHEMA:  # a roll-up of the child units: its tables say it all
+        return {}
     out = {"status": data_uri(status_breakdown_svg(data))}
     if data.get("units"):
         out["units"] = data_uri(units_svg(data))

@@ -36,10 +36,12 @@ from engine.render.layout import (
     table_lines,
     text_width,
 )
-from engine.render.view import Part, Table, View, build_view, cell_text
+from engine.render.document import document_view
+from engine.render.view import Part, Table, View, cell_text
 
 _INWORD_HYPHEN = re.compile(r"(?<=\S)-(?=\S)")
-STATUS_RGB = {"green": (0x1B, 0x5E, 0x20), "yellow": (0x8A, 0x5A, 0x00), "red": (0xB7, 0x1C, 0x1C)}
+STATUS_RGB = {"green": (0x1B, 0x5E, 0x20), "yellow": (0x8A, 0x5A, 0x00), "red": (0xB7, 0x1C, 0x1C),
+              "grey": (0x42, 0x42, 0x42)}  # grey: a child unit that has not reported (engine.rollup)
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -99,7 +101,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
     from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor, Twips
 
-    v: View = build_view(data)
+    v: View = document_view(data)
     lang = v.lang
     doc = Document()
     stamp = datetime.combine(date.fromisoformat(data["as_of"]), time(0, 0), tzinfo=UTC)
@@ -131,6 +133,26 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
         section.header_distance = section.footer_distance = Twips(round(0.9 * TWIPS_PER_CM))
         # only the document's first page goes unnumbered (a new section copies the setting)
         section.different_first_page_header_footer = False
+
+    def new_section() -> Any:
+        """A new section on a new page. The paragraph that ends the previous section (python-docx
+        puts the section break in an empty paragraph) is made 1 pt high: at full height, after a
+        table that ends at the foot of a page (the signature block), it alone would spill onto a
+        page of its own, left blank before the next section's first page."""
+        section = doc.add_section(WD_SECTION.NEW_PAGE)
+        brk = doc.paragraphs[-1]
+        pf = brk.paragraph_format
+        pf.space_before = pf.space_after = Pt(0)
+        pf.line_spacing = Pt(1)
+        sect = brk._p.get_or_add_pPr().find(qn("w:sectPr"))
+        if sect is not None:  # the paragraph mark's size (w:rPr goes just before w:sectPr)
+            mark = OxmlElement("w:rPr")
+            for tag in ("w:sz", "w:szCs"):
+                el = OxmlElement(tag)
+                el.set(qn("w:val"), "2")
+                mark.append(el)
+            sect.addprevious(mark)
+        return section
 
     sec = doc.sections[0]
     page(sec, landscape=False)
@@ -329,13 +351,13 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
                 landscape = True
                 layouts = [plan_table(tb, lang, landscape_only=True, sizes=(smallest,)) for tb in part.tables]
         if landscape != current_landscape:
-            page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=landscape)
+            page(new_section(), landscape=landscape)
             current_landscape = landscape
         add_part(part, layouts)
 
     # --- "Nơi nhận" and signature, on a portrait page
     if current_landscape:
-        page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=False)
+        page(new_section(), landscape=False)
     # the signature never stands alone on a page: the last lines of the text go with it
     if not current_landscape and doc.paragraphs:
         doc.paragraphs[-1].paragraph_format.keep_with_next = True
@@ -356,7 +378,7 @@ def render_docx(data: Mapping[str, Any]) -> bytes:
         cell_para(signer, v.signer_name, bold=True, size=BODY_PT)
 
     # --- appendix on landscape pages
-    page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=True)
+    page(new_section(), landscape=True)
     para(doc, v.appendix.title, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     for p in v.appendix.paragraphs:
         para(doc, p, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.i18n import tr
-from engine.render.view import Table, build_view, cell_text
+from engine.render.document import document_view
+from engine.render.view import Table, cell_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -25,7 +26,7 @@ def render_html(data: Mapping[str, Any], *, charts: bool = True) -> str:
     """The report as one HTML document. ``charts=False`` leaves the charts out (faster)."""
     from engine.render.charts import chart_uris
 
-    v = build_view(data)
+    v = document_view(data)
     lang = v.lang
 
     def cell(value: Any, i: int, tb: Table) -> str:

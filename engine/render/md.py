@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.i18n import tr
-from engine.render.view import Part, Table, View, build_view, cell_text
+from engine.render.document import document_view
+from engine.render.view import Part, Table, View, cell_text
 from engine.safetext import md_text as _esc
 
 
@@ -41,7 +42,7 @@ def _part(part: Part, lang: str) -> list[str]:
 
 
 def render_markdown(data: Mapping[str, Any]) -> str:
-    v: View = build_view(data)
+    v: View = document_view(data)
     lines = [
         f"{_esc(v.authority)}  ",
         f"**{_esc(v.committee)}**",

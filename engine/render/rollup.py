@@ -1,153 +1,189 @@
-"""Renderers of the roll-up (``steer.rollup/1``) and of the central template (``steer.central/1``).
+"""The roll-up of the child units (``steer.rollup/1``, engine.rollup) as a document, and the
+central template (``steer.central/1``) as a sheet.
 
-Both come from ``engine.rollup``; ``engine.render.render`` sends them here by their schema,
-so ``steer rollup report --format …`` goes through the same machinery as a report.
+``rollup_view`` lays the roll-up out as a ``View`` like a plan's report (engine.render.view):
+the same header block, title, numbered parts, tables, "Nơi nhận" and signature, appendix. So
+``engine.render.render`` gives it in every format (Markdown, HTML, XLSX, DOCX) through the
+report renderers, and a stored roll-up shows on the report pages like any other report.
+
+Parts: I. overview (units reported, items due and done, colours, the summed figures); II. each
+child unit's colour with this level's rules, its reason and figures (the as-of date is in III);
+III. the reports received
+(as-of, signing and receiving time, key, audit-log length, digest: what the level above checks)
+and the units that have not reported; IV. proposals. Appendix: the figures in the Government
+Office's four statuses (engine.central).
 """
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from engine.central import central_profile
 from engine.i18n import tr
-
-COLOURS = {"green": "#1b7f3a", "yellow": "#b58100", "red": "#c62828", "grey": "#757575"}
-FILLS = {"green": "C8E6C9", "yellow": "FFF59D", "red": "FFCDD2", "grey": "E0E0E0"}
+from engine.render.labels import SUMMARY_KEYS, authority_line, fmt_date, fmt_num, fmt_pct, long_date, pick
+from engine.render.view import Part, Table, View, rules_text, signer_title
 
 
 def _dmy(iso: str | None) -> str:
     if not iso:
         return ""
     if len(iso) > 10:
-        d = datetime.fromisoformat(iso)
-        return d.strftime("%d/%m/%Y %H:%M")
+        return datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M")
     return date.fromisoformat(iso).strftime("%d/%m/%Y")
 
 
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v:g} %"
+def _day(iso: str | None) -> date | None:
+    return date.fromisoformat(iso[:10]) if iso else None
 
 
-def rows(data: Mapping[str, Any]) -> tuple[list[str], list[list[Any]], list[str]]:
-    """(header, rows, statuses) of the roll-up table, in the report's language."""
-    lang = data.get("lang", "vi")
-    head = [tr(lang, k) for k in ("rollup.col_unit", "rollup.col_status", "rollup.col_reason", "rollup.col_share",
-                                  "rollup.col_done_due", "rollup.col_overdue", "rollup.col_children",
-                                  "rollup.col_as_of", "rollup.col_received")]
-    out, statuses = [], []
-    for u in data["units"]:
-        snap = u.get("snapshot") or {}
-        kids = u.get("children") or {}
-        out.append([f"{u['unit']} — {u['name']}", tr(lang, f"rollup.{u['status']}"), u.get("reason") or "",
-                    _pct(u.get("share")), f"{u['done']}/{u['due']}" if snap else "", u["overdue"] if snap else "",
-                    f"{kids.get('green', 0)}/{kids.get('total', 0)}" if snap else "",
-                    _dmy(snap.get("as_of")), snap.get("received_local") or _dmy(snap.get("received_at"))])
-        statuses.append(u["status"])
-    return head, out, statuses
+def _local(iso: str | None, tz: str | None, lang: str) -> str:
+    """A UTC instant as the committee reads it, the date as the language writes dates: "20/05/2025 17:00"."""
+    if not iso:
+        return "—"
+    moment = datetime.fromisoformat(iso)
+    if tz:
+        moment = moment.astimezone(ZoneInfo(tz))
+    return f"{fmt_date(moment.date().isoformat(), lang)} {moment:%H:%M}"
 
 
-def _title(data: Mapping[str, Any]) -> tuple[str, str]:
-    lang = data.get("lang", "vi")
+def _label(u: Mapping[str, Any]) -> str:
+    return f"{u['unit']} — {u['name']}" if u.get("name") else str(u["unit"])
+
+
+def _names(units: list[Mapping[str, Any]]) -> str:
+    return ", ".join(str(u.get("name") or u["unit"]) for u in units)
+
+
+def _overview(data: Mapping[str, Any], lang: str) -> Part:
     s = data["summary"]
-    return (tr(lang, "rollup.heading", period=data["period"].get("label", data["period"]["key"])),
-            tr(lang, "rollup.scope", as_of=_dmy(data["as_of"]), reported=s["reported"], units=s["units"]))
+    counts = s.get("counts") or {}
+    kids = s.get("children") or {}
+    paras = [
+        tr(lang, "rollup.v_units", units=s["units"], reported=s["reported"], grey=s.get("units_grey", 0)),
+        tr(lang, "rollup.v_due", due=fmt_num(s["due"], lang), done=fmt_num(s["done"], lang),
+           share=fmt_pct(s.get("share"), lang), overdue=fmt_num(s["overdue"], lang),
+           total=fmt_num(counts.get("total", 0), lang)),
+        tr(lang, "rollup.v_colours", green=s.get("units_green", 0), yellow=s.get("units_yellow", 0),
+           red=s.get("units_red", 0), grey=s.get("units_grey", 0)),
+    ]
+    if kids.get("total"):
+        paras.append(tr(lang, "rollup.v_children", total=fmt_num(kids["total"], lang),
+                        green=fmt_num(kids.get("green", 0), lang),
+                        share=fmt_pct(round(kids.get("green", 0) * 100.0 / kids["total"], 1), lang)))
+    table = Table("summary", tr(lang, "rollup.v_table_summary"),
+                  [tr(lang, "render.measure"), tr(lang, "render.work_items")],
+                  [[pick("summary", k, lang), counts.get(k, 0)] for k in SUMMARY_KEYS] if s["reported"] else [],
+                  [52, 14], empty=tr(lang, "rollup.v_nothing_reported"))
+    return Part("I", tr(lang, "render.overview"), paras, [table])
 
 
-def render_html(data: Mapping[str, Any]) -> str:
+def _by_unit(data: Mapping[str, Any], lang: str) -> Part:
+    rows = []
+    for i, u in enumerate(data["units"], start=1):
+        snap = u.get("snapshot")
+        kids = u.get("children") or {}
+        rows.append([i, _label(u), u["status"], u["due"] if snap else None, u["done"] if snap else None,
+                     u.get("share") if snap else None, u["overdue"] if snap else None,
+                     f"{kids.get('green', 0)}/{kids.get('total', 0)}" if snap else None, u.get("reason") or ""])
+    table = Table("units", tr(lang, "rollup.v_table_units"),
+                  [tr(lang, "render.no_2"), tr(lang, "rollup.col_unit"), tr(lang, "render.rating"),
+                   tr(lang, "render.due"), tr(lang, "rollup.col_done"), tr(lang, "rollup.col_share"),
+                   tr(lang, "render.overdue_2"), tr(lang, "rollup.col_children"), tr(lang, "render.why")],
+                  rows, [5, 30, 9, 9, 9, 11, 9, 11, 44], percent_cols=frozenset({5}), status_col=2,
+                  empty=tr(lang, "rollup.no_children"))
+    return Part("II", tr(lang, "rollup.v_by_unit"), [rules_text(data, lang)], [table])
+
+
+def _received(data: Mapping[str, Any], lang: str) -> Part:
+    tz = (data.get("committee") or {}).get("timezone")
+    units = data["units"]
+    grey = [u for u in units if not u.get("snapshot")]
+    paras = [tr(lang, "rollup.v_not_reported", n=len(grey), names=_names(grey)) if grey
+             else tr(lang, "rollup.v_all_reported", units=len(units))]
+    rows = []
+    for u in sorted((u for u in units if u.get("snapshot")), key=lambda u: u["unit"]):
+        snap = u["snapshot"]
+        # the signing time is in the file; the key's id and the digest's first 12 hex digits are
+        # what a reader compares (steer keys list, the import's audit event), and keep the page portrait
+        rows.append([_label(u), _day(snap["as_of"]), _local(snap.get("received_at"), tz, lang),
+                     (snap.get("key_id") or "—")[:12], (snap.get("audit") or {}).get("length"),
+                     (snap.get("digest") or "")[:12] or "—"])
+    table = Table("received", tr(lang, "rollup.v_table_received"),
+                  [tr(lang, "rollup.col_unit"), tr(lang, "rollup.col_as_of"), tr(lang, "rollup.col_received"),
+                   tr(lang, "rollup.col_key"), tr(lang, "rollup.col_audit"), tr(lang, "rollup.col_digest")],
+                  rows, [30, 12, 16, 14, 10, 14], empty=tr(lang, "rollup.v_nothing_reported"))
+    return Part("III", tr(lang, "rollup.v_sending"), paras, [table])
+
+
+def _proposals(data: Mapping[str, Any], lang: str) -> Part:
+    units = data["units"]
+    bullets = []
+    for status, key in (("red", "rollup.v_propose_red"), ("yellow", "rollup.v_propose_yellow"),
+                        ("grey", "rollup.v_propose_grey")):
+        chosen = [u for u in units if u["status"] == status]
+        if chosen:
+            bullets.append(tr(lang, key, units=_names(chosen), label=data["period"]["label"]))
+    bullets.append(tr(lang, "rollup.v_propose_all"))
+    return Part("IV", tr(lang, "render.proposals"), [], [], bullets)
+
+
+def _appendix(data: Mapping[str, Any], lang: str) -> Part:
+    c = central_profile(data)
+    names = list(c["mapping"]) + list(c.get("apart") or []) + ["total"]
+    rows = [[i, f"{r['unit']} — {r['name']}", *(r[n] for n in names)] for i, r in enumerate(c["rows"], start=1)]
+    if rows:
+        rows.append(["", tr(lang, "rollup.total_row"), *(c["total"][n] for n in names)])
+    table = Table("central", tr(lang, "rollup.central_title"),
+                  [tr(lang, "render.no_2"), tr(lang, "rollup.col_unit"),
+                   *(tr(lang, "rollup.col_total" if n == "total" else f"rollup.{n}") for n in names)],
+                  rows, [5, 34, 14, 14, 14, 14, 14, 10], empty=tr(lang, "rollup.v_nothing_reported"))
+    return Part("", tr(lang, "render.appendix"),
+                [tr(lang, "rollup.v_appendix", as_of=fmt_date(data["as_of"], lang))], [table])
+
+
+def rollup_view(data: Mapping[str, Any]) -> View:
+    """The roll-up as a document (see the module's docstring)."""
     lang = data.get("lang", "vi")
-    title, scope = _title(data)
-    head, body, statuses = rows(data)
-    e = html.escape
-    trs = "\n".join(
-        "<tr>" + "".join(
-            (f'<td><span class="dot" style="background:{COLOURS[st]}"></span>{e(str(c))}</td>' if i == 1 else f"<td>{e(str(c))}</td>")
-            for i, c in enumerate(r)) + "</tr>"
-        for r, st in zip(body, statuses, strict=True))
-    empty = f"<p>{e(tr(lang, 'rollup.no_children'))}</p>" if not body else ""
-    return f"""<!doctype html>
-<html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(title)}</title>
-<style>body{{font-family:"Times New Roman",serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #999;padding:4px 6px;vertical-align:top}}th{{background:#eee}}
-.dot{{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.4em}}</style></head>
-<body><h1>{e(tr(lang, "rollup.title"))}</h1><h2>{e(title)}</h2><p>{e(scope)}</p>{empty}
-<table><thead><tr>{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead><tbody>
-{trs}
-</tbody></table></body></html>
-"""
-
-
-def render_markdown(data: Mapping[str, Any]) -> str:
-    title, scope = _title(data)
-    head, body, _ = rows(data)
-    lines = [f"# {tr(data.get('lang', 'vi'), 'rollup.title')}", "", f"## {title}", "", scope, "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in body]
-    if not body:
-        lines += ["", tr(data.get("lang", "vi"), "rollup.no_children")]
-    return "\n".join(lines) + "\n"
-
-
-def render_xlsx(data: Mapping[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    title, scope = _title(data)
-    head, body, statuses = rows(data)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Tong hop"
-    ws.append([tr(data.get("lang", "vi"), "rollup.title")])
-    ws.append([title])
-    ws.append([scope])
-    ws.append([])
-    ws.append(head)
-    for c in ws[5]:
-        c.font = Font(bold=True)
-    for r, st in zip(body, statuses, strict=True):
-        ws.append(r)
-        ws.cell(ws.max_row, 2).fill = PatternFill("solid", fgColor=FILLS[st])
-        ws.cell(ws.max_row, 3).alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDEFGHI", (34, 10, 60, 14, 14, 10, 14, 14, 18), strict=True):
-        ws.column_dimensions[col].width = width
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def render_docx(data: Mapping[str, Any]) -> bytes:
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Pt, RGBColor
-
-    title, scope = _title(data)
-    head, body, statuses = rows(data)
-    doc = Document()
-    sec = doc.sections[0]
-    sec.orientation = WD_ORIENT.LANDSCAPE
-    sec.page_width, sec.page_height = sec.page_height, sec.page_width
-    style = doc.styles["Normal"]
-    style.font.name = "Times New Roman"
-    style.font.size = Pt(12)
-    doc.add_heading(tr(data.get("lang", "vi"), "rollup.title"), level=1)
-    doc.add_paragraph(title)
-    doc.add_paragraph(scope)
-    table = doc.add_table(rows=1, cols=len(head))
-    table.style = "Table Grid"
-    for cell, h in zip(table.rows[0].cells, head, strict=True):
-        cell.text = h
-        cell.paragraphs[0].runs[0].bold = True
-    for r, st in zip(body, statuses, strict=True):
-        cells = table.add_row().cells
-        for i, (cell, v) in enumerate(zip(cells, r, strict=True)):
-            cell.text = str(v)
-            if i == 1:
-                cell.paragraphs[0].runs[0].font.color.rgb = RGBColor.from_string(COLOURS[st].lstrip("#").upper())
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+    c = data.get("committee") or {}
+    as_of = data["as_of"]
+    p = data["period"]
+    place = c.get("place")
+    s = data["summary"]
+    scope = tr(lang, "render.reporting_period_figures_as_end", start=fmt_date(p["start"], lang),
+               end=fmt_date(p["end"], lang), as_of=fmt_date(as_of, lang))
+    scope += " " + tr(lang, "rollup.v_scope", reported=s["reported"], units=s["units"])
+    parts = [_overview(data, lang), _by_unit(data, lang), _received(data, lang), _proposals(data, lang)]
+    n = 0
+    for part in parts:
+        for tb in part.tables:
+            n += 1
+            tb.title = tr(lang, "render.table_caption", n=n, title=tb.title)
+    recipients = c.get("recipients") or [
+        tr(lang, "render.chair_vice_chairs_for_information"),
+        tr(lang, "rollup.v_to_children"),
+        tr(lang, "render.file"),
+    ]
+    return View(
+        lang=lang,
+        authority=authority_line(c.get("authority"), lang),
+        committee=(c.get("name") or "").upper(),
+        place_date=(f"{place}, " if place else "") + long_date(as_of, lang),
+        title=tr(lang, "render.report"),
+        subtitle=tr(lang, "rollup.v_subtitle", label=p["label"]),
+        scope_line=scope,
+        parts=parts,
+        appendix=_appendix(data, lang),
+        recipients=recipients,
+        signer_title=c.get("signer_title") or signer_title(c.get("signer"), lang),
+        signer_name=c.get("signer_name") or (c.get("signer") or {}).get("name") or "",
+        attached=tr(lang, "render.appendix_attached", date=long_date(as_of, lang), committee=c.get("name") or ""),
+        sheet_names={"I": tr(lang, "render.summary"), "II": tr(lang, "render.by_unit"),
+                     "III": tr(lang, "rollup.v_sheet_received"), "": tr(lang, "render.appendix_2")},
+    )
 
 
 # --- the central template -----------------------------------------------------------------------

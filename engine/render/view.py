@@ -65,6 +65,7 @@ class View:
     signer_title: str  # one line per line of the title block: "TM. BAN CHỈ ĐẠO\nTRƯỞNG BAN"
     signer_name: str
     attached: str = ""  # the appendix's "(Kèm theo Báo cáo số … ngày … của …)"
+    sheet_names: dict[str, str] = field(default_factory=dict)  # part number -> XLSX sheet name, when not a report's
 
     @property
     def signer_lines(self) -> list[str]:
@@ -460,6 +461,10 @@ def build_view(data: Mapping[str, Any]) -> View:
         signer_name=c.get("signer_name") or (c.get("signer") or {}).get("name") or "",
         attached=tr(lang, "render.appendix_attached", date=long_date(as_of, lang), committee=c.get("name") or ""),
     )
+
+
+def signer_title(signer: Mapping[str, Any] | None, lang: str) -> str:
+    return _signer_title(signer, lang)
 
 
 def _signer_title(signer: Mapping[str, Any] | None, lang: str) -> str:

@@ -12,17 +12,20 @@ from datetime import date, datetime, time
 from typing import Any
 
 from engine.i18n import tr
-from engine.render.view import Part, build_view, cell_text, status_text
+from engine.render.document import document_view
+from engine.render.view import Part, cell_text, status_text
 from engine.safetext import xlsx_cell
 
-STATUS_FILL = {"green": "C8E6C9", "yellow": "FFF3C4", "red": "FFCDD2"}
+STATUS_FILL = {"green": "C8E6C9", "yellow": "FFF3C4", "red": "FFCDD2", "grey": "E0E0E0"}  # grey: not reported
 HEADER_FILL = "DCE6F1"
 FONT = "Times New Roman"
 DATE_FORMAT = "dd/mm/yyyy"
 MIN_WIDTH, MAX_WIDTH = 8, 60
 
 
-def _sheet_name(part: Part, lang: str) -> str:
+def _sheet_name(part: Part, lang: str, own: dict[str, str] | None = None) -> str:
+    if own and part.number in own:
+        return own[part.number][:31]
     names = {
         "I": tr(lang, "render.summary"), "II": tr(lang, "render.by_section"),
         "III": tr(lang, "render.by_unit"), "IV": tr(lang, "render.implementing_plans"),
@@ -38,7 +41,7 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.utils.indexed_list import IndexedList
 
-    v = build_view(data)
+    v = document_view(data)
     lang = v.lang
     wb = Workbook()
     # The workbook's default font (font 0, the "Normal" style: empty cells, rows typed in later)
@@ -60,7 +63,7 @@ def render_xlsx(data: Mapping[str, Any]) -> bytes:
     for part in [*v.parts, v.appendix]:
         if not part.tables:
             continue
-        ws = wb.create_sheet(_sheet_name(part, lang))
+        ws = wb.create_sheet(_sheet_name(part, lang, v.sheet_names))
         ncols = max(len(tb.headers) for tb in part.tables)
         xlsx_cell(ws, 1, 1, f"{part.number + '. ' if part.number else ''}{part.title}").font = \
             Font(name=FONT, bold=True, size=14)
