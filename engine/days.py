@@ -26,6 +26,29 @@ def parse_day(text: str, *, lang: str = "vi") -> date:
     raise UserError(tr(lang, "lc.bad_day", raw=raw))
 
 
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?")
+_DMY_DAY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?:\s.*)?")
+
+
+def read_day(text: str) -> date | None:
+    """A date as people type it in a sheet: dd/mm/yyyy, d-m-yyyy, d.m.yyyy or yyyy-mm-dd, a
+    time after it ignored; None when it is none of them (the lenient sibling of ``parse_day``,
+    for cells: the caller names the cell in its own message)."""
+    raw = str(text).strip()
+    m = _ISO_DAY.fullmatch(raw)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+    else:
+        m = _DMY_DAY.fullmatch(raw)
+        if not m:
+            return None
+        d, mo, y = (int(g) for g in m.groups())
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        return None
+
+
 def fmt_local(moment: datetime | None, tz: str = DEFAULT_TZ) -> str:
     """dd/mm/yyyy HH:MM in the committee's timezone."""
     if moment is None:

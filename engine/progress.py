@@ -50,7 +50,7 @@ from engine import documents as docs
 from engine.actors import Actor, load_actor
 from engine.audit import append_event
 from engine.clock import local_date
-from engine.days import fmt_date, fmt_local
+from engine.days import fmt_date, fmt_local, read_day
 from engine.errors import InputFileError, PermissionDenied, UserError
 from engine.i18n import DEFAULT_LANG, tr
 from engine.lifecycle import EVENT_SOURCE
@@ -492,19 +492,7 @@ def _focal_point(session: Session, unit: Unit, lang: str) -> Actor:
 
 def _parse_date(text: str) -> date | None:
     """dd/mm/yyyy, d-m-yyyy, d.m.yyyy, yyyy-mm-dd; None when it is none of them."""
-    raw = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?", raw)
-    if m:
-        y, mo, d = (int(g) for g in m.groups())
-    else:
-        m = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?:\s.*)?", raw)
-        if not m:
-            return None
-        d, mo, y = (int(g) for g in m.groups())
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        return None
+    return read_day(text)
 
 
 def _percent(text: str) -> float | None:

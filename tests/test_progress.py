@@ -348,3 +348,14 @@ def test_sheet_bytes_in_memory_round_trip(db):  # type: ignore[no-untyped-def]
     with transaction(eng) as s:
         sh = export_sheet(s, "skhcn", now=at("2025-10-20"), period="2025-10")
     assert read_sheet(io.BytesIO(sh.data).getvalue(), sh.filename).unit == "SKHCN"
+
+
+@pytest.mark.parametrize("text,day", [
+    ("15/10/2025", date(2025, 10, 15)), ("5-7-2025", date(2025, 7, 5)), ("5.7.2025", date(2025, 7, 5)),
+    (" 05 / 07 / 2025 ", date(2025, 7, 5)), ("2025-07-05", date(2025, 7, 5)), ("2025-07-05 00:00:00", date(2025, 7, 5)),
+    ("15/10/2025 08:30", date(2025, 10, 15)), ("31/02/2025", None), ("10/2025", None), ("mười lăm", None), ("", None),
+])
+def test_dates_typed_in_a_sheet(text, day):  # type: ignore[no-untyped-def]
+    from engine.days import read_day
+
+    assert read_day(text) == day
