@@ -6,7 +6,8 @@
     python3 run.py mutate engine/policy.py   # mutation testing of one module (bench/mutate.py; not in CI)
 
 It finds uv (on PATH, or in ./.tools), installing it into ./.tools with pip if needed,
-then runs `uv sync --frozen --compile-bytecode` and the command through `uv run`. Anything after the
+then runs `uv sync --frozen --compile-bytecode` (when uv.lock or pyproject.toml changed since the
+last sync) and the command through `uv run --no-sync`. Anything after the
 command is passed on (e.g. `python3 run.py test -k deadlines`, `python3 run.py steer --help`).
 """
 
@@ -43,6 +44,27 @@ def _uv() -> str:
     return str(local)
 
 
+STAMP = ROOT / ".venv" / ".steer-synced"
+
+
+def _sync(uv: str, env: dict[str, str]) -> None:
+    """``uv sync --frozen --compile-bytecode`` when the lock or the project changed since the
+    last sync (or there is no environment yet). uv compiles every package's bytecode again on
+    each sync (about a second, and a "Bytecode compiled" line before the command's output), so
+    a stamp of what was synced saves it on every later command."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("uv.lock", "pyproject.toml"):
+        path = ROOT / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    want = f"{digest.hexdigest()} {sys.version_info[:2]}"
+    if STAMP.exists() and STAMP.read_text().strip() == want and (ROOT / ".venv" / "pyvenv.cfg").exists():
+        return
+    subprocess.run([uv, "sync", "--frozen", "--compile-bytecode", "--quiet"], cwd=ROOT, env=env, check=True)
+    STAMP.write_text(want + "\n")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
@@ -58,15 +80,17 @@ def main(argv: list[str]) -> int:
     # how the person started us (e.g. "run.py"): `steer demo` prints its next steps as
     # "python3 run.py steer ..." (under `uv run` steer is on PATH, but not in their shell)
     env["STEER_RUN_PY"] = sys.argv[0]
-    subprocess.run([uv, "sync", "--frozen", "--compile-bytecode", "--quiet"], cwd=ROOT, env=env, check=True)
+    _sync(uv, env)
+    # the environment is in step with the lock now (_sync): `uv run` need not sync (nor compile) again
+    run = [uv, "run", "--frozen", "--no-sync"]
     if cmd == "demo":
-        args = [uv, "run", "--frozen", "steer", "demo", *rest]
+        args = [*run, "steer", "demo", *rest]
     elif cmd == "test":
-        args = [uv, "run", "--frozen", "pytest", *rest]
+        args = [*run, "pytest", *rest]
     elif cmd == "mutate":
-        args = [uv, "run", "--frozen", "python", "-m", "bench.mutate", *rest]
+        args = [*run, "python", "-m", "bench.mutate", *rest]
     elif cmd == "steer":
-        args = [uv, "run", "--frozen", "steer", *rest]
+        args = [*run, "steer", *rest]
     else:
         print(f"run.py: unknown command {cmd!r}; use 'demo', 'test', 'mutate MODULE...' or 'steer ...'", file=sys.stderr)
         return 2
