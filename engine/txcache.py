@@ -301,11 +301,22 @@ def lock_items(session: Session, items: list[WorkItem]) -> None:
     SQLite: nothing (``BEGIN IMMEDIATE`` already serialises writers)."""
     if not items or session.get_bind().dialect.name == "sqlite":
         return
-    # the relations load_item / prime_items attached: a reload with populate_existing resets them
-    related = [(w, w.__dict__.get("task"), w.__dict__.get("unit")) for w in items]
-    ids = sorted({w.id for w in items})
+    by_id = {w.id: w for w in items}
+    ids = sorted(by_id)
+    # lock, and read back only the versions: an item whose version is the one loaded is
+    # unchanged (every write moves it), so only the others are read again in full — what it
+    # buys (bench/progress_import.py, PostgreSQL): the rows the sheet's planning loaded a
+    # moment ago are not converted into objects a second time
+    stale: list[int] = []
     for i in range(0, len(ids), 500):
-        session.execute(select(WorkItem).where(WorkItem.id.in_(ids[i:i + 500])).with_for_update()
+        for wid, version in session.execute(select(WorkItem.id, WorkItem.version)
+                                            .where(WorkItem.id.in_(ids[i:i + 500])).with_for_update()):
+            if by_id[wid].__dict__.get("version") != version:
+                stale.append(wid)
+    # the relations load_item / prime_items attached: a reload with populate_existing resets them
+    related = [(by_id[wid], by_id[wid].__dict__.get("task"), by_id[wid].__dict__.get("unit")) for wid in stale]
+    for i in range(0, len(stale), 500):
+        session.execute(select(WorkItem).where(WorkItem.id.in_(stale[i:i + 500]))
                         .execution_options(populate_existing=True)).scalars().all()
     for w, task, unit in related:
         if task is not None:
