@@ -31,6 +31,7 @@ out, the filled sheet comes back in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -349,7 +350,10 @@ class Sheet:
     rows: list[SheetRow]
 
 
+@functools.cache
 def _headers() -> dict[str, str]:
+    """Every header spelling (folded, both languages) -> column key (computed once: the catalog
+    is read once per process too)."""
     out: dict[str, str] = {}
     for key, label, _, _ in COLUMNS:
         for lang in ("vi", "en"):
@@ -368,8 +372,15 @@ _OPENPYXL_ONLY: dict[str, re.Pattern[bytes]] = {
     # (the process aborts); openpyxl keeps only the cells present (sheet_rows)
     "far_cell": re.compile(rb'<c(?! r="(?:A?[A-Z])?[1-9][0-9]{0,3}")[\s/>]'),
     "prefixed_cell": re.compile(rb":c[\s/>]"),
+    # an error cell (#N/A: calamine gives ""), an _x0041_ escape (calamine decodes it, openpyxl not)
+    "error_cell": re.compile(rb't="e"'),
+    "error_cell_": re.compile(rb"t='e'"),
+    "escape": re.compile(rb"_x[0-9A-Fa-f]{4}_"),
+    # a number that is negative, of 7 digits or more, or with an exponent: in a date cell, openpyxl
+    # and calamine disagree on it (1899-12-29 against 00:00, #VALUE! against the number); past 2**53
+    # openpyxl reads an integer exactly, calamine as a rounded float
+    "odd_number": re.compile(rb"v>\s*(?:-|\+?[0-9]{7}|[0-9.+]*[eE])"),
 }
-_EXACT_FLOAT = 2.0**53  # integers beyond: openpyxl reads them exactly, calamine as a rounded float
 _NUM_FMT = re.compile(rb'<(?:[\w.-]+:)?numFmt\s[^>]*?numFmtId="([0-9]+)"[^>]*?formatCode="([^"]*)"')
 _NUM_FMT_ID = re.compile(rb'numFmtId="([0-9]+)"')
 # built-in number formats both readers agree on: numbers, text, and dates with a day (17 is
@@ -436,18 +447,6 @@ class _OpenpyxlBook:
         return list(self.wb[META_SHEET].iter_rows(min_row=1, max_row=20, max_col=2, values_only=True))
 
 
-class _NotForCalamine(Exception):
-    """A value calamine reads differently from openpyxl: the sheet goes to openpyxl."""
-
-
-def _other_text(v: Any) -> str:
-    from engine.planfile.read_xlsx import cell_text
-
-    if v.__class__ is float and v.is_integer():  # only past 2**53 here
-        raise _NotForCalamine(v)
-    return cell_text(v)
-
-
 class _CalamineBook:
     """The same workbook read by calamine (Rust; about 15 times faster than openpyxl's full
     load). Used only when the scan of ``read_sheet`` proved the sheets free of what only
@@ -468,6 +467,7 @@ class _CalamineBook:
     def _rows(self, name: str) -> list[Any]:
         """What ``engine.planfile.read_xlsx.sheet_rows`` gives for the openpyxl sheet."""
         from engine.planfile.read_table import RawRow
+        from engine.planfile.read_xlsx import cell_text
 
         ws = self.wb.get_sheet_by_name(name)
         grid = ws.to_python(skip_empty_area=False)  # row i is sheet row i + 1
@@ -482,12 +482,10 @@ class _CalamineBook:
         other: dict[tuple[type, Any], str] = {}  # dates, booleans, …: few distinct values, each converted once
         for row in grid:
             cells = [v if v.__class__ is str else (str(int(v)) if v.__class__ is float and v.is_integer()
-                                                    and -_EXACT_FLOAT < v < _EXACT_FLOAT
                                                     else other.get((v.__class__, v)) or other.setdefault(
-                                                        (v.__class__, v), _other_text(v))) for v in row]
-            while cells and cells[-1] == "":
-                cells.pop()
-            texts.append(cells or None)
+                                                        (v.__class__, v), cell_text(v))) for v in row]
+            # (as wide as the sheet, where sheet_rows stops at the row's last value: read alike below)
+            texts.append(cells if any(cells) else None)
         # single-column vertical merges: the value applies to each merged row holding something else
         for (r0, c0), (r1, c1) in merged:
             if c0 == c1 and r1 > r0 and r0 < len(texts) and (top := texts[r0]) and c0 < len(top) and top[c0]:
@@ -515,7 +513,8 @@ class _CalamineBook:
         if META_SHEET not in self.sheets:
             return []
         rows = self.wb.get_sheet_by_name(META_SHEET).to_python(skip_empty_area=False, nrows=20)
-        return [tuple((None if v == "" else v) for v in (list(r[:2]) + ["", ""])[:2]) for r in rows]
+        return [tuple(None if v == "" else int(v) if v.__class__ is float and v.is_integer() else v
+                      for v in (list(r[:2]) + ["", ""])[:2]) for r in rows]
 
 
 def read_sheet(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> Sheet:
@@ -578,7 +577,8 @@ def _find_table(book: _OpenpyxlBook | _CalamineBook) -> Iterable[tuple[Any, list
     headers = _headers()
     for ws, rows in book.tables():
         for raw in rows[:30]:
-            cols = {i: headers[_fold(t)] for i, t in enumerate(raw.cells) if _fold(t) in headers}
+            folded = (_fold(t) if t else "" for t in raw.cells)
+            cols = {i: headers[f] for i, f in enumerate(folded) if f in headers}
             if "ref" in cols.values() and "status" in cols.values():
                 yield ws, rows, raw.number, cols
                 return

@@ -5,12 +5,15 @@ lets through what the exact count refuses."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from datetime import date, datetime, timezone
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import progress
 from engine.errors import InputFileError
@@ -18,6 +21,7 @@ from engine.planfile import office
 from engine.planfile.office import Limits, check_office_size
 from engine.planfile.spec import PlanFileError
 from engine.progress import COLUMNS, HEADER_ROW, ExportRow, read_sheet, write_sheet
+from tests.fuzzkit import cell_value
 
 COL = {key: i for i, (key, *_) in enumerate(COLUMNS, start=1)}
 NOW = datetime(2025, 10, 20, 2, 0, tzinfo=timezone.utc)
@@ -60,6 +64,30 @@ def _by_calamine(data: bytes, monkeypatch: pytest.MonkeyPatch) -> progress.Sheet
     sheet, used = _read(data, monkeypatch)
     assert used == ["calamine"]
     return sheet
+
+
+@settings(max_examples=int(os.environ.get("STEER_FUZZ_EXAMPLES", "15")) * 2, deadline=None, derandomize=True,
+          database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(values=st.lists(st.tuples(st.integers(1, 12), st.integers(1, 20), cell_value), min_size=1, max_size=10))
+def test_both_readers_agree_on_nasty_values(monkeypatch, values):  # type: ignore[no-untyped-def]
+    wb = _sheet()
+    ws = wb.worksheets[1]
+    for row, col, value in values:
+        try:
+            ws.cell(HEADER_ROW + row, col).value = value
+        except Exception:  # a value openpyxl itself refuses (control characters, …)
+            continue
+    try:
+        data = _bytes(wb)
+    except Exception:
+        return
+    try:
+        slow = _by_openpyxl(data, monkeypatch)
+    except InputFileError as exc:  # a formula: the same message either way
+        with pytest.raises(InputFileError, match=re.escape(str(exc))):
+            read_sheet(data, "f.xlsx")
+        return
+    assert _read(data, monkeypatch)[0] == slow
 
 
 def _other_path(data: bytes, monkeypatch: pytest.MonkeyPatch, used: tuple[str, ...] = ("openpyxl",)) -> progress.Sheet:
@@ -138,8 +166,27 @@ def test_month_year_dates_and_long_numbers_are_read_by_openpyxl(monkeypatch):  #
     wb.worksheets[1].cell(HEADER_ROW + 1, COL["doc"]).value = 4242
     data = _rewrite(_bytes(wb), "xl/worksheets/sheet2.xml",  # openpyxl itself writes 1.2345678901234568e+16
                     lambda b: b.replace(b"<v>4242</v>", b"<v>12345678901234567</v>"))
-    sheet = _other_path(data, monkeypatch, ("calamine", "openpyxl"))  # calamine's float refused
+    sheet = _other_path(data, monkeypatch)
     assert sheet.rows[0].values["doc"] == "12345678901234567"  # not 12345678901234568, as a float gives
+
+
+def test_error_cells_and_escapes_are_read_by_openpyxl(monkeypatch):  # type: ignore[no-untyped-def]
+    wb = _sheet()
+    ws = wb.worksheets[1]
+    ws.cell(HEADER_ROW + 1, COL["result"]).value = "mã _x0041_ giữ nguyên"
+    assert _other_path(_bytes(wb), monkeypatch).rows[0].values["result"] == "mã _x0041_ giữ nguyên"
+    wb = _sheet()
+    ws = wb.worksheets[1]
+    ws.cell(HEADER_ROW + 1, COL["status"]).value = "#N/A"
+    ws.cell(HEADER_ROW + 1, COL["status"]).data_type = "e"
+    assert _other_path(_bytes(wb), monkeypatch).rows[0].values["status"] == "#N/A"
+
+
+@pytest.mark.parametrize("value", [-1, 2958466, 1e10])
+def test_odd_numbers_in_date_cells_are_read_by_openpyxl(monkeypatch, value):  # type: ignore[no-untyped-def]
+    wb = _sheet()
+    wb.worksheets[1].cell(HEADER_ROW + 1, COL["deadline"]).value = value
+    assert _other_path(_bytes(wb), monkeypatch).rows[0].values["deadline"] in ("29/12/1899", "#VALUE!")
 
 
 def test_formulas(monkeypatch):  # type: ignore[no-untyped-def]
