@@ -366,20 +366,19 @@ def _headers() -> dict[str, str]:
 _OPENPYXL_ONLY: dict[str, re.Pattern[bytes]] = {
     # a formula anywhere (openpyxl then names the cell, and allows one above the table)
     "formula": re.compile(rb"<f[\s/>]"),
-    "prefixed_formula": re.compile(rb":f[\s/>]"),
-    # a cell whose first attribute is not a reference within AZ9999 (or a prefixed cell): calamine
-    # holds a sheet as a dense grid, so one stray cell at XFD1048576 would ask it for 10^10 cells
-    # (the process aborts); openpyxl keeps only the cells present (sheet_rows)
+    # a cell whose first attribute is not a reference within AZ9999: calamine holds a sheet as a
+    # dense grid, so one stray cell at XFD1048576 would ask it for 10^10 cells (the process
+    # aborts); openpyxl keeps only the cells present (sheet_rows)
     "far_cell": re.compile(rb'<c(?! r="(?:A?[A-Z])?[1-9][0-9]{0,3}")[\s/>]'),
-    "prefixed_cell": re.compile(rb":c[\s/>]"),
+    # a prefixed cell, formula or value (x:c), which the two patterns around would not see
+    "prefixed": re.compile(rb":[cfv][\s/>]"),
     # an error cell (#N/A: calamine gives ""), an _x0041_ escape (calamine decodes it, openpyxl not)
-    "error_cell": re.compile(rb't="e"'),
-    "error_cell_": re.compile(rb"t='e'"),
+    "error_cell": re.compile(rb"""t=(?:"e"|'e')"""),
     "escape": re.compile(rb"_x[0-9A-Fa-f]{4}_"),
     # a number that is negative, of 7 digits or more, or with an exponent: in a date cell, openpyxl
     # and calamine disagree on it (1899-12-29 against 00:00, #VALUE! against the number); past 2**53
     # openpyxl reads an integer exactly, calamine as a rounded float
-    "odd_number": re.compile(rb"v>\s*(?:-|\+?[0-9]{7}|[0-9.+]*[eE])"),
+    "odd_number": re.compile(rb"<v[^>]*>\s*(?:-|\+?[0-9]{7}|[0-9.+]*[eE])"),
 }
 _NUM_FMT = re.compile(rb'<(?:[\w.-]+:)?numFmt\s[^>]*?numFmtId="([0-9]+)"[^>]*?formatCode="([^"]*)"')
 _NUM_FMT_ID = re.compile(rb'numFmtId="([0-9]+)"')
