@@ -14,7 +14,8 @@ out, the filled sheet comes back in.
   ``read_sheet_isolated``) reads a filled sheet as a person may have left it: rows
   reordered, rows added, cells merged, dates typed as text. Columns are found by their
   header text, not their place. The Office size limits of plan files apply
-  (``engine.planfile.office``); a formula anywhere in the table is refused.
+  (``engine.planfile.office``); a formula anywhere in the table is refused. calamine (Rust)
+  reads the usual sheet, openpyxl the unusual one (see ``_OPENPYXL_ONLY``): the same rows.
 * ``plan_import`` compares each row with the database: what will change (a status
   transition, a note, an evidence document, an extension request) and every conflict (the
   item changed since the export, an illegal transition, a row of another unit, an unknown
@@ -382,9 +383,10 @@ _OPENPYXL_ONLY: dict[str, re.Pattern[bytes]] = {
 }
 _NUM_FMT = re.compile(rb'<(?:[\w.-]+:)?numFmt\s[^>]*?numFmtId="([0-9]+)"[^>]*?formatCode="([^"]*)"')
 _NUM_FMT_ID = re.compile(rb'numFmtId="([0-9]+)"')
-# built-in number formats both readers agree on: numbers, text, and dates with a day (17 is
-# "mmm-yy", which cell_text shows as month/year; 23-36 and 50+ are locale-specific)
-_PLAIN_BUILTIN = frozenset(range(0, 17)) | frozenset(range(18, 23)) | frozenset(range(37, 50))
+# built-in number formats both readers agree on: numbers, text, and dates with a day (not 17,
+# "mmm-yy", which cell_text shows as month/year; not the times and durations 18-22, 45-47;
+# not 23-36 and 50+, locale-specific)
+_PLAIN_BUILTIN = frozenset(range(0, 17)) | frozenset(range(37, 45)) | frozenset((48, 49))
 
 
 def _plain_formats(data: bytes) -> bool:

@@ -161,6 +161,11 @@ def test_month_year_dates_and_long_numbers_are_read_by_openpyxl(monkeypatch):  #
     ws.cell(HEADER_ROW + 1, COL["ext_until"]).number_format = "mm/yyyy"  # Excel's "6/2026"
     sheet = _other_path(_bytes(wb), monkeypatch)
     assert sheet.rows[0].values["ext_until"] == "06/2026"  # month/year as shown, not 01/06/2026
+    for fmt in ("h:mm", "[h]:mm:ss"):  # built-in 20, 46
+        wb = _sheet()
+        wb.worksheets[1].cell(HEADER_ROW + 1, COL["result"]).value = 0.5
+        wb.worksheets[1].cell(HEADER_ROW + 1, COL["result"]).number_format = fmt
+        assert _other_path(_bytes(wb), monkeypatch).rows[0].values["result"] in ("12:00", "12:00:00")
 
     wb = _sheet()
     wb.worksheets[1].cell(HEADER_ROW + 1, COL["doc"]).value = 4242
