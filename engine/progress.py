@@ -533,16 +533,17 @@ def read_sheet(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> Sheet:
         found = check_office_size(data, source, lang=lang, look_for=_OPENPYXL_ONLY)
     except PlanFileError as exc:
         raise InputFileError(str(exc)) from None
-    book: _OpenpyxlBook | _CalamineBook | None = None
+    parsed = None
     if found is not None and not found and _plain_formats(data):
         try:
-            book = _CalamineBook(data)
-            tables = list(_find_table(book))
+            parsed = _parse(_CalamineBook(data))
         except Exception:  # whatever calamine cannot read, openpyxl reads or names
-            book = None
-    if book is None:
-        book = _OpenpyxlBook(data, source, lang)
-        tables = list(_find_table(book))
+            parsed = None
+        if parsed is not None and (not parsed[1] or parsed[2].get("format") != FORMAT):
+            parsed = None  # no table or no meta sheet found: openpyxl looks again and says what is wrong
+    if parsed is None:
+        parsed = _parse(_OpenpyxlBook(data, source, lang))
+    book, tables, meta = parsed
     ref_label = tr(lang, "prog.h.ref")
     if not tables:
         sheets = ", ".join(f"«{n}»" for n in book.names if n != META_SHEET)
@@ -551,10 +552,6 @@ def read_sheet(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> Sheet:
     cell = book.formula_below(ws, header_row)
     if cell is not None:
         raise InputFileError(tr(lang, "prog.formula", source=source, cell=cell))
-    meta: dict[str, str] = {}
-    for row in book.meta_rows():
-        if row and row[0] is not None:
-            meta[str(row[0])] = "" if row[1] is None else str(row[1])
     if meta.get("format") != FORMAT or not meta.get("unit"):
         raise InputFileError(tr(lang, "prog.no_meta", source=source))
     out: list[SheetRow] = []
@@ -570,6 +567,16 @@ def read_sheet(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> Sheet:
         out.append(SheetRow(raw.number, values))
     return Sheet(source=source, sha256=hashlib.sha256(data).hexdigest(), unit=meta["unit"], plan=meta.get("plan", ""),
                  period=meta.get("period", ""), exported_at=meta.get("exported_at", ""), rows=out)
+
+
+def _parse(book: _OpenpyxlBook | _CalamineBook) -> tuple[_OpenpyxlBook | _CalamineBook, list[Any], dict[str, str]]:
+    """The book, its table (a list of one, or empty) and its meta sheet's key -> value."""
+    tables = list(_find_table(book))
+    meta: dict[str, str] = {}
+    for row in book.meta_rows():
+        if row and row[0] is not None:
+            meta[str(row[0])] = "" if row[1] is None else str(row[1])
+    return book, tables, meta
 
 
 def _find_table(book: _OpenpyxlBook | _CalamineBook) -> Iterable[tuple[Any, list[Any], int, dict[int, str]]]:

@@ -145,6 +145,16 @@ def test_both_readers_give_the_same_rows(monkeypatch):  # type: ignore[no-untype
     assert rows[r + 8]["ref"] == "" and rows[r + 8]["title"] == "Nhiệm vụ phát sinh"
 
 
+def test_a_table_moved_down_and_right_reads_the_same(monkeypatch):  # type: ignore[no-untyped-def]
+    wb = _filled()
+    ws = wb.worksheets[1]
+    ws.insert_rows(1, 3)
+    ws.insert_cols(1, 2)
+    data = _bytes(wb)
+    fast, slow = _by_calamine(data, monkeypatch), _by_openpyxl(data, monkeypatch)
+    assert fast == slow and fast.rows[0].row == HEADER_ROW + 4 and fast.rows[0].values["ref"] == "KH/1"
+
+
 def test_a_cell_far_away_is_read_by_openpyxl(monkeypatch):  # type: ignore[no-untyped-def]
     # calamine would hold 2^34 cells for it (and the process would abort)
     wb = _filled()
