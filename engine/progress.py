@@ -14,7 +14,8 @@ out, the filled sheet comes back in.
   ``read_sheet_isolated``) reads a filled sheet as a person may have left it: rows
   reordered, rows added, cells merged, dates typed as text. Columns are found by their
   header text, not their place. The Office size limits of plan files apply
-  (``engine.planfile.office``); a formula anywhere in the table is refused.
+  (``engine.planfile.office``); a formula anywhere in the table is refused. calamine (Rust)
+  reads the usual sheet, openpyxl the unusual one (see ``_OPENPYXL_ONLY``): the same rows.
 * ``plan_import`` compares each row with the database: what will change (a status
   transition, a note, an evidence document, an extension request) and every conflict (the
   item changed since the export, an illegal transition, a row of another unit, an unknown
@@ -31,6 +32,7 @@ out, the filled sheet comes back in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -355,7 +357,10 @@ class Sheet:
     rows: list[SheetRow]
 
 
+@functools.cache
 def _headers() -> dict[str, str]:
+    """Every header spelling (folded, both languages) -> column key (computed once: the catalog
+    is read once per process too)."""
     out: dict[str, str] = {}
     for key, label, _, _ in COLUMNS:
         for lang in ("vi", "en"):
@@ -363,61 +368,234 @@ def _headers() -> dict[str, str]:
     return out
 
 
+# Patterns searched for while the Office limits are checked (engine.planfile.office): when one is
+# found, the sheet is read by openpyxl (see read_sheet), not by calamine.
+_OPENPYXL_ONLY: dict[str, re.Pattern[bytes]] = {
+    # a formula anywhere (openpyxl then names the cell, and allows one above the table)
+    "formula": re.compile(rb"<f[\s/>]"),
+    # a cell whose first attribute is not a reference within AZ9999: calamine holds a sheet as a
+    # dense grid, so one stray cell at XFD1048576 would ask it for 10^10 cells (the process
+    # aborts); openpyxl keeps only the cells present (sheet_rows)
+    "far_cell": re.compile(rb'<c(?! r="(?:A?[A-Z])?[1-9][0-9]{0,3}")[\s/>]'),
+    # a prefixed cell, formula or value (x:c), which the two patterns around would not see
+    "prefixed": re.compile(rb":[cfv][\s/>]"),
+    # an error cell (#N/A: calamine gives ""), an _x0041_ escape (calamine decodes it, openpyxl not)
+    "error_cell": re.compile(rb"""t=(?:"e"|'e')"""),
+    "escape": re.compile(rb"_x[0-9A-Fa-f]{4}_"),
+    # a number that is negative, of 7 digits or more, or with an exponent: in a date cell, openpyxl
+    # and calamine disagree on it (1899-12-29 against 00:00, #VALUE! against the number); past 2**53
+    # openpyxl reads an integer exactly, calamine as a rounded float
+    "odd_number": re.compile(rb"<v[^>]*>\s*(?:-|\+?[0-9]{7}|[0-9.+]*[eE])"),
+}
+_NUM_FMT = re.compile(rb'<(?:[\w.-]+:)?numFmt\s[^>]*?numFmtId="([0-9]+)"[^>]*?formatCode="([^"]*)"')
+_NUM_FMT_ID = re.compile(rb'numFmtId="([0-9]+)"')
+# built-in number formats both readers agree on: numbers, text, and dates with a day (not 17,
+# "mmm-yy", which cell_text shows as month/year; not the times and durations 18-22, 45-47;
+# not 23-36 and 50+, locale-specific)
+_PLAIN_BUILTIN = frozenset(range(0, 17)) | frozenset(range(37, 45)) | frozenset((48, 49))
+
+
+def _plain_formats(data: bytes) -> bool:
+    """True when every number format of the workbook reads the same in calamine as in openpyxl
+    plus ``cell_text``: numbers, text, or dates with day, month and year (calamine knows no
+    formats, so a month/year or time display must go through openpyxl)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith("styles.xml")]
+            if names != ["xl/styles.xml"]:
+                return not names
+            info = zf.getinfo("xl/styles.xml")
+            if info.file_size > 2 * 1024 * 1024:
+                return False
+            styles = zf.read(info)
+    except Exception:
+        return False
+    custom: dict[int, bytes] = {int(i): code for i, code in _NUM_FMT.findall(styles)}
+    for code in custom.values():
+        text = re.sub(rb'\[[^\]]*\]|"[^"]*"|&quot;.*?&quot;|\\.', b"", code).lower()
+        letters = {ch for ch in b"dmyhs" if ch in text}
+        if letters and letters != set(b"dmy"):
+            return False
+    return all(int(i) in _PLAIN_BUILTIN or int(i) in custom for i in _NUM_FMT_ID.findall(styles))
+
+
+class _OpenpyxlBook:
+    """A workbook read by openpyxl in full: any file it can open, formulas named by cell."""
+
+    def __init__(self, data: bytes, source: str, lang: str) -> None:
+        try:
+            import openpyxl
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.wb = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
+        except Exception as exc:  # openpyxl raises many kinds on damaged files
+            raise InputFileError(tr(lang, "prog.file_not_xlsx", source=source, detail=type(exc).__name__)) from None
+        self.names: list[str] = list(self.wb.sheetnames)
+
+    def tables(self) -> Iterable[tuple[Any, list[Any]]]:
+        from engine.planfile.read_xlsx import sheet_rows
+
+        for ws in self.wb.worksheets:
+            if ws.title != META_SHEET and hasattr(ws, "merged_cells"):
+                yield ws, sheet_rows(ws)
+
+    def formula_below(self, ws: Any, header_row: int) -> str | None:
+        for (r, _c), cell in getattr(ws, "_cells", {}).items():
+            if r > header_row and cell.data_type == "f":
+                return str(cell.coordinate)
+        return None
+
+    def meta_rows(self) -> list[tuple[Any, ...]]:
+        if META_SHEET not in self.wb.sheetnames:
+            return []
+        return list(self.wb[META_SHEET].iter_rows(min_row=1, max_row=20, max_col=2, values_only=True))
+
+
+class _CalamineBook:
+    """The same workbook read by calamine (Rust; about 15 times faster than openpyxl's full
+    load). Used only when the scan of ``read_sheet`` proved the sheets free of what only
+    openpyxl reads the way this module wants (``_OPENPYXL_ONLY``, ``_plain_formats``)."""
+
+    def __init__(self, data: bytes) -> None:
+        import python_calamine
+
+        self.wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        self.sheets = [m.name for m in self.wb.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        self.names = list(self.wb.sheet_names)
+
+    def tables(self) -> Iterable[tuple[Any, list[Any]]]:
+        for name in self.sheets:
+            if name != META_SHEET:
+                yield name, self._rows(name)
+
+    def _rows(self, name: str) -> list[Any]:
+        """What ``engine.planfile.read_xlsx.sheet_rows`` gives for the openpyxl sheet."""
+        from engine.planfile.read_table import RawRow
+        from engine.planfile.read_xlsx import cell_text
+
+        ws = self.wb.get_sheet_by_name(name)
+        grid = ws.to_python(skip_empty_area=False)  # row i is sheet row i + 1
+        merged = ws.merged_cell_ranges or []
+        for (r0, c0), (r1, c1) in merged:  # as openpyxl: only the top-left cell of a merge keeps its value
+            for r in range(r0, min(r1, len(grid) - 1) + 1):
+                row = grid[r]
+                for c in range(c0, min(c1, len(row) - 1) + 1):
+                    if (r, c) != (r0, c0):
+                        row[c] = ""
+        texts: list[list[str] | None] = []
+        other: dict[tuple[type, Any], str] = {}  # dates, booleans, …: few distinct values, each converted once
+        for row in grid:
+            cells = [v if v.__class__ is str else (str(int(v)) if v.__class__ is float and v.is_integer()
+                                                    else other.get((v.__class__, v)) or other.setdefault(
+                                                        (v.__class__, v), cell_text(v))) for v in row]
+            # (as wide as the sheet, where sheet_rows stops at the row's last value: read alike below)
+            texts.append(cells if any(cells) else None)
+        # single-column vertical merges: the value applies to each merged row holding something else
+        for (r0, c0), (r1, c1) in merged:
+            if c0 == c1 and r1 > r0 and r0 < len(texts) and (top := texts[r0]) and c0 < len(top) and top[c0]:
+                for r in range(r0 + 1, min(r1, len(texts) - 1) + 1):
+                    cells = texts[r]
+                    if cells is not None:
+                        cells.extend([""] * (c0 + 1 - len(cells)))
+                        if not cells[c0]:
+                            cells[c0] = top[c0]
+        rows: list[RawRow] = []
+        last = 0
+        for i, cells in enumerate(texts, start=1):
+            if cells is None:
+                continue
+            if i > last + 1:
+                rows.append(RawRow(last + 1, ()))
+            rows.append(RawRow(i, tuple(cells)))
+            last = i
+        return rows
+
+    def formula_below(self, ws: Any, header_row: int) -> str | None:
+        return None  # none anywhere: the scan found no <f> element
+
+    def meta_rows(self) -> list[tuple[Any, ...]]:
+        if META_SHEET not in self.sheets:
+            return []
+        rows = self.wb.get_sheet_by_name(META_SHEET).to_python(skip_empty_area=False, nrows=20)
+        return [tuple(None if v == "" else int(v) if v.__class__ is float and v.is_integer() else v
+                      for v in (list(r[:2]) + ["", ""])[:2]) for r in rows]
+
+
 def read_sheet(data: bytes, source: str, *, lang: str = DEFAULT_LANG) -> Sheet:
     """A filled progress sheet (``InputFileError`` with one message naming the file when it
-    cannot be used: not an .xlsx, damaged, over the size limits, no table, a formula)."""
+    cannot be used: not an .xlsx, damaged, over the size limits, no table, a formula).
+
+    Two readers give the same rows: calamine when the pass that checks the Office limits
+    (which reads the sheets' XML anyway) found nothing only openpyxl reads as wanted — the
+    usual case, a sheet as exported and filled; openpyxl otherwise (a formula, a far-away
+    cell, a month/year date format, a damaged or unusual file), and when calamine fails."""
     from engine.planfile.office import check_office_size
-    from engine.planfile.read_xlsx import sheet_rows
     from engine.planfile.spec import PlanFileError
 
     try:
-        check_office_size(data, source, lang=lang)
+        found = check_office_size(data, source, lang=lang, look_for=_OPENPYXL_ONLY)
     except PlanFileError as exc:
         raise InputFileError(str(exc)) from None
-    try:
-        import openpyxl
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds on damaged files
-        raise InputFileError(tr(lang, "prog.file_not_xlsx", source=source, detail=type(exc).__name__)) from None
-    headers = _headers()
+    parsed = None
+    if found is not None and not found and _plain_formats(data):
+        try:
+            parsed = _parse(_CalamineBook(data))
+        except Exception:  # whatever calamine cannot read, openpyxl reads or names
+            parsed = None
+        if parsed is not None and (not parsed[1] or parsed[2].get("format") != FORMAT):
+            parsed = None  # no table or no meta sheet found: openpyxl looks again and says what is wrong
+    if parsed is None:
+        parsed = _parse(_OpenpyxlBook(data, source, lang))
+    book, tables, meta = parsed
     ref_label = tr(lang, "prog.h.ref")
-    found: tuple[Any, list[Any], int, dict[int, str]] | None = None
-    for ws in wb.worksheets:
-        if ws.title == META_SHEET or not hasattr(ws, "merged_cells"):
-            continue
-        rows = sheet_rows(ws)
-        for raw in rows[:30]:
-            cols = {i: headers[_fold(t)] for i, t in enumerate(raw.cells) if _fold(t) in headers}
-            if "ref" in cols.values() and "status" in cols.values():
-                found = (ws, rows, raw.number, cols)
-                break
-        if found:
-            break
-    if found is None:
-        sheets = ", ".join(f"«{n}»" for n in wb.sheetnames if n != META_SHEET)
+    if not tables:
+        sheets = ", ".join(f"«{n}»" for n in book.names if n != META_SHEET)
         raise InputFileError(tr(lang, "prog.no_data_sheet", source=source, ref=ref_label, sheets=sheets or "—"))
-    ws, rows, header_row, cols = found
-    for (r, c), cell in getattr(ws, "_cells", {}).items():
-        if r > header_row and cell.data_type == "f":
-            raise InputFileError(tr(lang, "prog.formula", source=source, cell=cell.coordinate))
-    meta: dict[str, str] = {}
-    if META_SHEET in wb.sheetnames:
-        for row in wb[META_SHEET].iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
-            if row and row[0] is not None:
-                meta[str(row[0])] = "" if row[1] is None else str(row[1])
+    ws, rows, header_row, cols = tables[0]
+    cell = book.formula_below(ws, header_row)
+    if cell is not None:
+        raise InputFileError(tr(lang, "prog.formula", source=source, cell=cell))
     if meta.get("format") != FORMAT or not meta.get("unit"):
         raise InputFileError(tr(lang, "prog.no_meta", source=source))
     out: list[SheetRow] = []
+    keys = list(cols.items())
+    width = max(cols) + 1
     for raw in rows:
-        if raw.number <= header_row or not any(c.strip() for c in raw.cells):
+        cells = raw.cells
+        if raw.number <= header_row or not "".join(cells).strip():
             continue
-        values = {key: (raw.cells[i].strip() if i < len(raw.cells) else "") for i, key in cols.items()}
+        if len(cells) < width:
+            cells = cells + ("",) * (width - len(cells))
+        values = {key: cells[i].strip() for i, key in keys}
         out.append(SheetRow(raw.number, values))
     return Sheet(source=source, sha256=hashlib.sha256(data).hexdigest(), unit=meta["unit"], plan=meta.get("plan", ""),
                  period=meta.get("period", ""), exported_at=meta.get("exported_at", ""), rows=out)
+
+
+def _parse(book: _OpenpyxlBook | _CalamineBook) -> tuple[_OpenpyxlBook | _CalamineBook, list[Any], dict[str, str]]:
+    """The book, its table (a list of one, or empty) and its meta sheet's key -> value."""
+    tables = list(_find_table(book))
+    meta: dict[str, str] = {}
+    for row in book.meta_rows():
+        if row and row[0] is not None:
+            meta[str(row[0])] = "" if row[1] is None else str(row[1])
+    return book, tables, meta
+
+
+def _find_table(book: _OpenpyxlBook | _CalamineBook) -> Iterable[tuple[Any, list[Any], int, dict[int, str]]]:
+    """The first sheet (not the meta sheet) with a header row naming the reference and status
+    columns in its first 30 rows: (sheet, rows, header row, column index -> key)."""
+    headers = _headers()
+    for ws, rows in book.tables():
+        for raw in rows[:30]:
+            folded = (_fold(t) if t else "" for t in raw.cells)
+            cols = {i: headers[f] for i, f in enumerate(folded) if f in headers}
+            if "ref" in cols.values() and "status" in cols.values():
+                yield ws, rows, raw.number, cols
+                return
 
 
 def read_sheet_isolated(data: bytes, source: str, *, lang: str = DEFAULT_LANG, seconds: float | None = None,
