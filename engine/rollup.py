@@ -25,6 +25,7 @@ covers the canonical JSON of ``payload``. Nothing here reads the clock.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import heapq
 import json
@@ -353,7 +354,6 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
     the file can change without a refusal. ``keys``: the registered keys by public key text
     (looked up per file without it)."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     if len(body) > MAX_FILE_BYTES:
         raise InputFileError(tr(lang, "rollup.too_big", file=name, mb=MAX_FILE_BYTES // (1024 * 1024)))
@@ -387,12 +387,12 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         value = base64.b64decode(sig["value"], validate=True)
         if base64.b64encode(value).decode("ascii") != sig["value"]:  # unused low bits of the last character
             raise ValueError("non-canonical base64")
-        Ed25519PublicKey.from_public_bytes(parse_public(public, source=name, lang=lang)).verify(value, signed)
+        _verifier(public).verify(value, signed)
     except (InvalidSignature, ValueError):
         raise UserError(tr(lang, "rollup.tampered", file=name)) from None
-    try:
+    try:  # decoded once: the text is both what is stored and what is parsed (json.loads of bytes decodes again)
         text = signed.decode("utf-8")
-        payload = json.loads(signed)
+        payload = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name)) from None
     as_of, gen = validate_payload(payload, name, lang)
@@ -401,6 +401,15 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
     assert unit is not None
     return Checked(name=name, unit=unit, key_id=row.key_id, payload=payload, signed=text, signature=sig["value"],
                    digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verifier(public: str) -> Any:
+    """The Ed25519 verifier of a registered key's text (a pure function of the text: kept
+    across files and imports instead of decoding the key for every file)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(parse_public(public, source="rollup_key"))
 
 
 def _last(session: Session, unit_id: int, kind: str, period: str) -> RollupSnapshot | None:
@@ -417,27 +426,34 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
     A file older than (or the same as) the last one accepted for its unit and period is a
     replay and refused. Returns per file: unit, period, as-of, snapshot id, and the colour
     with this level's rules."""
+    from sqlalchemy import insert
+
     from engine.audit import append_events
     from engine.reporting import committee_rules
 
     if not files:
         raise UserError(tr(lang, "rollup.no_files"))
     rules = rules or committee_rules(session, lang=lang)
-    keys = {k.public_key: k for k in session.execute(select(RollupKey)).scalars()}
-    units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_({k.unit_id for k in keys.values()})))
-             .scalars()}  # one query; held here (the identity map alone does not keep them)
+    # the registered keys and their units in one query, held for the whole import
+    keys: dict[str, RollupKey] = {}
+    units: dict[int, Unit] = {}
+    for k, u in session.execute(select(RollupKey, Unit).join(Unit, Unit.id == RollupKey.unit_id)):
+        keys[k.public_key] = k
+        units[u.id] = u
     checked = [check_file(session, name, body, lang=lang, keys=keys, units=units) for name, body in files]
-    # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one query
+    # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one
+    # query on the (unit, kind, period) index: only the periods of this import, not the history
     wanted = {(c.unit.id, c.payload["kind"], c.payload["period"]["key"]) for c in checked}
     last: dict[tuple[int, str, str], tuple[date, datetime, int]] = {}
     for uid, kind, period, as_of, gen, sid in session.execute(
             select(RollupSnapshot.unit_id, RollupSnapshot.kind, RollupSnapshot.period, RollupSnapshot.as_of,
                    RollupSnapshot.generated_at, RollupSnapshot.id)
-            .where(RollupSnapshot.unit_id.in_({w[0] for w in wanted}))):
+            .where(RollupSnapshot.unit_id.in_({w[0] for w in wanted}), RollupSnapshot.kind.in_({w[1] for w in wanted}),
+                   RollupSnapshot.period.in_({w[2] for w in wanted}))):
         k = (uid, kind, period)
         if k in wanted and (k not in last or (as_of, gen) > last[k][:2]):
             last[k] = (as_of, gen, sid)
-    rows = []
+    values = []
     for c in checked:
         kind, period = c.payload["kind"], c.payload["period"]["key"]
         k = (c.unit.id, kind, period)
@@ -446,11 +462,14 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
             raise UserError(tr(lang, "rollup.replayed", file=c.name, unit=c.unit.code, period=period,
                                as_of=fmt_date(c.as_of), last=fmt_date(prev[0]), last_id=prev[2] or "—"))
         last[k] = (c.as_of, c.generated_at, 0)
-        rows.append(RollupSnapshot(unit_id=c.unit.id, key_id=c.key_id, kind=kind, period=period, as_of=c.as_of,
-                                   generated_at=c.generated_at, payload=c.signed, signature=c.signature,
-                                   digest=c.digest, received_by=actor, received_at=now))
-    session.add_all(rows)
-    session.flush()
+        values.append({"unit_id": c.unit.id, "key_id": c.key_id, "kind": kind, "period": period, "as_of": c.as_of,
+                       "generated_at": c.generated_at, "payload": c.signed, "signature": c.signature,
+                       "digest": c.digest, "received_by": actor, "received_at": now})
+    # one multi-row INSERT … RETURNING id (Core: no ORM object per ~50 kB row; the rows are
+    # never updated, and nothing in this session has them loaded)
+    ids = list(session.execute(insert(RollupSnapshot).returning(RollupSnapshot.id, sort_by_parameter_order=True),
+                               values).scalars())
+    rows = [_Stored(id=i, **v) for i, v in zip(ids, values, strict=True)]
     append_events(session, [
         {"at": now, "actor": actor, "actor_role": "secretariat", "kind": "rollup_imported",
          "note": f"{c.unit.code} {row.kind} {row.period} (as of {c.as_of.isoformat()})",
@@ -461,11 +480,29 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
     out = []
     for c, row in zip(checked, rows, strict=True):
         _PARSED.put(row.digest, c.payload, len(c.signed))
-        child = child_row(c.unit, row, rules, with_children=False)
+        child = child_row(c.unit, row, rules)  # its figures stay cached for the roll-up that follows
         out.append({"file": c.name, "id": row.id, "unit": c.unit.code, "name": c.unit.name, "kind": row.kind,
                     "period": row.period, "as_of": c.as_of.isoformat(), "status": child["status"],
                     "reason": _reason(child, child["reasons"][0], lang, _view_reason) if child["reasons"] else ""})
     return out
+
+
+@dataclass
+class _Stored:
+    """A snapshot row just inserted, as :func:`child_row` reads it (the ``RollupSnapshot`` columns)."""
+
+    id: int
+    unit_id: int
+    key_id: str
+    kind: str
+    period: str
+    as_of: date
+    generated_at: datetime
+    payload: str
+    signature: str
+    digest: str
+    received_by: str
+    received_at: datetime
 
 
 def _view_reason(r: Mapping[str, Any], lang: str) -> str:
@@ -487,7 +524,8 @@ class _ParsedCache:
         from collections import OrderedDict
 
         self.max_chars, self.chars = max_chars, 0
-        self.items: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        # digest -> (size, payload, figures derived from it per colour rules: _figures_of)
+        self.items: OrderedDict[str, tuple[int, dict[str, Any], dict[Any, dict[str, Any]]]] = OrderedDict()
         self.lock = threading.Lock()
 
     def put(self, digest: str, payload: dict[str, Any], size: int = 0) -> None:
@@ -495,11 +533,27 @@ class _ParsedCache:
         with self.lock:
             if digest in self.items:
                 return
-            self.items[digest] = (size, payload)
+            self.items[digest] = (size, payload, {})
             self.chars += size
             while self.chars > self.max_chars and self.items:
-                _, (n, _) = self.items.popitem(last=False)
+                _, (n, _, _) = self.items.popitem(last=False)
                 self.chars -= n
+
+    def figures(self, digest: str, payload: dict[str, Any], rules: Any) -> dict[str, Any]:
+        """:func:`_figures_of` the payload with ``rules``, computed once per (snapshot, rules):
+        a payload never changes, so the import's pass over its ~100 units serves the roll-up
+        and every heat map view after it."""
+        with self.lock:
+            hit = self.items.get(digest)
+            got = hit[2].get(rules) if hit is not None else None
+        if got is not None:
+            return got
+        got = _figures_of(payload, rules)
+        with self.lock:
+            hit = self.items.get(digest)
+            if hit is not None and hit[1] is payload:
+                hit[2][rules] = got
+        return got
 
     def has(self, digest: str) -> bool:
         with self.lock:
@@ -558,50 +612,57 @@ def colour_of(counts: Mapping[str, Any], tally: Mapping[str, Any], rules: Any) -
     return unit_status(c, rules, full)
 
 
-def child_row(unit: Unit, snap: RollupSnapshot | None, rules: Any, *, today: date | None = None,
-              with_children: bool = True) -> dict[str, Any]:
-    """One child unit of the roll-up (grey without a snapshot); ``with_children=False`` leaves
-    out the recolouring of its own units (the import's answer needs only its colour)."""
+def _figures_of(p: Mapping[str, Any], rules: Any) -> dict[str, Any]:
+    """One pass over a snapshot's own units: the sums of their due tallies, how many are
+    green / yellow / red with ``rules`` (recoloured here, not as the child coloured them), and
+    the ones with the most overdue items (for the reason)."""
+    units = p.get("units") or []
+    due = done = overdue = 0
+    kids = {"green": 0, "yellow": 0, "red": 0}
+    late: list[tuple[int, str]] = []
+    share = rules.rule == heatrules.SHARE_DUE
+    green_at, colour = rules.green_at, heatrules.share_colour
+    for u in units:
+        t = u["due_tally"]
+        d, n, o = t["due"], t["done"], t["overdue"]
+        due += d
+        done += n
+        overdue += o
+        if o:
+            late.append((-o, u["unit"]))
+        if not share:
+            kids[colour_of(u["counts"], {**t, "milestone": p["as_of"]}, rules)[0]] += 1
+        elif d <= 0 or n >= green_at * d:  # green by share_colour too (it allows 1e-9 below the mark)
+            kids["green"] += 1
+        else:  # the colour alone, without the reasons: heatrules.share_colour decides near the marks
+            kids[colour(n, d, green_at=rules.green_at, yellow_at=rules.yellow_at)] += 1
+    if units:
+        tally = {"due": due, "done": done, "overdue": overdue}
+    else:
+        s = p["summary"]
+        tally = {"due": s["due"], "done": s.get("completed_due", 0), "overdue": s["overdue"]}
+    kids["total"] = len(units)
+    kids["green_share"] = heatrules.share_pct(kids["green"], len(units))
+    worst = [{"unit": c, "overdue": -n} for n, c in heapq.nsmallest(heatrules.MAX_LISTED, late)]
+    return {"tally": tally, "children": kids, "worst": worst}
+
+
+def child_row(unit: Unit, snap: Any, rules: Any, *, today: date | None = None) -> dict[str, Any]:
+    """One child unit of the roll-up (grey without a snapshot). ``snap``: a ``RollupSnapshot``
+    (or the import's just-stored row)."""
     base: dict[str, Any] = {"unit": unit.code, "name": unit.name}
     if snap is None:
         return {**base, "status": GREY, "reasons": [{"rule": "no_report", "level": GREY}], "reason": None,
                 "due": 0, "done": 0, "share": None, "overdue": 0, "counts": None, "children": None, "snapshot": None}
     p = _PARSED.get(snap)
-    units = p.get("units") or []
-    if units:
-        due = done = overdue = 0
-        for u in units:
-            t = u["due_tally"]
-            due += t["due"]
-            done += t["done"]
-            overdue += t["overdue"]
-        tally = {"due": due, "done": done, "overdue": overdue}
-    else:
-        s = p["summary"]
-        tally = {"due": s["due"], "done": s.get("completed_due", 0), "overdue": s["overdue"]}
-    tally["milestone"] = p["as_of"]
+    f = _PARSED.figures(snap.digest, p, rules)
+    tally = {**f["tally"], "milestone": p["as_of"]}
     counts = dict(p["summary"])
     status, reasons = colour_of(counts, tally, rules)
-    kids = {"green": 0, "yellow": 0, "red": 0}
-    if not with_children:
-        pass
-    elif rules.rule == heatrules.SHARE_DUE:  # the colour alone, without the reasons
-        for u in units:
-            t = u["due_tally"]
-            kids[heatrules.share_colour(t["done"], t["due"], green_at=rules.green_at, yellow_at=rules.yellow_at)] += 1
-    else:
-        for u in units:
-            kc, _ = colour_of(u["counts"], {**u["due_tally"], "milestone": p["as_of"]}, rules)
-            kids[kc] += 1
-    kids["total"] = len(units)
-    worst = heapq.nsmallest(heatrules.MAX_LISTED, ((-u["due_tally"]["overdue"], u["unit"]) for u in units
-                                                   if u["due_tally"]["overdue"]))
-    worst = [(c, -n) for n, c in worst]
-    kids["green_share"] = heatrules.share_pct(kids["green"], len(units))
     age = (today - snap.as_of).days if today else None
     return {**base, "status": status, "reasons": reasons, "reason": None, "due": tally["due"], "done": tally["done"],
             "share": heatrules.share_pct(tally["done"], tally["due"]), "overdue": tally["overdue"], "counts": counts,
-            "children": kids, "worst": [{"unit": c, "overdue": n} for c, n in worst],
+            "children": dict(f["children"]), "worst": [dict(w) for w in f["worst"]],
             "snapshot": {"id": snap.id, "as_of": snap.as_of.isoformat(), "generated_at": snap.generated_at.isoformat(),
                          "received_at": snap.received_at.isoformat(), "key_id": snap.key_id, "digest": snap.digest,
                          "committee": (p.get("committee") or {}).get("name"), "plan": (p.get("plan") or {}).get("code"),
