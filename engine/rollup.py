@@ -45,11 +45,11 @@ from engine.days import fmt_date
 from engine.errors import InputFileError, NotFound, PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, RollupKey, RollupSnapshot, Unit
+from engine.pubkeys import decode_public, key_id, public_text
 from engine.states import Status
 
 SNAPSHOT_SCHEMA = "steer.rollup-snapshot/1"
 ROLLUP_SCHEMA = "steer.rollup/1"
-KEY_PREFIX = "ed25519:"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 GREY = "grey"
 STATUS_ORDER = {"red": 0, "yellow": 1, "green": 2, GREY: 3}
@@ -82,14 +82,6 @@ def default_key_path() -> Path:
         return Path(env)
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "steer" / "signing-key.pem"
-
-
-def key_id(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def public_text(raw: bytes) -> str:
-    return KEY_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
 def _raw_public(private: Any) -> bytes:
@@ -158,13 +150,8 @@ def parse_public(text: str, *, source: str, lang: str = "vi") -> bytes:
         if isinstance(k, Ed25519PublicKey):
             return k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         raise UserError(tr(lang, "rollup.bad_public_key", source=source))
-    if not t.startswith(KEY_PREFIX):
-        raise UserError(tr(lang, "rollup.bad_public_key", source=source))
-    try:
-        raw = base64.b64decode(t[len(KEY_PREFIX):], validate=True)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
+    raw = decode_public(t)
+    if raw is None:
         raise UserError(tr(lang, "rollup.bad_public_key", source=source))
     return raw
 
@@ -179,7 +166,8 @@ def _unit(session: Session, code: str, lang: str) -> Unit:
 def trust_key(session: Session, unit_code: str, public: str, *, source: str, now: datetime,
               actor: str = "secretariat", lang: str = "vi") -> dict[str, Any]:
     """Register a child unit's public key (idempotent for the same unit; a key already
-    registered for another unit is refused)."""
+    registered for another unit is refused). The unit's other keys stay trusted (a key can
+    be rotated with an overlap); a retired key registered again is trusted again."""
     from engine.audit import append_event
 
     raw = parse_public(public, source=source, lang=lang)
@@ -190,12 +178,21 @@ def trust_key(session: Session, unit_code: str, public: str, *, source: str, now
         if row.unit_id != unit.id:
             other = session.get(Unit, row.unit_id)
             raise UserError(tr(lang, "rollup.key_other_unit", key_id=row.key_id, unit=other.code if other else "?"))
-        return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": False}
+        if row.retired_at is None:
+            return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": False}
+        row.retired_at = None
+        session.flush()
+        append_event(session, now=now, at=now, actor=actor, actor_role="secretariat", kind="rollup_key_trusted",
+                     note=f"{unit.code} {row.key_id}",
+                     data={"unit": unit.code, "key_id": row.key_id, "public_key": text, "source": source,
+                           "trusted_again": True})
+        return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": True}
     row = RollupKey(unit_id=unit.id, public_key=text, key_id=key_id(raw), added_by=actor, added_at=now)
     session.add(row)
     session.flush()
     append_event(session, now=now, at=now, actor=actor, actor_role="secretariat", kind="rollup_key_trusted",
-                 note=f"{unit.code} {row.key_id}", data={"unit": unit.code, "key_id": row.key_id, "public_key": text})
+                 note=f"{unit.code} {row.key_id}",
+                 data={"unit": unit.code, "key_id": row.key_id, "public_key": text, "source": source})
     return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": True}
 
 
@@ -203,7 +200,8 @@ def list_keys(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(RollupKey, Unit.code, Unit.name).join(Unit, Unit.id == RollupKey.unit_id)
                            .order_by(Unit.code, RollupKey.id)).all()
     return [{"unit": code, "name": name, "key_id": k.key_id, "public_key": k.public_key,
-             "added_at": k.added_at.isoformat(), "added_by": k.added_by} for k, code, name in rows]
+             "added_at": k.added_at.isoformat(), "added_by": k.added_by,
+             "retired_at": k.retired_at.isoformat() if k.retired_at else None} for k, code, name in rows]
 
 
 # =====================================================================================
@@ -383,6 +381,11 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         raise PermissionDenied(tr(lang, "rollup.unknown_signer", file=name, key_id=sig["key_id"][:32]))
     if sig["alg"] != "ed25519" or sig["key_id"] != row.key_id:
         raise UserError(tr(lang, "rollup.tampered", file=name))
+    if row.retired_at is not None:  # replaced by the unit's new key (directory signing_key)
+        owner = units.get(row.unit_id) if units is not None else None
+        owner = owner or session.get(Unit, row.unit_id)
+        raise PermissionDenied(tr(lang, "rollup.key_retired", file=name, key_id=row.key_id,
+                                  unit=owner.code if owner else "?", date=_local_day(session, row.retired_at)))
     try:
         value = base64.b64decode(sig["value"], validate=True)
         if base64.b64encode(value).decode("ascii") != sig["value"]:  # unused low bits of the last character
@@ -401,6 +404,15 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
     assert unit is not None
     return Checked(name=name, unit=unit, key_id=row.key_id, payload=payload, signed=text, signature=sig["value"],
                    digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen)
+
+
+def _local_day(session: Session, when: datetime) -> str:
+    """dd/mm/yyyy of ``when`` in the committee's time zone."""
+    from zoneinfo import ZoneInfo
+
+    from engine.txcache import committee_settings
+
+    return fmt_date(when.astimezone(ZoneInfo(committee_settings(session)[0])).date())
 
 
 @functools.lru_cache(maxsize=4096)
