@@ -31,7 +31,7 @@ alone" empties it first (a process that did not do the import).
 Goal: import + roll-up ≤ 3× the floor. Then the national heat map page (``GET /rollup``,
 the chair logged in, the app in-process) is requested 200 times: goal p99 < 200 ms.
 
-    uv run python bench/rollup.py [--provinces 34] [--communes 100] [--rounds 11] [--pages 200]
+    uv run python bench/rollup.py [--provinces 34] [--communes 100] [--rounds 15] [--pages 200]
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def heatmap_p99(url: str, pages: int, r: int) -> tuple[float, float]:
     return times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, statistics.median(times) * 1000
 
 
-def run(provinces: int = 34, communes: int = 100, rounds: int = 11, pages: int = 200) -> dict:
+def run(provinces: int = 34, communes: int = 100, rounds: int = 15, pages: int = 200) -> dict:
     """One centre database; round r imports the r-th month's 34 files (as the centre does each
     month), so the replay check and the roll-up see the earlier months' rows. A warm-up round
     (statement compilation) comes first and is left out."""
@@ -212,7 +212,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--provinces", type=int, default=34)
     ap.add_argument("--communes", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--pages", type=int, default=200)
     a = ap.parse_args()
     r = run(a.provinces, a.communes, a.rounds, a.pages)
