@@ -281,6 +281,7 @@ class Checked:
     digest: str
     as_of: date
     generated_at: datetime
+    figures: dict[str, Any] | None = None  # with the import's rules (_figures_of)
 
 
 def _need(cond: bool, name: str, field: str, lang: str) -> None:
@@ -294,6 +295,13 @@ def _ints(d: Any, keys: tuple[str, ...]) -> bool:
 
 def validate_payload(p: Any, name: str, lang: str = "vi") -> tuple[date, datetime]:
     """Schema check of a payload (after the signature): the keys the roll-up reads, typed."""
+    as_of, gen, _ = _validate(p, name, lang, None)
+    return as_of, gen
+
+
+def _validate(p: Any, name: str, lang: str, rules: Any) -> tuple[date, datetime, dict[str, Any] | None]:
+    """:func:`validate_payload`; with ``rules``, the check of the units also computes their
+    figures (:func:`_figures_of`) in the same pass."""
     from engine.reporting import KINDS
 
     _need(isinstance(p, dict), name, "payload", lang)
@@ -321,21 +329,7 @@ def validate_payload(p: Any, name: str, lang: str = "vi") -> tuple[date, datetim
         _need(_ints(p.get("summary"), (k,)), name, f"summary.{k}", lang)
     units = p.get("units")
     _need(isinstance(units, list), name, "units", lang)
-    for i, u in enumerate(units):
-        try:  # the usual case in one expression (3,400 communes per import at the centre); else say which field
-            c, t = u["counts"], u["due_tally"]
-            ok = (type(u["unit"]) is str and type(c["total"]) is int and type(c["due"]) is int
-                  and type(c["overdue"]) is int and type(t["due"]) is int and type(t["done"]) is int
-                  and type(t["overdue"]) is int and 0 <= t["done"] <= t["due"] and t["overdue"] >= 0
-                  and min(c["total"], c["due"], c["overdue"]) >= 0)
-        except (TypeError, KeyError):
-            ok = False
-        if not ok:
-            where = f"units[{i}]"
-            _need(isinstance(u, dict) and isinstance(u.get("unit"), str), name, f"{where}.unit", lang)
-            _need(_ints(u.get("counts"), ("total", "due", "overdue")), name, f"{where}.counts", lang)
-            _need(False, name, f"{where}.due_tally", lang)
-    return as_of, gen
+    return as_of, gen, _unit_pass(p, rules, name, lang)
 
 
 _HEAD = b'{"payload":'
@@ -343,14 +337,16 @@ _SPLIT = b',"signature":'
 
 
 def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
-               keys: Mapping[str, RollupKey] | None = None, units: Mapping[int, Unit] | None = None) -> Checked:
+               keys: Mapping[str, RollupKey] | None = None, units: Mapping[int, Unit] | None = None,
+               rules: Any = None) -> Checked:
     """Verify one snapshot file; raises a ``UserError`` saying why it is refused.
 
     The file is ``{"payload":P,"signature":S}`` and a newline, with P the signed bytes
     themselves: the signature is checked over P exactly as it is in the file (no
     re-serialisation), and S must be the canonical JSON of the signature block, so no byte of
     the file can change without a refusal. ``keys``: the registered keys by public key text
-    (looked up per file without it)."""
+    (looked up per file without it). ``rules``: the payload's figures with them are computed
+    during the schema check (``Checked.figures``)."""
     from cryptography.exceptions import InvalidSignature
 
     if len(body) > MAX_FILE_BYTES:
@@ -398,12 +394,12 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         payload = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name)) from None
-    as_of, gen = validate_payload(payload, name, lang)
+    as_of, gen, figures = _validate(payload, name, lang, rules)
     unit = units.get(row.unit_id) if units is not None else None
     unit = unit or session.get(Unit, row.unit_id)
     assert unit is not None
     return Checked(name=name, unit=unit, key_id=row.key_id, payload=payload, signed=text, signature=sig["value"],
-                   digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen)
+                   digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen, figures=figures)
 
 
 def _local_day(session: Session, when: datetime) -> str:
@@ -452,7 +448,7 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
     for k, u in session.execute(select(RollupKey, Unit).join(Unit, Unit.id == RollupKey.unit_id)):
         keys[k.public_key] = k
         units[u.id] = u
-    checked = [check_file(session, name, body, lang=lang, keys=keys, units=units) for name, body in files]
+    checked = [check_file(session, name, body, lang=lang, keys=keys, units=units, rules=rules) for name, body in files]
     # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one
     # query on the (unit, kind, period) index: only the periods of this import, not the history
     wanted = {(c.unit.id, c.payload["kind"], c.payload["period"]["key"]) for c in checked}
@@ -491,8 +487,8 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
         for c, row in zip(checked, rows, strict=True)], now=now)
     out = []
     for c, row in zip(checked, rows, strict=True):
-        _PARSED.put(row.digest, c.payload, len(c.signed))
-        child = child_row(c.unit, row, rules)  # its figures stay cached for the roll-up that follows
+        _PARSED.put(row.digest, c.payload, len(c.signed), figures={rules: c.figures} if c.figures else None)
+        child = child_row(c.unit, row, rules)  # the figures stay cached for the roll-up that follows
         out.append({"file": c.name, "id": row.id, "unit": c.unit.code, "name": c.unit.name, "kind": row.kind,
                     "period": row.period, "as_of": c.as_of.isoformat(), "status": child["status"],
                     "reason": _reason(child, child["reasons"][0], lang, _view_reason) if child["reasons"] else ""})
@@ -540,12 +536,13 @@ class _ParsedCache:
         self.items: OrderedDict[str, tuple[int, dict[str, Any], dict[Any, dict[str, Any]]]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def put(self, digest: str, payload: dict[str, Any], size: int = 0) -> None:
+    def put(self, digest: str, payload: dict[str, Any], size: int = 0,
+            figures: dict[Any, dict[str, Any]] | None = None) -> None:
         size = size or len(payload.get("units") or ()) * 600 + 2000
         with self.lock:
             if digest in self.items:
                 return
-            self.items[digest] = (size, payload, {})
+            self.items[digest] = (size, payload, dict(figures or {}))
             self.chars += size
             while self.chars > self.max_chars and self.items:
                 _, (n, _, _) = self.items.popitem(last=False)
@@ -628,26 +625,49 @@ def _figures_of(p: Mapping[str, Any], rules: Any) -> dict[str, Any]:
     """One pass over a snapshot's own units: the sums of their due tallies, how many are
     green / yellow / red with ``rules`` (recoloured here, not as the child coloured them), and
     the ones with the most overdue items (for the reason)."""
-    units = p.get("units") or []
+    got = _unit_pass(p, rules, "rollup_snapshot", "vi")
+    assert got is not None
+    return got
+
+
+def _unit_pass(p: Mapping[str, Any], rules: Any, name: str, lang: str) -> dict[str, Any] | None:
+    """The check of a payload's units (each typed, done ≤ due; a bad one named: ``units[3].
+    due_tally``) and, with ``rules``, their figures (:func:`_figures_of`), in one pass: ~100
+    communes a province, 3,400 per national import, so the loop is kept to plain locals."""
+    units = p["units"]
     due = done = overdue = green = 0
     kids = {"green": 0, "yellow": 0, "red": 0}
     late: list[tuple[int, str]] = []
-    share = rules.rule == heatrules.SHARE_DUE
-    green_at, colour = rules.green_at, heatrules.share_colour
-    for u in units:  # ~100 communes a province, 3,400 per national import: kept to plain locals
-        t = u["due_tally"]
-        d, n, o = t["due"], t["done"], t["overdue"]
+    share = rules is not None and rules.rule == heatrules.SHARE_DUE
+    green_at, colour = (rules.green_at if rules is not None else 1.0), heatrules.share_colour
+    for u in units:
+        try:  # the usual case in one expression; else say which field
+            c, t = u["counts"], u["due_tally"]
+            d, n, o = t["due"], t["done"], t["overdue"]
+            ok = (type(u["unit"]) is str and type(c["total"]) is int and type(c["due"]) is int
+                  and type(c["overdue"]) is int and type(d) is int and type(n) is int
+                  and type(o) is int and 0 <= n <= d and o >= 0 and min(c["total"], c["due"], c["overdue"]) >= 0)
+        except (TypeError, KeyError):
+            ok = False
+        if not ok:
+            where = f"units[{units.index(u)}]"
+            _need(isinstance(u, dict) and isinstance(u.get("unit"), str), name, f"{where}.unit", lang)
+            _need(_ints(u.get("counts"), ("total", "due", "overdue")), name, f"{where}.counts", lang)
+            _need(False, name, f"{where}.due_tally", lang)
         due += d
         done += n
         if o:
             overdue += o
             late.append((-o, u["unit"]))
-        if not share:
-            kids[colour_of(u["counts"], {**t, "milestone": p["as_of"]}, rules)[0]] += 1
-        elif d <= 0 or n >= green_at * d:  # green by share_colour too (it allows 1e-9 below the mark)
-            green += 1
-        else:  # the colour alone, without the reasons: heatrules.share_colour decides near the marks
-            kids[colour(n, d, green_at=green_at, yellow_at=rules.yellow_at)] += 1
+        if share:
+            if d <= 0 or n >= green_at * d:  # green by share_colour too (it allows 1e-9 below the mark)
+                green += 1
+            else:  # the colour alone, without the reasons: heatrules.share_colour decides near the marks
+                kids[colour(n, d, green_at=green_at, yellow_at=rules.yellow_at)] += 1
+        elif rules is not None:
+            kids[colour_of(c, {**t, "milestone": p["as_of"]}, rules)[0]] += 1
+    if rules is None:
+        return None
     kids["green"] += green
     if units:
         tally = {"due": due, "done": done, "overdue": overdue}
