@@ -360,7 +360,8 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         if isinstance(doc, dict) and set(doc) == {"payload", "signature"}:
             raise UserError(tr(lang, "rollup.tampered", file=name))
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name))
-    signed, sig_text = body[len(_HEAD):cut], body[cut + len(_SPLIT):-2]
+    # the signed bytes as a view into the file: verified and decoded without a copy of ~50 kB
+    signed, sig_text = memoryview(body)[len(_HEAD):cut], body[cut + len(_SPLIT):-2]
     try:
         sig = json.loads(sig_text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -390,7 +391,7 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
     except (InvalidSignature, ValueError):
         raise UserError(tr(lang, "rollup.tampered", file=name)) from None
     try:  # decoded once: the text is both what is stored and what is parsed (json.loads of bytes decodes again)
-        text = signed.decode("utf-8")
+        text = str(signed, "utf-8")
         payload = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name)) from None
@@ -646,7 +647,8 @@ def _unit_pass(p: Mapping[str, Any], rules: Any, name: str, lang: str) -> dict[s
             d, n, o = t["due"], t["done"], t["overdue"]
             ok = (type(u["unit"]) is str and type(c["total"]) is int and type(c["due"]) is int
                   and type(c["overdue"]) is int and type(d) is int and type(n) is int
-                  and type(o) is int and 0 <= n <= d and o >= 0 and min(c["total"], c["due"], c["overdue"]) >= 0)
+                  and type(o) is int and 0 <= n <= d and o >= 0 and c["total"] >= 0 and c["due"] >= 0
+                  and c["overdue"] >= 0)
         except (TypeError, KeyError):
             ok = False
         if not ok:
