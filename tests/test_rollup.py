@@ -412,6 +412,22 @@ def test_the_centre_on_each_backend(db_url, _sqlite_template, tmp_path):
     data = _rollup(db_url)
     assert [(u["unit"], u["status"], u["done"], u["due"]) for u in data["units"]] == [("LAMSON", "yellow", 6, 8)]
     assert _stored(db_url)[0] == 1
+    # a new key published in the centre's directory retires the old one on this backend too
+    key2 = tmp_path / "k2.pem"
+    assert steer(province, "keys", "init", "--key", str(key2)).exit_code == 0
+    pub2 = steer(province, "keys", "show", "--key", str(key2)).stdout.strip().splitlines()[-1]
+    r = steer(db_url, "directory", "load", str(_directory(tmp_path / "d.yaml", {"LAMSON": pub2})), "--now",
+              "2025-05-22T10:00:00+07:00")
+    assert r.exit_code == 0 and "2 thay đổi" in r.output, r.output
+    _, rid2 = _report(province, "2025-05-25", "2025-05-25T17:00:00+07:00")
+    for k, name, code in ((key, "old.json", 1), (key2, "new.json", 0)):
+        f = tmp_path / name
+        assert steer(province, "report", "export", str(rid2), "--signed", "--key", str(k), "--out", str(f),
+                     "--now", "2025-05-25T17:30:00+07:00").exit_code == 0
+        r = steer(db_url, "rollup", "import", str(f), "--now", "2025-05-25T18:00:00+07:00")
+        assert r.exit_code == code, r.output
+    assert _stored(db_url)[0] == 2
+    assert [k for k, _ in _key_events(db_url)] == ["rollup_key_trusted", "rollup_key_trusted", "rollup_key_retired"]
 
 
 def test_child_plans_in_the_same_instance(db_url, monkeypatch, tmp_path):
