@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -273,7 +273,7 @@ def export_signed(session: Session, report_id: int, *, key_path: Path, now: date
 @dataclass
 class Checked:
     name: str
-    unit: Unit
+    unit: Any  # Unit, or the import's _UnitRef
     key_id: str
     payload: dict[str, Any]
     signed: str  # the signed text, as received
@@ -337,7 +337,7 @@ _SPLIT = b',"signature":'
 
 
 def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
-               keys: Mapping[str, RollupKey] | None = None, units: Mapping[int, Unit] | None = None,
+               keys: Mapping[str, Any] | None = None, units: Mapping[int, Any] | None = None,
                rules: Any = None) -> Checked:
     """Verify one snapshot file; raises a ``UserError`` saying why it is refused.
 
@@ -444,11 +444,12 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
         raise UserError(tr(lang, "rollup.no_files"))
     rules = rules or committee_rules(session, lang=lang)
     # the registered keys and their units in one query, held for the whole import
-    keys: dict[str, RollupKey] = {}
-    units: dict[int, Unit] = {}
-    for k, u in session.execute(select(RollupKey, Unit).join(Unit, Unit.id == RollupKey.unit_id)):
-        keys[k.public_key] = k
-        units[u.id] = u
+    keys: dict[str, Any] = {}
+    units: dict[int, Any] = {}
+    for k in session.execute(select(RollupKey.public_key, RollupKey.unit_id, RollupKey.key_id, RollupKey.retired_at,
+                                    Unit.code, Unit.name).join(Unit, Unit.id == RollupKey.unit_id)):
+        keys[k.public_key] = k  # rows, not ORM objects: read, never changed here
+        units[k.unit_id] = _UnitRef(k.unit_id, k.code, k.name)
     checked = [check_file(session, name, body, lang=lang, keys=keys, units=units, rules=rules) for name, body in files]
     # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one
     # query on the (unit, kind, period) index: only the periods of this import, not the history
@@ -494,6 +495,14 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
                     "period": row.period, "as_of": c.as_of.isoformat(), "status": child["status"],
                     "reason": _reason(child, child["reasons"][0], lang, _view_reason) if child["reasons"] else ""})
     return out
+
+
+class _UnitRef(NamedTuple):
+    """A unit as the import and the roll-up read it."""
+
+    id: int
+    code: str
+    name: str
 
 
 @dataclass
@@ -565,11 +574,19 @@ class _ParsedCache:
                 hit[2][rules] = got
         return got
 
-    def has(self, digest: str) -> bool:
+    def peek(self, digest: str) -> dict[str, Any] | None:
+        """The parsed payload of ``digest`` if held, else None."""
         with self.lock:
-            return digest in self.items
+            hit = self.items.get(digest)
+            if hit is None:
+                return None
+            self.items.move_to_end(digest)
+            return hit[1]
 
-    def get(self, snap: RollupSnapshot) -> dict[str, Any]:
+    def get(self, snap: Any) -> dict[str, Any]:
+        held = getattr(snap, "parsed", None)  # latest_snapshots holds it for the roll-up being built
+        if held is not None:
+            return held
         with self.lock:
             hit = self.items.get(snap.digest)
             if hit is not None:
@@ -598,7 +615,7 @@ def _sum_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     tot: dict[str, int] = {}
     for r in rows:
         for k, v in r.items():
-            if isinstance(v, int) and not isinstance(v, bool):
+            if type(v) is int:  # whole numbers only (not True/False, not the rates)
                 tot[k] = tot.get(k, 0) + v
     return tot
 
@@ -682,7 +699,7 @@ def _unit_pass(p: Mapping[str, Any], rules: Any, name: str, lang: str) -> dict[s
     return {"tally": tally, "children": kids, "worst": worst}
 
 
-def child_row(unit: Unit, snap: Any, rules: Any, *, today: date | None = None) -> dict[str, Any]:
+def child_row(unit: Any, snap: Any, rules: Any, *, today: date | None = None) -> dict[str, Any]:
     """One child unit of the roll-up (grey without a snapshot). ``snap``: a ``RollupSnapshot``
     (or the import's just-stored row)."""
     base: dict[str, Any] = {"unit": unit.code, "name": unit.name}
@@ -704,31 +721,44 @@ def child_row(unit: Unit, snap: Any, rules: Any, *, today: date | None = None) -
                          "audit": p.get("audit"), "age_days": age}}
 
 
-def child_units(session: Session) -> list[Unit]:
-    """The units this level rolls up: those with a trusted key, by code."""
+def child_units(session: Session) -> list[Any]:
+    """The units this level rolls up: those with a trusted key, by code (rows with ``id``,
+    ``code``, ``name``: the roll-up reads nothing else of a unit, so no ORM object and no JSON
+    column of it is loaded)."""
     ids = select(RollupKey.unit_id).distinct()
-    return list(session.execute(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code)).scalars())
+    return list(session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)).order_by(Unit.code)))
 
 
-def latest_snapshots(session: Session, kind: str, period: str) -> dict[int, RollupSnapshot]:
+class _Snap:
+    """A snapshot row as the roll-up reads it (no ORM object; the signed text not loaded), with
+    its parsed payload held for the roll-up being built."""
+
+    __slots__ = ("id", "unit_id", "key_id", "as_of", "generated_at", "received_at", "digest", "parsed")
+
+    def __init__(self, row: Any, parsed: dict[str, Any]) -> None:
+        self.id, self.unit_id, self.key_id, self.as_of = row.id, row.unit_id, row.key_id, row.as_of
+        self.generated_at, self.received_at, self.digest = row.generated_at, row.received_at, row.digest
+        self.parsed = parsed
+
+
+def latest_snapshots(session: Session, kind: str, period: str) -> dict[int, _Snap]:
     """Per unit, the newest accepted snapshot of the period (as-of, then signing time)."""
-    from sqlalchemy.orm import defer
-
-    # the signed text (~50 kB a province) is read only for the rows whose parsed payload is not
-    # in _PARSED already, in one query below
-    rows = session.execute(select(RollupSnapshot).options(defer(RollupSnapshot.payload))
-                           .where(RollupSnapshot.kind == kind, RollupSnapshot.period == period)
-                           .order_by(RollupSnapshot.unit_id, RollupSnapshot.as_of, RollupSnapshot.generated_at,
-                                     RollupSnapshot.id)).scalars()
-    out: dict[int, RollupSnapshot] = {}
+    R = RollupSnapshot
+    rows = session.execute(select(R.id, R.unit_id, R.key_id, R.as_of, R.generated_at, R.received_at, R.digest)
+                           .where(R.kind == kind, R.period == period)
+                           .order_by(R.unit_id, R.as_of, R.generated_at, R.id)).all()
+    last: dict[int, Any] = {}
     for r in rows:
-        out[r.unit_id] = r  # the last of each unit wins
-    missing = {r.id: r.digest for r in out.values() if not _PARSED.has(r.digest)}
+        last[r.unit_id] = r  # the last of each unit wins
+    parsed = {r.digest: _PARSED.peek(r.digest) for r in last.values()}
+    # the signed text (~50 kB a province) is read only for the rows whose parsed payload is not
+    # in _PARSED already, in one query
+    missing = {r.id: r.digest for r in last.values() if parsed[r.digest] is None}
     if missing:
-        for sid, text in session.execute(select(RollupSnapshot.id, RollupSnapshot.payload)
-                                         .where(RollupSnapshot.id.in_(missing))):
-            _PARSED.put(missing[sid], json.loads(text), len(text))
-    return out
+        for sid, text in session.execute(select(R.id, R.payload).where(R.id.in_(missing))):
+            parsed[missing[sid]] = payload = json.loads(text)
+            _PARSED.put(missing[sid], payload, len(text))
+    return {uid: _Snap(r, parsed[r.digest]) for uid, r in last.items()}
 
 
 def build_rollup(session: Session, *, today: date, kind: str = "monthly", period: str | None = None,
