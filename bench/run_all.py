@@ -120,8 +120,10 @@ for r in progress_import.run({units}, {rows_per_unit}):
     "rollup": """
 from bench import rollup
 r = rollup.run({provinces}, {communes}, {rounds}, {pages})
-rows = [dict(backend="sqlite", measure=f"roll-up: {{r['provinces']}} signed snapshots × {{r['communes'] // r['provinces']}} communes imported, verified, rolled up",
-             ours=r["import_s"], floor=r["floor_s"], unit="s", ratio=r["ratio"], goal=3.0),
+rows = [dict(backend="sqlite", measure=f"roll-up: {{r['provinces']}} signed snapshots × {{r['communes'] // r['provinces']}} communes imported, verified, rolled up (minimums of {{r['rounds']}} rounds)",
+             ours=r["import_min_s"], floor=r["floor_min_s"], unit="s", ratio=r["ratio"], goal=3.0),
+        dict(backend="sqlite", measure=f"roll-up: the same, medians (of the rounds' ratios: {{r['median_round_ratio']:.2f}}×)",
+             ours=r["import_s"], floor=r["floor_s"], unit="s", ratio=r["median_ratio"], goal=None),
         dict(backend="sqlite", measure="roll-up: national heat map GET /rollup, p99 (ms; goal < 200)",
              ours=r["page_p99_ms"] / 1000, floor=0.2, unit="s", ratio=r["page_p99_ms"] / 200, goal=1.0)]
 print(r)
@@ -130,7 +132,7 @@ print(r)
 FULL = {"load_plan": {"n": 100_000}, "escalation_scan": {"n": 1_000_000}, "report": {"n": 100_000},
         "web": {"seconds": 8}, "cli_latency": {"runs": 15}, "load_pdf": {"rounds": 3},
         "progress_import": {"units": 34, "rows_per_unit": 300},
-        "rollup": {"provinces": 34, "communes": 100, "rounds": 5, "pages": 200}}
+        "rollup": {"provinces": 34, "communes": 100, "rounds": 15, "pages": 200}}
 QUICK = {"load_plan": {"n": 2_000}, "escalation_scan": {"n": 20_000}, "report": {"n": 5_000},
          "web": {"seconds": 2}, "cli_latency": {"runs": 3}, "load_pdf": {"rounds": 1},
          "progress_import": {"units": 4, "rows_per_unit": 30},

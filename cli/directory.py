@@ -23,7 +23,9 @@ def load(
 ) -> None:
     """Load (or update) the committee, units and people from a YAML directory file.
 
-    The built-in standard directory of Vietnamese agencies stays beneath it.
+    The built-in standard directory of Vietnamese agencies stays beneath it. A unit's
+    signing_key (the child unit's public key, as steer keys show prints it) is trusted for
+    the report snapshots that unit sends up; a changed key retires the old one.
     Example: steer directory load plans/sample-directory.yaml
     """
     with handled():
@@ -35,6 +37,8 @@ def load(
             counts = store_directory(session, parsed, now=now_arg(now), lang=state().lang)
         console.print(msg("cli.loaded_directory_units_people", file=file, units=counts['units'], people=counts['people']),
                       markup=False, emoji=False)
+        if counts.get("keys"):
+            console.print(msg("rollup.directory_keys_changed", n=counts["keys"]), markup=False, emoji=False)
 
 
 @app.command("show")

@@ -111,7 +111,7 @@ def keys_trust(
 
 @keys_app.command("list")
 def keys_list(fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
-    """List the child units' registered public keys.
+    """List the child units' registered public keys (a retired one: replaced by the unit's new key).
 
     Example: steer keys list --format json
     """
@@ -126,8 +126,15 @@ def keys_list(fmt: Annotated[str, typer.Option("--format", help="text or json")]
             return
         if not rows:
             console.print(msg("rollup.no_keys"))
+        from datetime import datetime
+
+        from engine.days import fmt_date
+
         for r in rows:
-            console.print(f"{r['unit']}  {r['key_id']}  {r['public_key']}  {r['name']}", markup=False, highlight=False)
+            retired = f"  ({msg('rollup.key_retired_on', date=fmt_date(datetime.fromisoformat(r['retired_at']).date()))})" \
+                if r["retired_at"] else ""
+            console.print(f"{r['unit']}  {r['key_id']}  {r['public_key']}  {r['name']}{retired}", markup=False,
+                          highlight=False)
 
 
 @app.command("import")

@@ -25,7 +25,7 @@ from engine.errors import SchemaError  # noqa: F401  (re-exported)
 DEFAULT_URL = "sqlite:///steer.db"
 # The newest migration. Lets every command confirm a current schema with one SELECT,
 # without importing Alembic (~0.5 s); tests/test_migrations.py keeps it equal to the head.
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SchemaState = Literal["empty", "current", "behind", "ahead", "foreign"]

@@ -92,7 +92,7 @@ _FIELD_OF_VIA = {"name": "name", "alias": "aliases", "former_name": "former_name
 
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
 _TOP_KEYS = frozenset({"committee", "people", "settings", "units", "groups"})
-_UNIT_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "notify"})
+_UNIT_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "notify", "signing_key"})
 _GROUP_KEYS = frozenset({"code", "name", "kind", "aliases", "former_names", "parent", "members", "notify"})
 
 
@@ -121,6 +121,9 @@ class UnitEntry:
     members: tuple[str, ...] = ()  # groups only; empty = open-ended phrase
     notify: tuple[str, ...] = field(default=(), repr=False)  # apprise URLs: secret, never printed
     is_group: bool = False
+    # the unit's Ed25519 public key ("ed25519:BASE64", as steer keys show prints it): the level
+    # above trusts the report snapshots it signs (engine.rollup.directory_keys)
+    signing_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -514,6 +517,7 @@ class _Builder:
         self.where_of: dict[str, str] = {}  # code -> "units[3]"
         self.keys: dict[_Key, _Hit] = {}
         self.key_origin: dict[_Key, tuple[str, str, str]] = {}  # key -> (where, field, text)
+        self.signing_keys: dict[str, tuple[str, str]] = {}  # public key -> (code, where)
 
     def err(self, where: str, message: str, **fmt: Any) -> DirectoryError:
         """The error at ``where`` (a place in the file), ``message`` a catalog key filled with ``fmt``."""
@@ -592,8 +596,9 @@ class _Builder:
         members = self.list_field(where, item, "members", codes=True) if is_group else ()
         notify = self.list_field(where, item, "notify", secret=True)
         parent = self.text_field(where, item, "parent", required=False)
+        signing_key = self.signing_key_field(where, code, item) if not is_group else None
         entry = UnitEntry(code=code, name=name, kind=kind, aliases=aliases, former_names=former,
-                          parent=parent, members=members, notify=notify, is_group=is_group)
+                          parent=parent, members=members, notify=notify, is_group=is_group, signing_key=signing_key)
         self.units[code] = entry
         self.where_of[code] = where
         self.add_key(where, code, "name", name)
@@ -613,6 +618,23 @@ class _Builder:
         if not isinstance(value, str) or not value.strip():
             raise self.err(where, "dir.field_not_text", field=key, kind=self.type_name(value), shown=_shown(value))
         return " ".join(value.split())
+
+    def signing_key_field(self, where: str, code: str, item: Mapping[str, Any]) -> str | None:
+        """The unit's ``signing_key``, in the form ``steer keys show`` prints; one unit per key."""
+        value = item.get("signing_key")
+        if value is None:
+            return None
+        from engine.pubkeys import decode_public, public_text
+
+        raw = decode_public(value)
+        if raw is None:
+            raise self.err(where, "dir.bad_signing_key", shown=_shown(value))
+        text = public_text(raw)
+        other = self.signing_keys.get(text)
+        if other is not None:
+            raise self.err(where, "dir.dup_signing_key", other=other[0], other_where=other[1])
+        self.signing_keys[text] = (code, where)
+        return text
 
     def list_field(self, where: str, item: Mapping[str, Any], key: str, *, codes: bool = False,
                    secret: bool = False) -> tuple[str, ...]:

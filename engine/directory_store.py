@@ -257,6 +257,13 @@ def store_directory(session: Session, parsed: DirectoryFile, *, now: datetime, a
             changed |= assign(row, values)
         counts["units"] += 1
     session.flush()
+    # the child units' public keys the file publishes (the level above trusts what they sign)
+    signing = [(e.code, e.signing_key) for e in parsed.unit_rows if e.signing_key]
+    if signing:
+        from engine.pubkeys import directory_keys
+
+        counts["keys"] = directory_keys(session, signing, source=Path(parsed.source).name, now=now, actor=actor,
+                                        lang=lang)
     # people may reference standard units not yet materialised
     needed = {p["unit"] for p in parsed.people if p["unit"]}
     have = set(session.execute(select(Unit.code).where(Unit.code.in_(needed))).scalars()) if needed else set()

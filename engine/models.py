@@ -449,7 +449,8 @@ class ReportSnapshot(Base):
 
 class RollupKey(Base):
     """A child unit's Ed25519 public key, trusted to sign the report snapshots it sends up
-    (``steer keys trust UNIT FILE``). ``public_key``: "ed25519:" + base64 of the 32 raw bytes."""
+    (``steer keys trust UNIT FILE``, or the unit's ``signing_key`` in the directory file).
+    ``public_key``: "ed25519:" + base64 of the 32 raw bytes."""
 
     __tablename__ = "rollup_key"
 
@@ -459,6 +460,9 @@ class RollupKey(Base):
     key_id: Mapped[str] = mapped_column(String(32))  # first 16 hex digits of sha256(raw key)
     added_by: Mapped[str] = mapped_column(String(64), default="secretariat")
     added_at: Mapped[datetime]
+    # replaced by another key of the unit (the directory's ``signing_key`` changed): kept so the
+    # snapshots it signed stay verifiable, refused for new ones
+    retired_at: Mapped[datetime | None]
 
 
 class RollupSnapshot(Base):

@@ -25,6 +25,7 @@ covers the canonical JSON of ``payload``. Nothing here reads the clock.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import heapq
 import json
@@ -34,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,9 +46,9 @@ from engine.days import fmt_date
 from engine.errors import InputFileError, NotFound, PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, RollupKey, RollupSnapshot, Unit
+from engine.pubkeys import KEY_PREFIX, decode_public, key_id, public_text  # noqa: F401 (KEY_PREFIX re-exported)
 
 SNAPSHOT_SCHEMA = "steer.rollup-snapshot/1"
-KEY_PREFIX = "ed25519:"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 GREY = "grey"
 STATUS_ORDER = {"red": 0, "yellow": 1, "green": 2, GREY: 3}
@@ -70,14 +71,6 @@ def default_key_path() -> Path:
         return Path(env)
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "steer" / "signing-key.pem"
-
-
-def key_id(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def public_text(raw: bytes) -> str:
-    return KEY_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
 def _raw_public(private: Any) -> bytes:
@@ -146,13 +139,8 @@ def parse_public(text: str, *, source: str, lang: str = "vi") -> bytes:
         if isinstance(k, Ed25519PublicKey):
             return k.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         raise UserError(tr(lang, "rollup.bad_public_key", source=source))
-    if not t.startswith(KEY_PREFIX):
-        raise UserError(tr(lang, "rollup.bad_public_key", source=source))
-    try:
-        raw = base64.b64decode(t[len(KEY_PREFIX):], validate=True)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
+    raw = decode_public(t)
+    if raw is None:
         raise UserError(tr(lang, "rollup.bad_public_key", source=source))
     return raw
 
@@ -167,7 +155,8 @@ def _unit(session: Session, code: str, lang: str) -> Unit:
 def trust_key(session: Session, unit_code: str, public: str, *, source: str, now: datetime,
               actor: str = "secretariat", lang: str = "vi") -> dict[str, Any]:
     """Register a child unit's public key (idempotent for the same unit; a key already
-    registered for another unit is refused)."""
+    registered for another unit is refused). The unit's other keys stay trusted (a key can
+    be rotated with an overlap); a retired key registered again is trusted again."""
     from engine.audit import append_event
 
     raw = parse_public(public, source=source, lang=lang)
@@ -178,12 +167,21 @@ def trust_key(session: Session, unit_code: str, public: str, *, source: str, now
         if row.unit_id != unit.id:
             other = session.get(Unit, row.unit_id)
             raise UserError(tr(lang, "rollup.key_other_unit", key_id=row.key_id, unit=other.code if other else "?"))
-        return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": False}
+        if row.retired_at is None:
+            return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": False}
+        row.retired_at = None
+        session.flush()
+        append_event(session, now=now, at=now, actor=actor, actor_role="secretariat", kind="rollup_key_trusted",
+                     note=f"{unit.code} {row.key_id}",
+                     data={"unit": unit.code, "key_id": row.key_id, "public_key": text, "source": source,
+                           "trusted_again": True})
+        return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": True}
     row = RollupKey(unit_id=unit.id, public_key=text, key_id=key_id(raw), added_by=actor, added_at=now)
     session.add(row)
     session.flush()
     append_event(session, now=now, at=now, actor=actor, actor_role="secretariat", kind="rollup_key_trusted",
-                 note=f"{unit.code} {row.key_id}", data={"unit": unit.code, "key_id": row.key_id, "public_key": text})
+                 note=f"{unit.code} {row.key_id}",
+                 data={"unit": unit.code, "key_id": row.key_id, "public_key": text, "source": source})
     return {"unit": unit.code, "key_id": row.key_id, "public_key": text, "new": True}
 
 
@@ -191,7 +189,8 @@ def list_keys(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(RollupKey, Unit.code, Unit.name).join(Unit, Unit.id == RollupKey.unit_id)
                            .order_by(Unit.code, RollupKey.id)).all()
     return [{"unit": code, "name": name, "key_id": k.key_id, "public_key": k.public_key,
-             "added_at": k.added_at.isoformat(), "added_by": k.added_by} for k, code, name in rows]
+             "added_at": k.added_at.isoformat(), "added_by": k.added_by,
+             "retired_at": k.retired_at.isoformat() if k.retired_at else None} for k, code, name in rows]
 
 
 # =====================================================================================
@@ -265,7 +264,7 @@ def export_signed(session: Session, report_id: int, *, key_path: Path, now: date
 @dataclass
 class Checked:
     name: str
-    unit: Unit
+    unit: Any  # Unit, or the import's _UnitRef
     key_id: str
     payload: dict[str, Any]
     signed: str  # the signed text, as received
@@ -273,6 +272,7 @@ class Checked:
     digest: str
     as_of: date
     generated_at: datetime
+    figures: dict[str, Any] | None = None  # with the import's rules (_figures_of)
 
 
 def _need(cond: bool, name: str, field: str, lang: str) -> None:
@@ -286,6 +286,13 @@ def _ints(d: Any, keys: tuple[str, ...]) -> bool:
 
 def validate_payload(p: Any, name: str, lang: str = "vi") -> tuple[date, datetime]:
     """Schema check of a payload (after the signature): the keys the roll-up reads, typed."""
+    as_of, gen, _ = _validate(p, name, lang, None)
+    return as_of, gen
+
+
+def _validate(p: Any, name: str, lang: str, rules: Any) -> tuple[date, datetime, dict[str, Any] | None]:
+    """:func:`validate_payload`; with ``rules``, the check of the units also computes their
+    figures (:func:`_figures_of`) in the same pass."""
     from engine.reporting import KINDS
 
     _need(isinstance(p, dict), name, "payload", lang)
@@ -313,21 +320,7 @@ def validate_payload(p: Any, name: str, lang: str = "vi") -> tuple[date, datetim
         _need(_ints(p.get("summary"), (k,)), name, f"summary.{k}", lang)
     units = p.get("units")
     _need(isinstance(units, list), name, "units", lang)
-    for i, u in enumerate(units):
-        try:  # the usual case in one expression (3,400 communes per import at the centre); else say which field
-            c, t = u["counts"], u["due_tally"]
-            ok = (type(u["unit"]) is str and type(c["total"]) is int and type(c["due"]) is int
-                  and type(c["overdue"]) is int and type(t["due"]) is int and type(t["done"]) is int
-                  and type(t["overdue"]) is int and 0 <= t["done"] <= t["due"] and t["overdue"] >= 0
-                  and min(c["total"], c["due"], c["overdue"]) >= 0)
-        except (TypeError, KeyError):
-            ok = False
-        if not ok:
-            where = f"units[{i}]"
-            _need(isinstance(u, dict) and isinstance(u.get("unit"), str), name, f"{where}.unit", lang)
-            _need(_ints(u.get("counts"), ("total", "due", "overdue")), name, f"{where}.counts", lang)
-            _need(False, name, f"{where}.due_tally", lang)
-    return as_of, gen
+    return as_of, gen, _unit_pass(p, rules, name, lang)
 
 
 _HEAD = b'{"payload":'
@@ -335,16 +328,17 @@ _SPLIT = b',"signature":'
 
 
 def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
-               keys: Mapping[str, RollupKey] | None = None, units: Mapping[int, Unit] | None = None) -> Checked:
+               keys: Mapping[str, Any] | None = None, units: Mapping[int, Any] | None = None,
+               rules: Any = None) -> Checked:
     """Verify one snapshot file; raises a ``UserError`` saying why it is refused.
 
     The file is ``{"payload":P,"signature":S}`` and a newline, with P the signed bytes
     themselves: the signature is checked over P exactly as it is in the file (no
     re-serialisation), and S must be the canonical JSON of the signature block, so no byte of
     the file can change without a refusal. ``keys``: the registered keys by public key text
-    (looked up per file without it)."""
+    (looked up per file without it). ``rules``: the payload's figures with them are computed
+    during the schema check (``Checked.figures``)."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     if len(body) > MAX_FILE_BYTES:
         raise InputFileError(tr(lang, "rollup.too_big", file=name, mb=MAX_FILE_BYTES // (1024 * 1024)))
@@ -357,7 +351,8 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         if isinstance(doc, dict) and set(doc) == {"payload", "signature"}:
             raise UserError(tr(lang, "rollup.tampered", file=name))
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name))
-    signed, sig_text = body[len(_HEAD):cut], body[cut + len(_SPLIT):-2]
+    # the signed bytes as a view into the file: verified and decoded without a copy of ~50 kB
+    signed, sig_text = memoryview(body)[len(_HEAD):cut], body[cut + len(_SPLIT):-2]
     try:
         sig = json.loads(sig_text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -374,24 +369,47 @@ def check_file(session: Session, name: str, body: bytes, *, lang: str = "vi",
         raise PermissionDenied(tr(lang, "rollup.unknown_signer", file=name, key_id=sig["key_id"][:32]))
     if sig["alg"] != "ed25519" or sig["key_id"] != row.key_id:
         raise UserError(tr(lang, "rollup.tampered", file=name))
+    if row.retired_at is not None:  # replaced by the unit's new key (directory signing_key)
+        owner = units.get(row.unit_id) if units is not None else None
+        owner = owner or session.get(Unit, row.unit_id)
+        raise PermissionDenied(tr(lang, "rollup.key_retired", file=name, key_id=row.key_id,
+                                  unit=owner.code if owner else "?", date=_local_day(session, row.retired_at)))
     try:
         value = base64.b64decode(sig["value"], validate=True)
         if base64.b64encode(value).decode("ascii") != sig["value"]:  # unused low bits of the last character
             raise ValueError("non-canonical base64")
-        Ed25519PublicKey.from_public_bytes(parse_public(public, source=name, lang=lang)).verify(value, signed)
+        _verifier(public).verify(value, signed)
     except (InvalidSignature, ValueError):
         raise UserError(tr(lang, "rollup.tampered", file=name)) from None
-    try:
-        text = signed.decode("utf-8")
-        payload = json.loads(signed)
+    try:  # decoded once: the text is both what is stored and what is parsed (json.loads of bytes decodes again)
+        text = str(signed, "utf-8")
+        payload = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InputFileError(tr(lang, "rollup.not_snapshot", file=name)) from None
-    as_of, gen = validate_payload(payload, name, lang)
+    as_of, gen, figures = _validate(payload, name, lang, rules)
     unit = units.get(row.unit_id) if units is not None else None
     unit = unit or session.get(Unit, row.unit_id)
     assert unit is not None
     return Checked(name=name, unit=unit, key_id=row.key_id, payload=payload, signed=text, signature=sig["value"],
-                   digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen)
+                   digest=hashlib.sha256(body).hexdigest(), as_of=as_of, generated_at=gen, figures=figures)
+
+
+def _local_day(session: Session, when: datetime) -> str:
+    """dd/mm/yyyy of ``when`` in the committee's time zone."""
+    from zoneinfo import ZoneInfo
+
+    from engine.txcache import committee_settings
+
+    return fmt_date(when.astimezone(ZoneInfo(committee_settings(session)[0])).date())
+
+
+@functools.lru_cache(maxsize=4096)
+def _verifier(public: str) -> Any:
+    """The Ed25519 verifier of a registered key's text (a pure function of the text: kept
+    across files and imports instead of decoding the key for every file)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(parse_public(public, source="rollup_key"))
 
 
 def _last(session: Session, unit_id: int, kind: str, period: str) -> RollupSnapshot | None:
@@ -408,27 +426,35 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
     A file older than (or the same as) the last one accepted for its unit and period is a
     replay and refused. Returns per file: unit, period, as-of, snapshot id, and the colour
     with this level's rules."""
+    from sqlalchemy import insert
+
     from engine.audit import append_events
     from engine.reporting import committee_rules
 
     if not files:
         raise UserError(tr(lang, "rollup.no_files"))
     rules = rules or committee_rules(session, lang=lang)
-    keys = {k.public_key: k for k in session.execute(select(RollupKey)).scalars()}
-    units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_({k.unit_id for k in keys.values()})))
-             .scalars()}  # one query; held here (the identity map alone does not keep them)
-    checked = [check_file(session, name, body, lang=lang, keys=keys, units=units) for name, body in files]
-    # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one query
+    # the registered keys and their units in one query, held for the whole import
+    keys: dict[str, Any] = {}
+    units: dict[int, Any] = {}
+    for k in session.execute(select(RollupKey.public_key, RollupKey.unit_id, RollupKey.key_id, RollupKey.retired_at,
+                                    Unit.code, Unit.name).join(Unit, Unit.id == RollupKey.unit_id)):
+        keys[k.public_key] = k  # rows, not ORM objects: read, never changed here
+        units[k.unit_id] = _UnitRef(k.unit_id, k.code, k.name)
+    checked = [check_file(session, name, body, lang=lang, keys=keys, units=units, rules=rules) for name, body in files]
+    # the newest accepted (as_of, generated_at) per (unit, kind, period) of this import, in one
+    # query on the (unit, kind, period) index: only the periods of this import, not the history
     wanted = {(c.unit.id, c.payload["kind"], c.payload["period"]["key"]) for c in checked}
     last: dict[tuple[int, str, str], tuple[date, datetime, int]] = {}
     for uid, kind, period, as_of, gen, sid in session.execute(
             select(RollupSnapshot.unit_id, RollupSnapshot.kind, RollupSnapshot.period, RollupSnapshot.as_of,
                    RollupSnapshot.generated_at, RollupSnapshot.id)
-            .where(RollupSnapshot.unit_id.in_({w[0] for w in wanted}))):
+            .where(RollupSnapshot.unit_id.in_({w[0] for w in wanted}), RollupSnapshot.kind.in_({w[1] for w in wanted}),
+                   RollupSnapshot.period.in_({w[2] for w in wanted}))):
         k = (uid, kind, period)
         if k in wanted and (k not in last or (as_of, gen) > last[k][:2]):
             last[k] = (as_of, gen, sid)
-    rows = []
+    values = []
     for c in checked:
         kind, period = c.payload["kind"], c.payload["period"]["key"]
         k = (c.unit.id, kind, period)
@@ -437,11 +463,14 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
             raise UserError(tr(lang, "rollup.replayed", file=c.name, unit=c.unit.code, period=period,
                                as_of=fmt_date(c.as_of), last=fmt_date(prev[0]), last_id=prev[2] or "—"))
         last[k] = (c.as_of, c.generated_at, 0)
-        rows.append(RollupSnapshot(unit_id=c.unit.id, key_id=c.key_id, kind=kind, period=period, as_of=c.as_of,
-                                   generated_at=c.generated_at, payload=c.signed, signature=c.signature,
-                                   digest=c.digest, received_by=actor, received_at=now))
-    session.add_all(rows)
-    session.flush()
+        values.append({"unit_id": c.unit.id, "key_id": c.key_id, "kind": kind, "period": period, "as_of": c.as_of,
+                       "generated_at": c.generated_at, "payload": c.signed, "signature": c.signature,
+                       "digest": c.digest, "received_by": actor, "received_at": now})
+    # one multi-row INSERT … RETURNING id (Core: no ORM object per ~50 kB row; the rows are
+    # never updated, and nothing in this session has them loaded)
+    ids = list(session.execute(insert(RollupSnapshot).returning(RollupSnapshot.id, sort_by_parameter_order=True),
+                               values).scalars())
+    rows = [_Stored(id=i, **v) for i, v in zip(ids, values, strict=True)]
     append_events(session, [
         {"at": now, "actor": actor, "actor_role": "secretariat", "kind": "rollup_imported",
          "note": f"{c.unit.code} {row.kind} {row.period} (as of {c.as_of.isoformat()})",
@@ -451,12 +480,38 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
         for c, row in zip(checked, rows, strict=True)], now=now)
     out = []
     for c, row in zip(checked, rows, strict=True):
-        _PARSED.put(row.digest, c.payload, len(c.signed))
-        child = child_row(c.unit, row, rules, with_children=False)
+        _PARSED.put(row.digest, c.payload, len(c.signed), figures={rules: c.figures} if c.figures else None)
+        child = child_row(c.unit, row, rules)  # the figures stay cached for the roll-up that follows
         out.append({"file": c.name, "id": row.id, "unit": c.unit.code, "name": c.unit.name, "kind": row.kind,
                     "period": row.period, "as_of": c.as_of.isoformat(), "status": child["status"],
                     "reason": _reason(child, child["reasons"][0], lang, _view_reason) if child["reasons"] else ""})
     return out
+
+
+class _UnitRef(NamedTuple):
+    """A unit as the import and the roll-up read it."""
+
+    id: int
+    code: str
+    name: str
+
+
+@dataclass
+class _Stored:
+    """A snapshot row just inserted, as :func:`child_row` reads it (the ``RollupSnapshot`` columns)."""
+
+    id: int
+    unit_id: int
+    key_id: str
+    kind: str
+    period: str
+    as_of: date
+    generated_at: datetime
+    payload: str
+    signature: str
+    digest: str
+    received_by: str
+    received_at: datetime
 
 
 def _view_reason(r: Mapping[str, Any], lang: str) -> str:
@@ -478,25 +533,51 @@ class _ParsedCache:
         from collections import OrderedDict
 
         self.max_chars, self.chars = max_chars, 0
-        self.items: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        # digest -> (size, payload, figures derived from it per colour rules: _figures_of)
+        self.items: OrderedDict[str, tuple[int, dict[str, Any], dict[Any, dict[str, Any]]]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def put(self, digest: str, payload: dict[str, Any], size: int = 0) -> None:
+    def put(self, digest: str, payload: dict[str, Any], size: int = 0,
+            figures: dict[Any, dict[str, Any]] | None = None) -> None:
         size = size or len(payload.get("units") or ()) * 600 + 2000
         with self.lock:
             if digest in self.items:
                 return
-            self.items[digest] = (size, payload)
+            self.items[digest] = (size, payload, dict(figures or {}))
             self.chars += size
             while self.chars > self.max_chars and self.items:
-                _, (n, _) = self.items.popitem(last=False)
+                _, (n, _, _) = self.items.popitem(last=False)
                 self.chars -= n
 
-    def has(self, digest: str) -> bool:
+    def figures(self, digest: str, payload: dict[str, Any], rules: Any) -> dict[str, Any]:
+        """:func:`_figures_of` the payload with ``rules``, computed once per (snapshot, rules):
+        a payload never changes, so the import's pass over its ~100 units serves the roll-up
+        and every heat map view after it."""
         with self.lock:
-            return digest in self.items
+            hit = self.items.get(digest)
+            got = hit[2].get(rules) if hit is not None else None
+        if got is not None:
+            return got
+        got = _figures_of(payload, rules)
+        with self.lock:
+            hit = self.items.get(digest)
+            if hit is not None and hit[1] is payload:
+                hit[2][rules] = got
+        return got
 
-    def get(self, snap: RollupSnapshot) -> dict[str, Any]:
+    def peek(self, digest: str) -> dict[str, Any] | None:
+        """The parsed payload of ``digest`` if held, else None."""
+        with self.lock:
+            hit = self.items.get(digest)
+            if hit is None:
+                return None
+            self.items.move_to_end(digest)
+            return hit[1]
+
+    def get(self, snap: Any) -> dict[str, Any]:
+        held = getattr(snap, "parsed", None)  # latest_snapshots holds it for the roll-up being built
+        if held is not None:
+            return held
         with self.lock:
             hit = self.items.get(snap.digest)
             if hit is not None:
@@ -525,7 +606,7 @@ def _sum_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     tot: dict[str, int] = {}
     for r in rows:
         for k, v in r.items():
-            if isinstance(v, int) and not isinstance(v, bool):
+            if type(v) is int:  # whole numbers only (not True/False, not the rates)
                 tot[k] = tot.get(k, 0) + v
     return tot
 
@@ -549,81 +630,126 @@ def colour_of(counts: Mapping[str, Any], tally: Mapping[str, Any], rules: Any) -
     return unit_status(c, rules, full)
 
 
-def child_row(unit: Unit, snap: RollupSnapshot | None, rules: Any, *, today: date | None = None,
-              with_children: bool = True) -> dict[str, Any]:
-    """One child unit of the roll-up (grey without a snapshot); ``with_children=False`` leaves
-    out the recolouring of its own units (the import's answer needs only its colour)."""
+def _figures_of(p: Mapping[str, Any], rules: Any) -> dict[str, Any]:
+    """One pass over a snapshot's own units: the sums of their due tallies, how many are
+    green / yellow / red with ``rules`` (recoloured here, not as the child coloured them), and
+    the ones with the most overdue items (for the reason)."""
+    got = _unit_pass(p, rules, "rollup_snapshot", "vi")
+    assert got is not None
+    return got
+
+
+def _unit_pass(p: Mapping[str, Any], rules: Any, name: str, lang: str) -> dict[str, Any] | None:
+    """The check of a payload's units (each typed, done ≤ due; a bad one named: ``units[3].
+    due_tally``) and, with ``rules``, their figures (:func:`_figures_of`), in one pass: ~100
+    communes a province, 3,400 per national import, so the loop is kept to plain locals."""
+    units = p["units"]
+    due = done = overdue = green = 0
+    kids = {"green": 0, "yellow": 0, "red": 0}
+    late: list[tuple[int, str]] = []
+    share = rules is not None and rules.rule == heatrules.SHARE_DUE
+    green_at, colour = (rules.green_at if rules is not None else 1.0), heatrules.share_colour
+    for u in units:
+        try:  # the usual case in one expression; else say which field
+            c, t = u["counts"], u["due_tally"]
+            d, n, o = t["due"], t["done"], t["overdue"]
+            ok = (type(u["unit"]) is str and type(c["total"]) is int and type(c["due"]) is int
+                  and type(c["overdue"]) is int and type(d) is int and type(n) is int
+                  and type(o) is int and 0 <= n <= d and o >= 0 and c["total"] >= 0 and c["due"] >= 0
+                  and c["overdue"] >= 0)
+        except (TypeError, KeyError):
+            ok = False
+        if not ok:
+            where = f"units[{units.index(u)}]"
+            _need(isinstance(u, dict) and isinstance(u.get("unit"), str), name, f"{where}.unit", lang)
+            _need(_ints(u.get("counts"), ("total", "due", "overdue")), name, f"{where}.counts", lang)
+            _need(False, name, f"{where}.due_tally", lang)
+        due += d
+        done += n
+        if o:
+            overdue += o
+            late.append((-o, u["unit"]))
+        if share:
+            if d <= 0 or n >= green_at * d:  # green by share_colour too (it allows 1e-9 below the mark)
+                green += 1
+            else:  # the colour alone, without the reasons: heatrules.share_colour decides near the marks
+                kids[colour(n, d, green_at=green_at, yellow_at=rules.yellow_at)] += 1
+        elif rules is not None:
+            kids[colour_of(c, {**t, "milestone": p["as_of"]}, rules)[0]] += 1
+    if rules is None:
+        return None
+    kids["green"] += green
+    if units:
+        tally = {"due": due, "done": done, "overdue": overdue}
+    else:
+        s = p["summary"]
+        tally = {"due": s["due"], "done": s.get("completed_due", 0), "overdue": s["overdue"]}
+    kids["total"] = len(units)
+    kids["green_share"] = heatrules.share_pct(kids["green"], len(units))
+    worst = [{"unit": c, "overdue": -n} for n, c in heapq.nsmallest(heatrules.MAX_LISTED, late)]
+    return {"tally": tally, "children": kids, "worst": worst}
+
+
+def child_row(unit: Any, snap: Any, rules: Any, *, today: date | None = None) -> dict[str, Any]:
+    """One child unit of the roll-up (grey without a snapshot). ``snap``: a ``RollupSnapshot``
+    (or the import's just-stored row)."""
     base: dict[str, Any] = {"unit": unit.code, "name": unit.name}
     if snap is None:
         return {**base, "status": GREY, "reasons": [{"rule": "no_report", "level": GREY}], "reason": None,
                 "due": 0, "done": 0, "share": None, "overdue": 0, "counts": None, "children": None, "snapshot": None}
     p = _PARSED.get(snap)
-    units = p.get("units") or []
-    if units:
-        due = done = overdue = 0
-        for u in units:
-            t = u["due_tally"]
-            due += t["due"]
-            done += t["done"]
-            overdue += t["overdue"]
-        tally = {"due": due, "done": done, "overdue": overdue}
-    else:
-        s = p["summary"]
-        tally = {"due": s["due"], "done": s.get("completed_due", 0), "overdue": s["overdue"]}
-    tally["milestone"] = p["as_of"]
+    f = _PARSED.figures(snap.digest, p, rules)
+    tally = {**f["tally"], "milestone": p["as_of"]}
     counts = dict(p["summary"])
     status, reasons = colour_of(counts, tally, rules)
-    kids = {"green": 0, "yellow": 0, "red": 0}
-    if not with_children:
-        pass
-    elif rules.rule == heatrules.SHARE_DUE:  # the colour alone, without the reasons
-        for u in units:
-            t = u["due_tally"]
-            kids[heatrules.share_colour(t["done"], t["due"], green_at=rules.green_at, yellow_at=rules.yellow_at)] += 1
-    else:
-        for u in units:
-            kc, _ = colour_of(u["counts"], {**u["due_tally"], "milestone": p["as_of"]}, rules)
-            kids[kc] += 1
-    kids["total"] = len(units)
-    worst = heapq.nsmallest(heatrules.MAX_LISTED, ((-u["due_tally"]["overdue"], u["unit"]) for u in units
-                                                   if u["due_tally"]["overdue"]))
-    worst = [(c, -n) for n, c in worst]
-    kids["green_share"] = heatrules.share_pct(kids["green"], len(units))
     age = (today - snap.as_of).days if today else None
     return {**base, "status": status, "reasons": reasons, "reason": None, "due": tally["due"], "done": tally["done"],
             "share": heatrules.share_pct(tally["done"], tally["due"]), "overdue": tally["overdue"], "counts": counts,
-            "children": kids, "worst": [{"unit": c, "overdue": n} for c, n in worst],
+            "children": dict(f["children"]), "worst": [dict(w) for w in f["worst"]],
             "snapshot": {"id": snap.id, "as_of": snap.as_of.isoformat(), "generated_at": snap.generated_at.isoformat(),
                          "received_at": snap.received_at.isoformat(), "key_id": snap.key_id, "digest": snap.digest,
                          "committee": (p.get("committee") or {}).get("name"), "plan": (p.get("plan") or {}).get("code"),
                          "audit": p.get("audit"), "age_days": age}}
 
 
-def child_units(session: Session) -> list[Unit]:
-    """The units this level rolls up: those with a trusted key, by code."""
+def child_units(session: Session) -> list[Any]:
+    """The units this level rolls up: those with a trusted key, by code (rows with ``id``,
+    ``code``, ``name``: the roll-up reads nothing else of a unit, so no ORM object and no JSON
+    column of it is loaded)."""
     ids = select(RollupKey.unit_id).distinct()
-    return list(session.execute(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code)).scalars())
+    return list(session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)).order_by(Unit.code)))
 
 
-def latest_snapshots(session: Session, kind: str, period: str) -> dict[int, RollupSnapshot]:
+class _Snap:
+    """A snapshot row as the roll-up reads it (no ORM object; the signed text not loaded), with
+    its parsed payload held for the roll-up being built."""
+
+    __slots__ = ("id", "unit_id", "key_id", "as_of", "generated_at", "received_at", "digest", "parsed")
+
+    def __init__(self, row: Any, parsed: dict[str, Any]) -> None:
+        self.id, self.unit_id, self.key_id, self.as_of = row.id, row.unit_id, row.key_id, row.as_of
+        self.generated_at, self.received_at, self.digest = row.generated_at, row.received_at, row.digest
+        self.parsed = parsed
+
+
+def latest_snapshots(session: Session, kind: str, period: str) -> dict[int, _Snap]:
     """Per unit, the newest accepted snapshot of the period (as-of, then signing time)."""
-    from sqlalchemy.orm import defer
-
-    # the signed text (~50 kB a province) is read only for the rows whose parsed payload is not
-    # in _PARSED already, in one query below
-    rows = session.execute(select(RollupSnapshot).options(defer(RollupSnapshot.payload))
-                           .where(RollupSnapshot.kind == kind, RollupSnapshot.period == period)
-                           .order_by(RollupSnapshot.unit_id, RollupSnapshot.as_of, RollupSnapshot.generated_at,
-                                     RollupSnapshot.id)).scalars()
-    out: dict[int, RollupSnapshot] = {}
+    R = RollupSnapshot
+    rows = session.execute(select(R.id, R.unit_id, R.key_id, R.as_of, R.generated_at, R.received_at, R.digest)
+                           .where(R.kind == kind, R.period == period)
+                           .order_by(R.unit_id, R.as_of, R.generated_at, R.id)).all()
+    last: dict[int, Any] = {}
     for r in rows:
-        out[r.unit_id] = r  # the last of each unit wins
-    missing = {r.id: r.digest for r in out.values() if not _PARSED.has(r.digest)}
+        last[r.unit_id] = r  # the last of each unit wins
+    parsed = {r.digest: _PARSED.peek(r.digest) for r in last.values()}
+    # the signed text (~50 kB a province) is read only for the rows whose parsed payload is not
+    # in _PARSED already, in one query
+    missing = {r.id: r.digest for r in last.values() if parsed[r.digest] is None}
     if missing:
-        for sid, text in session.execute(select(RollupSnapshot.id, RollupSnapshot.payload)
-                                         .where(RollupSnapshot.id.in_(missing))):
-            _PARSED.put(missing[sid], json.loads(text), len(text))
-    return out
+        for sid, text in session.execute(select(R.id, R.payload).where(R.id.in_(missing))):
+            parsed[missing[sid]] = payload = json.loads(text)
+            _PARSED.put(missing[sid], payload, len(text))
+    return {uid: _Snap(r, parsed[r.digest]) for uid, r in last.items()}
 
 
 def build_rollup(session: Session, *, today: date, kind: str = "monthly", period: str | None = None,

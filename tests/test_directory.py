@@ -441,6 +441,26 @@ def test_unit_entry_defaults():
     assert isinstance(STANDARD_PATH, Path) and STANDARD_PATH.name == "standard-directory.yaml"
 
 
+def test_a_units_signing_key_is_read_in_the_form_keys_show_prints(tmp_path):
+    import base64
+
+    raw = bytes(range(32))
+    key = "ed25519:" + base64.b64encode(raw).decode()
+    f = tmp_path / "d.yaml"
+    f.write_text(f"units:\n  - code: LS\n    name: Tỉnh Lâm Sơn\n    signing_key: '  {key} '\n"
+                 "groups:\n  - code: G\n    name: Các tỉnh\n    members: [LS]\n", encoding="utf-8")
+    d = Directory.load(f)
+    assert d.get("LS").signing_key == key and d.get("G").signing_key is None
+    for bad in ("ed25519:" + base64.b64encode(raw[:31]).decode(), base64.b64encode(raw).decode(), "ed25519:!!", "5"):
+        f.write_text(f"units:\n  - code: LS\n    name: Tỉnh Lâm Sơn\n    signing_key: '{bad}'\n", encoding="utf-8")
+        with pytest.raises(DirectoryError) as e:
+            Directory.load(f, lang="en")
+        assert str(e.value).startswith(f"{f}: units[0] (line 2) (code 'LS'): field 'signing_key' must be"), str(e.value)
+    f.write_text(f"groups:\n  - code: G\n    name: Các tỉnh\n    signing_key: '{key}'\n", encoding="utf-8")
+    with pytest.raises(DirectoryError, match="signing_key"):  # a group sends no snapshots
+        Directory.load(f)
+
+
 _VIETNAMESE_LETTERS = set("ạảãàáâậầấẩẫăắằặẳẵđêếềệểễôốồộổỗơớờợởỡưứừựửữíìịỉĩóòọỏõúùụủũýỳỵỷỹ")
 
 

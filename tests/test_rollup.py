@@ -412,6 +412,22 @@ def test_the_centre_on_each_backend(db_url, _sqlite_template, tmp_path):
     data = _rollup(db_url)
     assert [(u["unit"], u["status"], u["done"], u["due"]) for u in data["units"]] == [("LAMSON", "yellow", 6, 8)]
     assert _stored(db_url)[0] == 1
+    # a new key published in the centre's directory retires the old one on this backend too
+    key2 = tmp_path / "k2.pem"
+    assert steer(province, "keys", "init", "--key", str(key2)).exit_code == 0
+    pub2 = steer(province, "keys", "show", "--key", str(key2)).stdout.strip().splitlines()[-1]
+    r = steer(db_url, "directory", "load", str(_directory(tmp_path / "d.yaml", {"LAMSON": pub2})), "--now",
+              "2025-05-22T10:00:00+07:00")
+    assert r.exit_code == 0 and "2 thay đổi" in r.output, r.output
+    _, rid2 = _report(province, "2025-05-25", "2025-05-25T17:00:00+07:00")
+    for k, name, code in ((key, "old.json", 1), (key2, "new.json", 0)):
+        f = tmp_path / name
+        assert steer(province, "report", "export", str(rid2), "--signed", "--key", str(k), "--out", str(f),
+                     "--now", "2025-05-25T17:30:00+07:00").exit_code == 0
+        r = steer(db_url, "rollup", "import", str(f), "--now", "2025-05-25T18:00:00+07:00")
+        assert r.exit_code == code, r.output
+    assert _stored(db_url)[0] == 2
+    assert [k for k, _ in _key_events(db_url)] == ["rollup_key_trusted", "rollup_key_trusted", "rollup_key_retired"]
 
 
 def test_child_plans_in_the_same_instance(db_url, monkeypatch, tmp_path):
@@ -518,3 +534,99 @@ def test_readiness_criteria_green_only_when_all_met(db_url, tmp_path):
     r = steer(db_url, "criteria", "load", str(bad))
     assert r.exit_code == 1 and "criteria" in r.output
     assert steer(db_url, "criteria", "show", "NONE").exit_code == 1
+
+
+def _directory(path: Path, keys: dict[str, str]) -> Path:
+    """The centre's directory file: its provinces, each with the public key it signs with."""
+    lines = ["units:"]
+    for code, name in (("LAMSON", "Tỉnh Lâm Sơn"), ("HASON", "Tỉnh Hà Sơn")):
+        lines += [f"  - code: {code}", f"    name: {name}"]
+        if code in keys:
+            lines.append(f'    signing_key: "{keys[code]}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _key_events(url: str) -> list[tuple[str, dict[str, Any]]]:
+    eng = make_engine(url)
+    with transaction(eng) as s:
+        rows = s.execute(select(Event.kind, Event.data).where(Event.kind.like("rollup_key_%")).order_by(Event.id)).all()
+    eng.dispose()
+    return [(k, d) for k, d in rows]
+
+
+def test_the_keys_published_in_the_directory_of_the_level_above(world, _sqlite_template, tmp_path):
+    """A centre that trusts its provinces by loading its directory file (signing_key per unit):
+    a changed key is recorded and retires the old one; bad keys are refused naming the field."""
+    w = world
+    centre = _instance(_sqlite_template, tmp_path / "centre2.db", name="Ban Chỉ đạo Trung ương",
+                       units={"LAMSON": "Tỉnh Lâm Sơn", "HASON": "Tỉnh Hà Sơn"}, plan="KH-TW", tasks=())
+    pub = {c: (tmp_path / f"{p}.pub").read_text().strip() for p, c in (("lamson", "LAMSON"), ("hason", "HASON"))}
+    d = _directory(tmp_path / "danh-muc.yaml", pub)
+    r = steer(centre, "directory", "load", str(d), "--now", NOW)
+    assert r.exit_code == 0 and "Khóa ký của đơn vị cấp dưới: 2 thay đổi" in r.output, r.output
+    listed = json.loads(steer(centre, "keys", "list", "--format", "json").stdout)
+    assert {(x["unit"], x["public_key"], x["retired_at"]) for x in listed} == \
+        {("LAMSON", pub["LAMSON"], None), ("HASON", pub["HASON"], None)}
+    # loading the same file again changes nothing and records nothing
+    r = steer(centre, "directory", "load", str(d), "--now", NOW)
+    assert r.exit_code == 0 and "thay đổi" not in r.output
+    assert [k for k, _ in _key_events(centre)] == ["rollup_key_trusted", "rollup_key_trusted"]
+
+    _, ls_id = _report(w["lamson"])
+    old_file = _export(w, "lamson", ls_id, "lamson-old-key.json")
+    assert steer(centre, "rollup", "import", str(old_file), "--now", NOW).exit_code == 0
+
+    # Lâm Sơn makes a new key; the centre publishes it in its directory: the old one is retired
+    new_key = tmp_path / "lamson-new.pem"
+    assert steer(w["lamson"], "keys", "init", "--key", str(new_key)).exit_code == 0
+    new_pub = steer(w["lamson"], "keys", "show", "--key", str(new_key)).stdout.strip().splitlines()[-1]
+    d = _directory(tmp_path / "danh-muc.yaml", {**pub, "LAMSON": new_pub})
+    r = steer(centre, "directory", "load", str(d), "--now", "2025-05-22T10:00:00+07:00")
+    assert r.exit_code == 0 and "2 thay đổi" in r.output, r.output
+    events = _key_events(centre)
+    assert [k for k, _ in events] == ["rollup_key_trusted", "rollup_key_trusted", "rollup_key_trusted",
+                                      "rollup_key_retired"]
+    retired = events[-1][1]
+    assert retired["unit"] == "LAMSON" and retired["public_key"] == pub["LAMSON"] and retired["source"] == "danh-muc.yaml"
+    assert retired["replaced_by"] == events[-2][1]["key_id"] and events[-2][1]["public_key"] == new_pub
+    listed = {x["public_key"]: x for x in json.loads(steer(centre, "keys", "list", "--format", "json").stdout)}
+    assert listed[pub["LAMSON"]]["retired_at"] is not None and listed[new_pub]["retired_at"] is None
+    assert listed[pub["HASON"]]["retired_at"] is None
+    text = steer(centre, "keys", "list").stdout
+    assert "đã thu hồi 22/05/2025" in text
+
+    # a newer snapshot signed with the old key: refused, nothing stored; with the new key: accepted
+    _, ls_id2 = _report(w["lamson"], "2025-05-25", "2025-05-25T17:00:00+07:00")
+    stale = _export(w, "lamson", ls_id2, "lamson-stale.json", now="2025-05-25T17:30:00+07:00")
+    before = _stored(centre)
+    r = steer(centre, "rollup", "import", str(stale), "--now", "2025-05-25T18:00:00+07:00")
+    assert r.exit_code == 1 and "lamson-stale.json" in r.output and "đã được thay bằng khóa mới từ ngày 22/05/2025" \
+        in r.output, r.output
+    assert _stored(centre) == before
+    fresh = w["dir"] / "lamson-new-key.json"
+    assert steer(w["lamson"], "report", "export", str(ls_id2), "--signed", "--key", str(new_key), "--out", str(fresh),
+                 "--now", "2025-05-25T17:30:00+07:00").exit_code == 0
+    assert steer(centre, "rollup", "import", str(fresh), "--now", "2025-05-25T18:00:00+07:00").exit_code == 0
+    assert _stored(centre)[0] == before[0] + 1  # the old key's snapshot stays stored beside it
+    by = {u["unit"]: u for u in _rollup(centre)["units"]}
+    assert by["LAMSON"]["snapshot"]["as_of"] == "2025-05-25"
+
+    # bad keys: the file, the unit and the field named; nothing written
+    before, keys_before = _stored(centre), steer(centre, "keys", "list", "--format", "json").stdout
+    bad = tmp_path / "bad.yaml"
+    for keys, words in (({"LAMSON": "ed25519:abc"}, ("bad.yaml", "LAMSON", "signing_key", "steer keys show")),
+                        ({"LAMSON": new_pub.removeprefix("ed25519:")}, ("bad.yaml", "LAMSON", "signing_key")),
+                        ({"LAMSON": new_pub, "HASON": new_pub}, ("bad.yaml", "HASON", "signing_key", "LAMSON")),
+                        ({"HASON": new_pub}, ("bad.yaml", "HASON", "signing_key", "LAMSON"))):
+        r = steer(centre, "directory", "load", str(_directory(bad, keys)), "--now", "2025-05-26T10:00:00+07:00")
+        assert r.exit_code == 1 and all(x in r.output for x in words), (keys, r.output)
+        assert "Traceback" not in r.output
+        assert _stored(centre) == before
+        assert steer(centre, "keys", "list", "--format", "json").stdout == keys_before
+    # `steer keys trust` of the retired key trusts it again (recorded); it does not retire the new one
+    r = steer(centre, "keys", "trust", "LAMSON", str(tmp_path / "lamson.pub"), "--now", "2025-05-27T10:00:00+07:00")
+    assert r.exit_code == 0 and "Đã đăng ký khóa" in r.output, r.output
+    listed = {x["public_key"]: x for x in json.loads(steer(centre, "keys", "list", "--format", "json").stdout)}
+    assert listed[pub["LAMSON"]]["retired_at"] is None and listed[new_pub]["retired_at"] is None
+    assert _key_events(centre)[-1][1].get("trusted_again") is True

@@ -44,6 +44,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "field 'kind' has an invalid value {shown} (allowed: {allowed})."),
     "dir.field_not_text": ("trường '{field}' phải là chuỗi khác rỗng (nhận được {kind} {shown}).",
                            "field '{field}' must be non-empty text (got {kind} {shown})."),
+    "dir.bad_signing_key": ("trường 'signing_key' phải là khóa công khai Ed25519 dạng «ed25519:…» như steer keys show "
+                            "in ra (nhận được {shown}).",
+                            "field 'signing_key' must be an Ed25519 public key «ed25519:…» as printed by steer keys show "
+                            "(got {shown})."),
+    "dir.dup_signing_key": ("trường 'signing_key': khóa này đã là khóa của đơn vị {other} ({other_where}).",
+                            "field 'signing_key': this key is the key of the unit {other} already ({other_where})."),
+    "dir.signing_key_other_unit": ("{source}: đơn vị {code}: trường 'signing_key': khóa {key_id} đã được đăng ký cho "
+                                   "đơn vị {unit}; không lưu gì.",
+                                   "{source}: unit {code}: field 'signing_key': the key {key_id} is registered for the "
+                                   "unit {unit} already; nothing was stored."),
     "dir.field_not_list": ("trường '{field}' phải là danh sách chuỗi (nhận được {kind}).",
                            "field '{field}' must be a list of texts (got {kind})."),
     "dir.item_not_text": ("trường '{field}', phần tử thứ {pos} phải là chuỗi khác rỗng (nhận được {kind}{shown}).",

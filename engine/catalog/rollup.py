@@ -41,6 +41,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "Only the secretariat receives the child units' reports."),
     "ev_rollup_imported": ("Nhận báo cáo của đơn vị cấp dưới", "Child unit's report received"),
     "ev_rollup_key_trusted": ("Đăng ký khóa của đơn vị cấp dưới", "Child unit's key registered"),
+    "ev_rollup_key_retired": ("Thu hồi khóa cũ của đơn vị cấp dưới (đã thay bằng khóa mới)",
+                              "Child unit's old key retired (replaced by a new one)"),
+    "rollup.key_retired": ("{file}: ký bằng khóa {key_id} của {unit}, khóa này đã được thay bằng khóa mới từ ngày "
+                           "{date}; không lưu gì. Đơn vị cần ký lại bằng khóa mới (steer report export … --signed).",
+                           "{file}: signed with {unit}'s key {key_id}, which was replaced by a new key on {date}; "
+                           "nothing was stored. The unit must sign again with its new key (steer report export … "
+                           "--signed)."),
+    "rollup.directory_keys_changed": ("Khóa ký của đơn vị cấp dưới: {n} thay đổi (đã ghi vào nhật ký).",
+                                      "Child units' signing keys: {n} changes (recorded in the audit log)."),
+    "rollup.key_retired_on": ("đã thu hồi {date}", "retired {date}"),
     "rollup.grey": ("Xám", "Grey"),
     # CLI
     "rollup.key_made": ("Đã tạo khóa ký {path} (chỉ người chạy Steer đọc được). Khóa công khai, gửi cấp trên:",
