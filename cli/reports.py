@@ -95,7 +95,7 @@ class _Staged:
         except OSError as exc:
             self.discard()
             raise _cannot_write(self.out, exc.strerror or str(exc)) from None
-        err_console.print(msg("cli.wrote_bytes", out=self.out, size=self.size),
+        err_console.print(msg("cli.wrote_bytes", out=self.out, size=_grouped(self.size)),
                           markup=False)
 
     def discard(self) -> None:
@@ -230,13 +230,24 @@ def list_reports(
         if not rows:
             console.print(msg("cli.no_report_has_been_stored"))
             return
-        kinds = {"monthly": msg("cli.monthly"), "quarterly": msg("cli.quarterly"),
-                 "semiannual": msg("cli.half_year"), "annual": msg("cli.annual")}
+        from datetime import date
+
+        from engine.days import fmt_date
+        from engine.reporting import period_key_label
+
         for r in rows:
             plan = msg("rollup.nav") if r["type"] == "rollup" else (r["plan"] or "—")
+            as_of = fmt_date(date.fromisoformat(r["as_of"])) if r.get("as_of") else "—"
             console.print(
-                f"[bold]#{r['id']}[/]  {plan}  {kinds.get(r['kind'], r['kind'])} {r['period']}  "
-                + msg("cli.as_due_completed_overdue_made", as_of=r['as_of'], due=r['due'], completed=r['completed'], overdue=r['overdue'], created_at_local=r['created_at_local'], created_by=r['created_by']), highlight=False)
+                f"[bold]#{r['id']}[/]  {plan}  {period_key_label(r['period'], state().lang)}  "
+                + msg("cli.as_due_completed_overdue_made", as_of=as_of, due=r['due'], completed=r['completed'], overdue=r['overdue'], created_at_local=r['created_at_local'], created_by=r['created_by']), highlight=False)
+
+
+def _grouped(n: int) -> str:
+    """12,378 in English, 12.378 in Vietnamese (the renderers' number format)."""
+    from engine.render.labels import fmt_num
+
+    return fmt_num(n, state().lang)
 
 
 @app.command("show")

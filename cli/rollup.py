@@ -166,8 +166,15 @@ def rollup_import(
         if fmt == "json":
             print_json(results)
             return
+        from datetime import date
+
+        from engine.days import fmt_date
+        from engine.reporting import period_key_label
+
         for r in results:
-            console.print(msg("rollup.imported", unit=r["unit"], name=r["name"], period=r["period"], as_of=r["as_of"],
+            console.print(msg("rollup.imported", unit=r["unit"], name=r["name"],
+                              period=period_key_label(r["period"], state().lang),
+                              as_of=fmt_date(date.fromisoformat(r["as_of"])) if r.get("as_of") else "—",
                               status=msg(f"rollup.{r['status']}"), reason=r["reason"] or ""),
                           markup=False, highlight=False)
 

@@ -250,6 +250,22 @@ def period_label(p: ReportPeriod | Mapping[str, Any], lang: str = "vi") -> str:
     return tr(lang, "rep.period.annual", year=year)
 
 
+def period_key_label(key: str, lang: str = "vi") -> str:
+    """The words of a period key as stored ("2025-07" -> "tháng 7/2025", "2025-Q2" -> "quý
+    II/2025", "2025-H1", "2025"); the key itself when it is no period."""
+    from engine.periods import read_period
+
+    found = read_period(key)
+    if found is None:
+        return key
+    kind, year, number = found
+    kinds = {"month": "monthly", "quarter": "quarterly", "half": "semiannual", "year": "annual"}
+    try:
+        return period_label({"kind": kinds[kind], "year": year, "number": number}, lang)
+    except (KeyError, ValueError):
+        return key
+
+
 # =====================================================================================
 # Unit status rules
 # =====================================================================================

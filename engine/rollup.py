@@ -429,7 +429,7 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
     from sqlalchemy import insert
 
     from engine.audit import append_events
-    from engine.reporting import committee_rules
+    from engine.reporting import committee_rules, period_key_label
 
     if not files:
         raise UserError(tr(lang, "rollup.no_files"))
@@ -460,7 +460,7 @@ def import_snapshots(session: Session, files: Sequence[tuple[str, bytes]], *, no
         k = (c.unit.id, kind, period)
         prev = last.get(k)
         if prev is not None and (c.as_of, c.generated_at) <= prev[:2]:
-            raise UserError(tr(lang, "rollup.replayed", file=c.name, unit=c.unit.code, period=period,
+            raise UserError(tr(lang, "rollup.replayed", file=c.name, unit=c.unit.code, period=period_key_label(period, lang),
                                as_of=fmt_date(c.as_of), last=fmt_date(prev[0]), last_id=prev[2] or "—"))
         last[k] = (c.as_of, c.generated_at, 0)
         values.append({"unit_id": c.unit.id, "key_id": c.key_id, "kind": kind, "period": period, "as_of": c.as_of,

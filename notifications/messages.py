@@ -104,6 +104,7 @@ def render(digest: Digest) -> Message:
     the first ``digest.max_items`` items in full, worst first, then the counts per lead
     unit and one link to the list in the web app."""
     from engine.links import digest_links
+    from engine.reporting import period_key_label
 
     lang = norm_lang(digest.lang)
     digest_links(digest)  # signed one-click links when STEER_SECRET_KEY is set (engine/links.py)
@@ -116,6 +117,7 @@ def render(digest: Digest) -> Message:
         "status_label": lambda s: status_label(s, lang),
         "count_parts": lambda c: count_parts(c, lang),
         "t": lambda msg_key, **kw: tr(lang, msg_key, **kw),
+        "period_label": lambda key: period_key_label(str(key or ""), lang),  # "2025-10" -> "tháng 10/2025"
     }
     subject = env.get_template(f"subject.{lang}.txt.j2").render(ctx).strip()
     html_t = _env(True).get_template("digest.html.j2")

@@ -312,7 +312,7 @@ def test_missing_reports_and_one_reminder_per_period(db, tmp_path):  # type: ign
         assert not digest.obsolete and digest.counts == {"report_missing": 1}
         msg = render(digest)
         assert msg.subject.startswith("1 báo cáo tiến độ chưa gửi")
-        assert "Chưa nhận được biểu báo cáo tiến độ kỳ 2025-10 của Sở Khoa học và Công nghệ (SKHCN); " \
+        assert "Chưa nhận được biểu báo cáo tiến độ kỳ tháng 10/2025 của Sở Khoa học và Công nghệ (SKHCN); " \
                "5/5 nhiệm vụ chưa cập nhật trong kỳ." in msg.body
     # SKHCN sends its sheet with every row updated: it is no longer missing
     path = _export(url, tmp_path)

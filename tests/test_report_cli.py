@@ -71,7 +71,7 @@ def test_stored_report_is_listed_and_shown_again_identically(url, tmp_path: Path
     assert steer(url, "report", "show", "1", "--format", "json", "--out", str(js)).exit_code == 0
     assert json.loads(js.read_text(encoding="utf-8"))["summary"]["overdue"] == 1
     table = steer(url, "report", "list")
-    assert table.exit_code == 0 and "#1  KH-TEST  tháng 2025-05" in table.stdout
+    assert table.exit_code == 0 and "#1  KH-TEST  tháng 5/2025" in table.stdout
     assert "lập 20/05/2025 17:00 bởi secretariat" in table.stdout
 
 
