@@ -8,8 +8,9 @@ official document (submit), a third with a result only (note) — 13,600 actions
 
 What is timed, on each side, for all 34 sheets:
 
-* **import** — ``steer progress import``'s work, per sheet: ``read_sheet`` (openpyxl, the
-  Office limits), ``plan_import`` (every row compared with the database: references,
+* **import** — ``steer progress import``'s work: the sheets read (``read_sheets``: the
+  Office limits, then calamine, or openpyxl for the unusual file; two files at a time),
+  then per sheet ``plan_import`` (every row compared with the database: references,
   versions, transitions, the documents, the document reuse check) and ``apply_import``
   (each sheet's commands through ``engine.commands.perform_many``: every command checked
   by ``perform`` — permission, state, version — and its event built as alone, then the
@@ -18,8 +19,8 @@ What is timed, on each side, for all 34 sheets:
   commit; all sheets in one transaction, as ``steer progress import *.xlsx`` does.
 * **apply** — the same without reading the files (the ``Sheet`` objects already parsed):
   planning and applying, then the commit.
-* **read alone** (printed for reference, not part of the goal) — ``read_sheet`` over the
-  34 files: the Office limits, then calamine (openpyxl for the unusual file).
+* **read alone** (printed for reference, not part of the goal) — ``read_sheets`` over the
+  34 files, as the import reads them.
 * **floor** — the same writes by hand-written SQL in one transaction: exactly the rows the
   import leaves — each item's final state by one ``UPDATE work_item SET … WHERE id = … AND
   version = …`` (executemany per kind of row; a row that starts and notes moves the version
@@ -58,7 +59,7 @@ from engine import db as dbmod  # noqa: E402
 from engine.audit import GENESIS, event_hash  # noqa: E402
 from engine.db import transaction  # noqa: E402
 from engine.models import ChainHead, Committee, Event, Person, Plan, Task, TaskUnit, Unit, WorkItem  # noqa: E402
-from engine.progress import COLUMNS, HEADER_ROW, apply_import, export_sheet, plan_import, read_sheet  # noqa: E402
+from engine.progress import COLUMNS, HEADER_ROW, apply_import, export_sheet, plan_import, read_sheet, read_sheets  # noqa: E402
 
 NOW = datetime(2025, 10, 20, 2, 0, tzinfo=timezone.utc)  # 20/10/2025 09:00 in Hà Nội
 COL = {k: i for i, (k, *_) in enumerate(COLUMNS, start=1)}
@@ -130,7 +131,7 @@ def filled_sheets(url: str, units: int) -> list[tuple[str, bytes]]:
 def run_import(url: str, sheets: list[tuple[str, bytes]], *, parsed: list | None = None) -> tuple[float, int]:
     eng = dbmod.make_engine(url)
     with QuietTimer() as t:
-        docs = parsed if parsed is not None else [read_sheet(data, name) for name, data in sheets]
+        docs = parsed if parsed is not None else read_sheets([(data, name) for name, data in sheets])
         applied = 0
         with transaction(eng) as s:
             for sheet in docs:
@@ -274,11 +275,10 @@ def run(units: int, rows: int, which: list[str] | None = None) -> list[dict]:
                         best = secs if best is None else min(best, secs)
                     results[label] = (best, n)
                 floor = results["floor"][0]
-                read_s = None  # reading alone: read_sheet over the 34 files, the best of three
+                read_s = None  # reading alone: read_sheets over the 34 files, the best of three
                 for _ in range(3):
                     with QuietTimer() as t:
-                        for name, data in sheets:
-                            read_sheet(data, name)
+                        read_sheets([(data, name) for name, data in sheets])
                     read_s = t.seconds if read_s is None else min(read_s, t.seconds)
                 r = {"backend": backend, "units": units, "rows": rows, "floor_s": floor, "events": results["floor"][1],
                      "import_s": results["import"][0], "actions": results["import"][1], "apply_s": results["apply"][0],

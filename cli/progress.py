@@ -91,11 +91,11 @@ def import_(
     """
     with handled():
         from engine.db import transaction
-        from engine.progress import apply_import, plan_import, read_sheet
+        from engine.progress import apply_import, plan_import, read_sheets
 
         lang = state().lang
         moment = now_arg(now)
-        sheets = [read_sheet(f.read_bytes(), f.name, lang=lang) for f in files]
+        sheets = read_sheets([(f.read_bytes(), f.name) for f in files], lang=lang)
         report = []
         with transaction(state().engine()) as s:
             plans = [plan_import(s, sh, now=moment, importer=actor, lang=lang) for sh in sheets]

@@ -271,3 +271,18 @@ def test_a_unusual_or_damaged_file_still_gets_one_message(monkeypatch):  # type:
         read_sheet(bad, "f.xlsx")
     prefixed = _rewrite(data, "xl/worksheets/sheet2.xml", _prefixed)
     assert [r.values["ref"] for r in _other_path(prefixed, monkeypatch).rows] == [f"KH/{i}" for i in range(1, 7)]
+
+
+def test_read_sheets_keeps_the_order_and_names_the_first_bad_file():  # type: ignore[no-untyped-def]
+    """``read_sheets`` (two files at a time) gives the sheets in the order given, and a file
+    that cannot be used raises its own message — the first such file in order."""
+    from engine.errors import InputFileError
+    from engine.progress import read_sheet, read_sheets
+
+    good = [(_bytes(_sheet(n)), f"tien-do-{n}.xlsx") for n in (2, 3, 4)]
+    got = read_sheets(good)
+    assert [s.source for s in got] == [n for _, n in good] and [len(s.rows) for s in got] == [2, 3, 4]
+    assert got == [read_sheet(d, n) for d, n in good]
+    with pytest.raises(InputFileError) as exc:
+        read_sheets([good[0], (b"not a workbook", "hong.xlsx"), (b"\x00", "hong-2.xlsx"), good[1]])
+    assert "hong.xlsx" in str(exc.value) and "hong-2.xlsx" not in str(exc.value)
