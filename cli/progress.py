@@ -98,7 +98,9 @@ def import_(
         sheets = read_sheets([(f.read_bytes(), f.name) for f in files], lang=lang)
         report = []
         with transaction(state().engine()) as s:
-            plans = [plan_import(s, sh, now=moment, importer=actor, lang=lang) for sh in sheets]
+            plans: list = []
+            for sh in sheets:  # a document given in an earlier file of this import is in use too
+                plans.append(plan_import(s, sh, now=moment, importer=actor, lang=lang, earlier=plans))
             for p in plans:
                 report.append(p.as_dict())
                 if fmt != "json":

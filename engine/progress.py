@@ -714,9 +714,11 @@ def _path(current: str, target: str) -> list[type[cmds.Command]] | None:
 
 
 def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
-                lang: str = DEFAULT_LANG) -> ImportPlan:
+                lang: str = DEFAULT_LANG, earlier: Sequence[ImportPlan] = ()) -> ImportPlan:
     """What importing ``sheet`` would do (nothing is written). ``importer``: the person
-    importing — the secretariat (or chair), or a focal point of the sheet's unit."""
+    importing — the secretariat (or chair), or a focal point of the sheet's unit.
+    ``earlier``: the plans of the files before it in the same import (planned, not yet
+    applied), whose documents count as in use too."""
     custom_plans(session)  # PostgreSQL: the per-sheet lookups by hundreds of references stay fast
     unit = _unit(session, sheet.unit, lang)
     who = load_actor(session, importer, lang=lang)
@@ -780,6 +782,8 @@ def plan_import(session: Session, sheet: Sheet, *, now: datetime, importer: str,
     # one document given for unrelated tasks (in this sheet, or already in the log)
     known_docs = _documents_in_use(session, {k for k, _, _ in sheet_docs})
     uses = [(k, t) for k, t, _ in sheet_docs] + [(k, t) for k, ts in known_docs.items() for t in ts]
+    uses += [(r.document.key, r.item.task_id) for p in earlier for r in p.rows
+             if r.document is not None and r.item is not None and not r.conflicts]
     parents = _parents(session, {t for _, t in uses})
     reused = docs.reused_documents(uses, parents)
     task_codes = dict(session.execute(select(Task.id, Task.code)).all()) if reused else {}

@@ -359,3 +359,21 @@ def test_dates_typed_in_a_sheet(text, day):  # type: ignore[no-untyped-def]
     from engine.days import read_day
 
     assert read_day(text) == day
+
+
+def test_a_document_given_in_two_files_of_one_import_is_flagged(db, tmp_path):  # type: ignore[no-untyped-def]
+    """Two units' sheets imported together: the same document given by SKHCN for task 5 and by
+    SNV for task 6 (unrelated) is flagged in the second file, although neither is in the log yet."""
+    url, eng = db
+    sk, snv = _export(url, tmp_path, "SKHCN"), _export(url, tmp_path, "SNV")
+    for path, task in ((sk, "5"), (snv, "6")):
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Tiến độ"]
+        row = _rows_by_ref(ws)[f"{PLAN}/{task}"]
+        ws.cell(row, COL["result"]).value = "Đã ban hành"
+        ws.cell(row, COL["doc"]).value = "Quyết định số 77/QĐ-UBND ngày 02/10/2025"
+        wb.save(path)
+    r = steer(url, "progress", "import", str(sk), str(snv), "--dry-run", "--now", NOW)
+    assert r.exit_code == 0, r.output
+    assert f"{PLAN}/6: văn bản Quyết định số 77/QĐ-UBND ngày 02/10/2025 của UBND cũng là minh chứng của nhiệm vụ khác (5)" \
+        in r.output, r.output
