@@ -135,7 +135,9 @@ def import_(
 def _print_plan(p) -> None:  # type: ignore[no-untyped-def]
     from engine.safetext import terminal_text
 
-    console.print(msg("prog.summary", file=p.sheet.source, unit=p.unit_code, period=p.sheet.period,
+    from engine.reporting import period_key_label
+
+    console.print(msg("prog.summary", file=p.sheet.source, unit=p.unit_code, period=period_key_label(p.sheet.period, state().lang),
                       rows=len(p.rows), changes=len(p.changes), conflicts=len(p.conflicts)), markup=False)
     for head, lines in (("prog.head_changes", p.changes), ("prog.head_conflicts", p.conflicts),
                         ("prog.head_warnings", p.warnings)):

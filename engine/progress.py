@@ -58,6 +58,7 @@ from engine.i18n import DEFAULT_LANG, tr
 from engine.lifecycle import EVENT_SOURCE
 from engine.models import Event, OutboxMessage, Person, Plan, Task, Unit, WorkItem
 from engine.refs import item_refs
+from engine.reporting import period_key_label
 from engine.safetext import xlsx_cell
 from engine.states import OPEN_STATES, PlanStatus, Role, Status, status_label
 from engine.txcache import FORGET_ON_ROLLBACK, committee_settings, custom_plans, items_by_task_codes, tx_facts
@@ -247,7 +248,7 @@ def write_sheet(unit_code: str, unit_name: str, rows: Sequence[ExportRow], *, pe
     # the table
     last_col = get_column_letter(len(COLUMNS))
     xlsx_cell(ws, 1, 1, tr(lang, "prog.title", unit=unit_label)).font = Font(name=FONT, size=14, bold=True)
-    xlsx_cell(ws, 2, 1, tr(lang, "prog.subtitle", period=period, day=fmt_date(today), n=len(rows))).font = font
+    xlsx_cell(ws, 2, 1, tr(lang, "prog.subtitle", period=period_key_label(period, lang), day=fmt_date(today), n=len(rows))).font = font
     ws.merge_cells(f"A1:{last_col}1")
     ws.merge_cells(f"A2:{last_col}2")
     thin = Side(style="thin", color="808080")

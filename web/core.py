@@ -373,6 +373,12 @@ def ref_html(ref: str) -> Any:
     return Markup("<wbr>").join(Markup('<span class="nw">{}</span>').format(escape(p)) for p in parts if p)
 
 
+def _period_words(key: Any, lang: str) -> str:
+    from engine.reporting import period_key_label
+
+    return period_key_label(str(key or ""), lang) if key else "—"
+
+
 def env() -> Environment:
     global _ENV
     if _ENV is None:
@@ -401,6 +407,7 @@ def render(request: Request, name: str, ctx: dict[str, Any] | None = None, *, st
         "flashes": pop_flash(request),
         "status_label": lambda st: status_label(st, lang) if st else "—",
         "tl_label": lambda tl: tr(lang, f"tl_{tl}") if tl else "—",
+        "period_label": lambda key: _period_words(key, lang),  # "2025-10" -> "tháng 10/2025"
         "event_label": lambda kind: (tr(lang, f"ev_{kind}") if has(f"ev_{kind}") else kind),
         "path": request.url.path,
         "query": str(request.url.query),
