@@ -101,6 +101,47 @@ def test_the_criteria_page_lists_units_by_criteria_green_only_when_all_required_
     assert "Chưa ghi" not in en.text and "đơn vị đạt đủ" not in en.text
 
 
+def test_the_secretariat_records_a_criterion_from_the_page(site):  # type: ignore[no-untyped-def]
+    """The form on /criteria/{set} records through engine.criteria.record (as the CLI does): met
+    with a document and a file, the cell and the unit's colour follow; met without evidence or
+    with a document dated after today is refused with the reason and records nothing; only the
+    secretariat sees and may use the form."""
+    from tests.web_helpers import csrf_of, flashes, login
+
+    c, _ = login(site["app"], "secretariat", PASSWORD)
+    page = c.get("/criteria/SS-2025")
+    assert 'data-testid="criteria-record-form"' in page.text
+    tok = csrf_of(page.text)
+
+    def post(**form):  # type: ignore[no-untyped-def]
+        files = form.pop("files", None)
+        r = c.post("/criteria/SS-2025/record", data={"csrf_token": tok, **form}, files=files)
+        assert r.status_code == 303 and r.headers["location"] == "/criteria/SS-2025", (r.status_code, r.text[:300])
+        return c.get("/criteria/SS-2025").text
+
+    def cell(html: str, unit: str, code: str) -> str:
+        row = html.split(f'data-testid="criteria-row" data-unit="{unit}"', 1)[1].split("</tr>", 1)[0]
+        return re.search(rf'data-testid="criteria-cell" data-criterion="{code}" data-met="(\w+)"', row).group(1)
+
+    before = c.get("/criteria/SS-2025").text
+    html = post(unit="X02", criterion="C3", met="yes", evidence="")  # met without evidence
+    assert any(k == "error" and "phải có minh chứng" in m for k, m in flashes(html)), flashes(html)
+    html = post(unit="X02", criterion="C3", met="yes", evidence="Biên bản số 8/BB-UBND ngày 01/09/2025")  # future
+    assert any(k == "error" and "sau hôm nay" in m for k, m in flashes(html)), flashes(html)
+    assert cell(html, "X02", "C3") == cell(before, "X02", "C3") == "none"
+    html = post(unit="X02", criterion="C3", met="yes", evidence="Biên bản số 8/BB-UBND ngày 15/07/2025",
+                files={"file": ("bien-ban-8.pdf", b"%PDF-1.4 bien ban", "application/pdf")})
+    assert any(k == "ok" for k, _ in flashes(html)), flashes(html)
+    assert cell(html, "X02", "C3") == "yes"
+    assert "Biên bản số 8/BB-UBND ngày 15/07/2025" in html and "bien-ban-8.pdf" in html
+    assert cell(before, "X02", "C1") == "yes"
+    html = post(unit="X02", criterion="C1", met="no", evidence="")  # withdrawn: not met any more
+    assert cell(html, "X02", "C1") == "no"
+    assert "Đạt 1/7 tiêu chí; chưa đạt: C1, C2, C4, C5, C6, C7" in html
+    chair, _ = login(site["app"], "chair", PASSWORD)
+    assert 'data-testid="criteria-record-form"' not in chair.get("/criteria/SS-2025").text
+
+
 def _shots(base: str, chromium: str) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 

@@ -187,6 +187,8 @@ def _matrix() -> dict[tuple[str, str], Cell]:
     m[("GET", "/criteria")] = Cell(_codes(200, anon=303, focal_point=403, focal_other=403), get("/criteria"))
     m[("GET", "/criteria/{set_code}")] = Cell(_codes(404, anon=303, focal_point=403, focal_other=403),
                                               get("/criteria/NONE"))
+    m[("POST", "/criteria/{set_code}/record")] = Cell(_codes(403, anon=401, secretariat=303), lambda ctx: (
+        "/criteria/NONE/record", _form({"unit": "SKHCN", "criterion": "C1", "met": "no"})(ctx)))
     m[("GET", "/criteria/{set_code}/files/{record_id}")] = Cell(_codes(404, anon=303, focal_point=403, focal_other=403),
                                                                 get("/criteria/NONE/files/1"))
     m[("GET", "/account")] = Cell(_codes(200, anon=303), get("/account"))

@@ -191,6 +191,32 @@ def criteria_view(request: Request, set_code: str) -> Response:
     return render(request, "criteria.html", {"sets": sets, "v": v})
 
 
+@router.post("/criteria/{set_code}/record", response_class=HTMLResponse, dependencies=CSRF)
+def criteria_record(request: Request, set_code: str, unit: str = Form(""), criterion: str = Form(""),
+                    met: str = Form(""), evidence: str = Form(""), file: UploadFile | None = File(None)) -> Response:
+    """The secretariat records a unit's criterion met or not met, with an evidence document and/or
+    file: ``engine.criteria.record``, as ``steer criteria record`` does."""
+    from engine.criteria import record
+    from engine.evidence import Upload
+
+    lang = lang_of(request)
+    back = f"/criteria/{quote(set_code, safe='')}"
+    with db(request).ro() as s:
+        user = require_login(request, s, (Role.SECRETARIAT,))
+    upload = Upload(file.file, file.filename, file.content_type or None) if file is not None and file.filename else None
+    try:
+        with transaction(db(request).write) as s:
+            r = record(s, set_code, unit.strip(), criterion.strip(), met=met == "yes", evidence=evidence,
+                       now=now(request), actor=user.person_id, upload=upload, upload_dir=cfg(request).upload_dir,
+                       max_bytes=cfg(request).max_upload_bytes, lang=lang)
+    except UserError as exc:
+        flash(request, "error", str(exc))
+        return redirect(back)
+    flash(request, "ok", tr(lang, "crit.web_recorded", unit=r["unit"], criterion=r["criterion"],
+                            state=tr(lang, "crit.met" if r["met"] else "crit.not_met")))
+    return redirect(back)
+
+
 @router.get("/criteria/{set_code}/files/{record_id}")
 def criteria_file(request: Request, set_code: str, record_id: int) -> Response:
     """A record's evidence file (attachment), kept as work items' evidence files are."""
