@@ -98,12 +98,15 @@ def record(
         shown = _num(r["value"]) if r["value"] is not None else f"«{r['value_text']}»"
         track = {True: msg("cli.kpi_on_track"), False: msg("cli.kpi_off_track"),
                  None: ""}[r["on_track"]]
+        from engine.reporting import period_key_label
+
+        period = period_key_label(r["period"], state().lang)  # "2025-10" -> "tháng 10/2025"
         if not r["changed"]:
-            console.print(msg("cli.same_as_recorded_nothing_changed", code=r['code'], period=r['period'], shown=shown), markup=False, emoji=False)
+            console.print(msg("cli.same_as_recorded_nothing_changed", code=r['code'], period=period, shown=shown), markup=False, emoji=False)
         elif r["created"]:
-            console.print(msg("cli.recorded", code=r['code'], period=r['period'], shown=shown, track=track), markup=False, emoji=False)
+            console.print(msg("cli.recorded", code=r['code'], period=period, shown=shown, track=track), markup=False, emoji=False)
         else:
-            console.print(msg("cli.updated", code=r['code'], period=r['period'], shown=shown, track=track), markup=False, emoji=False)
+            console.print(msg("cli.updated", code=r['code'], period=period, shown=shown, track=track), markup=False, emoji=False)
 
 
 _DIRECTION = {"up": "↑", "down": "↓", "flat": "→", None: ""}

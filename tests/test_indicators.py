@@ -429,11 +429,11 @@ def test_cli_load_record_and_list(db, db_url):
     r = runner.invoke(app, ["--db", db_url, "kpi", "record", "CT-8", "--period", "2025-10", "--value", "72.63",
                             "--source", "Cục Thống kê", "--as", "stc_focal", "--now", "2025-11-05"])
     assert r.exit_code == 0, r.output
-    assert "Đã ghi CT-8 kỳ 2025-10: 72,63 — đạt mục tiêu" in r.output
+    assert "Đã ghi CT-8 kỳ tháng 10/2025: 72,63 — đạt mục tiêu" in r.output
     r = runner.invoke(app, ["--db", db_url, "--lang", "en", "kpi", "record", "CT-8", "--period", "2025-10",
                             "--value", "50"])
     assert r.exit_code == 0, r.output
-    assert "Updated CT-8 2025-10: 50 — off track" in r.output
+    assert "Updated CT-8 October 2025: 50 — off track" in r.output
     r = runner.invoke(app, ["--db", db_url, "kpi", "list", "--format", "json", "--period", "2025-12"])
     assert r.exit_code == 0, r.output
     import json
