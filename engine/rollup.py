@@ -47,6 +47,7 @@ from engine.errors import InputFileError, NotFound, PermissionDenied, UserError
 from engine.i18n import tr
 from engine.models import ChainHead, RollupKey, RollupSnapshot, Unit
 from engine.pubkeys import KEY_PREFIX, decode_public, key_id, public_text  # noqa: F401 (KEY_PREFIX re-exported)
+from engine.states import Status
 
 SNAPSHOT_SCHEMA = "steer.rollup-snapshot/1"
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -900,7 +901,7 @@ def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any =
                 .where(Task.plan_id.in_(kid_ids), Task.parent_task_id.is_not(None))
                 .order_by(Task.plan_id, Task.position)):
             row = as_of_tasks[plan_id].get(code)
-            if row is None or row["status"] == "cancelled":  # created after the day, or cancelled by then
+            if row is None or row["status"] == Status.CANCELLED:  # created after the day, or cancelled by then
                 continue
             by_parent.setdefault(parent_id, []).append(
                 {"plan": code_of[plan_id], "task": code, "title": title, "bucket": row["status"],
@@ -910,6 +911,6 @@ def child_plans(session: Session, parent_code: str, *, as_of: date, rules: Any =
         ch = by_parent.get(t.id, [])
         if ch:
             tasks.append({"task": t.code, "title": t.title, "children": ch,
-                          "completed": sum(1 for c in ch if c["bucket"] == "completed"), "total": len(ch)})
+                          "completed": sum(1 for c in ch if c["bucket"] == Status.COMPLETED), "total": len(ch)})
     return {"plan": parent.code, "as_of": as_of.isoformat(), "rule": rules.rule, "children": rows,
             "green": green, "total": len(rows), "green_share": heatrules.share_pct(green, len(rows)), "tasks": tasks}

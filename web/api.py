@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from enum import Enum
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -16,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from engine.heatrules import RULE_NAMES
 from engine.permissions import allowed_actions
 from engine.refs import item_ref
 from engine.states import Role
@@ -378,6 +380,11 @@ def ack(request: Request, ref: str, body: AckIn | None = None,
     return _call(request, run)
 
 
+# the colour rules a heat map may be asked for (engine.heatrules): in the schema, so a client
+# sees them and a wrong one is refused as any invalid query is
+HeatRule = Enum("HeatRule", {name: name for name in RULE_NAMES}, type=str)  # type: ignore[misc]
+
+
 def _oversight(request: Request, user: User) -> None:
     if user.role == Role.FOCAL_POINT:
         raise WebError(403, tr(lang_of(request), "api_focal_own_unit"))
@@ -385,7 +392,7 @@ def _oversight(request: Request, user: User) -> None:
 
 @router.get("/heatmap", response_model=Heatmap, responses={400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]})
 def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
-            rule: str | None = Query(None, max_length=32, description="share_due (default) or any_overdue"),
+            rule: HeatRule | None = Query(None, description="share_due (default) or any_overdue"),
             creds: HTTPAuthorizationCredentials | None = Creds) -> dict[str, Any]:
     from web.heatmap import heatmap as build
 
@@ -395,7 +402,7 @@ def heatmap(request: Request, plan: str | None = Query(None, max_length=64),
             _oversight(request, user)
             try:
                 hm = build(s, now=now(request), plan_code=plan, lang=lang_of(request),
-                           db_key=request.app.state.cfg.database_url, rule=rule)
+                           db_key=request.app.state.cfg.database_url, rule=rule.value if rule else None)
             except UserError as exc:  # no such plan: 404; an unknown rule: 400
                 raise WebError(404 if isinstance(exc, NotFound) else 400, str(exc)) from None
         if hm is None:
