@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -105,15 +107,63 @@ class _Staged:
         remove_folders(self.folders)
 
 
+class _Output:
+    """What a command rendered, to be written once its transaction has committed (see
+    ``output_after_commit``)."""
+
+    def __init__(self) -> None:
+        self.body: bytes | None = None
+        self.staged: _Staged | None = None
+
+    def stage(self, body: bytes, target: Path | None) -> None:
+        """``body`` for ``target`` (None: standard output); a file is written to its temporary
+        place now, so a file that cannot be written fails the transaction and stores nothing."""
+        self.body = body
+        if target is not None:
+            self.staged = _Staged(body, target)
+
+
+@contextmanager
+def output_after_commit() -> Iterator[_Output]:
+    """Around a transaction that stores a report and renders it (``_Output.stage``): when the
+    block fails — the rendering, the temporary file, the commit — the file is removed; when it
+    succeeds the file is moved into place, or the text written to standard output."""
+    output = _Output()
+    try:
+        yield output
+    except BaseException:
+        if output.staged is not None:
+            output.staged.discard()
+        raise
+    if output.staged is not None:
+        output.staged.publish()
+    elif output.body is not None:
+        write_stdout(output.body)
+
+
+def write_stdout(body: bytes) -> None:
+    """A rendered report on standard output: text as text, a binary format (xlsx, docx) as bytes."""
+    try:
+        sys.stdout.write(body.decode("utf-8"))
+    except UnicodeDecodeError:  # xlsx/docx to a pipe
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+
+
+def write_output(body: bytes, out: Path | None) -> None:
+    """``body`` to the file ``out`` (through a temporary file beside it), or standard output."""
+    if out is None:
+        write_stdout(body)
+        return
+    _Staged(body, out).publish()
+
+
 def _emit(data: dict[str, Any], fmt: str, out: Path | None) -> None:
     from engine.render import render
 
     body = render(data, fmt)
     target = _target(data, fmt, out)
-    if target is None:
-        sys.stdout.write(body.decode("utf-8"))
-        return
-    _Staged(body, target).publish()
+    write_output(body, target)
 
 
 def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None, cutoff_day: int | None,
@@ -136,24 +186,11 @@ def _generate(kind: str, plan: str | None, period: str | None, as_of: str | None
                     status_rules = committee_rules(s, lang=state().lang)
             status_rules = with_rule(status_rules, rule, lang=state().lang)
         day = parse_day(as_of, lang=state().lang) if as_of else None
-        staged: _Staged | None = None
-        try:
-            with transaction(state().engine()) as s:
-                data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
-                                             period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
-                                             lang=state().lang)
-                body = render(data, fmt)
-                target = _target(data, fmt, out)
-                if target is not None:
-                    staged = _Staged(body, target)  # written before the snapshot is committed
-        except BaseException:
-            if staged is not None:
-                staged.discard()
-            raise
-        if staged is not None:
-            staged.publish()
-        else:
-            sys.stdout.write(body.decode("utf-8"))
+        with output_after_commit() as output, transaction(state().engine()) as s:
+            data, snap = generate_report(s, now=moment, store=store, created_by=actor, plan_code=plan, kind=kind,
+                                         period=period, as_of=day, cutoff_day=cutoff_day, rules=status_rules,
+                                         lang=state().lang)
+            output.stage(render(data, fmt), _target(data, fmt, out))
         if data.get("notice"):  # asked for a date before the plan had any data: say so, never a silent all-zero report
             err_console.print(data["notice"], markup=False, emoji=False, highlight=False)
         if snap is not None:
@@ -309,14 +346,7 @@ def export(
                 from engine.render import render
 
                 body = render(central_profile(snapshot_data(s, snapshot_id, lang=state().lang)), fmt)
-        if out is None:
-            try:
-                sys.stdout.write(body.decode("utf-8"))
-            except UnicodeDecodeError:
-                sys.stdout.flush()
-                sys.stdout.buffer.write(body)
-            return
-        _Staged(body, out).publish()
+        write_output(body, out)
 
 
 def register(root: typer.Typer) -> None:

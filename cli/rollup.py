@@ -8,7 +8,6 @@ commands so ``steer --help`` stays quick.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,19 +38,6 @@ def _key_path(key: Path | None) -> Path:
     return key or default_key_path()
 
 
-def _write(body: bytes, out: Path | None) -> None:
-    if out is None:
-        try:
-            sys.stdout.write(body.decode("utf-8"))
-        except UnicodeDecodeError:  # xlsx/docx to a pipe
-            sys.stdout.flush()
-            sys.stdout.buffer.write(body)
-        return
-    from cli.reports import _Staged
-
-    _Staged(body, out).publish()
-
-
 @keys_app.command("init")
 def keys_init(key: KeyOpt = None) -> None:
     """Make this committee's Ed25519 signing key (private key file, mode 0600, never in the database)
@@ -78,7 +64,9 @@ def keys_show(key: KeyOpt = None, out: OutOpt = None) -> None:
         from engine.rollup import public_key_of
 
         public = public_key_of(_key_path(key), lang=state().lang)
-        _write((public + "\n").encode("ascii"), out)
+        from cli.reports import write_output
+
+        write_output((public + "\n").encode("ascii"), out)
 
 
 @keys_app.command("trust")
@@ -207,7 +195,7 @@ def rollup_report(
     Example: steer rollup report --period 2025-05 --format docx --out tong-hop-2025-05.docx
     """
     with handled():
-        from cli.reports import _check_format, _check_out, _Staged
+        from cli.reports import _check_format, _check_out, output_after_commit
         from engine.db import transaction
         from engine.reporting import committee_today
         from engine.render import render
@@ -216,24 +204,12 @@ def rollup_report(
         fmt = _check_format(fmt)
         _check_out(out)
         moment = now_arg(now)
-        staged: _Staged | None = None
-        try:
-            with transaction(state().engine()) as s:
-                status_rules = load_rollup_rules(s, rules, rule, state().lang)
-                data, snap = generate_rollup(s, now=moment, store=not no_store, created_by=actor,
-                                             today=committee_today(s, moment), kind=kind, period=period,
-                                             rules=status_rules, lang=state().lang)
-                body = render(data, fmt)
-                if out is not None:
-                    staged = _Staged(body, out)  # written before the snapshot is committed
-        except BaseException:
-            if staged is not None:
-                staged.discard()
-            raise
-        if staged is not None:
-            staged.publish()
-        else:
-            _write(body, None)
+        with output_after_commit() as output, transaction(state().engine()) as s:
+            status_rules = load_rollup_rules(s, rules, rule, state().lang)
+            data, snap = generate_rollup(s, now=moment, store=not no_store, created_by=actor,
+                                         today=committee_today(s, moment), kind=kind, period=period,
+                                         rules=status_rules, lang=state().lang)
+            output.stage(render(data, fmt), out)
         if snap is not None:
             err_console.print(msg("cli.stored_as_report_re_render", snap=snap))
 
@@ -249,6 +225,7 @@ def rollup_central(
     Example: steer rollup central --period 2025-05 --format xlsx --out mau-vpcp-2025-05.xlsx
     """
     with handled():
+        from cli.reports import write_output
         from engine.render import render
         from engine.rollup import central_profile
 
@@ -257,7 +234,7 @@ def rollup_central(
 
             raise UserError(msg("rollup.unknown_format", fmt=fmt, allowed="json, xlsx"))
         data = central_profile(_rollup_data(period, kind, None, None, now))
-        _write(render(data, fmt), out)
+        write_output(render(data, fmt), out)
 
 
 @app.command("children")
