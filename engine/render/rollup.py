@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from engine.central import central_profile
 from engine.i18n import tr
 from engine.render.labels import SUMMARY_KEYS, authority_line, fmt_date, fmt_num, fmt_pct, long_date, pick
-from engine.render.view import Part, Table, View, rules_text, signer_title
+from engine.render.view import Part, Table, View, number_tables, rules_text, signer_title
 
 
 def _dmy(iso: str | None) -> str:
@@ -157,11 +157,7 @@ def rollup_view(data: Mapping[str, Any]) -> View:
                end=fmt_date(p["end"], lang), as_of=fmt_date(as_of, lang))
     scope += " " + tr(lang, "rollup.v_scope", reported=s["reported"], units=s["units"])
     parts = [_overview(data, lang), _by_unit(data, lang), _received(data, lang), _proposals(data, lang)]
-    n = 0
-    for part in parts:
-        for tb in part.tables:
-            n += 1
-            tb.title = tr(lang, "render.table_caption", n=n, title=tb.title)
+    number_tables(parts, lang)
     recipients = c.get("recipients") or [
         tr(lang, "render.chair_vice_chairs_for_information"),
         tr(lang, "rollup.v_to_children"),

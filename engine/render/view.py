@@ -418,6 +418,16 @@ def _appendix(data: Mapping[str, Any], lang: str) -> Part:
         tr(lang, "render.progress_each_task_as", as_of=fmt_date(data['as_of'], lang))], [table])
 
 
+def number_tables(parts: list[Any], lang: str) -> None:
+    """"Bảng 1. …", "Bảng 2. …": the parts' tables numbered in the order they appear, so a part
+    without a table leaves no gap (the plan report and the roll-up alike)."""
+    n = 0
+    for part in parts:
+        for tb in part.tables:
+            n += 1
+            tb.title = tr(lang, "render.table_caption", n=n, title=tb.title)
+
+
 def build_view(data: Mapping[str, Any]) -> View:
     lang = data.get("lang", "vi")
     c = data["committee"]
@@ -434,12 +444,7 @@ def build_view(data: Mapping[str, Any]) -> View:
         scope = f"{scope} {data['notice']}"
     parts = [_general(data, lang), _sections(data, lang), _units(data, lang), _adoption(data, lang),
              _indicators(data, lang), _changes(data, lang), _problems(data, lang), _proposals(data, lang)]
-    # Tables are numbered in the order they appear, so a part without a table leaves no gap.
-    n = 0
-    for part in parts:
-        for tb in part.tables:
-            n += 1
-            tb.title = tr(lang, "render.table_caption", n=n, title=tb.title)
+    number_tables(parts, lang)
     recipients = c.get("recipients") or [
         tr(lang, "render.chair_vice_chairs_for_information"),
         tr(lang, "render.members_steering_committee"),
