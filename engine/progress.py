@@ -32,7 +32,6 @@ out, the filled sheet comes back in.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import re
@@ -41,7 +40,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -358,7 +357,7 @@ class Sheet:
     rows: list[SheetRow]
 
 
-@functools.cache
+@cache
 def _headers() -> dict[str, str]:
     """Every header spelling (folded, both languages) -> column key (computed once: the catalog
     is read once per process too)."""
@@ -683,11 +682,6 @@ def _focal_point(session: Session, unit: Unit, lang: str) -> Actor:
     return load_actor(session, pid, lang=lang)
 
 
-def _parse_date(text: str) -> date | None:
-    """dd/mm/yyyy, d-m-yyyy, d.m.yyyy, yyyy-mm-dd; None when it is none of them."""
-    return read_day(text)
-
-
 def _percent(text: str) -> float | None:
     try:
         v = float(text.strip().rstrip("%").strip().replace(",", "."))
@@ -819,7 +813,7 @@ def _plan_row(rp: RowPlan, v: dict[str, str], w: WorkItem, *, ref: str, words: d
     if doc_text or doc_date_text or issuer:
         doc_date = None
         if doc_date_text:
-            doc_date = _parse_date(doc_date_text)
+            doc_date = read_day(doc_date_text)
             if doc_date is None:
                 rp.conflicts.append(tr(lang, "prog.cf_bad_date", ref=ref, field=tr(lang, "prog.h.doc_date"),
                                        value=doc_date_text))
@@ -841,7 +835,7 @@ def _plan_row(rp: RowPlan, v: dict[str, str], w: WorkItem, *, ref: str, words: d
     # the extension asked
     ext_until = None
     if v.get("ext_until", "").strip():
-        ext_until = _parse_date(v["ext_until"])
+        ext_until = read_day(v["ext_until"])
         if ext_until is None:
             rp.conflicts.append(tr(lang, "prog.cf_bad_date", ref=ref, field=tr(lang, "prog.h.ext_until"),
                                    value=v["ext_until"]))

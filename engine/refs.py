@@ -10,7 +10,6 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
-from sqlalchemy.orm.util import identity_key
 
 from engine.actors import Actor, unit_scope
 from engine.db import id_fits
@@ -69,9 +68,9 @@ def item_refs(session: Session, items: list[WorkItem]) -> dict[int, str]:
 
 
 def _refs_from_primed(session: Session, items: list[WorkItem]) -> dict[int, str] | None:
-    """``item_refs`` without a statement when ``engine.txcache.prime_items`` recorded everything
-    it needs for these items in this transaction (their task and unit attached, the plans in
-    the identity map, units per task known); None otherwise."""
+    """``item_refs`` from what ``engine.txcache.prime_items`` recorded for these items in this
+    transaction (their task and unit attached, units per task known; the plans' codes from
+    the identity map), or None when it did not."""
     facts = tx_facts(session)
     plan_codes: dict[int, str] = {}
     out: dict[int, str] = {}
@@ -82,10 +81,7 @@ def _refs_from_primed(session: Session, items: list[WorkItem]) -> dict[int, str]
             return None
         code = plan_codes.get(task.plan_id)
         if code is None:
-            plan = session.identity_map.get(identity_key(Plan, task.plan_id))
-            if plan is None or "code" not in plan.__dict__:
-                return None
-            code = plan_codes[task.plan_id] = plan.code
+            code = plan_codes[task.plan_id] = plan_code_of(session, task.plan_id) or "?"
         out[w.id] = format_ref(code, task.code, unit.code if n > 1 else None, w.occurrence)
     return out
 
