@@ -116,24 +116,16 @@ def _require_text(value: str | None, what: str, action: str, lang: str) -> str:
 
 
 @cache
-def _cas_stmt(keys: tuple[str, ...]) -> Any:
+def _cas_stmt(keys: tuple[str, ...], bulk: bool = False) -> Any:
     """``UPDATE work_item SET <keys>, version = version + 1 … WHERE id = :id AND version = :v``,
-    built once per set of columns (a Core statement: no ORM bulk-update machinery per write)."""
+    built once per set of columns (a Core statement: no ORM bulk-update machinery per write);
+    ``bulk``: the version moved by ``:w_inc``, the writes a batch made to the item
+    (``DeferredWrites.write``)."""
     t = WorkItem.__table__
     values = {t.c[k]: bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}
+    step = bindparam("w_inc") if bulk else 1
     return (update(t).where(t.c.id == bindparam("w_id"), t.c.version == bindparam("w_version"))
-            .values({**values, t.c.version: t.c.version + 1,
-                     t.c.updated_at: bindparam("v_updated_at", type_=t.c.updated_at.type),
-                     t.c.updated_by: bindparam("v_updated_by", type_=t.c.updated_by.type)}))
-
-
-@cache
-def _bulk_cas_stmt(keys: tuple[str, ...]) -> Any:
-    """``_cas_stmt`` moving the version by ``:w_inc`` (the writes a batch made to the item)."""
-    t = WorkItem.__table__
-    values = {t.c[k]: bindparam(f"v_{k}", type_=t.c[k].type) for k in keys}
-    return (update(t).where(t.c.id == bindparam("w_id"), t.c.version == bindparam("w_version"))
-            .values({**values, t.c.version: t.c.version + bindparam("w_inc"),
+            .values({**values, t.c.version: t.c.version + step,
                      t.c.updated_at: bindparam("v_updated_at", type_=t.c.updated_at.type),
                      t.c.updated_by: bindparam("v_updated_by", type_=t.c.updated_by.type)}))
 
@@ -228,7 +220,7 @@ class DeferredWrites:
             for item, keys_set, params in merged.values():
                 groups.setdefault(tuple(sorted(keys_set)), []).append((item, params))
             for keys, entries in groups.items():
-                matched = conn.execute(_bulk_cas_stmt(keys), [p for _, p in entries]).rowcount
+                matched = conn.execute(_cas_stmt(keys, True), [p for _, p in entries]).rowcount
                 if matched != len(entries):
                     raise _bulk_conflict(session, entries, lang)
         # events: in order, all with one INSERT and one move of the head (runs of one ``now``)
