@@ -257,3 +257,19 @@ def test_web_keeps_the_roll_up_as_a_report_and_shows_it_with_the_others(world, m
         d = c.get(f"/reports/{rid}/download/{fmt}")
         assert d.status_code == 200 and d.content.startswith(magic), fmt
         assert "attachment" in d.headers["content-disposition"]
+
+
+def test_an_out_file_that_cannot_be_written_stores_no_roll_up(world, tmp_path):  # type: ignore[no-untyped-def]
+    """``--out`` under a file, not a folder: one message naming it, exit 1, and no report stored
+    (the file is written before the snapshot commits, as for plan reports)."""
+    centre = world["centre"]
+    _imported(world)
+    before = json.loads(steer(centre, "report", "list", "--format", "json").stdout)
+    blocker = tmp_path / "tep.txt"
+    blocker.write_text("x")
+    r = steer(centre, "rollup", "report", "--period", "2025-05", "--format", "docx", "--now", LATER,
+              "--out", str(blocker / "tong-hop.docx"))
+    assert r.exit_code == 1 and "là một tệp, không phải thư mục" in r.output, r.output
+    assert "Traceback" not in r.output
+    assert json.loads(steer(centre, "report", "list", "--format", "json").stdout) == before
+    assert not list(tmp_path.glob(".tong-hop.docx.tmp-*"))
